@@ -1,0 +1,244 @@
+#include "base/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "base/log.h"
+#include "base/time.h"
+
+namespace ew {
+namespace {
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+Result<uint64_t> ParseUint(const std::string& v, const std::string& what) {
+  if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+    return Status::InvalidArgument(what + ": expected a non-negative integer, got '" + v + "'");
+  }
+  return static_cast<uint64_t>(std::stoull(v));
+}
+
+Result<int64_t> ParsePositiveDuration(const std::string& v, const std::string& what) {
+  auto d = ParseDurationMs(v);
+  if (!d.ok()) return Status::InvalidArgument(what + ": " + d.status().message());
+  if (*d <= 0) return Status::InvalidArgument(what + ": must be positive, got '" + v + "'");
+  return *d;
+}
+
+Status CheckHostPort(const std::string& v, const std::string& what) {
+  size_t colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {
+    return Status::InvalidArgument(what + ": expected HOST:PORT, got '" + v + "'");
+  }
+  auto port = ParseUint(v.substr(colon + 1), what);
+  if (!port.ok() || *port > 65535) {
+    return Status::InvalidArgument(what + ": bad port in '" + v + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<ConfigKeyInfo>& ConfigKeys() {
+  static const std::vector<ConfigKeyInfo> keys = {
+      {"data-dir", "./data", "directory of the RocksDB database and the ingest log"},
+      {"otlp-addr", "127.0.0.1:4318", "OTLP/HTTP listener (POST /v1/traces); port 0 picks one"},
+      {"http-addr", "127.0.0.1:8080", "query API and web UI listener; port 0 picks one"},
+      {"pair-wait", "10s", "how long a half waits for its partner before it is expired"},
+      {"flush-interval", "5s", "how often rollups are written to storage"},
+      {"max-span-age", "24h", "spans that started longer ago are refused (partial success)"},
+      {"max-pending", "4000000", "bound on halves waiting for a partner; oldest expire first"},
+      {"fsync", "interval", "ingest log sync: always (before each 200), interval, never"},
+      {"fsync-interval", "1s", "with --fsync interval: how often the ingest log is synced"},
+      {"retention-1m", "14d", "how long per-minute rollups are kept"},
+      {"retention-1h", "180d", "how long per-hour rollups are kept"},
+      {"retention-1d", "1825d", "how long per-day rollups are kept"},
+      {"max-body", "20MiB", "largest accepted request body (413 above)"},
+      {"max-decompressed", "64MiB", "largest body after gzip decompression (413 above)"},
+      {"max-paths-per-edge", "200", "distinct paths kept per edge; the rest become {other}"},
+      {"auth-token", "", "when set, OTLP and API requests need 'Authorization: Bearer TOKEN'"},
+      {"log-level", "info", "debug, info, warn or error"},
+      {"io-threads", "2", "HTTP I/O threads"},
+      {"ingest-shards", "2", "pairing/aggregation shards (spans routed by trace id)"},
+      {"web-dir", "", "directory of the web UI bundle (default: found next to the binary)"},
+      {"config", "", "file of key = value lines with the same keys as the flags"},
+  };
+  return keys;
+}
+
+Status ApplyConfigValue(Config* cfg, const std::string& key, const std::string& value,
+                        const std::string& source) {
+  const std::string what = source + ": " + key;
+  if (key == "data-dir") {
+    if (value.empty()) return Status::InvalidArgument(what + ": must not be empty");
+    cfg->data_dir = value;
+  } else if (key == "otlp-addr") {
+    EW_RETURN_IF_ERROR(CheckHostPort(value, what));
+    cfg->otlp_addr = value;
+  } else if (key == "http-addr") {
+    EW_RETURN_IF_ERROR(CheckHostPort(value, what));
+    cfg->http_addr = value;
+  } else if (key == "pair-wait") {
+    EW_ASSIGN_OR_RETURN(cfg->pair_wait_ms, ParsePositiveDuration(value, what));
+  } else if (key == "flush-interval") {
+    EW_ASSIGN_OR_RETURN(cfg->flush_interval_ms, ParsePositiveDuration(value, what));
+  } else if (key == "max-span-age") {
+    EW_ASSIGN_OR_RETURN(cfg->max_span_age_ms, ParsePositiveDuration(value, what));
+  } else if (key == "max-pending") {
+    EW_ASSIGN_OR_RETURN(cfg->max_pending, ParseUint(value, what));
+    if (cfg->max_pending == 0) return Status::InvalidArgument(what + ": must be at least 1");
+  } else if (key == "fsync") {
+    if (value == "always")
+      cfg->fsync = FsyncMode::kAlways;
+    else if (value == "interval")
+      cfg->fsync = FsyncMode::kInterval;
+    else if (value == "never")
+      cfg->fsync = FsyncMode::kNever;
+    else
+      return Status::InvalidArgument(what + ": expected always, interval or never, got '" + value +
+                                     "'");
+  } else if (key == "fsync-interval") {
+    EW_ASSIGN_OR_RETURN(cfg->fsync_interval_ms, ParsePositiveDuration(value, what));
+  } else if (key == "retention-1m") {
+    EW_ASSIGN_OR_RETURN(cfg->retention_1m_ms, ParsePositiveDuration(value, what));
+  } else if (key == "retention-1h") {
+    EW_ASSIGN_OR_RETURN(cfg->retention_1h_ms, ParsePositiveDuration(value, what));
+  } else if (key == "retention-1d") {
+    EW_ASSIGN_OR_RETURN(cfg->retention_1d_ms, ParsePositiveDuration(value, what));
+  } else if (key == "max-body") {
+    auto v = ParseByteSize(value);
+    if (!v.ok()) return v.status().WithContext(what);
+    cfg->max_body_bytes = *v;
+  } else if (key == "max-decompressed") {
+    auto v = ParseByteSize(value);
+    if (!v.ok()) return v.status().WithContext(what);
+    cfg->max_decompressed_bytes = *v;
+  } else if (key == "max-paths-per-edge") {
+    EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
+    if (n == 0 || n > 100000) return Status::InvalidArgument(what + ": must be 1..100000");
+    cfg->max_paths_per_edge = static_cast<uint32_t>(n);
+  } else if (key == "auth-token") {
+    cfg->auth_token = value;
+  } else if (key == "log-level") {
+    LogLevel l;
+    if (!ParseLogLevel(value, &l)) {
+      return Status::InvalidArgument(what + ": expected debug, info, warn or error");
+    }
+    cfg->log_level = value;
+  } else if (key == "io-threads" || key == "ingest-shards") {
+    EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
+    if (n == 0 || n > 64) return Status::InvalidArgument(what + ": must be 1..64");
+    (key == "io-threads" ? cfg->io_threads : cfg->ingest_shards) = static_cast<uint32_t>(n);
+  } else if (key == "web-dir") {
+    cfg->web_dir = value;
+  } else if (key == "config") {
+    cfg->config_file = value;
+  } else {
+    return Status::InvalidArgument(source + ": unknown key '" + key + "' (see --help)");
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> ParseByteSize(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0 || i > 15) return Status::InvalidArgument("bad size '" + text + "'");
+  uint64_t n = std::stoull(text.substr(0, i));
+  std::string unit = text.substr(i);
+  uint64_t mult = 1;
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "KiB" || unit == "K")
+    mult = 1ULL << 10;
+  else if (unit == "MiB" || unit == "M")
+    mult = 1ULL << 20;
+  else if (unit == "GiB" || unit == "G")
+    mult = 1ULL << 30;
+  else if (unit == "KB")
+    mult = 1000;
+  else if (unit == "MB")
+    mult = 1000 * 1000;
+  else if (unit == "GB")
+    mult = 1000ULL * 1000 * 1000;
+  else
+    return Status::InvalidArgument("bad size '" + text + "': unknown unit '" + unit + "'");
+  return n * mult;
+}
+
+Result<Config> ParseConfig(int argc, const char* const* argv, bool* help) {
+  *help = false;
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::string config_file;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      *help = true;
+      return Config{};
+    }
+    if (arg.rfind("--", 0) != 0) {
+      return Status::InvalidArgument("unexpected argument '" + arg + "' (flags start with --)");
+    }
+    std::string key = arg.substr(2), value;
+    size_t eq = key.find('=');
+    if (eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else {
+      if (i + 1 >= argc) return Status::InvalidArgument("flag --" + key + " needs a value");
+      value = argv[++i];
+    }
+    if (key == "config") config_file = value;
+    flags.emplace_back(key, value);
+  }
+  Config cfg;
+  if (!config_file.empty()) {
+    std::ifstream in(config_file);
+    if (!in) return Status::InvalidArgument("cannot read config file '" + config_file + "'");
+    std::string line;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+      ++lineno;
+      size_t hash = line.find('#');
+      if (hash != std::string::npos) line = line.substr(0, hash);
+      line = Trim(line);
+      if (line.empty()) continue;
+      size_t sep = line.find_first_of("=:");
+      std::string src = config_file + ":" + std::to_string(lineno);
+      if (sep == std::string::npos) {
+        return Status::InvalidArgument(src + ": expected 'key = value', got '" + line + "'");
+      }
+      std::string key = Trim(line.substr(0, sep)), value = Trim(line.substr(sep + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      if (key == "config") return Status::InvalidArgument(src + ": 'config' cannot nest");
+      EW_RETURN_IF_ERROR(ApplyConfigValue(&cfg, key, value, src));
+    }
+  }
+  for (const auto& [k, v] : flags) EW_RETURN_IF_ERROR(ApplyConfigValue(&cfg, k, v, "flag --" + k));
+  return cfg;
+}
+
+std::string ConfigHelpText(const std::string& program) {
+  std::ostringstream out;
+  out << "usage: " << program << " [--key value | --key=value ...]\n\n"
+      << "Edgewise: a time-series graph database for service maps, fed by OTLP/HTTP traces.\n"
+      << "Prints 'edgewise ready otlp=HOST:PORT http=HOST:PORT' once both listeners are bound.\n\n";
+  for (const auto& k : ConfigKeys()) {
+    std::string flag = "  --" + k.key;
+    out << flag;
+    for (size_t i = flag.size(); i < 24; ++i) out << ' ';
+    out << k.help;
+    if (!k.default_value.empty()) out << " (default " << k.default_value << ")";
+    out << "\n";
+  }
+  out << "  --help                this text\n";
+  return out.str();
+}
+
+}  // namespace ew

@@ -1,0 +1,63 @@
+// Server configuration: every key can be given as a flag (--pair-wait 10s or --pair-wait=10s) or
+// in a file named by --config with the same keys ("pair-wait = 10s", '#' comments). Flags win
+// over the file. Unknown keys and bad values are errors that name the key and the source.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace ew {
+
+enum class FsyncMode { kNever, kInterval, kAlways };
+
+struct Config {
+  std::string data_dir = "./data";
+  std::string otlp_addr = "127.0.0.1:4318";
+  std::string http_addr = "127.0.0.1:8080";
+  int64_t pair_wait_ms = 10'000;
+  int64_t flush_interval_ms = 5'000;
+  int64_t max_span_age_ms = 24 * 3600'000LL;
+  int64_t max_span_future_ms = 10 * 60'000LL;
+  uint64_t max_pending = 4'000'000;
+  FsyncMode fsync = FsyncMode::kInterval;
+  int64_t fsync_interval_ms = 1'000;
+  int64_t retention_1m_ms = 14LL * 86400'000;
+  int64_t retention_1h_ms = 180LL * 86400'000;
+  int64_t retention_1d_ms = 5LL * 365 * 86400'000;
+  uint64_t max_body_bytes = 20ULL << 20;
+  uint64_t max_decompressed_bytes = 64ULL << 20;
+  uint32_t max_paths_per_edge = 200;
+  std::string auth_token;  // empty: no auth
+  std::string log_level = "info";
+  uint32_t io_threads = 2;
+  uint32_t ingest_shards = 2;
+  std::string web_dir;  // empty: next to the binary / source tree (see server)
+  std::string config_file;
+};
+
+struct ConfigKeyInfo {
+  std::string key;
+  std::string default_value;
+  std::string help;
+};
+
+// All keys with their defaults and help, in --help order.
+const std::vector<ConfigKeyInfo>& ConfigKeys();
+
+// Parses argv (argv[0] is skipped). Sets *help when --help/-h was given (then nothing else is
+// validated). Reads the --config file first, then applies the flags over it.
+Result<Config> ParseConfig(int argc, const char* const* argv, bool* help);
+
+// Applies one key=value to cfg; `source` names where it came from for error messages.
+Status ApplyConfigValue(Config* cfg, const std::string& key, const std::string& value,
+                        const std::string& source);
+
+// Parses "20MiB", "64MB", "512KiB", "1048576".
+Result<uint64_t> ParseByteSize(const std::string& text);
+
+std::string ConfigHelpText(const std::string& program);
+
+}  // namespace ew

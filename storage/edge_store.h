@@ -1,0 +1,216 @@
+// EdgeStore: the durable home of Edgewise's per-minute edge rollups and everything around them
+// (dictionaries, exemplars, pending-pair state, expiry diagnostics, the ingest-log position).
+//
+// This header is the storage module's whole public API for ingest and query; no RocksDB type
+// appears here. Layout on disk: docs/format/storage.md.
+//
+// Thread-safety: every method is safe to call from any thread. ApplyFlush calls are serialized
+// internally (one flusher is expected). Scans see a consistent snapshot.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/metrics.h"
+#include "base/status.h"
+#include "storage/latency_sketch.h"
+
+namespace ew::storage {
+
+enum class NodeKind : uint8_t {
+  kService = 0,
+  kExternalClient = 1,   // name "External Client"
+  kExternalService = 2,  // name = hostname, or "Unknown External Service"
+  kDatabase = 3,         // name = db.system or db.system/db.namespace
+  kMessaging = 4,        // name = messaging.system/destination
+};
+std::string_view NodeKindName(NodeKind kind);  // "service", "external_client", ...
+
+enum class Protocol : uint8_t { kHttp = 0, kGrpc = 1, kDatabase = 2, kMessaging = 3, kOther = 4 };
+std::string_view ProtocolName(Protocol p);  // "http", "grpc", "database", "messaging", "other"
+
+enum class Tier : uint8_t { kMinute = 0, kHour = 1, kDay = 2 };
+constexpr int64_t TierUnitMinutes(Tier t) {
+  return t == Tier::kMinute ? 1 : t == Tier::kHour ? 60 : 1440;
+}
+
+// Dense ids from the dictionary. 0 is reserved: for NodeId "no node", for StringId "".
+using NodeId = uint32_t;
+using StringId = uint32_t;
+
+// String dictionaries, each its own id space.
+enum class StringKind : uint8_t { kNamespace = 0, kPath = 1, kMethod = 2 };
+
+struct NodeInfo {
+  NodeKind kind = NodeKind::kService;
+  std::string ns;  // empty for everything but services
+  std::string name;
+  StringId ns_id = 0;  // the kNamespace id of ns
+};
+
+// The detailed identity of a rollup (without its time).
+struct EdgeDims {
+  NodeId client = 0;  // the calling side (source of the edge)
+  NodeId server = 0;  // the called side (target of the edge)
+  Protocol protocol = Protocol::kOther;
+  StringId path = 0;    // kPath id; 0 when the request has no path
+  StringId method = 0;  // kMethod id; 0 when none
+  uint16_t status = 0;  // HTTP status, or gRPC code; 0 when none
+  bool operator==(const EdgeDims&) const = default;
+};
+
+struct Exemplar {
+  std::array<uint8_t, 16> trace_id{};
+  int64_t start_ms = 0;      // the request's start
+  uint32_t duration_us = 0;  // server side when known, else client side
+  uint16_t status = 0;
+  bool error = false;
+  bool operator==(const Exemplar&) const = default;
+};
+
+constexpr size_t kMaxExemplars = 4;  // per rollup: errors first, then slowest, then newest
+
+struct RollupValue {
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  uint64_t request_bytes = 0;  // when spans carry body sizes
+  uint64_t response_bytes = 0;
+  LatencySketch server_latency;     // from server halves (µs)
+  LatencySketch client_latency;     // from client halves (µs)
+  std::vector<Exemplar> exemplars;  // at most kMaxExemplars, best first
+
+  // Adds other into this (counts add, sketches merge, exemplars keep the best kMaxExemplars).
+  void Merge(const RollupValue& other);
+  // Adds one exemplar, keeping the best kMaxExemplars.
+  void AddExemplar(const Exemplar& e);
+};
+
+struct MinuteRollup {
+  int64_t minute = 0;  // minutes since the unix epoch (event time of the request's start)
+  EdgeDims dims;
+  RollupValue value;
+};
+
+// Halves that expired without a partner, per node and minute (missing-edge diagnostics).
+enum class ExpiryKind : uint8_t { kClientHalf = 0, kServerHalf = 1, kEvicted = 2 };
+struct ExpiryCount {
+  NodeId node = 0;
+  int64_t minute = 0;
+  ExpiryKind kind = ExpiryKind::kClientHalf;
+  uint64_t count = 0;
+};
+
+// Everything one flush makes durable, atomically (one WriteBatch).
+struct FlushBatch {
+  std::vector<MinuteRollup> rollups;  // merged into the 1m, 1h and 1d tiers of both families
+  // Pending-pair state owned by ingest (opaque bytes): puts and deletes since the last flush.
+  std::vector<std::pair<std::string, std::string>> pending_puts;
+  std::vector<std::string> pending_deletes;
+  std::vector<ExpiryCount> expiries;
+  // Ingest-log position up to which every record is reflected in this and earlier flushes.
+  uint64_t log_position = 0;
+};
+
+// Families of rollups.
+enum class Family : uint8_t {
+  kEdge = 0,          // (server ns, server node, time, client node, protocol): unfiltered maps
+  kEdgeByClient = 1,  // (client ns, client node, time, server node, protocol): client-side filters
+  kDetail = 2,        // (server ns, server node, time, client node, protocol, path, method, status)
+};
+
+struct ScanSpec {
+  Family family = Family::kEdge;
+  Tier tier = Tier::kMinute;
+  int64_t start = 0;  // inclusive, in tier units since the epoch (minutes, hours or days)
+  int64_t end = 0;    // exclusive
+  // Narrowing by key prefix: the namespace and/or node of the key's leading side (the server for
+  // kEdge and kDetail, the client for kEdgeByClient). Unset: all.
+  std::optional<StringId> ns;
+  std::optional<NodeId> node;
+};
+
+// One record of a scan. For kEdge and kEdgeByClient, path/method/status in dims are 0.
+// `time` is in the scanned tier's units. Return false from the visitor to stop early.
+using ScanVisitor = std::function<bool(int64_t time, const EdgeDims& dims, const RollupValue& v)>;
+
+struct StoreOptions {
+  std::string dir;
+  int64_t retention_ms[3] = {14LL * 86400'000, 180LL * 86400'000, 5LL * 365 * 86400'000};
+  bool sync_writes = false;            // fsync each write (the server sets this for --fsync always)
+  bool read_only = false;              // for edgewise-ctl on a stopped server's directory
+  MetricsRegistry* metrics = nullptr;  // optional
+  // For tests of retention: the clock the compaction filter compares against (0: wall clock).
+  int64_t fixed_now_ms = 0;
+};
+
+struct StoreStats {
+  struct ColumnFamily {
+    std::string name;
+    uint64_t live_bytes = 0;
+    uint64_t keys_estimate = 0;
+  };
+  std::vector<ColumnFamily> families;
+  uint64_t flushed_log_position = 0;
+  uint64_t node_count = 0;
+};
+
+class EdgeStore {
+ public:
+  // Opens or creates the store at options.dir. Refuses a directory written by a newer schema
+  // version with FailedPrecondition and a message that says so.
+  static Result<std::unique_ptr<EdgeStore>> Open(const StoreOptions& options);
+  virtual ~EdgeStore() = default;
+
+  // --- Dictionary. Intern persists a new entry (a synced write when sync_writes) before it
+  // returns, so ids may be written to the ingest log at once. Same input, same id, forever.
+  virtual Result<NodeId> InternNode(NodeKind kind, std::string_view ns, std::string_view name) = 0;
+  virtual Result<StringId> InternString(StringKind kind, std::string_view s) = 0;
+  virtual std::optional<NodeInfo> GetNode(NodeId id) const = 0;
+  virtual std::optional<NodeId> FindNode(NodeKind kind, std::string_view ns,
+                                         std::string_view name) const = 0;
+  virtual std::vector<std::pair<NodeId, NodeInfo>> ListNodes() const = 0;
+  virtual std::optional<std::string> GetString(StringKind kind, StringId id) const = 0;
+  virtual std::optional<StringId> FindString(StringKind kind, std::string_view s) const = 0;
+  // All (id, string) pairs of one kind (for evaluating a regex once per distinct string).
+  virtual std::vector<std::pair<StringId, std::string>> ListStrings(StringKind kind) const = 0;
+
+  // --- Writes.
+  // Makes the whole batch durable in one atomic write. On error nothing of it is applied and the
+  // caller keeps the batch to retry.
+  virtual Status ApplyFlush(const FlushBatch& batch) = 0;
+  // The log_position of the last applied flush (0 for a new store).
+  virtual uint64_t FlushedLogPosition() const = 0;
+  // Calls fn for every stored pending-pair entry (at start-up, before replaying the log).
+  virtual Status LoadPending(
+      const std::function<void(std::string_view key, std::string_view value)>& fn) const = 0;
+
+  // --- Reads.
+  virtual Status Scan(const ScanSpec& spec, const ScanVisitor& visit) const = 0;
+  // Exemplars of the edge (client -> server) in [start_minute, end_minute), newest minute first.
+  virtual Status ScanExemplars(
+      NodeId client, NodeId server, int64_t start_minute, int64_t end_minute,
+      const std::function<bool(int64_t minute, const Exemplar&)>& visit) const = 0;
+  // Expired-half counts of one node over [start_minute, end_minute), summed per kind.
+  virtual Result<std::array<uint64_t, 3>> SumExpiries(NodeId node, int64_t start_minute,
+                                                      int64_t end_minute) const = 0;
+
+  // --- Health and administration.
+  // Ok, or the RocksDB background error (disk full, I/O error) that stops writes; clears itself
+  // when RocksDB recovers.
+  virtual Status Health() const = 0;
+  virtual Status CompactAll() = 0;
+  // Writes a consistent checkpoint (hard links where possible) into a new directory.
+  virtual Status Checkpoint(const std::string& dir) = 0;
+  virtual StoreStats Stats() const = 0;
+};
+
+// Restores a checkpoint into dir (which must not exist or be empty, and not be in use).
+Status RestoreCheckpoint(const std::string& checkpoint_dir, const std::string& dir);
+
+}  // namespace ew::storage

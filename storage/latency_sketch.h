@@ -1,0 +1,48 @@
+// LatencySketch: a mergeable quantile sketch for request latencies (DDSketch-style logarithmic
+// buckets). Any quantile is within 1 % (relative) of the exact nearest-rank value, from 1 µs to
+// many hours; merging two sketches is exact (bucket counts add).
+//
+// Thread-safety: a value type; no internal synchronization.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace ew::storage {
+
+class LatencySketch {
+ public:
+  // Records `count` observations of `micros` microseconds (values < 1 µs count as 1 µs).
+  void Add(double micros, uint64_t count = 1);
+  void Merge(const LatencySketch& other);
+  // Subtracts another sketch that was merged into this one earlier (bucket counts subtract).
+  void Subtract(const LatencySketch& other);
+  // Nearest-rank quantile in microseconds, q in [0, 1]. 0 when empty.
+  double Quantile(double q) const;
+  uint64_t Count() const { return count_; }
+  bool Empty() const { return count_ == 0; }
+  void Clear();
+
+  // Sparse encoding: varint bucket-index deltas and counts (see docs/format/storage.md).
+  void EncodeTo(std::string* out) const;
+  static Result<LatencySketch> Decode(std::string_view data);
+
+  // (bucket index, count) pairs in ascending index order.
+  const std::vector<std::pair<int32_t, uint64_t>>& Buckets() const { return buckets_; }
+
+  // The bucket of a value and the value a bucket reports (its relative midpoint).
+  static int32_t BucketOf(double micros);
+  static double BucketValue(int32_t index);
+
+  bool operator==(const LatencySketch& o) const { return buckets_ == o.buckets_; }
+
+ private:
+  std::vector<std::pair<int32_t, uint64_t>> buckets_;  // sorted by index, counts > 0
+  uint64_t count_ = 0;
+};
+
+}  // namespace ew::storage

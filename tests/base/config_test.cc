@@ -1,0 +1,90 @@
+#include "base/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace ew {
+namespace {
+
+Result<Config> Parse(std::vector<std::string> args, bool* help) {
+  std::vector<const char*> argv = {"edgewise"};
+  for (auto& a : args) argv.push_back(a.c_str());
+  return ParseConfig(static_cast<int>(argv.size()), argv.data(), help);
+}
+
+TEST(Config, Defaults) {
+  bool help;
+  auto c = Parse({}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->data_dir, "./data");
+  EXPECT_EQ(c->otlp_addr, "127.0.0.1:4318");
+  EXPECT_EQ(c->http_addr, "127.0.0.1:8080");
+  EXPECT_EQ(c->pair_wait_ms, 10'000);
+  EXPECT_EQ(c->flush_interval_ms, 5'000);
+  EXPECT_EQ(c->max_pending, 4'000'000u);
+  EXPECT_EQ(c->max_body_bytes, 20u << 20);
+}
+
+TEST(Config, FlagsBothForms) {
+  bool help;
+  auto c =
+      Parse({"--pair-wait", "3s", "--flush-interval=250ms", "--http-addr", "127.0.0.1:0"}, &help);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->pair_wait_ms, 3000);
+  EXPECT_EQ(c->flush_interval_ms, 250);
+  EXPECT_EQ(c->http_addr, "127.0.0.1:0");
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  bool help;
+  auto c = Parse({"--pair-wiat", "3s"}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("unknown key 'pair-wiat'"), std::string::npos);
+  c = Parse({"--pair-wait", "soon"}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("pair-wait"), std::string::npos);
+  EXPECT_FALSE(Parse({"--otlp-addr", "nohost"}, &help).ok());
+  EXPECT_FALSE(Parse({"--max-body", "12XB"}, &help).ok());
+  EXPECT_FALSE(Parse({"--pair-wait"}, &help).ok());
+  EXPECT_FALSE(Parse({"stray"}, &help).ok());
+}
+
+TEST(Config, FileThenFlags) {
+  std::string path = testing::TempDir() + "/edgewise_test.conf";
+  {
+    std::ofstream f(path);
+    f << "# comment\n  data-dir = /tmp/x  \npair-wait: 20s\nmax-body = 1MiB\n";
+  }
+  bool help;
+  auto c = Parse({"--config", path, "--pair-wait", "2s"}, &help);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->data_dir, "/tmp/x");
+  EXPECT_EQ(c->pair_wait_ms, 2000);
+  EXPECT_EQ(c->max_body_bytes, 1u << 20);
+  {
+    std::ofstream f(path);
+    f << "data-dir = /tmp/x\nbogus = 1\n";
+  }
+  c = Parse({"--config", path}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(":2: unknown key 'bogus'"), std::string::npos)
+      << c.status().message();
+  std::remove(path.c_str());
+  EXPECT_FALSE(Parse({"--config", "/nonexistent/file"}, &help).ok());
+}
+
+TEST(Config, Help) {
+  bool help;
+  auto c = Parse({"--help"}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(help);
+  std::string text = ConfigHelpText("edgewise");
+  for (const auto& k : ConfigKeys()) EXPECT_NE(text.find("--" + k.key), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ew
