@@ -6,6 +6,11 @@
 //
 // Thread-safety: Append/Sync are called by one writer thread; Replay before writing starts;
 // TruncateBefore and EndPosition from any thread.
+//
+// Errors: Append fails with ResourceExhausted (ENOSPC, EFBIG, EDQUOT) or IOError (anything
+// else); the bytes it wrote are cut off again, so the next Append can succeed once the cause
+// clears. Replay returns Corruption when a record before the end of the log fails its checksum
+// or segments leave a gap (it never skips over data it cannot read).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,11 @@ struct IngestLogOptions {
   uint64_t segment_bytes = 64ULL << 20;  // roll to a new segment file past this size
   bool sync_each_append = false;         // fdatasync inside Append (--fsync always)
   MetricsRegistry* metrics = nullptr;    // optional: torn/corrupt tail counters
+  // Positions never go below this: when the log ends before it (a new or wiped log directory,
+  // or a log that lost unsynced bytes in a power failure while the store kept its flush), Open
+  // starts a new segment here. Pass EdgeStore::FlushedLogPosition(), so that positions stay
+  // monotonic across the two.
+  uint64_t min_position = 0;
 };
 
 class IngestLog {

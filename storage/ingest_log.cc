@@ -1,0 +1,402 @@
+// IngestLog implementation: segment files of framed records (docs/format/ingest-log.md).
+#include "storage/ingest_log.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "base/log.h"
+#include "storage/ingest_log_format.h"
+
+namespace ew::storage {
+namespace {
+
+namespace fmt = ingest_log_format;
+
+std::string ErrnoText(int err) { return std::strerror(err); }
+
+// ENOSPC and its relatives are "full", everything else an I/O error.
+Status WriteError(std::string_view what, const std::string& path, int err) {
+  std::string m = std::string(what) + " " + path + ": " + ErrnoText(err);
+  if (err == ENOSPC || err == EDQUOT || err == EFBIG) return Status::ResourceExhausted(m);
+  return Status::IOError(m);
+}
+
+// Closes the descriptor it holds.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      fd_ = o.fd_;
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  ~Fd() { Reset(); }
+  int get() const { return fd_; }
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+// A read-only mapping of a whole file (empty files map to an empty view).
+class MappedFile {
+ public:
+  static Result<std::unique_ptr<MappedFile>> Open(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) return Status::IOError("open " + path + ": " + ErrnoText(errno));
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0)
+      return Status::IOError("stat " + path + ": " + ErrnoText(errno));
+    auto m = std::unique_ptr<MappedFile>(new MappedFile());
+    m->size_ = static_cast<size_t>(st.st_size);
+    if (m->size_ == 0) return m;
+    void* p = ::mmap(nullptr, m->size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (p == MAP_FAILED) return Status::IOError("mmap " + path + ": " + ErrnoText(errno));
+    m->data_ = static_cast<const char*>(p);
+    return m;
+  }
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+  }
+  std::string_view view() const { return {data_ == nullptr ? "" : data_, size_}; }
+
+ private:
+  MappedFile() = default;
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+Status SyncDir(const std::string& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return Status::IOError("open dir " + dir + ": " + ErrnoText(errno));
+  if (::fsync(fd.get()) != 0) return WriteError("fsync dir", dir, errno);
+  return Status::Ok();
+}
+
+Result<std::vector<uint64_t>> ListSegments(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Status::IOError("opendir " + dir + ": " + ErrnoText(errno));
+  std::vector<uint64_t> starts;
+  while (struct dirent* e = ::readdir(d)) {
+    uint64_t start = 0;
+    if (fmt::ParseSegmentFileName(e->d_name, &start)) starts.push_back(start);
+  }
+  ::closedir(d);
+  std::sort(starts.begin(), starts.end());
+  return starts;
+}
+
+// Writes all of data at offset, continuing after short writes; returns 0 or the errno.
+int PwriteAll(int fd, const char* data, size_t size, uint64_t offset) {
+  while (size > 0) {
+    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return EIO;
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return 0;
+}
+
+class IngestLogImpl final : public IngestLog {
+ public:
+  explicit IngestLogImpl(const IngestLogOptions& options) : options_(options) {
+    if (options_.metrics != nullptr) {
+      torn_tails_ = options_.metrics->GetCounter(
+          "ew_ingest_log_torn_tails_total",
+          "Torn or corrupt tails cut off the ingest log when it was opened");
+      replay_corruptions_ =
+          options_.metrics->GetCounter("ew_ingest_log_replay_corruptions_total",
+                                       "Corrupt records or gaps that stopped an ingest log replay");
+      append_errors_ = options_.metrics->GetCounter(
+          "ew_ingest_log_append_errors_total", "Ingest log appends that failed (nothing acked)");
+    }
+  }
+
+  Status Init();
+
+  Result<uint64_t> Append(const std::vector<std::string_view>& records) override;
+  Status Sync() override;
+  Status Replay(uint64_t from,
+                const std::function<Status(uint64_t end, std::string_view record)>& fn) override;
+  Status TruncateBefore(uint64_t position) override;
+  uint64_t EndPosition() const override { return end_.load(std::memory_order_acquire); }
+
+ private:
+  std::string PathOf(uint64_t start) const {
+    return options_.dir + "/" + fmt::SegmentFileName(start);
+  }
+  Status OpenActive(uint64_t start, uint64_t size);
+  Status CutTornTail(uint64_t start);
+  Status StartSegment(uint64_t start);
+  Status FailAppend(Status s);
+  Status ReplaySegment(uint64_t start, uint64_t limit, uint64_t from,
+                       const std::function<Status(uint64_t, std::string_view)>& fn,
+                       uint64_t* valid_end);
+  Status ReportCorruption(std::string message) {
+    if (replay_corruptions_ != nullptr) replay_corruptions_->Add();
+    EW_LOG(kError) << "ingest log: " << message;
+    return Status::Corruption("ingest log: " + message);
+  }
+
+  const IngestLogOptions options_;
+  Counter* torn_tails_ = nullptr;
+  Counter* replay_corruptions_ = nullptr;
+  Counter* append_errors_ = nullptr;
+
+  // Writer-thread state (Append/Sync, and Open before the log is shared).
+  Fd fd_;                      // the active (newest) segment
+  uint64_t active_start_ = 0;  // its start position
+  uint64_t active_size_ = 0;   // bytes of whole records in it
+  bool needs_repair_ = false;  // a failed append left bytes past active_size_
+  std::string scratch_;        // the framed bytes of one Append
+
+  // Release-stored after the bytes are written, so a reader that sees a position also sees the
+  // segment list that holds it.
+  std::atomic<uint64_t> end_{0};
+
+  mutable std::mutex mu_;
+  std::vector<uint64_t> segments_;  // GUARDED_BY(mu_): start positions, ascending
+};
+
+Status IngestLogImpl::OpenActive(uint64_t start, uint64_t size) {
+  const std::string path = PathOf(start);
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return WriteError("open", path, errno);
+  fd_ = std::move(fd);
+  active_start_ = start;
+  active_size_ = size;
+  end_.store(start + size, std::memory_order_release);
+  return Status::Ok();
+}
+
+// Scans the newest segment and cuts whatever follows its last whole, valid record.
+Status IngestLogImpl::CutTornTail(uint64_t start) {
+  const std::string path = PathOf(start);
+  uint64_t file_size = 0;
+  fmt::ParseOutcome outcome;
+  {
+    EW_ASSIGN_OR_RETURN(auto mapped, MappedFile::Open(path));
+    file_size = mapped->view().size();
+    Status unused;
+    outcome = fmt::ParseRecords(mapped->view(), nullptr, &unused);
+  }
+  if (outcome.problem.empty()) return OpenActive(start, file_size);
+  EW_LOG(kWarn) << "ingest log: cutting the tail of " << path << " at byte " << outcome.valid_end
+                << " (position " << start + outcome.valid_end << "): " << outcome.problem << "; "
+                << file_size - outcome.valid_end << " bytes dropped";
+  if (torn_tails_ != nullptr) torn_tails_->Add();
+  EW_RETURN_IF_ERROR(OpenActive(start, outcome.valid_end));
+  if (::ftruncate(fd_.get(), static_cast<off_t>(outcome.valid_end)) != 0) {
+    return WriteError("truncate", path, errno);
+  }
+  if (::fdatasync(fd_.get()) != 0) return WriteError("fdatasync", path, errno);
+  return Status::Ok();
+}
+
+// Creates (or empties) the segment file starting at `start` and makes it the active one.
+Status IngestLogImpl::StartSegment(uint64_t start) {
+  const std::string path = PathOf(start);
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return WriteError("create", path, errno);
+  Status s = SyncDir(options_.dir);
+  if (!s.ok()) {
+    ::unlink(path.c_str());
+    return s;
+  }
+  fd_ = std::move(fd);
+  active_start_ = start;
+  active_size_ = 0;
+  needs_repair_ = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (segments_.empty() || segments_.back() != start) segments_.push_back(start);
+  }
+  end_.store(start, std::memory_order_release);
+  return Status::Ok();
+}
+
+Status IngestLogImpl::Init() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  if (ec) return Status::IOError("creating " + options_.dir + ": " + ec.message());
+  EW_ASSIGN_OR_RETURN(std::vector<uint64_t> starts, ListSegments(options_.dir));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    segments_ = starts;
+  }
+  if (starts.empty()) return StartSegment(options_.min_position);
+  EW_RETURN_IF_ERROR(CutTornTail(starts.back()));
+  const uint64_t end = EndPosition();
+  if (end < options_.min_position) {
+    EW_LOG(kWarn) << "ingest log: ends at position " << end << ", before the flushed position "
+                  << options_.min_position << "; continuing at the flushed position";
+    EW_RETURN_IF_ERROR(StartSegment(options_.min_position));
+  }
+  return Status::Ok();
+}
+
+// Cuts what a failed append may have left behind; the log stays appendable at active_size_.
+Status IngestLogImpl::FailAppend(Status s) {
+  if (append_errors_ != nullptr) append_errors_->Add();
+  if (::ftruncate(fd_.get(), static_cast<off_t>(active_size_)) != 0) needs_repair_ = true;
+  EW_LOG(kWarn) << "ingest log: append failed: " << s.message();
+  return s;
+}
+
+Result<uint64_t> IngestLogImpl::Append(const std::vector<std::string_view>& records) {
+  uint64_t total = 0;
+  for (std::string_view r : records) {
+    if (r.size() > fmt::kMaxRecordBytes) {
+      return Status::InvalidArgument("ingest log record of " + std::to_string(r.size()) +
+                                     " bytes is over the limit");
+    }
+    total += fmt::kHeaderBytes + r.size();
+  }
+  if (total == 0) return EndPosition();
+  if (needs_repair_) {
+    if (::ftruncate(fd_.get(), static_cast<off_t>(active_size_)) != 0) {
+      return FailAppend(WriteError("truncate", PathOf(active_start_), errno));
+    }
+    needs_repair_ = false;
+  }
+  if (active_size_ > 0 && active_size_ + total > options_.segment_bytes) {
+    // The old segment is made durable before the log moves on; Sync() only covers the newest.
+    if (::fdatasync(fd_.get()) != 0) {
+      return FailAppend(WriteError("fdatasync", PathOf(active_start_), errno));
+    }
+    Status s = StartSegment(active_start_ + active_size_);
+    if (!s.ok()) return FailAppend(s);
+  }
+  scratch_.clear();
+  scratch_.reserve(total);
+  for (std::string_view r : records) fmt::AppendFramed(r, &scratch_);
+  if (int err = PwriteAll(fd_.get(), scratch_.data(), scratch_.size(), active_size_); err != 0) {
+    return FailAppend(WriteError("write", PathOf(active_start_), err));
+  }
+  if (options_.sync_each_append && ::fdatasync(fd_.get()) != 0) {
+    return FailAppend(WriteError("fdatasync", PathOf(active_start_), errno));
+  }
+  active_size_ += total;
+  const uint64_t end = active_start_ + active_size_;
+  end_.store(end, std::memory_order_release);
+  return end;
+}
+
+Status IngestLogImpl::Sync() {
+  if (::fdatasync(fd_.get()) != 0) return WriteError("fdatasync", PathOf(active_start_), errno);
+  return Status::Ok();
+}
+
+// Replays the records of one segment (at most `limit` bytes of it) that start at or after
+// `from`; *valid_end is the segment offset where its whole records end.
+Status IngestLogImpl::ReplaySegment(uint64_t start, uint64_t limit, uint64_t from,
+                                    const std::function<Status(uint64_t, std::string_view)>& fn,
+                                    uint64_t* valid_end) {
+  const std::string path = PathOf(start);
+  EW_ASSIGN_OR_RETURN(auto mapped, MappedFile::Open(path));
+  std::string_view data = mapped->view();
+  if (data.size() > limit) data = data.substr(0, limit);
+  Status fn_status;
+  fmt::ParseOutcome outcome = fmt::ParseRecords(
+      data,
+      [&](uint64_t off, uint64_t end, std::string_view payload) -> Status {
+        if (start + off < from) return Status::Ok();
+        return fn(start + end, payload);
+      },
+      &fn_status);
+  EW_RETURN_IF_ERROR(fn_status);
+  *valid_end = outcome.valid_end;
+  if (!outcome.problem.empty()) {
+    return ReportCorruption("replay stopped in " + path + " at position " +
+                            std::to_string(start + outcome.valid_end) + ": " + outcome.problem);
+  }
+  return Status::Ok();
+}
+
+Status IngestLogImpl::Replay(
+    uint64_t from, const std::function<Status(uint64_t end, std::string_view record)>& fn) {
+  std::vector<uint64_t> segments;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    segments = segments_;
+  }
+  const uint64_t log_end = EndPosition();
+  if (segments.empty() || from >= log_end) {
+    if (from > log_end) {
+      EW_LOG(kWarn) << "ingest log: replay from " << from << " is past the log end " << log_end;
+    }
+    return Status::Ok();
+  }
+  if (from < segments.front()) {
+    return ReportCorruption("replay from position " + std::to_string(from) +
+                            " but the oldest segment starts at " +
+                            std::to_string(segments.front()) + " (records are missing)");
+  }
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const bool last = i + 1 == segments.size();
+    const uint64_t seg_end = last ? log_end : segments[i + 1];
+    if (seg_end <= from) continue;  // wholly before from (the last segment never is)
+    uint64_t valid_end = 0;
+    EW_RETURN_IF_ERROR(ReplaySegment(segments[i], seg_end - segments[i], from, fn, &valid_end));
+    if (segments[i] + valid_end != seg_end) {
+      return ReportCorruption("segment " + fmt::SegmentFileName(segments[i]) +
+                              " ends at position " + std::to_string(segments[i] + valid_end) +
+                              " but the next starts at " + std::to_string(seg_end));
+    }
+  }
+  return Status::Ok();
+}
+
+Status IngestLogImpl::TruncateBefore(uint64_t position) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t removed = 0;
+  // The newest segment always stays: its name carries the log's end across restarts.
+  while (removed + 1 < segments_.size() && segments_[removed + 1] <= position) {
+    const std::string path = PathOf(segments_[removed]);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      const int err = errno;
+      segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));
+      return Status::IOError("unlink " + path + ": " + ErrnoText(err));
+    }
+    ++removed;
+  }
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<IngestLog>> IngestLog::Open(const IngestLogOptions& options) {
+  if (options.dir.empty()) return Status::InvalidArgument("ingest log: no directory given");
+  if (options.segment_bytes == 0) return Status::InvalidArgument("ingest log: segment_bytes 0");
+  auto log = std::make_unique<IngestLogImpl>(options);
+  Status s = log->Init();
+  if (!s.ok()) return s.WithContext("opening ingest log " + options.dir);
+  return std::unique_ptr<IngestLog>(std::move(log));
+}
+
+}  // namespace ew::storage

@@ -1,0 +1,97 @@
+#include "storage/ingest_log_format.h"
+
+#include <cstring>
+
+#include "base/hash.h"
+
+namespace ew::storage::ingest_log_format {
+namespace {
+
+void PutU32(uint32_t v, char* out) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+uint32_t GetU32(const char* in) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+uint32_t RecordChecksum(std::string_view payload) {
+  const uint64_t h = Hash64(payload, kChecksumSeed ^ static_cast<uint64_t>(payload.size()));
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+void AppendFramed(std::string_view payload, std::string* out) {
+  char header[kHeaderBytes];
+  PutU32(static_cast<uint32_t>(payload.size()), header);
+  PutU32(RecordChecksum(payload), header + 4);
+  out->append(header, kHeaderBytes);
+  out->append(payload);
+}
+
+std::string SegmentFileName(uint64_t start) {
+  std::string digits = std::to_string(start);
+  return std::string(20 - digits.size(), '0') + digits + std::string(kSegmentSuffix);
+}
+
+bool ParseSegmentFileName(std::string_view name, uint64_t* start) {
+  if (name.size() != 20 + kSegmentSuffix.size() || !name.ends_with(kSegmentSuffix)) return false;
+  uint64_t v = 0;
+  for (size_t i = 0; i < 20; ++i) {
+    const char c = name[i];
+    if (c < '0' || c > '9') return false;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;  // over 2^64-1
+    v = v * 10 + digit;
+  }
+  *start = v;
+  return true;
+}
+
+ParseOutcome ParseRecords(
+    std::string_view data,
+    const std::function<Status(uint64_t offset, uint64_t end, std::string_view payload)>& fn,
+    Status* fn_status) {
+  ParseOutcome out;
+  uint64_t off = 0;
+  const uint64_t size = data.size();
+  while (off < size) {
+    if (size - off < kHeaderBytes) {
+      out.problem = "torn header (" + std::to_string(size - off) + " of 8 bytes)";
+      break;
+    }
+    const uint32_t length = GetU32(data.data() + off);
+    const uint32_t checksum = GetU32(data.data() + off + 4);
+    if (length > kMaxRecordBytes) {
+      out.problem = "record length " + std::to_string(length) + " over the limit";
+      break;
+    }
+    if (size - off - kHeaderBytes < length) {
+      out.problem = "torn record (length " + std::to_string(length) + ", " +
+                    std::to_string(size - off - kHeaderBytes) + " bytes present)";
+      break;
+    }
+    const std::string_view payload = data.substr(off + kHeaderBytes, length);
+    if (RecordChecksum(payload) != checksum) {
+      out.problem = "checksum mismatch (record length " + std::to_string(length) + ")";
+      break;
+    }
+    const uint64_t end = off + kHeaderBytes + length;
+    if (fn) {
+      Status s = fn(off, end, payload);
+      if (!s.ok()) {
+        *fn_status = std::move(s);
+        out.valid_end = off;
+        return out;
+      }
+    }
+    off = end;
+    out.valid_end = off;
+  }
+  return out;
+}
+
+}  // namespace ew::storage::ingest_log_format
