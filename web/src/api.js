@@ -1,0 +1,65 @@
+// Talks to the public query API (/api/v1/...). Every call returns {ok, status, body, url};
+// a 400 body carries {error, position}. Never throws.
+
+export async function GetJson(path, params) {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== '' && v !== false) qs.set(k, String(v));
+  }
+  const url = qs.toString() ? `${path}?${qs}` : path;
+  try {
+    const res = await fetch(url, { headers: { Accept: 'application/json' } });
+    const text = await res.text();
+    let body = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = { error: text.slice(0, 300) || `HTTP ${res.status}` };
+    }
+    return { ok: res.ok, status: res.status, body, url };
+  } catch (err) {
+    return { ok: false, status: 0, body: { error: `network: ${err.message}` }, url };
+  }
+}
+
+// Seconds in a relative duration like "15m", "-7d"; null when it is not one.
+export function DurationSeconds(text) {
+  const m = /^-?(\d+)(s|m|h|d|w)$/.exec(String(text || '').trim());
+  if (!m) return null;
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2]];
+}
+
+// The time window of a view state: {start, end} as API parameters and its length in seconds.
+export function TimeWindow(state) {
+  if (state.range === 'custom' && state.start && state.end) {
+    const s = Date.parse(state.start);
+    const e = Date.parse(state.end);
+    if (Number.isFinite(s) && Number.isFinite(e) && e > s) {
+      return { start: new Date(s).toISOString(), end: new Date(e).toISOString(), seconds: (e - s) / 1000 };
+    }
+  }
+  const range = state.range && state.range !== 'custom' ? state.range : '1h';
+  const seconds = DurationSeconds(range) || 3600;
+  return { start: `now-${range}`, end: 'now', seconds };
+}
+
+// The compare= parameter for the server: "prev" means the period just before this one.
+export function CompareParam(state, window) {
+  if (!state.compare) return '';
+  if (state.compare === 'prev') return `-${Math.max(1, Math.round(window.seconds / 60))}m`;
+  return state.compare;
+}
+
+// A trend step giving about 60 points, a whole number of minutes.
+export function StepFor(seconds) {
+  const minutes = Math.max(1, Math.ceil(seconds / 60 / 60));
+  return `${minutes}m`;
+}
+
+// The filter selecting requests into one node (its incoming traffic).
+export function NodeQuery(node) {
+  const q = (s) => `"${String(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  let text = `server.service.name = ${q(node.name)}`;
+  if (node.namespace) text += ` and server.namespace = ${q(node.namespace)}`;
+  return text;
+}

@@ -1,0 +1,285 @@
+// The map view: turns /api/v1/map JSON into cytoscape elements (namespace boxes as compound
+// parents), styles them (shape by kind, green/red by error rate, width by log requests,
+// new/gone drawn distinctly) and places them with the layered layout, keeping positions stable
+// across refreshes.
+
+import cytoscape from 'cytoscape';
+import { LayeredLayout, TopologyKey } from './layout.js';
+
+export const kColors = { ok: '#2e9d5b', error: '#d64545', idle: '#9aa3b2', new: '#2f6fe0', gone: '#a0a7b4' };
+
+const kShapes = {
+  service: 'round-rectangle',
+  external_client: 'vee',
+  external_service: 'hexagon',
+  database: 'barrel',
+  messaging: 'round-tag',
+};
+
+export function EdgeId(source, target) {
+  return `${source}\u2192${target}`;
+}
+
+function NamespaceBoxId(ns) {
+  return `ns:${ns}`;
+}
+
+function Style() {
+  return [
+    {
+      selector: 'node',
+      style: {
+        label: 'data(label)',
+        'font-size': 11,
+        color: '#1d2330',
+        'text-wrap': 'ellipsis',
+        'text-max-width': 150,
+        'background-color': '#ffffff',
+        'border-width': 2,
+        'border-color': 'data(health_color)',
+        shape: 'data(shape)',
+      },
+    },
+    {
+      selector: 'node[kind = "service"], node[kind = "namespace"]',
+      style: { width: 150, height: 34, 'text-valign': 'center', 'text-halign': 'center' },
+    },
+    {
+      selector: 'node[kind != "service"][kind != "namespace"]',
+      style: { width: 40, height: 40, 'text-valign': 'bottom', 'text-margin-y': 4, 'text-max-width': 180 },
+    },
+    { selector: 'node[kind = "external_client"]', style: { 'background-color': '#e6ecf7' } },
+    { selector: 'node[kind = "external_service"]', style: { 'background-color': '#fff0dc' } },
+    { selector: 'node[kind = "database"]', style: { 'background-color': '#efe6fb' } },
+    { selector: 'node[kind = "messaging"]', style: { 'background-color': '#e2f5f1' } },
+    {
+      selector: ':parent',
+      style: {
+        shape: 'round-rectangle',
+        'background-color': '#eef3fb',
+        'background-opacity': 0.7,
+        'border-width': 1,
+        'border-style': 'dashed',
+        'border-color': '#8ea4cf',
+        label: 'data(label)',
+        'text-valign': 'top',
+        'text-halign': 'center',
+        'text-margin-y': -4,
+        'font-size': 12,
+        'font-weight': 600,
+        color: '#34508f',
+        padding: 14,
+      },
+    },
+    { selector: 'node[change = "new"]', style: { 'border-style': 'double', 'border-width': 5, 'border-color': kColors.new } },
+    { selector: 'node[change = "gone"]', style: { 'border-style': 'dashed', opacity: 0.5 } },
+    { selector: 'node:selected', style: { 'overlay-color': '#2f6fe0', 'overlay-opacity': 0.15, 'overlay-padding': 6 } },
+    {
+      selector: 'edge',
+      style: {
+        width: 'data(width)',
+        'line-color': 'data(color)',
+        'target-arrow-color': 'data(color)',
+        'target-arrow-shape': 'triangle',
+        'arrow-scale': 0.9,
+        'curve-style': 'bezier',
+        opacity: 0.85,
+      },
+    },
+    { selector: 'edge.many', style: { 'curve-style': 'straight' } },
+    {
+      selector: 'edge[change = "new"]',
+      style: {
+        'line-style': 'dashed',
+        'line-dash-pattern': [9, 4],
+        label: 'new',
+        'font-size': 10,
+        color: kColors.new,
+        'text-background-color': '#fff',
+        'text-background-opacity': 1,
+        'text-background-padding': 1,
+      },
+    },
+    {
+      selector: 'edge[change = "gone"]',
+      style: {
+        'line-style': 'dotted',
+        'line-color': kColors.gone,
+        'target-arrow-color': kColors.gone,
+        opacity: 0.6,
+        label: 'gone',
+        'font-size': 10,
+        color: '#6b7585',
+        'text-background-color': '#fff',
+        'text-background-opacity': 1,
+      },
+    },
+    { selector: 'edge.hover', style: { opacity: 1, 'z-index': 10, 'underlay-color': '#2f6fe0', 'underlay-opacity': 0.18, 'underlay-padding': 4 } },
+    { selector: 'edge:selected', style: { opacity: 1, 'underlay-color': '#2f6fe0', 'underlay-opacity': 0.3, 'underlay-padding': 4 } },
+    { selector: '.faded', style: { opacity: 0.15 } },
+  ];
+}
+
+// Error rate -> colour under the page's threshold (a ratio, e.g. 0.01).
+export function EdgeColor(edge, threshold) {
+  if (!edge.requests) return kColors.idle;
+  return edge.error_rate >= threshold && edge.errors > 0 ? kColors.error : kColors.ok;
+}
+
+export function NodeHealth(node, threshold) {
+  const req = node.requests_in || 0;
+  if (!req) return { label: 'no incoming traffic', color: kColors.idle };
+  const rate = (node.errors_in || 0) / req;
+  return rate >= threshold && node.errors_in > 0
+    ? { label: 'erroring', color: kColors.error, rate }
+    : { label: 'healthy', color: kColors.ok, rate };
+}
+
+// Edge width: 1.5 px to 9 px on a log scale of requests relative to the busiest edge.
+export function EdgeWidth(requests, max_requests) {
+  const top = Math.log10(1 + Math.max(1, max_requests));
+  return 1.5 + (7.5 * Math.log10(1 + Math.max(0, requests || 0))) / top;
+}
+
+export class MapView {
+  constructor(container, handlers) {
+    this.cy = cytoscape({
+      container,
+      style: Style(),
+      minZoom: 0.05,
+      maxZoom: 3,
+      boxSelectionEnabled: false,
+      selectionType: 'single',
+    });
+    this.topology = '';
+    this.layoutMs = 0;
+    this.data = { nodes: [], edges: [] };
+    this.nodeById = new Map();
+    this.edgeById = new Map();
+    const cy = this.cy;
+    cy.on('mouseover', 'edge', (e) => {
+      e.target.addClass('hover');
+      handlers.onHover?.('edge', e.target.id(), e.originalEvent);
+    });
+    cy.on('mouseover', 'node', (e) => {
+      if (e.target.isParent()) return;
+      handlers.onHover?.('node', e.target.id(), e.originalEvent);
+    });
+    cy.on('mousemove', (e) => handlers.onMove?.(e.originalEvent));
+    cy.on('mouseout', 'edge, node', (e) => {
+      e.target.removeClass('hover');
+      handlers.onHover?.(null, null, e.originalEvent);
+    });
+    cy.on('tap', 'node', (e) => {
+      if (!e.target.isParent()) handlers.onSelect?.('node', e.target.id());
+    });
+    cy.on('tap', 'edge', (e) => handlers.onSelect?.('edge', e.target.id()));
+    cy.on('tap', (e) => {
+      if (e.target === cy) handlers.onSelect?.(null, null);
+    });
+    cy.on('dbltap', 'node', (e) => {
+      if (!e.target.isParent()) handlers.onFocus?.(e.target.id());
+    });
+  }
+
+  // Replaces the displayed map. Returns {relayout: bool}.
+  Render(map, threshold) {
+    const nodes = (map.nodes || []).filter((n) => n && n.id !== undefined);
+    const ids = new Set(nodes.map((n) => String(n.id)));
+    const edges = (map.edges || []).filter((e) => ids.has(String(e.source)) && ids.has(String(e.target)));
+    this.data = { nodes, edges };
+    this.nodeById = new Map(nodes.map((n) => [String(n.id), n]));
+    this.edgeById = new Map(edges.map((e) => [EdgeId(e.source, e.target), e]));
+    const elements = this.Elements(nodes, edges, threshold);
+    const cy = this.cy;
+    const key = TopologyKey(nodes, edges);
+    const previous = new Set(cy.nodes().map((n) => n.id()));
+    const wanted = new Set(elements.map((el) => el.data.id));
+    let relayout = false;
+    cy.batch(() => {
+      cy.elements().filter((el) => !wanted.has(el.id())).remove();
+      for (const el of elements) {
+        const existing = cy.getElementById(el.data.id);
+        if (existing.nonempty()) existing.data(el.data);
+        else cy.add(el);
+      }
+      cy.edges().toggleClass('many', edges.length > 800);
+      if (key !== this.topology) {
+        const added = nodes.some((n) => !previous.has(String(n.id)));
+        // Keep positions when nodes only went away; lay out afresh when new ones came.
+        if (added || previous.size === 0) {
+          const t = performance.now();
+          const { positions } = LayeredLayout(
+            nodes.map((n) => ({ id: String(n.id), kind: n.kind, namespace: n.namespace })),
+            edges.map((e) => ({ source: String(e.source), target: String(e.target) })),
+          );
+          cy.nodes(':childless').positions((n) => positions.get(n.id()) || n.position());
+          this.layoutMs = performance.now() - t;
+          relayout = true;
+        }
+        this.topology = key;
+      }
+    });
+    if (relayout) cy.fit(undefined, 30);
+    return { relayout };
+  }
+
+  Elements(nodes, edges, threshold) {
+    const out = [];
+    const namespaces = new Set();
+    for (const n of nodes) {
+      if (n.kind === 'service' && n.namespace) namespaces.add(n.namespace);
+    }
+    for (const ns of [...namespaces].sort()) {
+      out.push({ group: 'nodes', data: { id: NamespaceBoxId(ns), label: ns, kind: 'box', shape: 'round-rectangle', health_color: '#8ea4cf' } });
+    }
+    for (const n of nodes) {
+      const health = NodeHealth(n, threshold);
+      const data = {
+        id: String(n.id),
+        label: n.name || String(n.id),
+        kind: n.kind || 'service',
+        shape: kShapes[n.kind] || 'round-rectangle',
+        health_color: health.color,
+        change: n.change || '',
+      };
+      if (n.kind === 'service' && n.namespace) data.parent = NamespaceBoxId(n.namespace);
+      out.push({ group: 'nodes', data });
+    }
+    let max_requests = 1;
+    for (const e of edges) max_requests = Math.max(max_requests, e.requests || 0);
+    for (const e of edges) {
+      out.push({
+        group: 'edges',
+        data: {
+          id: EdgeId(e.source, e.target),
+          source: String(e.source),
+          target: String(e.target),
+          color: EdgeColor(e, threshold),
+          width: EdgeWidth(e.requests, max_requests),
+          change: e.change || '',
+        },
+      });
+    }
+    return out;
+  }
+
+  // Page coordinates of a node's centre or an edge's midpoint (for tests and tooltips).
+  ScreenPoint(id) {
+    const el = this.cy.getElementById(id);
+    if (el.empty()) return null;
+    const p = el.isEdge() ? el.renderedMidpoint() : el.renderedPosition();
+    const box = this.cy.container().getBoundingClientRect();
+    return { x: box.left + p.x, y: box.top + p.y };
+  }
+
+  Rendered(id) {
+    const el = this.cy.getElementById(id);
+    return el.nonempty() ? el : null;
+  }
+
+  Select(id) {
+    this.cy.elements().unselect();
+    if (id) this.cy.getElementById(id).select();
+  }
+}

@@ -1,0 +1,218 @@
+// The side panel (click a node or an edge) and the hover tooltip contents. Reads
+// /api/v1/service, /api/v1/edge/series and /api/v1/edge/traces.
+
+import { GetJson, NodeQuery, StepFor } from './api.js';
+import { Count, Esc, Millis, Minute, NodeLabel, Percent, Rate, ToDate } from './format.js';
+
+// ---- response shapes, read tolerantly (the series/traces field names are the API's) ----
+
+export function SeriesPoints(body) {
+  const list = body?.points || body?.series || body?.steps || (Array.isArray(body) ? body : []);
+  return list.map((p) => ({
+    t: ToDate(p.time ?? p.start ?? p.t ?? p.minute ?? p.timestamp),
+    requests: Number(p.requests ?? 0),
+    errors: Number(p.errors ?? 0),
+    p95: p.latency_ms ? Number(p.latency_ms.p95 ?? NaN) : NaN,
+  }));
+}
+
+export function TraceList(body) {
+  const list = body?.traces || body?.exemplars || (Array.isArray(body) ? body : []);
+  const rows = list.map((t) => {
+    const status = t.status ?? t.status_code ?? '';
+    const error = Boolean(t.error ?? t.is_error ?? (Number(status) >= 500 || status === 'error'));
+    return {
+      id: t.trace_id ?? t.id ?? '',
+      minute: t.minute ?? t.time ?? t.start ?? '',
+      duration_ms: Number(t.duration_ms ?? (t.duration_us !== undefined ? t.duration_us / 1000 : NaN)),
+      status,
+      error,
+    };
+  });
+  // Errors first, then newest first (the server's order is newest first; keep it stable).
+  return rows.map((r, i) => [r, i]).sort((a, b) => b[0].error - a[0].error || a[1] - b[1]).map((x) => x[0]);
+}
+
+// ---- tooltip HTML ----
+
+function Signed(v, fmt) {
+  if (v === undefined || v === null || Number.isNaN(v)) return '–';
+  return (v > 0 ? '+' : v < 0 ? '−' : '±') + fmt(Math.abs(v));
+}
+
+export function EdgeTooltip(edge, view, traces) {
+  const src = view.nodeById.get(String(edge.source));
+  const dst = view.nodeById.get(String(edge.target));
+  const l = edge.latency_ms || {};
+  const prev = edge.previous || edge.prev || null;
+  const cls = edge.errors > 0 ? 'err' : 'ok';
+  let html = `<div class="title">${Esc(NodeLabel(src))} → ${Esc(NodeLabel(dst))}</div><table>
+<tr><td>rate</td><td class="num" data-k="rate">${Rate(edge.rate_per_s)}</td></tr>
+<tr><td>error rate</td><td class="num ${cls}" data-k="error_rate">${Percent(edge.error_rate)}</td></tr>
+<tr><td>requests</td><td class="num" data-k="requests">${Count(edge.requests)}</td></tr>
+<tr><td>errors</td><td class="num ${cls}" data-k="errors">${Count(edge.errors)}</td></tr>
+<tr><td>p50 / p95 / p99</td><td class="num" data-k="latency">${Millis(l.p50)} / ${Millis(l.p95)} / ${Millis(l.p99)}</td></tr>
+<tr><td>protocol</td><td data-k="protocol">${Esc(edge.protocol || '–')}</td></tr>`;
+  if (edge.change) {
+    html += `<tr><td>vs. before</td><td data-k="change">${Esc(edge.change)}</td></tr>`;
+    if (prev) html += `<tr><td>before</td><td class="num">${Count(prev.requests)} req, ${Percent(prev.error_rate)} err</td></tr>`;
+    const d = edge.delta;
+    if (d) html += `<tr><td>Δ rate / err / p99</td><td class="num">${Signed(d.rate_per_s, Rate)} / ${Signed(d.error_rate, Percent)} / ${Signed(d.p99_ms, Millis)}</td></tr>`;
+  }
+  html += '</table>';
+  html += `<div style="margin-top:6px"><b>Exemplar traces</b> <span class="muted">(click the edge for all)</span></div>`;
+  if (traces === undefined) html += '<div class="muted">loading…</div>';
+  else if (!traces.length) html += '<div class="muted">none recorded</div>';
+  else html += TraceRows(traces.slice(0, 5), false);
+  return html;
+}
+
+export function NodeTooltip(node, view, health) {
+  const incoming = view.data.edges.filter((e) => String(e.target) === String(node.id));
+  const outgoing = view.data.edges.filter((e) => String(e.source) === String(node.id));
+  const rate_in = incoming.reduce((s, e) => s + (e.rate_per_s || 0), 0);
+  const names = new Set();
+  for (const e of incoming) names.add(NodeLabel(view.nodeById.get(String(e.source))));
+  for (const e of outgoing) names.add(NodeLabel(view.nodeById.get(String(e.target))));
+  const list = [...names].sort();
+  const shown = list.slice(0, 8).map(Esc).join(', ') + (list.length > 8 ? `, … (${list.length} in all)` : '');
+  const cls = health.label === 'erroring' ? 'err' : 'ok';
+  return `<div class="title">${Esc(NodeLabel(node))} <span class="muted">${Esc(node.kind)}</span></div><table>
+<tr><td>incoming rate</td><td class="num" data-k="rate_in">${Rate(rate_in)}</td></tr>
+<tr><td>requests in</td><td class="num" data-k="requests_in">${Count(node.requests_in)}</td></tr>
+<tr><td>errors in</td><td class="num ${cls}" data-k="errors_in">${Count(node.errors_in)} (${Percent(health.rate ?? 0)})</td></tr>
+<tr><td>health</td><td class="${cls}" data-k="health">${Esc(health.label)}</td></tr>
+<tr><td>connected</td><td data-k="connected">${shown || '–'}</td></tr></table>`;
+}
+
+export function TraceRows(traces, links, template) {
+  const rows = traces
+    .map((t) => {
+      const id = template ? `<a href="${Esc(template.replace('{id}', t.id))}" target="_blank" rel="noopener">${Esc(t.id)}</a>` : Esc(t.id);
+      return `<tr class="${t.error ? 'err' : ''}"><td class="trace">${links ? id : Esc(t.id.slice(0, 16))}${!links && t.id.length > 16 ? '…' : ''}</td>
+<td>${Esc(Minute(t.minute))}</td><td class="num">${Millis(t.duration_ms)}</td><td>${Esc(t.status === '' ? (t.error ? 'error' : 'ok') : t.status)}</td></tr>`;
+    })
+    .join('');
+  return `<table class="traces"><tr><th>trace</th><th>minute</th><th class="num">duration</th><th>status</th></tr>${rows}</table>`;
+}
+
+// ---- inline SVG trend chart ----
+
+export function Sparkline(points, key, label, color, fmt) {
+  const w = 340;
+  const h = 64;
+  const pad = 16;
+  const values = points.map((p) => p[key]).map((v) => (Number.isFinite(v) ? v : null));
+  const max = Math.max(0, ...values.filter((v) => v !== null));
+  const n = points.length;
+  let path = '';
+  values.forEach((v, i) => {
+    if (v === null) return;
+    const x = n > 1 ? (i / (n - 1)) * (w - 2) + 1 : w / 2;
+    const y = h - pad - (max ? (v / max) * (h - pad - 12) : 0);
+    path += `${path && values[i - 1] !== null ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`;
+  });
+  const first = points[0]?.t ? Minute(points[0].t) : '';
+  const last = points[n - 1]?.t ? Minute(points[n - 1].t) : '';
+  return `<svg class="chart" data-series="${Esc(key)}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">
+<text x="0" y="9">${Esc(label)} (max ${Esc(fmt(max))})</text>
+<line x1="0" x2="${w}" y1="${h - pad}" y2="${h - pad}" stroke="#dde1e7"/>
+<path d="${path}" fill="none" stroke="${color}" stroke-width="1.6"/>
+<text x="0" y="${h - 3}">${Esc(first)}</text><text x="${w}" y="${h - 3}" text-anchor="end">${Esc(last)}</text></svg>`;
+}
+
+function Charts(points) {
+  if (!points.length) return '<div class="muted">no data in range</div>';
+  return (
+    Sparkline(points, 'requests', 'requests', '#2f6fe0', Count) +
+    Sparkline(points, 'errors', 'errors', '#d64545', Count) +
+    Sparkline(points, 'p95', 'p95 latency', '#7a4fd0', Millis)
+  );
+}
+
+function EdgeTable(edges, view, side) {
+  if (!edges.length) return '<div class="muted">none</div>';
+  const rows = [...edges]
+    .sort((a, b) => (b.requests || 0) - (a.requests || 0))
+    .map((e) => {
+      const other = view.nodeById.get(String(side === 'in' ? e.source : e.target));
+      const cls = e.errors > 0 ? 'err' : '';
+      return `<tr><td><a data-node="${Esc(other?.id)}">${Esc(NodeLabel(other))}</a></td><td class="num">${Count(e.requests)}</td>
+<td class="num ${cls}">${Percent(e.error_rate)}</td><td class="num">${Millis(e.latency_ms?.p95)}</td></tr>`;
+    })
+    .join('');
+  return `<table><tr><th>${side === 'in' ? 'from' : 'to'}</th><th class="num">req</th><th class="num">err</th><th class="num">p95</th></tr>${rows}</table>`;
+}
+
+// Missing-edge diagnostics as the server reports them (halves that expired unpaired, by kind).
+function Diagnostics(body) {
+  const d = body?.missing_edges ?? body?.diagnostics ?? body?.missing ?? body?.unpaired;
+  if (d === undefined || d === null) return '<div class="muted">none reported</div>';
+  if (Array.isArray(d)) {
+    if (!d.length) return '<div class="ok">no unpaired halves</div>';
+    return `<table>${d.map((x) => `<tr><td>${Esc(typeof x === 'object' ? Object.entries(x).map(([k, v]) => `${k}: ${v}`).join(', ') : x)}</td></tr>`).join('')}</table>`;
+  }
+  if (typeof d === 'object') {
+    const entries = Object.entries(d).filter(([k]) => k !== 'hint');
+    const all_zero = entries.every(([, v]) => !v);
+    let html = all_zero ? '<div class="ok">no unpaired halves in range</div>' : '';
+    html += `<table>${entries.map(([k, v]) => `<tr><td>${Esc(k.replace(/_/g, ' '))}</td><td class="num ${v ? 'err' : ''}" data-k="${Esc(k)}">${Esc(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`).join('')}</table>`;
+    if (d.hint) html += `<div class="err" style="margin-top:4px">${Esc(d.hint)}</div>`;
+    return html;
+  }
+  return `<div>${Esc(d)}</div>`;
+}
+
+// Fills the panel for a node. window_ is {start, end, seconds}. Returns when loaded.
+export async function ShowNode(body_el, node, view, window_, actions) {
+  const incoming = view.data.edges.filter((e) => String(e.target) === String(node.id));
+  const outgoing = view.data.edges.filter((e) => String(e.source) === String(node.id));
+  body_el.innerHTML = `<h2>${Esc(node.name)}</h2>
+<div class="sub">${Esc(node.kind)}${node.namespace ? ' · namespace ' + Esc(node.namespace) : ''}</div>
+<div><button type="button" data-act="focus">Focus here</button> <button type="button" data-act="filter">Filter to its traffic</button></div>
+<h3>Trend (incoming)</h3><div id="panel-trend" class="muted">loading…</div>
+<h3>Callers</h3>${EdgeTable(incoming, view, 'in')}
+<h3>Callees</h3>${EdgeTable(outgoing, view, 'out')}
+<h3>Missing-edge diagnostics</h3><div id="panel-diag" class="muted">loading…</div>`;
+  body_el.querySelector('[data-act=focus]').onclick = () => actions.focus(node.id);
+  body_el.querySelector('[data-act=filter]').onclick = () => actions.filter(NodeQuery(node));
+  body_el.querySelectorAll('a[data-node]').forEach((a) => (a.onclick = () => actions.select(a.dataset.node)));
+  const [series, service] = await Promise.all([
+    GetJson('/api/v1/edge/series', { query: NodeQuery(node), start: window_.start, end: window_.end, step: StepFor(window_.seconds) }),
+    GetJson('/api/v1/service', { namespace: node.namespace || '', name: node.name, kind: node.kind, start: window_.start, end: window_.end }),
+  ]);
+  const trend = body_el.querySelector('#panel-trend');
+  const diag = body_el.querySelector('#panel-diag');
+  if (!trend || !diag) return; // the panel moved on
+  trend.className = '';
+  trend.innerHTML = series.ok ? Charts(SeriesPoints(series.body)) : `<div class="err">${Esc(series.body?.error)}</div>`;
+  diag.className = '';
+  diag.innerHTML = service.ok ? Diagnostics(service.body) : `<div class="err">${Esc(service.body?.error)}</div>`;
+}
+
+export async function ShowEdge(body_el, edge, view, window_, template) {
+  const src = view.nodeById.get(String(edge.source));
+  const dst = view.nodeById.get(String(edge.target));
+  const l = edge.latency_ms || {};
+  body_el.innerHTML = `<h2>${Esc(NodeLabel(src))} → ${Esc(NodeLabel(dst))}</h2>
+<div class="sub">${Esc(edge.protocol || '')} · ${Rate(edge.rate_per_s)} · ${Count(edge.requests)} requests · ${Count(edge.errors)} errors (${Percent(edge.error_rate)})</div>
+<div class="sub">p50 ${Millis(l.p50)} · p95 ${Millis(l.p95)} · p99 ${Millis(l.p99)}</div>
+<h3>Trend</h3><div id="panel-trend" class="muted">loading…</div>
+<h3>Exemplar traces</h3><div id="panel-traces" class="muted">loading…</div>`;
+  const ids = { source: edge.source, target: edge.target, start: window_.start, end: window_.end };
+  const [series, traces] = await Promise.all([
+    GetJson('/api/v1/edge/series', { ...ids, step: StepFor(window_.seconds) }),
+    GetJson('/api/v1/edge/traces', { ...ids, errors: 'true' }),
+  ]);
+  const trend = body_el.querySelector('#panel-trend');
+  const list = body_el.querySelector('#panel-traces');
+  if (!trend || !list) return;
+  trend.className = '';
+  trend.innerHTML = series.ok ? Charts(SeriesPoints(series.body)) : `<div class="err">${Esc(series.body?.error)}</div>`;
+  list.className = '';
+  if (!traces.ok) list.innerHTML = `<div class="err">${Esc(traces.body?.error)}</div>`;
+  else {
+    const rows = TraceList(traces.body);
+    list.innerHTML = rows.length ? TraceRows(rows, true, template) : '<div class="muted">none recorded</div>';
+  }
+}
