@@ -133,6 +133,9 @@ struct ScanSpec {
   // kEdge and kDetail, the client for kEdgeByClient). Unset: all.
   std::optional<StringId> ns;
   std::optional<NodeId> node;
+  // Added by storage: false skips decoding the latency sketches (the visitor then sees empty
+  // sketches but exact counts), for callers that only need requests/errors/bytes.
+  bool need_sketches = true;
 };
 
 // One record of a scan. For kEdge and kEdgeByClient, path/method/status in dims are 0.

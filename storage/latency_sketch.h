@@ -30,6 +30,17 @@ class LatencySketch {
   // Sparse encoding: varint bucket-index deltas and counts (see docs/format/storage.md).
   void EncodeTo(std::string* out) const;
   static Result<LatencySketch> Decode(std::string_view data);
+  // Decodes into *out, reusing its memory (no allocation once out has grown). On error *out is
+  // left empty.
+  static Status DecodeInto(std::string_view data, LatencySketch* out);
+  // Adds `count` to one bucket (for decoders and tests). REQUIRES: index in [0, kMaxIndex].
+  void AddToBucket(int32_t index, uint64_t count);
+
+  // Relative accuracy of every reported value (slightly under 1 % to absorb rounding), and the
+  // range: values are clamped to [1 µs, kMaxMicros].
+  static constexpr double kRelativeAccuracy = 0.0099;
+  static constexpr double kMaxMicros = 1e12;  // ~11.6 days
+  static const int32_t kMaxIndex;
 
   // (bucket index, count) pairs in ascending index order.
   const std::vector<std::pair<int32_t, uint64_t>>& Buckets() const { return buckets_; }

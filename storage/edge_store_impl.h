@@ -1,0 +1,138 @@
+// EdgeStoreImpl: the RocksDB implementation of EdgeStore (internal to storage/). Split by verb:
+// edge_store_open.cc (open, options, health, administration), edge_store_write.cc (dictionary
+// interning, ApplyFlush), edge_store_read.cc (scans). Layout: docs/format/storage.md.
+//
+// Thread-safety: as EdgeStore. The dictionary is read-mostly: lookups take dict_mu_ shared,
+// Intern* serialize on intern_mu_ and take dict_mu_ exclusively only to publish a new entry.
+// ApplyFlush calls serialize on flush_mu_. Health state is behind health_mu_.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/listener.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/edge_store.h"
+#include "storage/rocks_ops.h"
+
+namespace ew::storage {
+
+constexpr uint64_t kSchemaVersion = 1;
+constexpr size_t kMaxDictStringBytes = 65535;
+
+// Column families in handle order: the 9 tier families (family * 3 + tier), then the rest.
+enum CfIndex : size_t {
+  kCfDict = 9,
+  kCfExemplars = 10,
+  kCfPending = 11,
+  kCfExpiry = 12,
+  kCfMeta = 13,
+  kCfCount = 14,
+};
+constexpr size_t TierCf(Family f, Tier t) {
+  return static_cast<size_t>(f) * 3 + static_cast<size_t>(t);
+}
+extern const char* const kCfNames[kCfCount];
+
+// Converts a RocksDB status at the storage edge.
+Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+// Tracks RocksDB background errors (disk full, I/O errors) for Health().
+class HealthListener : public rocksdb::EventListener {
+ public:
+  explicit HealthListener(MetricsRegistry* metrics);
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* bg_error) override;
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override;
+  void SetError(const Status& s);
+  void Clear();
+  Status Get() const;
+
+ private:
+  mutable std::mutex mu_;
+  Status error_;  // GUARDED_BY(mu_)
+  Counter* errors_total_ = nullptr;
+  Gauge* healthy_ = nullptr;
+};
+
+class EdgeStoreImpl final : public EdgeStore {
+ public:
+  explicit EdgeStoreImpl(const StoreOptions& options);
+  ~EdgeStoreImpl() override;
+  Status OpenDb();
+
+  Result<NodeId> InternNode(NodeKind kind, std::string_view ns, std::string_view name) override;
+  Result<StringId> InternString(StringKind kind, std::string_view s) override;
+  std::optional<NodeInfo> GetNode(NodeId id) const override;
+  std::optional<NodeId> FindNode(NodeKind kind, std::string_view ns,
+                                 std::string_view name) const override;
+  std::vector<std::pair<NodeId, NodeInfo>> ListNodes() const override;
+  std::optional<std::string> GetString(StringKind kind, StringId id) const override;
+  std::optional<StringId> FindString(StringKind kind, std::string_view s) const override;
+  std::vector<std::pair<StringId, std::string>> ListStrings(StringKind kind) const override;
+
+  Status ApplyFlush(const FlushBatch& batch) override;
+  uint64_t FlushedLogPosition() const override {
+    return flushed_position_.load(std::memory_order_acquire);
+  }
+  Status LoadPending(
+      const std::function<void(std::string_view, std::string_view)>& fn) const override;
+
+  Status Scan(const ScanSpec& spec, const ScanVisitor& visit) const override;
+  Status ScanExemplars(NodeId client, NodeId server, int64_t start_minute, int64_t end_minute,
+                       const std::function<bool(int64_t, const Exemplar&)>& visit) const override;
+  Result<std::array<uint64_t, 3>> SumExpiries(NodeId node, int64_t start_minute,
+                                              int64_t end_minute) const override;
+
+  Status Health() const override;
+  Status CompactAll() override;
+  Status Checkpoint(const std::string& dir) override;
+  StoreStats Stats() const override;
+
+ private:
+  struct StringDict {
+    std::vector<std::string> by_id{std::string()};  // id 0 = ""
+    std::unordered_map<std::string, StringId> index;
+  };
+  static std::string NodeIndexKey(NodeKind kind, StringId ns_id, std::string_view name);
+
+  Status CheckSchemaVersion();
+  Status LoadDictionary();
+  Status LoadDictEntry(std::string_view key, std::string_view value);
+  StringId NsOfNode(NodeId id) const;
+  Status PutDict(const std::string& key, const std::string& value);
+  Status TryResume() const;
+  void BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb);
+
+  StoreOptions options_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // kCfCount, then extra ones
+  std::vector<std::unique_ptr<RetentionFilter>> filters_;
+  std::shared_ptr<HealthListener> listener_;
+
+  mutable std::shared_mutex dict_mu_;
+  std::vector<NodeInfo> nodes_{NodeInfo{}};             // GUARDED_BY(dict_mu_); id 0 empty
+  std::unordered_map<std::string, NodeId> node_index_;  // GUARDED_BY(dict_mu_)
+  StringDict strings_[3];                               // GUARDED_BY(dict_mu_)
+  std::mutex intern_mu_;
+
+  std::mutex flush_mu_;
+  std::atomic<uint64_t> flushed_position_{0};
+  mutable std::mutex resume_mu_;
+  mutable int64_t last_resume_ms_ = 0;  // GUARDED_BY(resume_mu_)
+
+  Counter* flushes_total_ = nullptr;
+  Counter* flush_bytes_total_ = nullptr;
+  Counter* flush_rollups_total_ = nullptr;
+  Counter* flush_micros_total_ = nullptr;
+  Counter* flush_failures_total_ = nullptr;
+  Gauge* last_flush_seconds_ = nullptr;
+};
+
+}  // namespace ew::storage

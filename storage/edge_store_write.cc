@@ -1,0 +1,307 @@
+// EdgeStore writes: the dictionary (load, intern, lookups) and ApplyFlush (one WriteBatch per
+// flush: tier merges of all families, exemplars, expiry counters, pending state, log position).
+#include <rocksdb/write_batch.h>
+
+#include <unordered_map>
+
+#include "base/time.h"
+#include "storage/coding.h"
+#include "storage/edge_store_impl.h"
+#include "storage/keys.h"
+#include "storage/rollup_codec.h"
+
+namespace ew::storage {
+
+// ---------------------------------------------------------------------------- dictionary
+
+std::string EdgeStoreImpl::NodeIndexKey(NodeKind kind, StringId ns_id, std::string_view name) {
+  std::string k(5, '\0');
+  k[0] = static_cast<char>(kind);
+  coding::PutBE32(k.data() + 1, ns_id);
+  k.append(name);
+  return k;
+}
+
+Status EdgeStoreImpl::LoadDictionary() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[kCfDict]));
+  std::unique_lock lock(dict_mu_);
+  // 'N' sorts before 'S', but nodes need their namespace strings: strings first.
+  for (char tag : {keys::kDictStringTag, keys::kDictNodeTag}) {
+    for (it->Seek(std::string(1, tag)); it->Valid() && it->key()[0] == tag; it->Next()) {
+      EW_RETURN_IF_ERROR(LoadDictEntry({it->key().data(), it->key().size()},
+                                       {it->value().data(), it->value().size()}));
+    }
+  }
+  return FromRocks(it->status(), "loading the dictionary");
+}
+
+Status EdgeStoreImpl::LoadDictEntry(std::string_view key, std::string_view value) {
+  if (key[0] == keys::kDictStringTag) {
+    if (key.size() != 6 || static_cast<uint8_t>(key[1]) > 2) {
+      return Status::Corruption("dictionary: malformed string key");
+    }
+    auto& dict = strings_[static_cast<uint8_t>(key[1])];
+    StringId id = coding::GetBE32(key.data() + 2);
+    if (id == 0 || id > (1u << 30)) return Status::Corruption("dictionary: bad string id");
+    if (dict.by_id.size() <= id) dict.by_id.resize(id + 1);
+    dict.by_id[id].assign(value);
+    dict.index.emplace(std::string(value), id);
+    return Status::Ok();
+  }
+  if (key.size() != 5) return Status::Corruption("dictionary: malformed node key");
+  NodeId id = coding::GetBE32(key.data() + 1);
+  if (id == 0 || id > (1u << 30)) return Status::Corruption("dictionary: bad node id");
+  NodeInfo info;
+  EW_RETURN_IF_ERROR(DecodeDictNode(value, &info.kind, &info.ns_id, &info.name));
+  const auto& ns_dict = strings_[static_cast<size_t>(StringKind::kNamespace)].by_id;
+  if (info.ns_id >= ns_dict.size()) return Status::Corruption("dictionary: node of unknown ns");
+  info.ns = ns_dict[info.ns_id];
+  if (nodes_.size() <= id) nodes_.resize(id + 1);
+  node_index_.emplace(NodeIndexKey(info.kind, info.ns_id, info.name), id);
+  nodes_[id] = std::move(info);
+  return Status::Ok();
+}
+
+Status EdgeStoreImpl::PutDict(const std::string& key, const std::string& value) {
+  if (options_.read_only) return Status::FailedPrecondition("storage: opened read-only");
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  rocksdb::Status s = db_->Put(wo, handles_[kCfDict], key, value);
+  if (s.IsIOError()) listener_->SetError(FromRocks(s, "storage write"));
+  return FromRocks(s, "writing a dictionary entry");
+}
+
+Result<StringId> EdgeStoreImpl::InternString(StringKind kind, std::string_view s) {
+  if (s.empty()) return StringId{0};
+  if (static_cast<uint8_t>(kind) > 2) return Status::InvalidArgument("unknown string kind");
+  if (s.size() > kMaxDictStringBytes) return Status::InvalidArgument("dictionary string too long");
+  auto& dict = strings_[static_cast<size_t>(kind)];
+  std::string key(s);
+  {
+    std::shared_lock lock(dict_mu_);
+    if (auto it = dict.index.find(key); it != dict.index.end()) return it->second;
+  }
+  std::lock_guard intern(intern_mu_);
+  StringId id;
+  {
+    std::shared_lock lock(dict_mu_);
+    if (auto it = dict.index.find(key); it != dict.index.end()) return it->second;
+    id = static_cast<StringId>(dict.by_id.size());
+  }
+  EW_RETURN_IF_ERROR(PutDict(keys::DictStringKey(kind, id), key));
+  std::unique_lock lock(dict_mu_);
+  dict.by_id.push_back(key);
+  dict.index.emplace(std::move(key), id);
+  return id;
+}
+
+Result<NodeId> EdgeStoreImpl::InternNode(NodeKind kind, std::string_view ns,
+                                         std::string_view name) {
+  if (ns.empty() && name.empty()) return NodeId{0};
+  if (static_cast<uint8_t>(kind) > static_cast<uint8_t>(NodeKind::kMessaging)) {
+    return Status::InvalidArgument("unknown node kind");
+  }
+  if (name.size() > kMaxDictStringBytes) return Status::InvalidArgument("node name too long");
+  EW_ASSIGN_OR_RETURN(StringId ns_id, InternString(StringKind::kNamespace, ns));
+  std::string index_key = NodeIndexKey(kind, ns_id, name);
+  {
+    std::shared_lock lock(dict_mu_);
+    if (auto it = node_index_.find(index_key); it != node_index_.end()) return it->second;
+  }
+  std::lock_guard intern(intern_mu_);
+  NodeId id;
+  {
+    std::shared_lock lock(dict_mu_);
+    if (auto it = node_index_.find(index_key); it != node_index_.end()) return it->second;
+    id = static_cast<NodeId>(nodes_.size());
+  }
+  std::string value;
+  EncodeDictNode(kind, ns_id, name, &value);
+  EW_RETURN_IF_ERROR(PutDict(keys::DictNodeKey(id), value));
+  std::unique_lock lock(dict_mu_);
+  nodes_.push_back(NodeInfo{kind, std::string(ns), std::string(name), ns_id});
+  node_index_.emplace(std::move(index_key), id);
+  return id;
+}
+
+std::optional<NodeInfo> EdgeStoreImpl::GetNode(NodeId id) const {
+  std::shared_lock lock(dict_mu_);
+  if (id == 0 || id >= nodes_.size()) return std::nullopt;
+  return nodes_[id];
+}
+
+std::optional<NodeId> EdgeStoreImpl::FindNode(NodeKind kind, std::string_view ns,
+                                              std::string_view name) const {
+  std::shared_lock lock(dict_mu_);
+  StringId ns_id = 0;
+  if (!ns.empty()) {
+    const auto& idx = strings_[static_cast<size_t>(StringKind::kNamespace)].index;
+    auto it = idx.find(std::string(ns));
+    if (it == idx.end()) return std::nullopt;
+    ns_id = it->second;
+  }
+  auto it = node_index_.find(NodeIndexKey(kind, ns_id, name));
+  if (it == node_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<NodeId, NodeInfo>> EdgeStoreImpl::ListNodes() const {
+  std::shared_lock lock(dict_mu_);
+  std::vector<std::pair<NodeId, NodeInfo>> out;
+  out.reserve(nodes_.size());
+  for (NodeId id = 1; id < nodes_.size(); ++id) {
+    out.emplace_back(id, nodes_[id]);
+  }
+  return out;
+}
+
+std::optional<std::string> EdgeStoreImpl::GetString(StringKind kind, StringId id) const {
+  if (static_cast<uint8_t>(kind) > 2) return std::nullopt;
+  std::shared_lock lock(dict_mu_);
+  const auto& by_id = strings_[static_cast<size_t>(kind)].by_id;
+  if (id >= by_id.size() || (id != 0 && by_id[id].empty())) return std::nullopt;
+  return by_id[id];
+}
+
+std::optional<StringId> EdgeStoreImpl::FindString(StringKind kind, std::string_view s) const {
+  if (s.empty()) return StringId{0};
+  if (static_cast<uint8_t>(kind) > 2) return std::nullopt;
+  std::shared_lock lock(dict_mu_);
+  const auto& idx = strings_[static_cast<size_t>(kind)].index;
+  auto it = idx.find(std::string(s));
+  if (it == idx.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<StringId, std::string>> EdgeStoreImpl::ListStrings(StringKind kind) const {
+  std::vector<std::pair<StringId, std::string>> out;
+  if (static_cast<uint8_t>(kind) > 2) return out;
+  std::shared_lock lock(dict_mu_);
+  const auto& by_id = strings_[static_cast<size_t>(kind)].by_id;
+  for (StringId id = 1; id < by_id.size(); ++id) {
+    if (!by_id[id].empty()) out.emplace_back(id, by_id[id]);
+  }
+  return out;
+}
+
+StringId EdgeStoreImpl::NsOfNode(NodeId id) const {
+  std::shared_lock lock(dict_mu_);
+  return id < nodes_.size() ? nodes_[id].ns_id : 0;
+}
+
+// ---------------------------------------------------------------------------- flush
+
+namespace {
+
+// Adds counts and sketches (not exemplars: they have their own column family).
+void MergeCounts(RollupValue* into, const RollupValue& v) {
+  into->requests += v.requests;
+  into->errors += v.errors;
+  into->request_bytes += v.request_bytes;
+  into->response_bytes += v.response_bytes;
+  into->server_latency.Merge(v.server_latency);
+  into->client_latency.Merge(v.client_latency);
+}
+
+}  // namespace
+
+void EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) {
+  // Pre-aggregate identical keys within the batch: one merge operand per key and column family.
+  std::unordered_map<std::string, RollupValue> tiers[9];
+  std::unordered_map<std::string, RollupValue> exemplars;
+  std::unordered_map<std::string, uint64_t> expiries;
+  std::string key;
+  for (const MinuteRollup& r : batch.rollups) {
+    const StringId server_ns = NsOfNode(r.dims.server);
+    const StringId client_ns = NsOfNode(r.dims.client);
+    for (Tier tier : {Tier::kMinute, Tier::kHour, Tier::kDay}) {
+      keys::TierKey k{server_ns, r.dims.server, 0, r.dims.client, r.dims.protocol, 0, 0, 0};
+      k.time = keys::ClampTime(FloorDiv(r.minute, TierUnitMinutes(tier)));
+      for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
+        keys::TierKey fk = k;
+        if (f == Family::kEdgeByClient) {
+          fk.ns = client_ns;
+          fk.node = r.dims.client;
+          fk.peer = r.dims.server;
+        } else if (f == Family::kDetail) {
+          fk.path = r.dims.path;
+          fk.method = r.dims.method;
+          fk.status = r.dims.status;
+        }
+        key.clear();
+        keys::EncodeTierKey(f, fk, &key);
+        MergeCounts(&tiers[TierCf(f, tier)][key], r.value);
+      }
+    }
+    if (!r.value.exemplars.empty()) {
+      auto& acc =
+          exemplars[keys::ExemplarKey(r.dims.client, r.dims.server, keys::ClampTime(r.minute))];
+      for (const auto& e : r.value.exemplars) acc.AddExemplar(e);
+    }
+  }
+  for (const ExpiryCount& e : batch.expiries) {
+    if (e.count > 0)
+      expiries[keys::ExpiryKey(e.node, keys::ClampTime(e.minute), e.kind)] += e.count;
+  }
+  RollupEncoder encoder;
+  std::string value;
+  for (size_t cf = 0; cf < 9; ++cf) {
+    for (const auto& [k, v] : tiers[cf]) {
+      encoder.Encode(v, &value);
+      wb->Merge(handles_[cf], k, value).PermitUncheckedError();
+    }
+  }
+  for (const auto& [k, v] : exemplars) {
+    EncodeExemplars(v.exemplars, &value);
+    wb->Merge(handles_[kCfExemplars], k, value).PermitUncheckedError();
+  }
+  for (const auto& [k, n] : expiries) {
+    value.clear();
+    coding::PutFixed64LE(&value, n);
+    wb->Merge(handles_[kCfExpiry], k, value).PermitUncheckedError();
+  }
+  // Puts before deletes: a key both added and removed since the last flush ends up removed.
+  for (const auto& [k, v] : batch.pending_puts) {
+    wb->Put(handles_[kCfPending], k, v).PermitUncheckedError();
+  }
+  for (const auto& k : batch.pending_deletes) {
+    wb->Delete(handles_[kCfPending], k).PermitUncheckedError();
+  }
+  value.clear();
+  coding::PutFixed64LE(&value, batch.log_position);
+  wb->Put(handles_[kCfMeta], "log_position", value).PermitUncheckedError();
+}
+
+Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
+  if (options_.read_only) return Status::FailedPrecondition("storage: opened read-only");
+  std::lock_guard lock(flush_mu_);
+  const int64_t t0 = MonoNowNs();
+  if (Status health = TryResume(); !health.ok()) {
+    if (flush_failures_total_ != nullptr) flush_failures_total_->Add();
+    return Status::Unavailable("storage unavailable: " + health.message());
+  }
+  rocksdb::WriteBatch wb;
+  BuildFlushBatch(batch, &wb);
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) {
+    if (flush_failures_total_ != nullptr) flush_failures_total_->Add();
+    Status st = FromRocks(s, "applying a flush");
+    if (s.IsIOError()) listener_->SetError(st);
+    return st;
+  }
+  flushed_position_.store(batch.log_position, std::memory_order_release);
+  const int64_t micros = (MonoNowNs() - t0) / 1000;
+  if (flushes_total_ != nullptr) {
+    flushes_total_->Add();
+    flush_bytes_total_->Add(wb.GetDataSize());
+    flush_rollups_total_->Add(batch.rollups.size());
+    flush_micros_total_->Add(static_cast<uint64_t>(micros));
+    last_flush_seconds_->Set(static_cast<double>(micros) / 1e6);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ew::storage

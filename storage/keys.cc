@@ -1,0 +1,115 @@
+// Key encoding of the storage column families (see keys.h and docs/format/storage.md).
+#include "storage/keys.h"
+
+#include <algorithm>
+
+#include "storage/coding.h"
+
+namespace ew::storage::keys {
+
+using coding::GetBE16;
+using coding::GetBE32;
+using coding::PutBE16;
+using coding::PutBE32;
+
+void EncodeTierKey(Family family, const TierKey& k, std::string* out) {
+  char buf[kDetailKeySize];
+  PutBE32(buf, k.ns);
+  PutBE32(buf + 4, k.node);
+  PutBE32(buf + 8, k.time);
+  PutBE32(buf + 12, k.peer);
+  buf[16] = static_cast<char>(k.protocol);
+  if (family == Family::kDetail) {
+    PutBE32(buf + 17, k.path);
+    PutBE32(buf + 21, k.method);
+    PutBE16(buf + 25, k.status);
+  }
+  out->append(buf, TierKeySize(family));
+}
+
+bool DecodeTierKey(Family family, std::string_view key, TierKey* k) {
+  if (key.size() != TierKeySize(family)) return false;
+  const char* p = key.data();
+  k->ns = GetBE32(p);
+  k->node = GetBE32(p + 4);
+  k->time = GetBE32(p + 8);
+  k->peer = GetBE32(p + 12);
+  k->protocol = static_cast<Protocol>(static_cast<uint8_t>(p[16]));
+  if (family == Family::kDetail) {
+    k->path = GetBE32(p + 17);
+    k->method = GetBE32(p + 21);
+    k->status = GetBE16(p + 25);
+  } else {
+    k->path = k->method = 0;
+    k->status = 0;
+  }
+  return true;
+}
+
+EdgeDims DimsOf(Family family, const TierKey& k) {
+  EdgeDims d;
+  if (family == Family::kEdgeByClient) {
+    d.client = k.node;
+    d.server = k.peer;
+  } else {
+    d.client = k.peer;
+    d.server = k.node;
+  }
+  d.protocol = k.protocol;
+  d.path = k.path;
+  d.method = k.method;
+  d.status = k.status;
+  return d;
+}
+
+std::string NodePrefix(StringId ns, NodeId node) {
+  std::string s(kNodePrefixSize, '\0');
+  PutBE32(s.data(), ns);
+  PutBE32(s.data() + 4, node);
+  return s;
+}
+
+std::string NodeTimePrefix(StringId ns, NodeId node, uint32_t time) {
+  std::string s(kNodePrefixSize + 4, '\0');
+  PutBE32(s.data(), ns);
+  PutBE32(s.data() + 4, node);
+  PutBE32(s.data() + 8, time);
+  return s;
+}
+
+std::string ExemplarKey(NodeId client, NodeId server, uint32_t minute) {
+  std::string s(kExemplarKeySize, '\0');
+  PutBE32(s.data(), client);
+  PutBE32(s.data() + 4, server);
+  PutBE32(s.data() + 8, minute);
+  return s;
+}
+
+std::string ExpiryKey(NodeId node, uint32_t minute, ExpiryKind kind) {
+  std::string s(kExpiryKeySize, '\0');
+  PutBE32(s.data(), node);
+  PutBE32(s.data() + 4, minute);
+  s[8] = static_cast<char>(kind);
+  return s;
+}
+
+std::string DictNodeKey(NodeId id) {
+  std::string s(5, '\0');
+  s[0] = kDictNodeTag;
+  PutBE32(s.data() + 1, id);
+  return s;
+}
+
+std::string DictStringKey(StringKind kind, StringId id) {
+  std::string s(6, '\0');
+  s[0] = kDictStringTag;
+  s[1] = static_cast<char>(kind);
+  PutBE32(s.data() + 2, id);
+  return s;
+}
+
+uint32_t ClampTime(int64_t t) {
+  return static_cast<uint32_t>(std::clamp<int64_t>(t, 0, UINT32_MAX));
+}
+
+}  // namespace ew::storage::keys

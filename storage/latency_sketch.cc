@@ -1,0 +1,160 @@
+// LatencySketch implementation. Bucket i holds values in (gamma^(i-1), gamma^i] with
+// gamma = (1 + a) / (1 - a); it reports 2 gamma^i / (gamma + 1), which is within a (relative) of
+// every value in the bucket. Encoding (docs/format/storage.md): for each bucket in ascending
+// order, varint((gap << 1) | (count > 1)) where gap = index - previous index - 1 (previous = -1
+// at the start), then varint(count - 2) when the flag is set. Empty sketch: empty string.
+#include "storage/latency_sketch.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "storage/coding.h"
+
+namespace ew::storage {
+namespace {
+
+constexpr double kGamma =
+    (1 + LatencySketch::kRelativeAccuracy) / (1 - LatencySketch::kRelativeAccuracy);
+const double kLogGamma = std::log(kGamma);
+
+}  // namespace
+
+const int32_t LatencySketch::kMaxIndex =
+    static_cast<int32_t>(std::ceil(std::log(LatencySketch::kMaxMicros) / kLogGamma));
+
+int32_t LatencySketch::BucketOf(double micros) {
+  if (!(micros > 1.0)) return 0;  // also NaN
+  if (micros >= kMaxMicros) return kMaxIndex;
+  auto index = static_cast<int32_t>(std::ceil(std::log(micros) / kLogGamma));
+  return std::clamp(index, 0, kMaxIndex);
+}
+
+double LatencySketch::BucketValue(int32_t index) {
+  if (index <= 0) return 1.0;
+  return 2.0 * std::exp(index * kLogGamma) / (kGamma + 1.0);
+}
+
+void LatencySketch::AddToBucket(int32_t index, uint64_t count) {
+  if (count == 0) return;
+  auto it = std::lower_bound(buckets_.begin(), buckets_.end(), index,
+                             [](const auto& b, int32_t i) { return b.first < i; });
+  if (it != buckets_.end() && it->first == index) {
+    it->second += count;
+  } else {
+    buckets_.insert(it, {index, count});
+  }
+  count_ += count;
+}
+
+void LatencySketch::Add(double micros, uint64_t count) { AddToBucket(BucketOf(micros), count); }
+
+void LatencySketch::Merge(const LatencySketch& other) {
+  if (other.buckets_.empty()) return;
+  if (buckets_.empty()) {
+    *this = other;
+    return;
+  }
+  std::vector<std::pair<int32_t, uint64_t>> merged;
+  merged.reserve(buckets_.size() + other.buckets_.size());
+  size_t i = 0, j = 0;
+  while (i < buckets_.size() || j < other.buckets_.size()) {
+    if (j == other.buckets_.size() ||
+        (i < buckets_.size() && buckets_[i].first < other.buckets_[j].first)) {
+      merged.push_back(buckets_[i++]);
+    } else if (i == buckets_.size() || other.buckets_[j].first < buckets_[i].first) {
+      merged.push_back(other.buckets_[j++]);
+    } else {
+      merged.emplace_back(buckets_[i].first, buckets_[i].second + other.buckets_[j].second);
+      ++i;
+      ++j;
+    }
+  }
+  buckets_.swap(merged);
+  count_ += other.count_;
+}
+
+void LatencySketch::Subtract(const LatencySketch& other) {
+  size_t j = 0;
+  size_t out = 0;
+  count_ = 0;
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    auto [index, count] = buckets_[i];
+    while (j < other.buckets_.size() && other.buckets_[j].first < index) ++j;
+    if (j < other.buckets_.size() && other.buckets_[j].first == index) {
+      count = count > other.buckets_[j].second ? count - other.buckets_[j].second : 0;
+    }
+    if (count > 0) {
+      buckets_[out++] = {index, count};
+      count_ += count;
+    }
+  }
+  buckets_.resize(out);
+}
+
+double LatencySketch::Quantile(double q) const {
+  if (count_ == 0) return 0.0;
+  q = std::clamp(q, 0.0, 1.0);
+  // Nearest rank: the smallest rank r with r >= q * n (the epsilon absorbs q * n rounding up).
+  double r = q * static_cast<double>(count_);
+  auto rank = static_cast<uint64_t>(std::ceil(r - r * 1e-12));
+  rank = std::clamp<uint64_t>(rank, 1, count_);
+  uint64_t seen = 0;
+  for (const auto& [index, count] : buckets_) {
+    seen += count;
+    if (seen >= rank) return BucketValue(index);
+  }
+  return BucketValue(buckets_.back().first);
+}
+
+void LatencySketch::Clear() {
+  buckets_.clear();
+  count_ = 0;
+}
+
+void LatencySketch::EncodeTo(std::string* out) const {
+  int64_t previous = -1;
+  for (const auto& [index, count] : buckets_) {
+    uint64_t gap = static_cast<uint64_t>(index - previous - 1);
+    coding::PutVarint64(out, (gap << 1) | (count > 1 ? 1 : 0));
+    if (count > 1) coding::PutVarint64(out, count - 2);
+    previous = index;
+  }
+}
+
+Status LatencySketch::DecodeInto(std::string_view data, LatencySketch* out) {
+  out->Clear();
+  size_t pos = 0;
+  int64_t previous = -1;
+  while (pos < data.size()) {
+    uint64_t head = 0, count = 1;
+    if (!coding::GetVarint64(data, &pos, &head)) {
+      out->Clear();
+      return Status::Corruption("latency sketch: truncated bucket");
+    }
+    if ((head & 1) != 0) {
+      if (!coding::GetVarint64(data, &pos, &count) || count > UINT64_MAX - 2) {
+        out->Clear();
+        return Status::Corruption("latency sketch: bad count");
+      }
+      count += 2;
+    }
+    uint64_t gap = head >> 1;
+    if (gap > static_cast<uint64_t>(kMaxIndex) ||
+        previous + 1 + static_cast<int64_t>(gap) > kMaxIndex || out->count_ > UINT64_MAX - count) {
+      out->Clear();
+      return Status::Corruption("latency sketch: bucket index or count out of range");
+    }
+    previous += 1 + static_cast<int64_t>(gap);
+    out->buckets_.emplace_back(static_cast<int32_t>(previous), count);
+    out->count_ += count;
+  }
+  return Status::Ok();
+}
+
+Result<LatencySketch> LatencySketch::Decode(std::string_view data) {
+  LatencySketch sketch;
+  EW_RETURN_IF_ERROR(DecodeInto(data, &sketch));
+  return sketch;
+}
+
+}  // namespace ew::storage

@@ -1,0 +1,42 @@
+// Encoding of the storage values (FlatBuffers tables of schemas/rollup.fbs): rollups, exemplar
+// lists and dictionary nodes. Every decode verifies the buffer first and returns Corruption on
+// failure; decoders write into caller-owned objects so a scan reuses their memory.
+//
+// Thread-safety: RollupEncoder is single-threaded (one per writer); the free functions are pure.
+#pragma once
+
+#include <flatbuffers/flatbuffers.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/edge_store.h"
+
+namespace ew::storage {
+
+// True when a should be kept before b: errors first, then slowest, then newest.
+bool ExemplarBetter(const Exemplar& a, const Exemplar& b);
+
+class RollupEncoder {
+ public:
+  // Replaces *out with the Rollup table of v (exemplars are not part of it).
+  void Encode(const RollupValue& v, std::string* out);
+
+ private:
+  flatbuffers::FlatBufferBuilder fbb_{256};
+  std::string server_, client_;
+};
+
+// Decodes a Rollup table into *out (exemplars cleared). Sketches are decoded only when
+// need_sketches; otherwise they are left empty.
+Status DecodeRollup(std::string_view data, RollupValue* out, bool need_sketches = true);
+
+void EncodeExemplars(const std::vector<Exemplar>& exemplars, std::string* out);
+Status DecodeExemplars(std::string_view data, std::vector<Exemplar>* out);
+
+void EncodeDictNode(NodeKind kind, StringId ns_id, std::string_view name, std::string* out);
+Status DecodeDictNode(std::string_view data, NodeKind* kind, StringId* ns_id, std::string* name);
+
+}  // namespace ew::storage
