@@ -1,0 +1,86 @@
+#include "ingest/otlp_response.h"
+
+namespace ew::ingest {
+namespace {
+
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+}  // namespace
+
+std::string EncodeExportResponseProtobuf(int64_t rejected_spans, std::string_view error_message) {
+  if (rejected_spans == 0 && error_message.empty()) return {};
+  std::string partial;
+  if (rejected_spans != 0) {
+    partial.push_back(0x08);  // field 1, varint
+    AppendVarint(static_cast<uint64_t>(rejected_spans), &partial);
+  }
+  if (!error_message.empty()) {
+    partial.push_back(0x12);  // field 2, length-delimited
+    AppendVarint(error_message.size(), &partial);
+    partial.append(error_message);
+  }
+  std::string out;
+  out.push_back(0x0a);  // field 1 (partial_success), length-delimited
+  AppendVarint(partial.size(), &out);
+  out.append(partial);
+  return out;
+}
+
+void AppendJsonString(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (u < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[u >> 4]);
+          out->push_back(kHex[u & 15]);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+std::string EncodeExportResponseJson(int64_t rejected_spans, std::string_view error_message) {
+  if (rejected_spans == 0 && error_message.empty()) return "{}";
+  std::string out = "{\"partialSuccess\":{";
+  bool first = true;
+  if (rejected_spans != 0) {
+    out += "\"rejectedSpans\":\"" + std::to_string(rejected_spans) + "\"";
+    first = false;
+  }
+  if (!error_message.empty()) {
+    if (!first) out += ",";
+    out += "\"errorMessage\":";
+    AppendJsonString(error_message, &out);
+  }
+  out += "}}";
+  return out;
+}
+
+}  // namespace ew::ingest
