@@ -72,11 +72,15 @@ TEST(LatencySketchTest, RangeFromOneMicrosecondToHours) {
 }
 
 TEST(LatencySketchTest, EveryBucketValueIsWithinAccuracyOfItsRange) {
-  for (int32_t i = 1; i <= LatencySketch::kMaxIndex; i += 7) {
-    double v = LatencySketch::BucketValue(i);
+  const double a = LatencySketch::kRelativeAccuracy;
+  const double log_gamma = std::log((1 + a) / (1 - a));
+  for (int32_t i = 1; i <= LatencySketch::kMaxIndex; ++i) {
+    const double upper = std::exp(i * log_gamma);
+    const double lower = std::exp((i - 1) * log_gamma) * (1 + 1e-9);
+    const double v = LatencySketch::BucketValue(i);
     EXPECT_EQ(LatencySketch::BucketOf(v), i);
-    double lo = LatencySketch::BucketValue(i - 1) * 1.0000001;
-    EXPECT_LE(std::abs(v - lo) / lo, 0.03);
+    EXPECT_LE(std::abs(v - upper) / upper, 0.01) << i;
+    EXPECT_LE(std::abs(v - lower) / lower, 0.01) << i;
   }
 }
 

@@ -1,0 +1,253 @@
+// Keys (ordering, prefixes), value encoding and verification, the merge operators and the
+// retention compaction filter, tested directly (the store tests exercise them through RocksDB).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include <rocksdb/slice.h>
+
+#include "storage/coding.h"
+#include "storage/keys.h"
+#include "storage/rocks_ops.h"
+#include "storage/rollup_codec.h"
+
+namespace ew::storage {
+namespace {
+
+keys::TierKey Key(StringId ns, NodeId node, uint32_t time, NodeId peer) {
+  keys::TierKey k;
+  k.ns = ns;
+  k.node = node;
+  k.time = time;
+  k.peer = peer;
+  k.protocol = Protocol::kHttp;
+  return k;
+}
+
+std::string Enc(Family f, const keys::TierKey& k) {
+  std::string s;
+  keys::EncodeTierKey(f, k, &s);
+  return s;
+}
+
+TEST(StorageKeysTest, FixedWidthRoundTrip) {
+  keys::TierKey k = Key(7, 0x01020304, 29'000'000, 9);
+  k.path = 11;
+  k.method = 3;
+  k.status = 503;
+  std::string detail = Enc(Family::kDetail, k);
+  ASSERT_EQ(detail.size(), keys::kDetailKeySize);
+  keys::TierKey back;
+  ASSERT_TRUE(keys::DecodeTierKey(Family::kDetail, detail, &back));
+  EXPECT_EQ(back.ns, 7u);
+  EXPECT_EQ(back.node, 0x01020304u);
+  EXPECT_EQ(back.time, 29'000'000u);
+  EXPECT_EQ(back.peer, 9u);
+  EXPECT_EQ(back.path, 11u);
+  EXPECT_EQ(back.method, 3u);
+  EXPECT_EQ(back.status, 503);
+  EXPECT_EQ(detail.substr(4, 4), std::string("\x01\x02\x03\x04", 4));  // big-endian
+  std::string edge = Enc(Family::kEdge, k);
+  ASSERT_EQ(edge.size(), keys::kEdgeKeySize);
+  EXPECT_FALSE(keys::DecodeTierKey(Family::kEdge, detail, &back));
+  EdgeDims by_client = keys::DimsOf(Family::kEdgeByClient, k);
+  EXPECT_EQ(by_client.client, 0x01020304u);
+  EXPECT_EQ(by_client.server, 9u);
+  EdgeDims by_server = keys::DimsOf(Family::kEdge, k);
+  EXPECT_EQ(by_server.server, 0x01020304u);
+  EXPECT_EQ(by_server.client, 9u);
+}
+
+TEST(StorageKeysTest, ByteOrderIsNamespaceNodeTimePeerOrder) {
+  std::mt19937 rng(7);
+  std::vector<keys::TierKey> ks;
+  for (int i = 0; i < 2000; ++i) {
+    ks.push_back(Key(rng() % 4, rng() % 300, rng() % 100'000 + (i % 2 ? 70'000 : 0), rng() % 50));
+  }
+  std::vector<std::string> enc;
+  for (const auto& k : ks) enc.push_back(Enc(Family::kEdge, k));
+  std::vector<size_t> by_bytes(ks.size()), by_fields(ks.size());
+  for (size_t i = 0; i < ks.size(); ++i) by_bytes[i] = by_fields[i] = i;
+  std::stable_sort(by_bytes.begin(), by_bytes.end(),
+                   [&](size_t a, size_t b) { return enc[a] < enc[b]; });
+  std::stable_sort(by_fields.begin(), by_fields.end(), [&](size_t a, size_t b) {
+    const auto &x = ks[a], &y = ks[b];
+    return std::tie(x.ns, x.node, x.time, x.peer) < std::tie(y.ns, y.node, y.time, y.peer);
+  });
+  for (size_t i = 0; i < ks.size(); ++i) EXPECT_EQ(enc[by_bytes[i]], enc[by_fields[i]]);
+}
+
+TEST(StorageKeysTest, NamespaceAndNodeArePrefixes) {
+  std::string a = Enc(Family::kDetail, Key(5, 77, 1000, 3));
+  EXPECT_EQ(a.substr(0, 8), keys::NodePrefix(5, 77));
+  EXPECT_EQ(a.substr(0, 12), keys::NodeTimePrefix(5, 77, 1000));
+  EXPECT_LT(keys::NodePrefix(5, 77), keys::NodePrefix(5, 78));
+  EXPECT_LT(keys::NodePrefix(5, 0xffffffff), keys::NodePrefix(6, 0));
+  EXPECT_LT(keys::ExemplarKey(1, 2, 99), keys::ExemplarKey(1, 2, 100));
+  EXPECT_LT(keys::ExpiryKey(1, 99, ExpiryKind::kEvicted), keys::ExpiryKey(1, 100, ExpiryKind{0}));
+  EXPECT_EQ(keys::ClampTime(-5), 0u);
+  EXPECT_EQ(keys::ClampTime(int64_t{1} << 40), UINT32_MAX);
+}
+
+RollupValue SampleValue(uint64_t requests, double micros) {
+  RollupValue v;
+  v.requests = requests;
+  v.errors = requests / 10;
+  v.request_bytes = 100 * requests;
+  v.server_latency.Add(micros, requests);
+  v.client_latency.Add(micros * 1.3, requests);
+  return v;
+}
+
+TEST(StorageValueTest, RollupRoundTripAndVerification) {
+  RollupValue v = SampleValue(42, 1500);
+  v.response_bytes = 7;
+  RollupEncoder enc;
+  std::string bytes;
+  enc.Encode(v, &bytes);
+  RollupValue back;
+  ASSERT_TRUE(DecodeRollup(bytes, &back).ok());
+  EXPECT_EQ(back.requests, 42u);
+  EXPECT_EQ(back.errors, 4u);
+  EXPECT_EQ(back.request_bytes, 4200u);
+  EXPECT_EQ(back.response_bytes, 7u);
+  EXPECT_EQ(back.server_latency, v.server_latency);
+  EXPECT_EQ(back.client_latency, v.client_latency);
+  RollupValue counts_only;
+  ASSERT_TRUE(DecodeRollup(bytes, &counts_only, /*need_sketches=*/false).ok());
+  EXPECT_EQ(counts_only.requests, 42u);
+  EXPECT_TRUE(counts_only.server_latency.Empty());
+  // Truncations and garbage fail verification instead of being read.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(DecodeRollup(bytes.substr(0, n), &back).ok()) << n;
+  }
+  EXPECT_EQ(DecodeRollup(std::string(64, '\xff'), &back).code(), StatusCode::kCorruption);
+}
+
+Exemplar Ex(uint8_t id, bool error, uint32_t dur, int64_t start) {
+  Exemplar e;
+  e.trace_id[0] = id;
+  e.error = error;
+  e.duration_us = dur;
+  e.start_ms = start;
+  e.status = error ? 500 : 200;
+  return e;
+}
+
+TEST(StorageValueTest, ExemplarsKeepErrorsThenSlowestThenNewest) {
+  RollupValue v;
+  v.AddExemplar(Ex(1, false, 100, 10));
+  v.AddExemplar(Ex(2, false, 900, 10));
+  v.AddExemplar(Ex(3, true, 5, 10));
+  v.AddExemplar(Ex(4, false, 900, 20));
+  v.AddExemplar(Ex(5, false, 50, 30));
+  v.AddExemplar(Ex(2, false, 900, 10));  // duplicate
+  ASSERT_EQ(v.exemplars.size(), kMaxExemplars);
+  EXPECT_EQ(v.exemplars[0].trace_id[0], 3);  // the error
+  EXPECT_EQ(v.exemplars[1].trace_id[0], 4);  // slowest, newer
+  EXPECT_EQ(v.exemplars[2].trace_id[0], 2);  // slowest, older
+  EXPECT_EQ(v.exemplars[3].trace_id[0], 1);
+  std::string bytes;
+  EncodeExemplars(v.exemplars, &bytes);
+  std::vector<Exemplar> back;
+  ASSERT_TRUE(DecodeExemplars(bytes, &back).ok());
+  EXPECT_EQ(back, v.exemplars);
+  EXPECT_FALSE(DecodeExemplars(bytes.substr(0, bytes.size() - 3), &back).ok());
+}
+
+TEST(StorageMergeOperatorTest, RollupFullAndPartialMerge) {
+  auto op = NewRollupMergeOperator();
+  RollupEncoder enc;
+  std::string a, b, c;
+  enc.Encode(SampleValue(10, 1000), &a);
+  enc.Encode(SampleValue(5, 80'000), &b);
+  enc.Encode(SampleValue(1, 3'000'000), &c);
+  rocksdb::Slice existing(a);
+  std::vector<rocksdb::Slice> operands = {rocksdb::Slice(b), rocksdb::Slice(c)};
+  std::string out;
+  rocksdb::Slice existing_operand;
+  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands,
+                                                 nullptr);
+  rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
+  ASSERT_TRUE(op->FullMergeV2(in, &result));
+  RollupValue merged;
+  ASSERT_TRUE(DecodeRollup(out, &merged).ok());
+  RollupValue expect = SampleValue(10, 1000);
+  expect.Merge(SampleValue(5, 80'000));
+  expect.Merge(SampleValue(1, 3'000'000));
+  EXPECT_EQ(merged.requests, 16u);
+  EXPECT_EQ(merged.errors, expect.errors);
+  EXPECT_EQ(merged.request_bytes, expect.request_bytes);
+  EXPECT_EQ(merged.server_latency, expect.server_latency);
+  EXPECT_EQ(merged.client_latency, expect.client_latency);
+
+  std::deque<rocksdb::Slice> partial = {rocksdb::Slice(b), rocksdb::Slice(c)};
+  std::string p;
+  ASSERT_TRUE(op->PartialMergeMulti(rocksdb::Slice("k"), partial, &p, nullptr));
+  ASSERT_TRUE(DecodeRollup(p, &merged).ok());
+  EXPECT_EQ(merged.requests, 6u);
+
+  std::string garbage = "not a flatbuffer";
+  std::vector<rocksdb::Slice> bad = {rocksdb::Slice(garbage)};
+  rocksdb::MergeOperator::MergeOperationInput bad_in(rocksdb::Slice("k"), nullptr, bad, nullptr);
+  EXPECT_FALSE(op->FullMergeV2(bad_in, &result));
+}
+
+TEST(StorageMergeOperatorTest, ExemplarsAndCounters) {
+  auto op = NewExemplarMergeOperator();
+  std::string a, b, out;
+  EncodeExemplars({Ex(1, false, 100, 1), Ex(2, false, 200, 1)}, &a);
+  EncodeExemplars({Ex(3, true, 1, 2), Ex(4, false, 300, 2), Ex(5, false, 1, 9)}, &b);
+  rocksdb::Slice existing(a), existing_operand;
+  std::vector<rocksdb::Slice> operands = {rocksdb::Slice(b)};
+  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands,
+                                                 nullptr);
+  rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
+  ASSERT_TRUE(op->FullMergeV2(in, &result));
+  std::vector<Exemplar> back;
+  ASSERT_TRUE(DecodeExemplars(out, &back).ok());
+  ASSERT_EQ(back.size(), 4u);
+  EXPECT_EQ(back[0].trace_id[0], 3);
+  EXPECT_EQ(back[1].trace_id[0], 4);
+  EXPECT_EQ(back[2].trace_id[0], 2);
+  EXPECT_EQ(back[3].trace_id[0], 1);
+
+  auto add = NewCounterAddOperator();
+  std::string x, y, sum;
+  coding::PutFixed64LE(&x, 40);
+  coding::PutFixed64LE(&y, 2);
+  rocksdb::Slice xs(x);
+  std::vector<rocksdb::Slice> ys = {rocksdb::Slice(y), rocksdb::Slice(y)};
+  rocksdb::MergeOperator::MergeOperationInput add_in(rocksdb::Slice("k"), &xs, ys, nullptr);
+  rocksdb::MergeOperator::MergeOperationOutput add_out(sum, existing_operand);
+  ASSERT_TRUE(add->FullMergeV2(add_in, &add_out));
+  ASSERT_EQ(sum.size(), 8u);
+  EXPECT_EQ(coding::GetFixed64LE(sum.data()), 44u);
+}
+
+TEST(StorageRetentionTest, FilterDropsUnitsThatEndedBeforeTheCutoff) {
+  const int64_t hour_ms = 3'600'000;
+  const int64_t now = 1000 * hour_ms + 123;
+  RetentionFilter f("test", keys::kTimeOffset, hour_ms, 24 * hour_ms, now);
+  auto decide = [&](uint32_t hour, rocksdb::CompactionFilter::ValueType type) {
+    std::string key = Enc(Family::kEdge, Key(1, 2, hour, 3));
+    std::string nv, skip;
+    return f.FilterV2(1, key, type, rocksdb::Slice(), &nv, &skip);
+  };
+  using D = rocksdb::CompactionFilter::Decision;
+  using T = rocksdb::CompactionFilter::ValueType;
+  EXPECT_EQ(decide(975, T::kValue), D::kRemove);  // ended at hour 976, before now - 24 h
+  EXPECT_EQ(decide(976, T::kValue), D::kKeep);    // still partly inside the window
+  EXPECT_EQ(decide(999, T::kValue), D::kKeep);
+  EXPECT_EQ(decide(10, T::kMergeOperand), D::kRemove);
+  std::string nv, skip;
+  EXPECT_EQ(f.FilterV2(1, rocksdb::Slice("short"), T::kValue, rocksdb::Slice(), &nv, &skip),
+            D::kKeep);
+}
+
+}  // namespace
+}  // namespace ew::storage
