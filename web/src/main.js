@@ -323,7 +323,7 @@ ew.nodes = () =>
   view.data.nodes.map((n) => {
     const el = view.Rendered(String(n.id));
     const health = NodeHealth(n, state.thr / 100);
-    return { ...n, health: health.label, parent: el?.data('parent') || '', position: el ? { ...el.position() } : null };
+    return { ...n, health: health.label, shape: el?.data('shape'), parent: el?.data('parent') || '', position: el ? { ...el.position() } : null };
   });
 ew.edges = () =>
   view.data.edges.map((e) => {
@@ -338,6 +338,7 @@ ew.edges = () =>
 ew.screenPoint = (id) => view.ScreenPoint(id);
 ew.edgeId = (source, target) => EdgeId(source, target);
 ew.reload = () => Load();
+ew.cy = view.cy;
 ew.update = (changes) => Update(changes);
 
 window.addEventListener('error', (e) => ew.consoleErrors.push(String(e.message)));
