@@ -135,8 +135,8 @@ TEST_F(EdgeStoreTest, MinuteTierOfEachFamily) {
                            return true;
                          })
                   .ok());
-  EXPECT_EQ(detail, (std::set<std::tuple<StringId, uint16_t, uint64_t>>{{x_, 200, 10},
-                                                                       {y_, 500, 3}}));
+  EXPECT_EQ(detail,
+            (std::set<std::tuple<StringId, uint16_t, uint64_t>>{{x_, 200, 10}, {y_, 500, 3}}));
   ASSERT_TRUE(store_
                   ->Scan(Spec(Family::kEdge, Tier::kMinute, kM0, kM0 + 1),
                          [&](int64_t, const EdgeDims& d, const RollupValue& v) {
@@ -187,18 +187,18 @@ TEST_F(EdgeStoreTest, NamespaceNodeAndTimeNarrowing) {
   c.ns = shop_;  // clients in shop: frontend and cart
   EXPECT_EQ(ScanAll(c).size(), 4u);
   c.node = a_;
-  EXPECT_EQ(ScanAll(c), (Seen{{{kM0, a_, b_}, {13, 2}},
-                              {{kM0 + 61, a_, b_}, {5, 0}},
-                              {{kM0 + 5, a_, c_}, {7, 1}}}));
+  EXPECT_EQ(
+      ScanAll(c),
+      (Seen{{{kM0, a_, b_}, {13, 2}}, {{kM0 + 61, a_, b_}, {5, 0}}, {{kM0 + 5, a_, c_}, {7, 1}}}));
   c.ns = pay_;
   c.node = c_;
   EXPECT_EQ(ScanAll(c), (Seen{{{kM0 + 5, c_, d_}, {4, 0}}}));
 
   // Time ranges are half-open and seek per node.
-  EXPECT_EQ(ScanAll(Spec(Family::kEdge, Tier::kMinute, kM0 + 1, kM0 + 62)),
-            (Seen{{{kM0 + 61, a_, b_}, {5, 0}},
-                  {{kM0 + 5, a_, c_}, {7, 1}},
-                  {{kM0 + 5, c_, d_}, {4, 0}}}));
+  EXPECT_EQ(
+      ScanAll(Spec(Family::kEdge, Tier::kMinute, kM0 + 1, kM0 + 62)),
+      (Seen{
+          {{kM0 + 61, a_, b_}, {5, 0}}, {{kM0 + 5, a_, c_}, {7, 1}}, {{kM0 + 5, c_, d_}, {4, 0}}}));
   EXPECT_TRUE(ScanAll(Spec(Family::kEdge, Tier::kMinute, kM0 + 6, kM0 + 61)).empty());
   EXPECT_TRUE(ScanAll(Spec(Family::kEdge, Tier::kMinute, kM0 + 5, kM0 + 5)).empty());
   EXPECT_EQ(ScanAll(Spec(Family::kEdge, Tier::kMinute, 0, int64_t{1} << 40)).size(), 5u);
@@ -325,7 +325,8 @@ TEST_F(EdgeStoreTest, PendingStateAndLogPosition) {
                     pending.emplace(std::string(k), std::string(v));
                   })
                   .ok());
-  EXPECT_EQ(pending, (std::map<std::string, std::string>{{"k2", "v2"}, {"k3", "v3"}, {"k4", "v4"}}));
+  EXPECT_EQ(pending,
+            (std::map<std::string, std::string>{{"k2", "v2"}, {"k3", "v3"}, {"k4", "v4"}}));
   EXPECT_EQ(store_->FlushedLogPosition(), 9000u);
   EXPECT_EQ(store_->Stats().flushed_log_position, 9000u);
 }

@@ -141,7 +141,7 @@ TEST(LatencySketchTest, DecodeRejectsHostileInput) {
   EXPECT_FALSE(LatencySketch::Decode(std::string("\x81", 1)).ok());          // truncated varint
   EXPECT_FALSE(LatencySketch::Decode(std::string("\x01", 1)).ok());          // count missing
   EXPECT_FALSE(LatencySketch::Decode(std::string("\xfe\xff\x03", 3)).ok());  // index too large
-  std::string overflow = "\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01";      // count ~2^64
+  std::string overflow = "\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01";     // count ~2^64
   EXPECT_FALSE(LatencySketch::Decode(overflow).ok());
   // Every truncation of a valid encoding decodes or fails cleanly.
   LatencySketch s;

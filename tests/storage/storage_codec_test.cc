@@ -1,14 +1,13 @@
 // Keys (ordering, prefixes), value encoding and verification, the merge operators and the
 // retention compaction filter, tested directly (the store tests exercise them through RocksDB).
 #include <gtest/gtest.h>
+#include <rocksdb/slice.h>
 
 #include <algorithm>
 #include <deque>
 #include <random>
 #include <tuple>
 #include <vector>
-
-#include <rocksdb/slice.h>
 
 #include "storage/coding.h"
 #include "storage/keys.h"
@@ -170,8 +169,7 @@ TEST(StorageMergeOperatorTest, RollupFullAndPartialMerge) {
   std::vector<rocksdb::Slice> operands = {rocksdb::Slice(b), rocksdb::Slice(c)};
   std::string out;
   rocksdb::Slice existing_operand;
-  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands,
-                                                 nullptr);
+  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
   ASSERT_TRUE(op->FullMergeV2(in, &result));
   RollupValue merged;
@@ -204,8 +202,7 @@ TEST(StorageMergeOperatorTest, ExemplarsAndCounters) {
   EncodeExemplars({Ex(3, true, 1, 2), Ex(4, false, 300, 2), Ex(5, false, 1, 9)}, &b);
   rocksdb::Slice existing(a), existing_operand;
   std::vector<rocksdb::Slice> operands = {rocksdb::Slice(b)};
-  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands,
-                                                 nullptr);
+  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
   ASSERT_TRUE(op->FullMergeV2(in, &result));
   std::vector<Exemplar> back;
