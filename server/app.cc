@@ -1,0 +1,147 @@
+#include "server/app.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "ingest/ingest_service.h"
+#include "query/query_service.h"
+#include "server/http_server.h"
+#include "server/routes.h"
+#include "server/static_files.h"
+#include "storage/edge_store.h"
+
+namespace ew::server {
+namespace {
+
+constexpr auto kDrainTimeout = std::chrono::seconds(30);
+
+// Everything the running server owns, in construction order (destroyed in reverse).
+struct Running {
+  MetricsRegistry metrics;
+  std::unique_ptr<storage::EdgeStore> store;
+  std::unique_ptr<ingest::IngestService> ingest;
+  std::unique_ptr<query::QueryService> query;
+  std::unique_ptr<StaticFiles> static_files;
+  std::unique_ptr<HttpServer> http;
+};
+
+Status OpenServices(const Config& config, Running* r) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return Status::IOError("cannot create data directory '" + config.data_dir +
+                           "': " + ec.message());
+  }
+  storage::StoreOptions options;
+  options.dir = (std::filesystem::path(config.data_dir) / "db").string();
+  options.retention_ms[0] = config.retention_1m_ms;
+  options.retention_ms[1] = config.retention_1h_ms;
+  options.retention_ms[2] = config.retention_1d_ms;
+  options.sync_writes = config.fsync == FsyncMode::kAlways;
+  options.metrics = &r->metrics;
+  auto store = storage::EdgeStore::Open(options);
+  if (!store.ok()) return store.status().WithContext("opening " + options.dir);
+  r->store = std::move(store).value();
+  auto ingest = ingest::IngestService::Create(r->store.get(), config, &r->metrics);
+  if (!ingest.ok()) return ingest.status().WithContext("creating ingest");
+  r->ingest = std::move(ingest).value();
+  EW_RETURN_IF_ERROR(r->ingest->Start().WithContext("starting ingest"));
+  r->query = query::QueryService::Create(r->store.get(), &r->metrics);
+  if (r->query == nullptr) return Status::Internal("creating the query service failed");
+  std::string web_dir = FindWebDir(config.web_dir);
+  if (web_dir.empty()) {
+    EW_LOG(kInfo) << "server: no web UI bundle found; / serves a placeholder page";
+  } else {
+    EW_LOG(kInfo) << "server: serving the web UI from " << web_dir;
+  }
+  r->static_files = std::make_unique<StaticFiles>(web_dir);
+  return Status::Ok();
+}
+
+Status StartListeners(const Config& config, Running* r) {
+  RouteContext ctx;
+  ctx.config = &config;
+  ctx.ingest = r->ingest.get();
+  ctx.query = r->query.get();
+  ctx.store = r->store.get();
+  ctx.metrics = &r->metrics;
+  ctx.static_files = r->static_files.get();
+  std::vector<ListenerSpec> specs(2);
+  specs[0] = {"otlp", config.otlp_addr, config.max_body_bytes, MakeOtlpHandler(ctx)};
+  specs[1] = {"http", config.http_addr, 1 << 20, MakeHttpHandler(ctx)};
+  return r->http->Start(std::move(specs));
+}
+
+void RegisterProcessMetrics(MetricsRegistry* metrics) {
+  auto start = std::chrono::steady_clock::now();
+  metrics->AddGaugeCallback("ew_uptime_seconds", "seconds since the server started", [start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  });
+}
+
+// Stops everything in order: listeners, connections, ingest (final flush), I/O threads.
+void ShutDown(Running* r) {
+  if (r->http) {
+    r->http->StopAccepting();
+    if (!r->http->Drain(kDrainTimeout)) {
+      EW_LOG(kWarn) << "server: connections still open after the drain timeout; closing them";
+    }
+  }
+  if (r->ingest) r->ingest->Shutdown();
+  if (r->http) r->http->Stop();
+}
+
+}  // namespace
+
+int RunEdgewise(int argc, const char* const* argv) {
+  bool help = false;
+  auto parsed = ParseConfig(argc, argv, &help);
+  std::string program = argc > 0 ? argv[0] : "edgewise";
+  if (help) {
+    std::cout << ConfigHelpText(program) << std::flush;
+    return 0;
+  }
+  if (!parsed.ok()) {
+    std::cerr << "edgewise: " << parsed.status().message() << "\n"
+              << "run '" << program << " --help' for the flags\n";
+    return 2;
+  }
+  const Config config = std::move(parsed).value();
+  LogLevel level = LogLevel::kInfo;
+  ParseLogLevel(config.log_level, &level);  // validated by ParseConfig
+  SetLogLevel(level);
+  signal(SIGPIPE, SIG_IGN);
+
+  Running r;
+  RegisterProcessMetrics(&r.metrics);
+  // Created first: its signal set catches SIGTERM/SIGINT from here on (a signal during start-up,
+  // e.g. a long log replay, is queued and shuts the server down cleanly once it is up).
+  HttpServerOptions options;
+  options.io_threads = config.io_threads;
+  r.http = std::make_unique<HttpServer>(options, &r.metrics);
+  Status st = OpenServices(config, &r);
+  if (st.ok()) st = StartListeners(config, &r);
+  if (!st.ok()) {
+    std::cerr << "edgewise: " << st.ToString() << "\n";
+    ShutDown(&r);
+    return 1;
+  }
+  auto bound = r.http->BoundAddresses();
+  std::cout << "edgewise ready otlp=" << bound[0] << " http=" << bound[1] << std::endl;
+  EW_LOG(kInfo) << "server: ready, OTLP on " << bound[0] << ", HTTP on " << bound[1];
+
+  r.http->WaitForSignal();
+  ShutDown(&r);
+  EW_LOG(kInfo) << "server: stopped cleanly";
+  return 0;
+}
+
+}  // namespace ew::server

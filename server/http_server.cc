@@ -1,0 +1,508 @@
+#include "server/http_server.h"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <exception>
+#include <future>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "base/log.h"
+
+namespace ew::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct ServerShared;
+
+// One listening socket and what its sessions need.
+struct Listener {
+  ListenerSpec spec;
+  std::optional<tcp::acceptor> acceptor;
+  std::string bound;
+  Counter* bytes_received = nullptr;
+  ServerShared* shared = nullptr;
+};
+
+class Session;
+
+// State shared by all sessions: options, metrics, the live-session registry used by Drain.
+struct ServerShared {
+  HttpServerOptions options;
+  MetricsRegistry* metrics = nullptr;
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
+  size_t live = 0;                             // GUARDED_BY(mu)
+  Gauge* connections = nullptr;
+
+  void CountRequest(const std::string& listener, const std::string& route, int code) {
+    metrics
+        ->GetCounter("ew_http_requests_total", "HTTP requests answered, by listener/route/code",
+                     {{"listener", listener}, {"route", route}, {"code", std::to_string(code)}})
+        ->Add();
+  }
+};
+
+std::string FormatEndpoint(const tcp::endpoint& ep) {
+  auto addr = ep.address();
+  std::string host = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+  return host + ":" + std::to_string(ep.port());
+}
+
+Request ToRequest(http::request<http::string_body>&& msg) {
+  Request req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  size_t q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  if (q != std::string::npos) req.query = req.target.substr(q + 1);
+  for (const auto& field : msg) {
+    req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  req.body = std::move(msg.body());
+  return req;
+}
+
+// One connection. All members are touched only on the session's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Listener* listener)
+      : stream_(std::move(socket)), listener_(listener), shared_(listener->shared) {}
+
+  ~Session() {
+    shared_->connections->Add(-1);
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    --shared_->live;
+    shared_->cv.notify_all();
+  }
+
+  void Run() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Drain: close now when idle between requests; otherwise finish what is in progress and close.
+  void BeginShutdown() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->stopping_ = true;
+      if (self->queue_.empty() && !self->writing_ && !self->in_request_) self->CloseNow();
+    });
+  }
+
+ private:
+  struct Slot {
+    bool ready = false;
+    bool close = false;
+    bool head = false;
+    http::response<http::string_body> res;
+  };
+
+  void ReadHeader() {
+    if (closed_ || read_done_) return;
+    parser_.emplace();
+    parser_->header_limit(shared_->options.header_limit);
+    parser_->body_limit(listener_->spec.body_limit);
+    reading_ = true;
+    stream_.expires_after(shared_->options.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t bytes) {
+    listener_->bytes_received->Add(bytes);
+    if (ec) return OnReadError(ec);
+    in_request_ = true;
+    auto& req = parser_->get();
+    if (req[http::field::expect].size() > 0 && IEquals(req[http::field::expect], "100-continue") &&
+        !parser_->is_done() && queue_.empty() && !writing_) {
+      return WriteContinue();
+    }
+    ReadBody();
+  }
+
+  void WriteContinue() {
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(shared_->options.body_timeout);
+    asio::async_write(stream_, asio::buffer(kContinue),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->CloseNow();
+                        self->ReadBody();
+                      });
+  }
+
+  void ReadBody() {
+    stream_.expires_after(shared_->options.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  }
+
+  void OnBody(beast::error_code ec, size_t bytes) {
+    reading_ = false;
+    listener_->bytes_received->Add(bytes);
+    if (ec) return OnReadError(ec);
+    in_request_ = false;
+    auto msg = parser_->release();
+    bool keep_alive = msg.keep_alive() && !stopping_;
+    bool head = msg.method() == http::verb::head;
+    auto slot = std::make_shared<Slot>();
+    slot->close = !keep_alive;
+    slot->head = head;
+    slot->res.version(msg.version());
+    queue_.push_back(slot);
+    Dispatch(ToRequest(std::move(msg)), slot);
+    if (keep_alive) {
+      if (queue_.size() < shared_->options.max_pipelined) ReadHeader();
+    } else {
+      read_done_ = true;
+    }
+  }
+
+  // Runs the route handler; its answer comes back on this strand, in any order.
+  void Dispatch(Request&& request, const std::shared_ptr<Slot>& slot) {
+    auto done = [self = shared_from_this(), slot](Response response) {
+      asio::post(self->stream_.get_executor(),
+                 [self, slot, response = std::move(response)]() mutable {
+                   self->Complete(slot, std::move(response));
+                 });
+    };
+    try {
+      listener_->spec.handler(std::move(request), std::move(done));
+    } catch (const std::exception& e) {
+      EW_LOG(kError) << "server: handler threw: " << e.what();
+      Complete(slot, ErrorResponse(500, "internal error"));
+    } catch (...) {
+      EW_LOG(kError) << "server: handler threw a non-exception";
+      Complete(slot, ErrorResponse(500, "internal error"));
+    }
+  }
+
+  void Complete(const std::shared_ptr<Slot>& slot, Response response) {
+    if (slot->ready) return;  // answered twice (a handler bug): keep the first
+    shared_->CountRequest(listener_->spec.name, response.route, response.status);
+    auto& res = slot->res;
+    res.result(static_cast<unsigned>(response.status));
+    res.set(http::field::server, "edgewise");
+    res.set(http::field::content_type, response.content_type);
+    for (auto& [k, v] : response.headers) res.set(k, v);
+    if (stopping_) slot->close = true;
+    res.keep_alive(!slot->close);
+    res.body() = std::move(response.body);
+    res.prepare_payload();
+    if (slot->head) res.body().clear();  // Content-Length stays that of the full body
+    slot->ready = true;
+    MaybeWrite();
+  }
+
+  // Sends an error for a request that could not be read, then closes.
+  void RespondAndClose(int status, std::string_view message) {
+    read_done_ = true;
+    auto slot = std::make_shared<Slot>();
+    slot->close = true;
+    slot->res.version(11);
+    queue_.push_back(slot);
+    Complete(slot, ErrorResponse(status, message));
+  }
+
+  void OnReadError(beast::error_code ec) {
+    reading_ = false;
+    bool partial = in_request_ || buffer_.size() > 0;
+    in_request_ = false;
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        (ec == beast::error::timeout && !partial)) {
+      read_done_ = true;
+      if (queue_.empty() && !writing_) CloseNow();
+      return;
+    }
+    if (ec == beast::error::timeout) {
+      EW_LOG(kDebug) << "server: " << listener_->spec.name << ": request read timed out";
+      read_done_ = true;
+      return RespondAndClose(408, "request timed out");
+    }
+    if (ec == http::error::body_limit) {
+      return RespondAndClose(
+          413, "request body larger than " + std::to_string(listener_->spec.body_limit) + " bytes");
+    }
+    if (ec == http::error::header_limit) return RespondAndClose(431, "request header too large");
+    RespondAndClose(400, "malformed HTTP request: " + ec.message());
+  }
+
+  void MaybeWrite() {
+    if (writing_ || closed_ || queue_.empty() || !queue_.front()->ready) return;
+    writing_ = true;
+    auto slot = queue_.front();
+    stream_.expires_after(shared_->options.body_timeout);
+    http::async_write(stream_, slot->res,
+                      [self = shared_from_this(), slot](beast::error_code ec, size_t) {
+                        self->OnWrite(ec, slot);
+                      });
+  }
+
+  void OnWrite(beast::error_code ec, const std::shared_ptr<Slot>& slot) {
+    writing_ = false;
+    queue_.pop_front();
+    if (ec) return CloseNow();
+    if (slot->close) return ShutdownAfterClose();
+    if (stopping_ && queue_.empty() && !in_request_) return CloseNow();
+    MaybeWrite();
+    if (!reading_ && !read_done_ && queue_.size() < shared_->options.max_pipelined) ReadHeader();
+    if (read_done_ && queue_.empty()) CloseNow();
+  }
+
+  // After a "Connection: close" response: stop sending, then read and discard what the client
+  // still sends (for a short while) so that closing does not reset the response away.
+  void ShutdownAfterClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (reading_) {
+      // A pipelined read is pending: cancel it; its handler sees operation_aborted.
+      stream_.socket().cancel(ec);
+      read_done_ = true;
+      return;
+    }
+    stream_.expires_after(std::chrono::seconds(2));
+    Discard();
+  }
+
+  void Discard() {
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->CloseNow();
+                              self->Discard();
+                            });
+  }
+
+  void CloseNow() {
+    if (closed_) return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::deque<std::shared_ptr<Slot>> queue_;
+  Listener* listener_;
+  ServerShared* shared_;
+  char discard_[4096];
+  bool reading_ = false;     // a header or body read is pending
+  bool in_request_ = false;  // a header has arrived, its body has not
+  bool writing_ = false;
+  bool read_done_ = false;  // no more requests are read on this connection
+  bool closed_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+bool SplitHostPort(const std::string& address, std::string* host, uint16_t* port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= address.size()) return false;
+  std::string h = address.substr(0, colon);
+  std::string p = address.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty()) h = "0.0.0.0";
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  unsigned long v = std::stoul(p);
+  if (v > 65535) return false;
+  *host = h;
+  *port = static_cast<uint16_t>(v);
+  return true;
+}
+
+// Member order matters: sessions still queued in `ioc` when it is destroyed use `shared`, and
+// the acceptors and signal set must go before `ioc`.
+struct HttpServer::Impl {
+  ServerShared shared;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  asio::signal_set signals{ioc, SIGTERM, SIGINT};
+  std::vector<std::unique_ptr<Listener>> listeners;
+  std::vector<std::thread> threads;
+  std::mutex signal_mu;
+  std::condition_variable signal_cv;
+  bool signalled = false;  // GUARDED_BY(signal_mu)
+
+  Status Bind(Listener* l);
+  void Accept(Listener* l);
+  void OnAccept(Listener* l, beast::error_code ec, tcp::socket socket);
+};
+
+Status HttpServer::Impl::Bind(Listener* l) {
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(l->spec.address, &host, &port)) {
+    return Status::InvalidArgument("bad " + l->spec.name + " address '" + l->spec.address +
+                                   "' (want HOST:PORT)");
+  }
+  beast::error_code ec;
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, std::to_string(port),
+                                  tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return Status::InvalidArgument("cannot resolve " + l->spec.name + " address '" +
+                                   l->spec.address + "': " + ec.message());
+  }
+  tcp::endpoint ep = results.begin()->endpoint();
+  auto& a = l->acceptor.emplace(asio::make_strand(ioc));
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::IOError("cannot listen on " + l->spec.name + " address " + l->spec.address +
+                           ": " + ec.message());
+  }
+  l->bound = FormatEndpoint(a.local_endpoint(ec));
+  return Status::Ok();
+}
+
+void HttpServer::Impl::Accept(Listener* l) {
+  l->acceptor->async_accept(
+      asio::make_strand(ioc),
+      [this, l](beast::error_code ec, tcp::socket socket) { OnAccept(l, ec, std::move(socket)); });
+}
+
+void HttpServer::Impl::OnAccept(Listener* l, beast::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !l->acceptor->is_open()) return;
+  if (ec) {
+    EW_LOG(kWarn) << "server: " << l->spec.name << ": accept failed: " << ec.message();
+  } else if (shared.stopping.load()) {
+    beast::error_code ignored;
+    socket.close(ignored);
+  } else {
+    socket.set_option(tcp::no_delay(true), ec);
+    auto session = std::make_shared<Session>(std::move(socket), l);
+    {
+      std::lock_guard<std::mutex> lock(shared.mu);
+      ++shared.live;
+      // Forget ended sessions while we are here (amortized cleanup).
+      shared.sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+      shared.sessions.push_back(session);
+    }
+    shared.connections->Add(1);
+    session->Run();
+  }
+  Accept(l);
+}
+
+HttpServer::HttpServer(HttpServerOptions options, MetricsRegistry* metrics)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->shared.options = options;
+  impl_->shared.metrics = metrics;
+  impl_->shared.connections = metrics->GetGauge("ew_http_connections", "HTTP connections open now");
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start(std::vector<ListenerSpec> listeners) {
+  for (auto& spec : listeners) {
+    auto l = std::make_unique<Listener>();
+    l->bytes_received = impl_->shared.metrics->GetCounter(
+        "ew_http_bytes_received_total", "bytes read from HTTP connections (headers and bodies)",
+        {{"listener", spec.name}});
+    l->spec = std::move(spec);
+    l->shared = &impl_->shared;
+    EW_RETURN_IF_ERROR(impl_->Bind(l.get()));
+    impl_->listeners.push_back(std::move(l));
+  }
+  impl_->signals.async_wait([this](beast::error_code ec, int sig) {
+    if (ec) return;
+    EW_LOG(kInfo) << "server: signal " << sig << ", shutting down";
+    std::lock_guard<std::mutex> lock(impl_->signal_mu);
+    impl_->signalled = true;
+    impl_->signal_cv.notify_all();
+  });
+  for (auto& l : impl_->listeners) impl_->Accept(l.get());
+  impl_->work.emplace(impl_->ioc.get_executor());
+  uint32_t n = std::max<uint32_t>(1, impl_->shared.options.io_threads);
+  for (uint32_t i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([this] {
+      for (;;) {
+        try {
+          impl_->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          EW_LOG(kError) << "server: I/O thread caught: " << e.what();
+        }
+      }
+    });
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> HttpServer::BoundAddresses() const {
+  std::vector<std::string> out;
+  for (const auto& l : impl_->listeners) out.push_back(l->bound);
+  return out;
+}
+
+void HttpServer::WaitForSignal() {
+  std::unique_lock<std::mutex> lock(impl_->signal_mu);
+  impl_->signal_cv.wait(lock, [this] { return impl_->signalled; });
+}
+
+void HttpServer::StopAccepting() {
+  impl_->shared.stopping.store(true);
+  for (auto& l : impl_->listeners) {
+    if (!l->acceptor) continue;
+    std::promise<void> closed;
+    asio::dispatch(l->acceptor->get_executor(), [&] {
+      beast::error_code ec;
+      l->acceptor->close(ec);
+      closed.set_value();
+    });
+    if (!impl_->threads.empty()) closed.get_future().wait();
+  }
+}
+
+bool HttpServer::Drain(std::chrono::milliseconds timeout) {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(impl_->shared.mu);
+    for (auto& w : impl_->shared.sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->BeginShutdown();
+  live.clear();
+  std::unique_lock<std::mutex> lock(impl_->shared.mu);
+  return impl_->shared.cv.wait_for(lock, timeout, [this] { return impl_->shared.live == 0; });
+}
+
+void HttpServer::Stop() {
+  if (!impl_) return;
+  impl_->shared.stopping.store(true);
+  beast::error_code ec;
+  impl_->signals.cancel(ec);
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->threads.clear();
+}
+
+}  // namespace ew::server

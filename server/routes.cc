@@ -1,0 +1,236 @@
+#include "server/routes.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "server/url.h"
+
+namespace ew::server {
+namespace {
+
+using ingest::BodyType;
+using ingest::ExportOutcome;
+
+constexpr std::string_view kTracesPath = "/v1/traces";
+
+void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// gRPC status codes used in OTLP error bodies.
+int RpcCodeFor(ExportOutcome outcome) {
+  switch (outcome) {
+    case ExportOutcome::kMalformed:
+      return 3;  // INVALID_ARGUMENT
+    case ExportOutcome::kTooLarge:
+      return 8;  // RESOURCE_EXHAUSTED
+    case ExportOutcome::kUnsupported:
+      return 3;
+    case ExportOutcome::kOverloaded:
+      return 8;
+    case ExportOutcome::kUnavailable:
+      return 14;  // UNAVAILABLE
+    case ExportOutcome::kOk:
+      break;
+  }
+  return 0;
+}
+
+int HttpStatusFor(ExportOutcome outcome) {
+  switch (outcome) {
+    case ExportOutcome::kOk:
+      return 200;
+    case ExportOutcome::kMalformed:
+      return 400;
+    case ExportOutcome::kTooLarge:
+      return 413;
+    case ExportOutcome::kUnsupported:
+      return 415;
+    case ExportOutcome::kOverloaded:
+      return 429;
+    case ExportOutcome::kUnavailable:
+      return 503;
+  }
+  return 503;
+}
+
+constexpr std::string_view ContentTypeOf(BodyType type) {
+  return type == BodyType::kJson ? "application/json" : "application/x-protobuf";
+}
+
+// The HTTP answer for an Export outcome, in the request's content type.
+Response ExportToHttp(ingest::ExportResponse r, BodyType request_type) {
+  Response out;
+  out.route = std::string(kTracesPath);
+  out.status = HttpStatusFor(r.outcome);
+  if (r.outcome == ExportOutcome::kOk) {
+    out.content_type = std::string(ContentTypeOf(r.type));
+    out.body = std::move(r.body);
+    return out;
+  }
+  int code = RpcCodeFor(r.outcome);
+  out.content_type = std::string(ContentTypeOf(request_type));
+  if (request_type == BodyType::kJson) {
+    out.body = "{\"code\":" + std::to_string(code) + ",\"message\":\"" + JsonEscape(r.body) +
+               "\",\"error\":\"" + JsonEscape(r.body) + "\"}";
+  } else {
+    out.body = EncodeRpcStatus(code, r.body);
+  }
+  if (r.outcome == ExportOutcome::kOverloaded || r.outcome == ExportOutcome::kUnavailable) {
+    out.headers.emplace_back("Retry-After", std::to_string(std::max(1, r.retry_after_s)));
+  }
+  return out;
+}
+
+Response Unauthorized(std::string route) {
+  Response r = ErrorResponse(401, "missing or wrong bearer token", std::move(route));
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+Response MethodNotAllowed(std::string_view allow, std::string route) {
+  Response r = ErrorResponse(405, "method not allowed (allowed: " + std::string(allow) + ")",
+                             std::move(route));
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+void HandleOtlp(const RouteContext& ctx, Request&& req, std::function<void(Response)> done) {
+  if (req.path != kTracesPath) {
+    return done(ErrorResponse(404, "not found: the OTLP listener serves POST /v1/traces"));
+  }
+  std::string route(kTracesPath);
+  if (req.method != "POST") return done(MethodNotAllowed("POST", route));
+  if (!Authorized(req, ctx.config->auth_token)) return done(Unauthorized(route));
+  std::string media = MediaType(req.Header("Content-Type"));
+  ingest::ExportRequest export_request;
+  if (media == "application/x-protobuf" || media == "application/protobuf") {
+    export_request.type = BodyType::kProtobuf;
+  } else if (media == "application/json") {
+    export_request.type = BodyType::kJson;
+  } else {
+    return done(ErrorResponse(415,
+                              "unsupported Content-Type '" +
+                                  std::string(req.Header("Content-Type")) +
+                                  "' (use application/x-protobuf or application/json)",
+                              route));
+  }
+  std::string encoding = MediaType(req.Header("Content-Encoding"));
+  if (encoding == "gzip" || encoding == "x-gzip") {
+    export_request.gzip = true;
+  } else if (!encoding.empty() && encoding != "identity") {
+    return done(ErrorResponse(
+        415, "unsupported Content-Encoding '" + encoding + "' (use gzip or identity)", route));
+  }
+  export_request.body = std::move(req.body);
+  BodyType type = export_request.type;
+  ctx.ingest->Export(std::move(export_request),
+                     [done = std::move(done), type](ingest::ExportResponse r) {
+                       done(ExportToHttp(std::move(r), type));
+                     });
+}
+
+Response Readyz(const RouteContext& ctx) {
+  Response r;
+  r.route = "/readyz";
+  Status storage = ctx.store->Health();
+  if (!storage.ok()) {
+    return ErrorResponse(503, "storage: " + storage.ToString(), "/readyz");
+  }
+  if (!ctx.ingest->Healthy()) return ErrorResponse(503, "ingest is not healthy", "/readyz");
+  r.body = "ready\n";
+  return r;
+}
+
+Response Api(const RouteContext& ctx, const Request& req) {
+  auto params = ParseQueryString(req.query);
+  if (!params) return ErrorResponse(400, "malformed %-escape in the query string", "/api");
+  query::ApiRequest api;
+  auto path = UrlDecode(req.path, false);
+  if (!path) return ErrorResponse(400, "malformed %-escape in the path", "/api");
+  api.path = std::move(*path);
+  api.params = std::move(*params);
+  api.want_flatbuffers =
+      req.Header("Accept").find("application/x-flatbuffers") != std::string_view::npos;
+  query::ApiResponse q = ctx.query->Handle(api);
+  Response r;
+  r.status = q.http_status;
+  r.content_type = std::move(q.content_type);
+  r.body = std::move(q.body);
+  // Bounded label set: unknown API paths share one label.
+  r.route = q.http_status == 404 ? "/api/other" : api.path;
+  return r;
+}
+
+Response HandleHttpSync(const RouteContext& ctx, const Request& req) {
+  bool api = req.path.rfind("/api/", 0) == 0 || req.path == "/api";
+  bool get = req.method == "GET" || req.method == "HEAD";
+  if (!get) return MethodNotAllowed("GET, HEAD", api ? "/api/other" : "other");
+  if (req.path == "/healthz") {
+    Response r;
+    r.route = "/healthz";
+    r.body = "ok";
+    return r;
+  }
+  if (req.path == "/readyz") return Readyz(ctx);
+  if (req.path == "/metrics") {
+    Response r;
+    r.route = "/metrics";
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = ctx.metrics->RenderPrometheus();
+    return r;
+  }
+  if (api) {
+    if (!Authorized(req, ctx.config->auth_token)) return Unauthorized("/api/other");
+    return Api(ctx, req);
+  }
+  return ctx.static_files->Serve(req.path);
+}
+
+}  // namespace
+
+bool Authorized(const Request& request, const std::string& token) {
+  if (token.empty()) return true;
+  std::string_view h = request.Header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h.size() < kBearer.size() || !IEquals(h.substr(0, kBearer.size()), kBearer)) return false;
+  std::string_view given = h.substr(kBearer.size());
+  // Constant time in the token length: no early exit on the first differing byte.
+  unsigned diff = given.size() == token.size() ? 0 : 1;
+  for (size_t i = 0; i < token.size(); ++i) {
+    unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    diff |= g ^ static_cast<unsigned char>(token[i]);
+  }
+  return diff == 0;
+}
+
+std::string EncodeRpcStatus(int code, std::string_view message) {
+  std::string out;
+  if (code != 0) {
+    out.push_back(0x08);  // field 1, varint
+    AppendVarint(&out, static_cast<uint64_t>(code));
+  }
+  if (!message.empty()) {
+    out.push_back(0x12);  // field 2, length-delimited
+    AppendVarint(&out, message.size());
+    out.append(message);
+  }
+  return out;
+}
+
+Handler MakeOtlpHandler(const RouteContext& ctx) {
+  return [ctx](Request&& req, std::function<void(Response)> done) {
+    HandleOtlp(ctx, std::move(req), std::move(done));
+  };
+}
+
+Handler MakeHttpHandler(const RouteContext& ctx) {
+  return
+      [ctx](Request&& req, std::function<void(Response)> done) { done(HandleHttpSync(ctx, req)); };
+}
+
+}  // namespace ew::server

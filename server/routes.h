@@ -1,0 +1,43 @@
+// Routes: what each listener answers. The OTLP listener takes POST /v1/traces and hands the body
+// to IngestService; the HTTP listener serves /healthz, /readyz, /metrics, the query API
+// (/api/*, through QueryService) and the web UI. Errors are JSON {"error": "..."}.
+//
+// Thread-safety: the handlers may run concurrently on any I/O thread; everything they touch is
+// thread-safe (the services say so in their headers) or immutable after construction.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "base/config.h"
+#include "base/metrics.h"
+#include "ingest/ingest_service.h"
+#include "query/query_service.h"
+#include "server/http_types.h"
+#include "server/static_files.h"
+#include "storage/edge_store.h"
+
+namespace ew::server {
+
+struct RouteContext {
+  const Config* config = nullptr;
+  ingest::IngestService* ingest = nullptr;
+  query::QueryService* query = nullptr;
+  const storage::EdgeStore* store = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  const StaticFiles* static_files = nullptr;
+};
+
+// The handlers keep a copy of the context; the pointed-to objects must outlive them.
+Handler MakeOtlpHandler(const RouteContext& ctx);
+Handler MakeHttpHandler(const RouteContext& ctx);
+
+// True when no token is configured or the request carries "Authorization: Bearer <token>".
+// Compares in constant time.
+bool Authorized(const Request& request, const std::string& token);
+
+// google.rpc.Status {code, message} as protobuf bytes (the OTLP error body for protobuf requests).
+std::string EncodeRpcStatus(int code, std::string_view message);
+
+}  // namespace ew::server
