@@ -1,0 +1,56 @@
+// Internal to the query module: the parsed common parameters of a request and the endpoint
+// handlers QueryService dispatches to.
+//
+// Thread-safety: each handler call is independent; the store is thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "query/map_builder.h"
+#include "query/predicate.h"
+#include "query/query_language.h"
+#include "query/query_service.h"
+
+namespace ew::query {
+
+// A 4xx/5xx answer carried through handler code.
+struct HttpError {
+  int status = 400;
+  std::string message;
+  int64_t position = -1;  // only for query-text errors
+};
+
+// The parsed start/end/query/explain of a request, and the compiled predicate.
+struct QueryContext {
+  int64_t now_ms = 0;
+  int64_t start_minute = 0;
+  int64_t end_minute = 0;
+  std::string query_text;
+  ParsedQuery parsed;
+  std::unique_ptr<Dictionary> dict;
+  std::unique_ptr<Predicate> pred;
+  bool explain = false;
+};
+
+std::optional<HttpError> ParseContext(const ApiRequest& req, const storage::EdgeStore* store,
+                                      QueryContext* ctx);
+
+// Parameter helpers: absent or empty -> default; malformed -> HttpError.
+std::optional<HttpError> ParamUint(const ApiRequest& req, const std::string& name, uint64_t def,
+                                   uint64_t max, uint64_t* out);
+std::optional<HttpError> ParamBool(const ApiRequest& req, const std::string& name, bool* out);
+const std::string* Param(const ApiRequest& req, const std::string& name);
+
+ApiResponse JsonResponse(int status, std::string body);
+ApiResponse ErrorResponse(const HttpError& e);
+ApiResponse StorageError(const Status& s);  // 503 when unavailable, else 500
+
+ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store);
+ApiResponse HandleService(const ApiRequest& req, const storage::EdgeStore* store);
+ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store);
+ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store);
+
+}  // namespace ew::query

@@ -1,0 +1,216 @@
+#include "query/map_builder.h"
+
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <map>
+#include <tuple>
+
+namespace ew::query {
+
+using storage::EdgeDims;
+using storage::NodeKind;
+using storage::Protocol;
+using storage::RollupValue;
+
+void EdgeStats::Add(const RollupValue& v, Protocol p, uint64_t req, uint64_t err) {
+  requests += req;
+  errors += err;
+  size_t pi = static_cast<size_t>(p);
+  by_protocol[pi < by_protocol.size() ? pi : 4] += req;
+  if (!v.server_latency.Empty()) server_latency.Merge(v.server_latency);
+  if (!v.client_latency.Empty()) client_latency.Merge(v.client_latency);
+}
+
+void EdgeStats::Merge(const EdgeStats& o) {
+  requests += o.requests;
+  errors += o.errors;
+  for (size_t i = 0; i < by_protocol.size(); ++i) by_protocol[i] += o.by_protocol[i];
+  if (!o.server_latency.Empty()) server_latency.Merge(o.server_latency);
+  if (!o.client_latency.Empty()) client_latency.Merge(o.client_latency);
+}
+
+Protocol EdgeStats::MajorityProtocol() const {
+  size_t best = 4;
+  uint64_t best_n = 0;
+  for (size_t i = 0; i < by_protocol.size(); ++i) {
+    if (by_protocol[i] > best_n) {
+      best_n = by_protocol[i];
+      best = i;
+    }
+  }
+  return static_cast<Protocol>(best);
+}
+
+Status RunPlan(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
+               const RecordSink& sink) {
+  for (const auto& spec : plan.Specs()) {
+    int64_t unit = storage::TierUnitMinutes(spec.tier);
+    storage::Tier tier = spec.tier;
+    Status s = store.Scan(spec, [&](int64_t time, const EdgeDims& d, const RollupValue& v) {
+      auto [req, err] = pred->Select(d, v.requests, v.errors);
+      if (req > 0) sink(time * unit, tier, d, v, req, err);
+      return true;
+    });
+    EW_RETURN_IF_ERROR(s);
+  }
+  return Status::Ok();
+}
+
+Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store,
+                                 Predicate* pred) {
+  EdgeTable table;
+  Status s = RunPlan(
+      plan, store, pred,
+      [&](int64_t, storage::Tier, const EdgeDims& d, const RollupValue& v, uint64_t req,
+          uint64_t err) { table[EdgeKey(d.client, d.server)].Add(v, d.protocol, req, err); });
+  EW_RETURN_IF_ERROR(s);
+  return table;
+}
+
+std::string NodeIdString(storage::NodeId id) { return "n" + std::to_string(id); }
+
+std::optional<storage::NodeId> ParseNodeId(std::string_view s) {
+  if (s.size() < 2 || s[0] != 'n') return std::nullopt;
+  storage::NodeId id = 0;
+  auto [p, ec] = std::from_chars(s.data() + 1, s.data() + s.size(), id);
+  if (ec != std::errc() || p != s.data() + s.size() || id == 0) return std::nullopt;
+  return id;
+}
+
+namespace {
+
+// The map identity of a stored node (its namespace group when grouping).
+const MapNode& Identify(storage::NodeId id, Dictionary* dict, bool group,
+                        std::unordered_map<storage::NodeId, MapNode>* memo) {
+  auto it = memo->find(id);
+  if (it != memo->end()) return it->second;
+  const auto& info = dict->Node(id);
+  MapNode n;
+  if (group && info.kind == NodeKind::kService) {
+    n.id = "ns:" + info.ns;
+    n.kind = "namespace";
+    n.ns = info.ns;
+    n.name = info.ns;
+  } else {
+    n.id = NodeIdString(id);
+    n.kind = std::string(storage::NodeKindName(info.kind));
+    n.ns = info.ns;
+    n.name = info.name;
+  }
+  return memo->emplace(id, std::move(n)).first->second;
+}
+
+bool BySourceTarget(const MapEdge& a, const MapEdge& b) {
+  return std::tie(a.source, a.target) < std::tie(b.source, b.target);
+}
+
+}  // namespace
+
+ServiceMap BuildMap(const EdgeTable& current, const EdgeTable* previous, Dictionary* dict,
+                    bool group) {
+  ServiceMap map;
+  map.compared = previous != nullptr;
+  std::unordered_map<storage::NodeId, MapNode> memo;  // node-based: references stay valid
+  std::map<std::pair<std::string, std::string>, size_t> index;
+  auto add = [&](const EdgeTable& table, bool prev) {
+    for (const auto& [key, stats] : table) {
+      auto client = static_cast<storage::NodeId>(key >> 32);
+      auto server = static_cast<storage::NodeId>(key & 0xffffffffu);
+      const MapNode& s = Identify(client, dict, group, &memo);
+      const MapNode& t = Identify(server, dict, group, &memo);
+      map.node_info.try_emplace(s.id, s);
+      map.node_info.try_emplace(t.id, t);
+      auto [it, fresh] = index.try_emplace({s.id, t.id}, map.edges.size());
+      if (fresh) map.edges.push_back(MapEdge{s.id, t.id, {}, {}});
+      MapEdge& e = map.edges[it->second];
+      (prev ? e.previous : e.stats).Merge(stats);
+    }
+  };
+  add(current, false);
+  if (previous) add(*previous, true);
+  std::sort(map.edges.begin(), map.edges.end(), BySourceTarget);
+  return map;
+}
+
+bool FocusMap(ServiceMap* map, const std::string& focus, int depth) {
+  if (!map->node_info.count(focus)) return false;
+  std::unordered_map<std::string, std::vector<size_t>> out_edges, in_edges;
+  for (size_t i = 0; i < map->edges.size(); ++i) {
+    out_edges[map->edges[i].source].push_back(i);
+    in_edges[map->edges[i].target].push_back(i);
+  }
+  std::vector<bool> keep(map->edges.size(), false);
+  // One breadth-first walk downstream (along edges) and one upstream (against them).
+  for (int dir = 0; dir < 2; ++dir) {
+    auto& adj = dir == 0 ? out_edges : in_edges;
+    std::unordered_map<std::string, int> dist{{focus, 0}};
+    std::deque<std::string> q{focus};
+    while (!q.empty()) {
+      std::string cur = q.front();
+      q.pop_front();
+      int d = dist[cur];
+      if (d >= depth) continue;
+      for (size_t i : adj[cur]) {
+        keep[i] = true;
+        const std::string& next = dir == 0 ? map->edges[i].target : map->edges[i].source;
+        if (dist.try_emplace(next, d + 1).second) q.push_back(next);
+      }
+    }
+  }
+  std::vector<MapEdge> kept;
+  for (size_t i = 0; i < map->edges.size(); ++i) {
+    if (keep[i]) kept.push_back(std::move(map->edges[i]));
+  }
+  map->edges = std::move(kept);
+  return true;
+}
+
+void PruneMap(ServiceMap* map, const PruneOptions& o) {
+  auto& edges = map->edges;
+  bool prev = map->compared;
+  auto drop = [&](const MapEdge& e) {
+    if (o.min_requests > 0 && e.stats.requests < o.min_requests &&
+        !(prev && e.previous.requests >= o.min_requests)) {
+      return true;
+    }
+    return o.errors_only && e.stats.errors == 0 && !(prev && e.previous.errors > 0);
+  };
+  edges.erase(std::remove_if(edges.begin(), edges.end(), drop), edges.end());
+  if (o.top > 0 && edges.size() > o.top) {
+    auto rank = [&](const MapEdge& e) {
+      const EdgeStats& s = e.stats;
+      return o.top_by_errors ? std::pair{s.errors, s.requests} : std::pair{s.requests, s.errors};
+    };
+    std::stable_sort(edges.begin(), edges.end(),
+                     [&](const MapEdge& a, const MapEdge& b) { return rank(a) > rank(b); });
+    edges.resize(o.top);
+    std::sort(edges.begin(), edges.end(), BySourceTarget);
+  }
+}
+
+void FinishNodes(ServiceMap* map) {
+  std::map<std::string, MapNode> nodes;
+  for (const auto& e : map->edges) {
+    MapNode& s = nodes.try_emplace(e.source, map->node_info[e.source]).first->second;
+    s.requests_out += e.stats.requests;
+    s.errors_out += e.stats.errors;
+    s.prev_requests_out += e.previous.requests;
+    s.prev_errors_out += e.previous.errors;
+    MapNode& t = nodes.try_emplace(e.target, map->node_info[e.target]).first->second;
+    t.requests_in += e.stats.requests;
+    t.errors_in += e.stats.errors;
+    t.prev_requests_in += e.previous.requests;
+    t.prev_errors_in += e.previous.errors;
+  }
+  map->nodes.clear();
+  for (auto& [id, n] : nodes) map->nodes.push_back(std::move(n));
+}
+
+std::string_view ChangeOf(uint64_t now, uint64_t prev) {
+  if (now > 0 && prev == 0) return "new";
+  if (now == 0 && prev > 0) return "gone";
+  return "same";
+}
+
+}  // namespace ew::query

@@ -1,0 +1,101 @@
+// Map building: runs a Plan's scans through a Predicate, merges the selected records into
+// per-edge statistics (counts add, sketches merge), and shapes the service map: namespace
+// grouping, focus + N-hop neighbourhood, pruning (min_requests, errors_only, top) and the
+// period-over-period comparison. Percentiles are taken only at render time.
+//
+// Thread-safety: functions over values; the store is thread-safe, a Predicate is per query.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "query/planner.h"
+#include "query/predicate.h"
+#include "storage/edge_store.h"
+
+namespace ew::query {
+
+struct EdgeStats {
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  std::array<uint64_t, 5> by_protocol{};
+  storage::LatencySketch server_latency;
+  storage::LatencySketch client_latency;
+
+  // Adds the selected part (requests, errors) of one record; its sketches are merged whole.
+  void Add(const storage::RollupValue& v, storage::Protocol p, uint64_t requests, uint64_t errors);
+  void Merge(const EdgeStats& o);
+  // The server-side sketch where one exists, else the client-side one.
+  const storage::LatencySketch& Latency() const {
+    return server_latency.Empty() ? client_latency : server_latency;
+  }
+  storage::Protocol MajorityProtocol() const;
+};
+
+// Calls sink for every record of the plan with its selected (requests, errors), requests > 0.
+// `minute` is the first minute the record covers.
+using RecordSink =
+    std::function<void(int64_t minute, storage::Tier tier, const storage::EdgeDims& dims,
+                       const storage::RollupValue& value, uint64_t requests, uint64_t errors)>;
+Status RunPlan(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
+               const RecordSink& sink);
+
+// Edge statistics keyed by EdgeKey(client, server).
+using EdgeTable = std::unordered_map<uint64_t, EdgeStats>;
+inline uint64_t EdgeKey(storage::NodeId client, storage::NodeId server) {
+  return (static_cast<uint64_t>(client) << 32) | server;
+}
+Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store,
+                                 Predicate* pred);
+
+// Opaque, stable node ids: "n<NodeId>" for nodes, "ns:<namespace>" for grouped namespaces.
+std::string NodeIdString(storage::NodeId id);
+std::optional<storage::NodeId> ParseNodeId(std::string_view s);
+
+struct MapNode {
+  std::string id;
+  std::string kind;
+  std::string ns;
+  std::string name;
+  uint64_t requests_in = 0, errors_in = 0, requests_out = 0, errors_out = 0;
+  uint64_t prev_requests_in = 0, prev_errors_in = 0, prev_requests_out = 0, prev_errors_out = 0;
+};
+
+struct MapEdge {
+  std::string source;
+  std::string target;
+  EdgeStats stats;
+  EdgeStats previous;  // meaningful when ServiceMap::compared
+};
+
+struct ServiceMap {
+  std::vector<MapEdge> edges;                          // sorted by (source, target)
+  std::vector<MapNode> nodes;                          // filled by FinishNodes
+  std::unordered_map<std::string, MapNode> node_info;  // identity of every id edges may name
+  bool compared = false;
+};
+
+// Builds the map from the current (and, when given, previous-period) edge tables.
+ServiceMap BuildMap(const EdgeTable& current, const EdgeTable* previous, Dictionary* dict,
+                    bool group_by_namespace);
+// Keeps the edges within depth hops downstream or upstream of focus. False: focus not in map.
+bool FocusMap(ServiceMap* map, const std::string& focus, int depth);
+struct PruneOptions {
+  uint64_t min_requests = 0;
+  bool errors_only = false;
+  size_t top = 0;  // 0: all
+  bool top_by_errors = false;
+};
+void PruneMap(ServiceMap* map, const PruneOptions& opts);
+// Fills map->nodes (the ends of the remaining edges, with in/out counts), sorted by id.
+void FinishNodes(ServiceMap* map);
+
+// "new", "gone" or "same".
+std::string_view ChangeOf(uint64_t now_requests, uint64_t prev_requests);
+
+}  // namespace ew::query

@@ -1,0 +1,239 @@
+#include "query/query_service.h"
+
+#include <charconv>
+#include <exception>
+
+#include "base/time.h"
+#include "query/endpoints.h"
+#include "query/render.h"
+
+// GCC 12 at -O3 reports a false -Wfree-nonheap-object inside the destructor of
+// std::variant<int64_t, Status> (Result<int64_t>) once inlined here; the code is correct.
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object"
+
+namespace ew::query {
+
+constexpr int64_t kMaxRangeMinutes = 6LL * 366 * 1440;  // longer than the longest retention
+
+const std::string* Param(const ApiRequest& req, const std::string& name) {
+  auto it = req.params.find(name);
+  return it == req.params.end() ? nullptr : &it->second;
+}
+
+std::optional<HttpError> ParamUint(const ApiRequest& req, const std::string& name, uint64_t def,
+                                   uint64_t max, uint64_t* out) {
+  *out = def;
+  const std::string* v = Param(req, name);
+  if (!v || v->empty()) return std::nullopt;
+  uint64_t x = 0;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+  if (ec != std::errc() || p != v->data() + v->size() || x > max) {
+    return HttpError{400, name + " must be an integer from 0 to " + std::to_string(max), -1};
+  }
+  *out = x;
+  return std::nullopt;
+}
+
+std::optional<HttpError> ParamBool(const ApiRequest& req, const std::string& name, bool* out) {
+  *out = false;
+  const std::string* v = Param(req, name);
+  if (!v || v->empty() || *v == "false" || *v == "0") return std::nullopt;
+  if (*v == "true" || *v == "1") {
+    *out = true;
+    return std::nullopt;
+  }
+  return HttpError{400, name + " must be true or false", -1};
+}
+
+ApiResponse JsonResponse(int status, std::string body) {
+  ApiResponse r;
+  r.http_status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+ApiResponse ErrorResponse(const HttpError& e) {
+  return JsonResponse(e.status, RenderError(e.message, e.position));
+}
+
+ApiResponse StorageError(const Status& s) {
+  return ErrorResponse(
+      {s.code() == StatusCode::kUnavailable ? 503 : 500, "storage: " + s.message(), -1});
+}
+
+std::optional<HttpError> ParseContext(const ApiRequest& req, const storage::EdgeStore* store,
+                                      QueryContext* ctx) {
+  ctx->now_ms = req.now_ms ? req.now_ms : WallNowMs();
+  const std::string* end_s = Param(req, "end");
+  auto end = ParseTimestampMs(end_s && !end_s->empty() ? *end_s : "now", ctx->now_ms);
+  if (!end.ok()) return HttpError{400, "bad end: " + end.status().message(), -1};
+  const std::string* start_s = Param(req, "start");
+  int64_t start_ms = *end - kMsPerHour;
+  if (start_s && !start_s->empty()) {
+    auto start = ParseTimestampMs(*start_s, ctx->now_ms);
+    if (!start.ok()) return HttpError{400, "bad start: " + start.status().message(), -1};
+    start_ms = *start;
+  }
+  auto [sm, em] = MinuteRange(start_ms, *end);
+  if (sm >= em) return HttpError{400, "start must be before end", -1};
+  if (em - sm > kMaxRangeMinutes) return HttpError{400, "range longer than 6 years", -1};
+  ctx->start_minute = sm;
+  ctx->end_minute = em;
+  if (auto e = ParamBool(req, "explain", &ctx->explain)) return e;
+  const std::string* q = Param(req, "query");
+  ctx->query_text = q ? *q : "";
+  size_t pos = 0;
+  auto parsed = ParseQuery(ctx->query_text, &pos);
+  if (!parsed.ok()) {
+    return HttpError{400, parsed.status().message(), static_cast<int64_t>(pos)};
+  }
+  ctx->parsed = std::move(parsed).value();
+  ctx->dict = std::make_unique<Dictionary>(store);
+  auto pred = Predicate::Compile(ctx->parsed.root.get(), ctx->dict.get(), &pos);
+  if (!pred.ok()) return HttpError{400, pred.status().message(), static_cast<int64_t>(pos)};
+  ctx->pred = std::move(pred).value();
+  return std::nullopt;
+}
+
+namespace {
+
+struct MapOptions {
+  std::optional<int64_t> compare_minutes;
+  bool group = false;
+  std::string focus;
+  uint64_t depth = 1;
+  PruneOptions prune;
+};
+
+std::optional<HttpError> ParseMapOptions(const ApiRequest& req, MapOptions* o) {
+  if (const std::string* c = Param(req, "compare"); c && !c->empty()) {
+    auto d = ParseDurationMs(*c);
+    if (!d.ok() || *d % kMsPerMinute != 0 || *d == 0) {
+      return HttpError{400, "compare must be a non-zero whole-minute duration such as -1d", -1};
+    }
+    o->compare_minutes = *d / kMsPerMinute;
+  }
+  if (const std::string* g = Param(req, "group"); g && !g->empty()) {
+    if (*g != "namespace") return HttpError{400, "group must be namespace", -1};
+    o->group = true;
+  }
+  if (const std::string* f = Param(req, "focus")) o->focus = *f;
+  if (auto e = ParamUint(req, "depth", 1, 100, &o->depth)) return e;
+  if (auto e = ParamUint(req, "min_requests", 0, UINT64_MAX, &o->prune.min_requests)) return e;
+  if (auto e = ParamBool(req, "errors_only", &o->prune.errors_only)) return e;
+  uint64_t top = 0;
+  if (auto e = ParamUint(req, "top", 0, 1000000, &top)) return e;
+  o->prune.top = top;
+  if (const std::string* t = Param(req, "top_by"); t && !t->empty()) {
+    if (*t != "requests" && *t != "errors") {
+      return HttpError{400, "top_by must be requests or errors", -1};
+    }
+    o->prune.top_by_errors = *t == "errors";
+  }
+  if (!o->focus.empty() && !ParseNodeId(o->focus) && o->focus.rfind("ns:", 0) != 0) {
+    return HttpError{400, "focus must be a node id from the map", -1};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store) {
+  QueryContext ctx;
+  if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
+  MapOptions opts;
+  if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
+  const Expr* root = ctx.parsed.root.get();
+  Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
+  auto current = AggregateEdges(plan, *store, ctx.pred.get());
+  if (!current.ok()) return StorageError(current.status());
+  std::optional<Plan> prev_plan;
+  std::optional<EdgeTable> previous;
+  if (opts.compare_minutes) {
+    prev_plan = MakePlan(root, ctx.start_minute + *opts.compare_minutes,
+                         ctx.end_minute + *opts.compare_minutes, *store);
+    auto p = AggregateEdges(*prev_plan, *store, ctx.pred.get());
+    if (!p.ok()) return StorageError(p.status());
+    previous = std::move(p).value();
+  }
+  ServiceMap map = BuildMap(*current, previous ? &*previous : nullptr, ctx.dict.get(), opts.group);
+  if (!opts.focus.empty() && !FocusMap(&map, opts.focus, static_cast<int>(opts.depth))) {
+    map.edges.clear();  // the focus node has no traffic in the range
+  }
+  PruneMap(&map, opts.prune);
+  FinishNodes(&map);
+  if (req.want_flatbuffers) {
+    ApiResponse r;
+    r.content_type = "application/x-flatbuffers";
+    r.body = RenderMapFlatbuffers(map, ctx.start_minute, ctx.end_minute);
+    return r;
+  }
+  return JsonResponse(
+      200, RenderMapJson(map, ctx.start_minute, ctx.end_minute, ExprToString(root),
+                         ctx.explain ? &plan : nullptr, prev_plan ? &*prev_plan : nullptr));
+}
+
+namespace {
+
+class QueryServiceImpl final : public QueryService {
+ public:
+  QueryServiceImpl(const storage::EdgeStore* store, MetricsRegistry* metrics) : store_(store) {
+    if (metrics) {
+      for (const char* ep : {"map", "service", "series", "traces", "other"}) {
+        requests_.push_back(metrics->GetCounter(
+            "edgewise_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
+      }
+      errors_ = metrics->GetCounter("edgewise_query_errors_total",
+                                    "Query API requests answered with a 4xx or 5xx status");
+    }
+  }
+
+  ApiResponse Handle(const ApiRequest& req) override {
+    ApiResponse r;
+    try {
+      r = Dispatch(req);
+    } catch (const std::exception& e) {
+      r = ErrorResponse({500, std::string("internal error: ") + e.what(), -1});
+    } catch (...) {
+      r = ErrorResponse({500, "internal error", -1});
+    }
+    if (errors_ && r.http_status >= 400) errors_->Add();
+    return r;
+  }
+
+ private:
+  ApiResponse Dispatch(const ApiRequest& req) {
+    static const char* const kPaths[] = {"/api/v1/map", "/api/v1/service", "/api/v1/edge/series",
+                                         "/api/v1/edge/traces"};
+    size_t which = 4;
+    for (size_t i = 0; i < 4; ++i) {
+      if (req.path == kPaths[i]) which = i;
+    }
+    if (!requests_.empty()) requests_[which]->Add();
+    switch (which) {
+      case 0:
+        return HandleMap(req, store_);
+      case 1:
+        return HandleService(req, store_);
+      case 2:
+        return HandleSeries(req, store_);
+      case 3:
+        return HandleTraces(req, store_);
+      default:
+        return ErrorResponse({404, "unknown path " + req.path, -1});
+    }
+  }
+
+  const storage::EdgeStore* store_;
+  std::vector<Counter*> requests_;
+  Counter* errors_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<QueryService> QueryService::Create(const storage::EdgeStore* store,
+                                                   MetricsRegistry* metrics) {
+  return std::make_unique<QueryServiceImpl>(store, metrics);
+}
+
+}  // namespace ew::query

@@ -1,0 +1,37 @@
+// Rendering of query results: JSON (by hand, query/json_writer.h) and FlatBuffers
+// (schemas/query.fbs). Internal to the query module.
+//
+// Thread-safety: functions over values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "query/json_writer.h"
+#include "query/map_builder.h"
+#include "query/planner.h"
+
+namespace ew::query {
+
+// Seconds of a minute range (never 0).
+double RangeSeconds(int64_t start_minute, int64_t end_minute);
+std::string MinuteToRfc3339(int64_t minute);
+
+// {"p50": .., "p90": .., "p95": .., "p99": ..} in milliseconds.
+void WriteLatency(JsonWriter& w, const storage::LatencySketch& s);
+// One node / edge object; with `compared`, also "previous", "change" (and "delta" for edges).
+void WriteNode(JsonWriter& w, const MapNode& n, bool compared);
+void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared);
+// {"family":..,"why":..,"ranges":[..],"prefixes":[..],"nothing_matches":..,"scans":N}
+void WritePlan(JsonWriter& w, const Plan& plan);
+
+// The whole map response. With plan, also "query" and "plan" (and "compare_plan").
+std::string RenderMapJson(const ServiceMap& map, int64_t start_minute, int64_t end_minute,
+                          const std::string& query_text, const Plan* plan,
+                          const Plan* compare_plan);
+std::string RenderMapFlatbuffers(const ServiceMap& map, int64_t start_minute, int64_t end_minute);
+
+// {"error": message[, "position": N]} (position only when >= 0).
+std::string RenderError(std::string_view message, int64_t position);
+
+}  // namespace ew::query
