@@ -214,6 +214,7 @@ TEST(EdgeStoreAdminTest, StatsAndHealth) {
   TempDir dir;
   StoreOptions o;
   o.dir = dir.Sub("db");
+  o.fixed_now_ms = kM0 * 60'000;
   auto store = OpenOrDie(o);
   EXPECT_TRUE(store->Health().ok());
   NodeId a = *store->InternNode(NodeKind::kService, "", "a");

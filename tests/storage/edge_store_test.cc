@@ -29,6 +29,7 @@ class EdgeStoreTest : public ::testing::Test {
     StoreOptions o;
     o.dir = dir_.Sub("db");
     o.metrics = &metrics_;
+    o.fixed_now_ms = (kM0 + 2 * 1440) * 60'000;  // the data is recent for the retention filter
     auto s = EdgeStore::Open(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
