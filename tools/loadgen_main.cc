@@ -1,0 +1,149 @@
+// edgewise-loadgen: synthetic OTLP traffic with a ground-truth ledger, and `verify`.
+// Usage: see kUsage below and tools/README.md.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "tools/flags.h"
+#include "tools/loadgen.h"
+#include "tools/verify.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage:
+  edgewise-loadgen [run] [options]        send synthetic traces (Ctrl-C stops; the ledger is kept)
+  edgewise-loadgen --demo [--otlp A]      a moving demo topology at a modest rate until Ctrl-C
+  edgewise-loadgen verify --ledger FILE --http HOST:PORT [--total] [--timeout 60s]
+                                           [--ignore-extra] [--no-protocol]
+  edgewise-loadgen topology [--seed N ...] print the synthetic topology
+
+run options:
+  --otlp HOST:PORT      OTLP/HTTP listener (default 127.0.0.1:4318)
+  --encoding E          proto | json | gzip | gzip-json (default proto)
+  --rate N              spans per second (default: as fast as possible)
+  --connections N       keep-alive connections (default 2)
+  --duration D          e.g. 30s, 5m (default: until --requests or Ctrl-C)
+  --requests N          HTTP requests of generated traffic (held-back halves follow)
+  --batch N             spans per HTTP request (default 512)
+  --max-skew D          hold the later half of a request back up to D (default 3s; keep it
+                        below the server's --pair-wait)
+  --ledger FILE         write the ground-truth ledger (JSON)
+  --summary FILE        write a JSON summary of the run
+  --seed N --namespaces N --services N --fanout N --error-scale X   the topology
+  --preencoded          benchmark fast path: encode --bodies bodies once, then replay them
+  --otlp-proto-only     same as --preencoded --encoding proto
+  --bodies N            distinct pre-encoded bodies (default 64)
+  --unpaired            pre-encoded: only client halves whose partner never comes
+  --cross-share X       pre-encoded: share of spans paired across requests (default 0.5)
+  --quiet               no progress line
+exit codes: 0 ok, 1 failures or mismatch, 2 usage, 3 server unreachable
+)";
+
+void OnSignal(int) { ew::tools::g_stop_requested.store(true); }
+
+int Usage(const std::string& error) {
+  if (!error.empty()) std::fprintf(stderr, "edgewise-loadgen: %s\n", error.c_str());
+  std::fprintf(stderr, "%s", kUsage);
+  return 2;
+}
+
+int Verify(int argc, const char* const* argv) {
+  ew::tools::Flags f({"ledger", "http", "timeout"},
+                     {"total", "ignore-extra", "no-protocol", "quiet", "help"});
+  if (auto st = f.Parse(argc, argv, 2); !st.ok()) return Usage(st.message());
+  if (f.Has("help")) return Usage("");
+  if (!f.Has("ledger") || !f.Has("http")) return Usage("verify needs --ledger and --http");
+  auto hp = ew::tools::ParseHostPort(f.Str("http"));
+  auto timeout = f.DurationMs("timeout", 60'000);
+  if (!hp.ok()) return Usage(hp.status().message());
+  if (!timeout.ok()) return Usage(timeout.status().message());
+  ew::tools::VerifyOptions o;
+  o.ledger_path = f.Str("ledger");
+  o.server = *hp;
+  o.per_minute = !f.Has("total");
+  o.timeout_s = static_cast<int>(*timeout / 1000);
+  o.ignore_extra = f.Has("ignore-extra");
+  o.check_protocol = !f.Has("no-protocol");
+  o.quiet = f.Has("quiet");
+  return ew::tools::RunVerify(o);
+}
+
+ew::Status ParseRunOptions(const ew::tools::Flags& f, ew::tools::LoadgenOptions* o) {
+  if (f.Has("otlp")) {
+    EW_ASSIGN_OR_RETURN(o->otlp, ew::tools::ParseHostPort(f.Str("otlp")));
+  }
+  EW_ASSIGN_OR_RETURN(o->encoding, ew::tools::ParseEncoding(f.Str("encoding", "proto")));
+  EW_ASSIGN_OR_RETURN(o->rate, f.Double("rate", o->demo ? 300 : 0));
+  EW_ASSIGN_OR_RETURN(int64_t conns, f.Int("connections", 2));
+  EW_ASSIGN_OR_RETURN(o->duration_ms, f.DurationMs("duration", 0));
+  EW_ASSIGN_OR_RETURN(int64_t reqs, f.Int("requests", 0));
+  EW_ASSIGN_OR_RETURN(int64_t batch, f.Int("batch", o->demo ? 64 : 512));
+  EW_ASSIGN_OR_RETURN(o->max_skew_ms, f.DurationMs("max-skew", 3000));
+  EW_ASSIGN_OR_RETURN(int64_t seed, f.Int("seed", 1));
+  EW_ASSIGN_OR_RETURN(int64_t nns, f.Int("namespaces", 3));
+  EW_ASSIGN_OR_RETURN(int64_t nsvc, f.Int("services", 12));
+  EW_ASSIGN_OR_RETURN(int64_t fanout, f.Int("fanout", 3));
+  EW_ASSIGN_OR_RETURN(o->topology.error_scale, f.Double("error-scale", 1.0));
+  EW_ASSIGN_OR_RETURN(int64_t bodies, f.Int("bodies", 64));
+  EW_ASSIGN_OR_RETURN(o->cross_share, f.Double("cross-share", 0.5));
+  if (conns < 1 || conns > 256) return ew::Status::InvalidArgument("--connections: 1..256");
+  if (batch < 1 || batch > 100'000) return ew::Status::InvalidArgument("--batch: 1..100000");
+  if (nsvc < 2 || nsvc > 10'000) return ew::Status::InvalidArgument("--services: 2..10000");
+  if (bodies < 2) return ew::Status::InvalidArgument("--bodies: at least 2");
+  o->connections = static_cast<int>(conns);
+  o->requests = static_cast<uint64_t>(std::max<int64_t>(0, reqs));
+  o->batch = static_cast<int>(batch);
+  o->topology.seed = static_cast<uint64_t>(seed);
+  o->topology.namespaces = static_cast<int>(std::max<int64_t>(1, nns));
+  o->topology.services = static_cast<int>(nsvc);
+  o->topology.fanout = static_cast<int>(std::max<int64_t>(1, fanout));
+  o->bodies = static_cast<int>(bodies + (bodies & 1));
+  o->ledger_path = f.Str("ledger");
+  o->summary_path = f.Str("summary");
+  o->unpaired = f.Has("unpaired");
+  o->progress = !f.Has("quiet");
+  return ew::Status::Ok();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string cmd = argc > 1 ? argv[1] : "";
+  if (cmd == "verify") return Verify(argc, argv);
+  if (cmd == "help" || cmd == "-h") return Usage("");
+  int first = (cmd == "run" || cmd == "topology") ? 2 : 1;
+  ew::tools::Flags f({"otlp", "encoding", "rate", "connections", "duration", "requests", "batch",
+                      "max-skew", "ledger", "summary", "seed", "namespaces", "services", "fanout",
+                      "error-scale", "bodies", "cross-share"},
+                     {"demo", "preencoded", "otlp-proto-only", "unpaired", "quiet", "help"});
+  if (auto st = f.Parse(argc, argv, first); !st.ok()) return Usage(st.message());
+  if (f.Has("help")) return Usage("");
+  if (!f.positional().empty()) return Usage("unexpected argument '" + f.positional()[0] + "'");
+  ew::tools::LoadgenOptions o;
+  o.demo = f.Has("demo");
+  if (auto st = ParseRunOptions(f, &o); !st.ok()) return Usage(st.message());
+  if (cmd == "topology") {
+    std::printf("%s", ew::tools::Topology::Build(o.topology).Describe().c_str());
+    return 0;
+  }
+  if (f.Has("otlp-proto-only")) o.encoding = ew::tools::Encoding::kProtobuf;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  if (o.demo) {
+    std::fprintf(stderr, "edgewise-loadgen: demo traffic to %s:%u at %.0f spans/s (Ctrl-C stops)\n",
+                 o.otlp.host.c_str(), o.otlp.port, o.rate);
+  }
+  ew::tools::LoadgenSummary sum;
+  bool fast = f.Has("preencoded") || f.Has("otlp-proto-only");
+  int rc = fast ? ew::tools::RunPreencoded(o, &sum) : ew::tools::RunLoadgen(o, &sum);
+  std::string json = sum.ToJson(o);
+  std::fprintf(stderr, "loadgen: done: %s", json.c_str());
+  if (!o.summary_path.empty()) {
+    std::ofstream(o.summary_path) << json;
+  }
+  if (rc == 3)
+    std::fprintf(stderr, "loadgen: server unreachable at %s:%u\n", o.otlp.host.c_str(),
+                 o.otlp.port);
+  return rc;
+}
