@@ -1,0 +1,310 @@
+#include "ingest/derive.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace ew::ingest {
+namespace {
+
+using storage::NodeKind;
+using storage::Protocol;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// 8-4-4-4-12 hex digits.
+bool IsUuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !IsHex(s[i])) return false;
+  }
+  return true;
+}
+
+// All digits; or 12+ hex digits with at least one digit (hashes, object ids).
+bool IsIdSegment(std::string_view s) {
+  if (s.empty()) return false;
+  if (std::all_of(s.begin(), s.end(), IsDigit)) return true;
+  if (IsUuid(s)) return true;
+  return s.size() >= 12 && std::all_of(s.begin(), s.end(), IsHex) &&
+         std::any_of(s.begin(), s.end(), IsDigit);
+}
+
+std::string_view StripQuery(std::string_view p) {
+  size_t cut = p.find_first_of("?#");
+  return cut == std::string_view::npos ? p : p.substr(0, cut);
+}
+
+// The path of an absolute URL ("" when none), without query.
+std::string_view UrlPath(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return StripQuery(url.substr(0, 1) == "/" ? url : "");
+  std::string_view rest = url.substr(scheme + 3);
+  size_t slash = rest.find_first_of("/?#");
+  if (slash == std::string_view::npos || rest[slash] != '/') return "/";
+  return StripQuery(rest.substr(slash));
+}
+
+std::string StripPortLower(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {  // [v6]:port
+    size_t close = host.find(']');
+    host = close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {
+    host = host.substr(0, host.find(':'));
+  }
+  std::string out(host);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  while (!out.empty() && out.back() == '.') out.pop_back();  // FQDN trailing dot
+  return out;
+}
+
+bool IsIpv4(std::string_view s) {
+  int parts = 0;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = i;
+    while (j < s.size() && IsDigit(s[j])) ++j;
+    if (j == i || j - i > 3) return false;
+    ++parts;
+    if (j == s.size()) break;
+    if (s[j] != '.') return false;
+    i = j + 1;
+  }
+  return parts == 4;
+}
+
+constexpr int64_t kNsPerMs = 1'000'000;
+
+}  // namespace
+
+bool IsIpLiteral(std::string_view host) {
+  if (IsIpv4(host)) return true;
+  if (host.find(':') == std::string_view::npos) return false;
+  return std::all_of(host.begin(), host.end(),
+                     [](char c) { return IsHex(c) || c == ':' || c == '.' || c == '%'; });
+}
+
+std::string_view UrlHost(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) rest = rest.substr(at + 1);
+  return rest;
+}
+
+std::string ExternalHostName(const SpanView& span) {
+  std::string_view candidates[] = {span.peer_service, span.server_address, span.net_peer_name,
+                                   span.http_host, UrlHost(span.url_full)};
+  for (std::string_view c : candidates) {
+    if (c.empty()) continue;
+    std::string host = StripPortLower(c);
+    if (host.empty() || IsIpLiteral(host)) return {};
+    if (host.size() > kMaxPathBytes) host.resize(kMaxPathBytes);
+    return host;
+  }
+  return {};
+}
+
+std::string NormalizePathSegments(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t slash = path.find('/', i);
+    size_t end = slash == std::string_view::npos ? path.size() : slash;
+    std::string_view seg = path.substr(i, end - i);
+    out.append(IsIdSegment(seg) ? std::string_view("{id}") : seg);
+    if (slash == std::string_view::npos) break;
+    out.push_back('/');
+    i = slash + 1;
+  }
+  if (out.size() > kMaxPathBytes) out.resize(kMaxPathBytes);
+  return out;
+}
+
+std::string NormalizePath(const SpanView& span) {
+  if (!span.http_route.empty()) return NormalizePathSegments(StripQuery(span.http_route));
+  if (!span.url_path.empty()) return NormalizePathSegments(StripQuery(span.url_path));
+  if (!span.url_full.empty()) return NormalizePathSegments(UrlPath(span.url_full));
+  if (span.rpc_system == "grpc" && !span.rpc_service.empty()) {
+    std::string p = "/";
+    p.append(span.rpc_service);
+    if (!span.rpc_method.empty()) p.append("/").append(span.rpc_method);
+    return NormalizePathSegments(p);
+  }
+  return {};
+}
+
+Protocol ProtocolOf(const SpanView& span) {
+  if (span.rpc_system == "grpc") return Protocol::kGrpc;
+  if (!span.db_system.empty()) return Protocol::kDatabase;
+  if (!span.messaging_system.empty()) return Protocol::kMessaging;
+  if (!span.http_method.empty() || span.http_status != 0 || !span.http_route.empty() ||
+      !span.url_path.empty() || !span.url_full.empty() || !span.http_host.empty()) {
+    return Protocol::kHttp;
+  }
+  return Protocol::kOther;
+}
+
+bool IsErrorSpan(const SpanView& span) {
+  if (span.status == SpanStatus::kError) return true;
+  if (span.http_status >= 500 && span.http_status <= 599) return true;
+  switch (span.grpc_status) {
+    case 2:
+    case 4:
+    case 12:
+    case 13:
+    case 14:
+    case 15:  // clang-format off
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint16_t StatusOf(const SpanView& span) {
+  if (span.http_status >= 100 && span.http_status <= 599) {
+    return static_cast<uint16_t>(span.http_status);
+  }
+  if (span.rpc_system == "grpc" && span.grpc_status >= 0 && span.grpc_status <= 16) {
+    return static_cast<uint16_t>(span.grpc_status);
+  }
+  return 0;
+}
+
+WeightCode WeightCodeOf(std::string_view ts) {
+  // tracestate: comma-separated "key=value"; the "ot" value is ';'-separated "sub:value".
+  while (!ts.empty()) {
+    size_t comma = ts.find(',');
+    std::string_view member = ts.substr(0, comma);
+    ts = comma == std::string_view::npos ? std::string_view() : ts.substr(comma + 1);
+    while (!member.empty() && (member.front() == ' ' || member.front() == '\t')) {
+      member.remove_prefix(1);
+    }
+    if (member.substr(0, 3) != "ot=") continue;
+    std::string_view v = member.substr(3);
+    while (!v.empty()) {
+      size_t semi = v.find(';');
+      std::string_view sub = v.substr(0, semi);
+      v = semi == std::string_view::npos ? std::string_view() : v.substr(semi + 1);
+      if (sub.substr(0, 3) != "th:") continue;
+      std::string_view hex = sub.substr(3);
+      if (hex.empty() || hex.size() > 14 || !std::all_of(hex.begin(), hex.end(), IsHex)) return 0;
+      // The threshold is the hex digits padded on the right to 14 (56 bits); keep the top 16.
+      uint32_t code = 0;
+      for (size_t i = 0; i < 4; ++i) {
+        char c = i < hex.size() ? hex[i] : '0';
+        uint32_t d = IsDigit(c) ? c - '0' : (c | 0x20) - 'a' + 10;
+        code = (code << 4) | d;
+      }
+      return static_cast<WeightCode>(code);
+    }
+    return 0;
+  }
+  return 0;
+}
+
+Result<WellKnownIds> InternWellKnown(Interner* interner) {
+  WellKnownIds ids;
+  EW_ASSIGN_OR_RETURN(ids.external_client,
+                      interner->Node(NodeKind::kExternalClient, "", kExternalClientName));
+  EW_ASSIGN_OR_RETURN(ids.unknown_external,
+                      interner->Node(NodeKind::kExternalService, "", kUnknownExternalName));
+  EW_ASSIGN_OR_RETURN(ids.other_path, interner->String(storage::StringKind::kPath, kOtherPath));
+  for (size_t m = 1; m < static_cast<size_t>(MethodCode::kCount); ++m) {
+    EW_ASSIGN_OR_RETURN(ids.methods[m],
+                        interner->String(storage::StringKind::kMethod,
+                                         MethodCodeName(static_cast<MethodCode>(m))));
+  }
+  return ids;
+}
+
+Result<storage::NodeId> HalfDeriver::ExternalPeer(const SpanView& span) {
+  std::string host = ExternalHostName(span);
+  if (host.empty()) return ids_.unknown_external;
+  return interner_->Node(NodeKind::kExternalService, "", host);
+}
+
+Result<storage::NodeId> HalfDeriver::MessagingNode(const SpanView& span) {
+  scratch_.assign(span.messaging_system.substr(0, kMaxPathBytes));
+  if (!span.messaging_destination.empty()) {
+    scratch_.append("/").append(span.messaging_destination.substr(0, kMaxPathBytes));
+  }
+  return interner_->Node(NodeKind::kMessaging, "", scratch_);
+}
+
+Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
+  std::string path = NormalizePath(span);
+  return interner_->String(storage::StringKind::kPath, path);
+}
+
+Result<DeriveResult> HalfDeriver::Derive(const SpanView& span, int64_t now_ms, HalfRecord* out) {
+  const int64_t start_ms = static_cast<int64_t>(span.start_ns / kNsPerMs);
+  if (start_ms < now_ms - limits_.max_span_age_ms) return DeriveResult::kTooOld;
+  if (start_ms > now_ms + limits_.max_span_future_ms) return DeriveResult::kTooNew;
+  const bool client = span.kind == SpanKind::kClient || span.kind == SpanKind::kProducer;
+  const bool server = span.kind == SpanKind::kServer || span.kind == SpanKind::kConsumer;
+  if (!client && !server) return DeriveResult::kNoEdge;
+
+  HalfRecord& r = *out;
+  r = HalfRecord{};
+  r.trace_id = span.trace_id;
+  r.start_ms = start_ms;
+  uint64_t dur_us = span.end_ns > span.start_ns ? (span.end_ns - span.start_ns) / 1000 : 0;
+  r.duration_us = static_cast<uint32_t>(std::min<uint64_t>(dur_us, UINT32_MAX));
+  r.request_bytes = static_cast<uint32_t>(std::clamp<int64_t>(span.request_bytes, 0, UINT32_MAX));
+  r.response_bytes =
+      static_cast<uint32_t>(std::clamp<int64_t>(span.response_bytes, 0, UINT32_MAX));
+  r.status = StatusOf(span);
+  r.weight = WeightCodeOf(span.trace_state);
+  r.protocol = ProtocolOf(span);
+  r.method = ParseMethod(span.http_method);
+  r.error = IsErrorSpan(span);
+
+  std::string_view ns = !span.k8s_namespace.empty() ? span.k8s_namespace : span.service_namespace;
+  std::string_view name = span.service_name.empty() ? kUnknownServiceName : span.service_name;
+  EW_ASSIGN_OR_RETURN(r.node, interner_->Node(NodeKind::kService, ns.substr(0, kMaxPathBytes),
+                                              name.substr(0, kMaxPathBytes)));
+  EW_ASSIGN_OR_RETURN(r.path, PathId(span));
+  const bool messaging = !span.messaging_system.empty();
+
+  if (client) {
+    uint64_t key = 0;
+    for (uint8_t b : span.span_id) key = (key << 8) | b;
+    r.span_key = key;
+    if (!span.db_system.empty() && span.kind == SpanKind::kClient) {
+      scratch_.assign(span.db_system.substr(0, kMaxPathBytes));
+      if (!span.db_namespace.empty()) {
+        scratch_.append("/").append(span.db_namespace.substr(0, kMaxPathBytes));
+      }
+      EW_ASSIGN_OR_RETURN(r.peer, interner_->Node(NodeKind::kDatabase, "", scratch_));
+      r.role = HalfRole::kClientAlone;
+      return DeriveResult::kHalf;
+    }
+    if (messaging) {
+      EW_ASSIGN_OR_RETURN(r.peer, MessagingNode(span));
+    } else {
+      EW_ASSIGN_OR_RETURN(r.peer, ExternalPeer(span));
+    }
+    r.role = key == 0 ? HalfRole::kClientAlone : HalfRole::kClientPending;
+    return DeriveResult::kHalf;
+  }
+  // Server or consumer.
+  if (span.kind == SpanKind::kConsumer && messaging) {
+    EW_ASSIGN_OR_RETURN(r.peer, MessagingNode(span));
+  } else {
+    r.peer = ids_.external_client;
+  }
+  uint64_t parent = 0;
+  for (uint8_t b : span.parent_span_id) parent = (parent << 8) | b;
+  r.span_key = parent;
+  r.role = (span.has_parent && parent != 0) ? HalfRole::kServerPending : HalfRole::kServerAlone;
+  return DeriveResult::kHalf;
+}
+
+}  // namespace ew::ingest

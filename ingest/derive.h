@@ -1,0 +1,88 @@
+// Derivation: one decoded span (SpanView) becomes one HalfRecord by the rules of DESIGN.md
+// "What an edge is" — node identity, pairing role, the node on the other side when no partner
+// comes (external service by hostname, External Client, database, messaging), protocol, path
+// normalization, method, status, error, latency, event time and sampling weight. The rules are
+// spelled out in docs/ingest.md.
+//
+// Thread-safety: HalfDeriver holds scratch memory; use one per thread (or per request). The pure
+// helpers are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "ingest/half_record.h"
+#include "ingest/interner.h"
+#include "ingest/span_view.h"
+
+namespace ew::ingest {
+
+inline constexpr std::string_view kExternalClientName = "External Client";
+inline constexpr std::string_view kUnknownExternalName = "Unknown External Service";
+inline constexpr std::string_view kUnknownServiceName = "unknown_service";
+inline constexpr std::string_view kOtherPath = "{other}";
+inline constexpr size_t kMaxPathBytes = 256;
+
+// Ids interned once at start-up.
+struct WellKnownIds {
+  storage::NodeId external_client = 0;
+  storage::NodeId unknown_external = 0;
+  storage::StringId other_path = 0;
+  storage::StringId methods[static_cast<size_t>(MethodCode::kCount)] = {};
+};
+Result<WellKnownIds> InternWellKnown(Interner* interner);
+
+struct DeriveLimits {
+  int64_t max_span_age_ms = 24 * 3600'000LL;
+  int64_t max_span_future_ms = 10 * 60'000LL;
+};
+
+enum class DeriveResult {
+  kHalf,    // *out holds a half
+  kNoEdge,  // accepted, but the span takes no part in the map (INTERNAL, UNSPECIFIED)
+  kTooOld,  // refused: start older than max_span_age
+  kTooNew,  // refused: start more than max_span_future ahead
+};
+
+class HalfDeriver {
+ public:
+  HalfDeriver(Interner* interner, const WellKnownIds& ids, const DeriveLimits& limits)
+      : interner_(interner), ids_(ids), limits_(limits) {}
+
+  // Fails only when interning fails (storage error).
+  Result<DeriveResult> Derive(const SpanView& span, int64_t now_ms, HalfRecord* out);
+
+ private:
+  Result<storage::NodeId> ExternalPeer(const SpanView& span);
+  Result<storage::NodeId> MessagingNode(const SpanView& span);
+  Result<storage::StringId> PathId(const SpanView& span);
+
+  Interner* interner_;
+  WellKnownIds ids_;
+  DeriveLimits limits_;
+  std::string scratch_;
+};
+
+// --- Pure rules (exposed for tests).
+
+// "" when the span has no path; else the normalized path (query dropped, id segments -> {id},
+// at most kMaxPathBytes).
+std::string NormalizePath(const SpanView& span);
+// Replaces numeric, UUID and long-hex segments of a path (no query) by {id}.
+std::string NormalizePathSegments(std::string_view path);
+// The external destination host of a client span, lower-cased and without port, or "" when the
+// first present naming attribute is missing or an IP literal.
+std::string ExternalHostName(const SpanView& span);
+bool IsIpLiteral(std::string_view host);
+// Host part of a URL ("https://User@Api.Example.com:443/x" -> "Api.Example.com"); "" if none.
+std::string_view UrlHost(std::string_view url);
+storage::Protocol ProtocolOf(const SpanView& span);
+bool IsErrorSpan(const SpanView& span);
+// Status dimension: HTTP status in [100, 599], else gRPC code in [0, 16] for gRPC, else 0.
+uint16_t StatusOf(const SpanView& span);
+// The sampling weight code of a W3C tracestate (ot=th:<hex>), 0 (weight 1) when absent/invalid.
+WeightCode WeightCodeOf(std::string_view trace_state);
+
+}  // namespace ew::ingest

@@ -1,0 +1,93 @@
+// HalfRecord: one span reduced to what pairing and aggregation need — ids and numbers only, no
+// strings (those were interned to dense ids while deriving). This is the unit that I/O threads
+// produce, the ingest log stores (a batch of them per acknowledged request) and shard workers
+// consume. Format of a batch in the log: docs/ingest.md ("Log record").
+//
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "storage/edge_store.h"
+
+namespace ew::ingest {
+
+// How a half takes part in an edge.
+enum class HalfRole : uint8_t {
+  kClientPending = 0,  // CLIENT/PRODUCER: waits under (trace, span_id) for its server half
+  kServerPending = 1,  // SERVER/CONSUMER with a parent: looks up (trace, parent_span_id)
+  kClientAlone = 2,    // complete at once, this half is the source: database calls
+  kServerAlone = 3,    // complete at once, this half is the target: roots from External Client,
+                       // consumers without a parent (from their messaging node)
+};
+
+inline bool IsClientRole(HalfRole r) {
+  return r == HalfRole::kClientPending || r == HalfRole::kClientAlone;
+}
+
+// HTTP methods are normalized to this small set (others are "_OTHER", as OTel does) so that a
+// method fits in 4 bits of a pending entry and cannot grow the dictionary.
+enum class MethodCode : uint8_t {
+  kNone = 0,
+  kGet,
+  kHead,
+  kPost,
+  kPut,
+  kDelete,
+  kConnect,
+  kOptions,
+  kTrace,
+  kPatch,
+  kOther,
+  kCount
+};
+std::string_view MethodCodeName(MethodCode m);  // "" for kNone, "GET", ..., "_OTHER"
+MethodCode ParseMethod(std::string_view method);
+
+// Sampling weight as the top 16 bits of the 56-bit OTel rejection threshold (tracestate
+// ot=th:...). 0 means weight 1. Weight = 2^16 / (2^16 - code).
+using WeightCode = uint16_t;
+double WeightOf(WeightCode code);
+// Weight in 1/65536 units (fixed point), as the aggregation tables add it.
+uint64_t WeightFixedOf(WeightCode code);
+inline constexpr uint64_t kWeightOne = 1ULL << 16;
+
+struct HalfRecord {
+  std::array<uint8_t, 16> trace_id{};
+  uint64_t span_key = 0;        // kClientPending: span_id; kServerPending: parent_span_id
+  int64_t start_ms = 0;         // the span's own start (event time)
+  storage::NodeId node = 0;     // this half's own service node
+  storage::NodeId peer = 0;     // the node on the other side when no partner comes (or at once)
+  storage::StringId path = 0;   // normalized path id (0: none)
+  uint32_t duration_us = 0;     // end - start of this half, saturated
+  uint32_t request_bytes = 0;   // saturated
+  uint32_t response_bytes = 0;  // saturated
+  uint16_t status = 0;          // HTTP status (100..599) or gRPC code; 0 none
+  WeightCode weight = 0;
+  HalfRole role = HalfRole::kClientPending;
+  storage::Protocol protocol = storage::Protocol::kOther;
+  MethodCode method = MethodCode::kNone;
+  bool error = false;
+
+  uint64_t TraceLow() const;   // low 64 bits (bytes 8..15, big-endian) — the pending key part
+  uint64_t TraceHigh() const;  // bytes 0..7
+};
+
+// A batch as written to the log: header (version, arrival wall ms, count) + fixed-size records.
+struct HalfBatch {
+  int64_t arrival_ms = 0;  // wall clock when the request was received (drives pair-wait expiry)
+  std::vector<HalfRecord> records;
+};
+
+inline constexpr size_t kEncodedHalfRecordSize = 64;
+
+void EncodeHalfBatch(const HalfBatch& batch, std::string* out);
+// Fails with Corruption on a record that is not a whole, known-version batch.
+Status DecodeHalfBatch(std::string_view data, HalfBatch* out);
+
+}  // namespace ew::ingest

@@ -1,0 +1,319 @@
+// The pipeline threads of IngestServiceImpl: log writer (group commit, dispatch, markers), shard
+// workers (pairing, aggregation, expiry) and the flusher (one FlushBatch per marker).
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <tuple>
+
+#include "base/hash.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "ingest/ingest_service_impl.h"
+
+namespace ew::ingest {
+namespace {
+
+constexpr size_t kMaxGroupRequests = 512;
+constexpr size_t kMaxGroupBytes = 16 << 20;
+constexpr int64_t kMaxIdleWaitMs = 50;
+constexpr int64_t kMaxSweepPeriodMs = 100;
+constexpr int64_t kFlushRetryMaxMs = 5000;
+constexpr int kShutdownFlushAttempts = 5;
+
+int64_t MonoMs() { return MonoNowNs() / 1'000'000; }
+
+auto DimsTuple(const storage::MinuteRollup& r) {
+  const storage::EdgeDims& d = r.dims;
+  return std::make_tuple(r.minute, d.client, d.server, static_cast<uint8_t>(d.protocol), d.path,
+                         d.method, d.status);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Log writer.
+
+void IngestServiceImpl::WriterLoop() {
+  std::vector<PendingExport*> group;
+  int64_t next_flush = MonoMs() + config_.flush_interval_ms;
+  int64_t last_sync = MonoMs();
+  bool unsynced = false;
+  while (true) {
+    group.clear();
+    size_t bytes = 0;
+    PendingExport* e = nullptr;
+    while (group.size() < kMaxGroupRequests && bytes < kMaxGroupBytes && writer_queue_.TryPop(&e)) {
+      group.push_back(e);
+      bytes += e->batch.records.size() * kEncodedHalfRecordSize;
+    }
+    if (!group.empty()) {
+      CommitGroup(group);
+      unsynced = config_.fsync == FsyncMode::kInterval;
+    }
+    int64_t now = MonoMs();
+    if (unsynced && now - last_sync >= config_.fsync_interval_ms) {
+      Status st = log_->Sync();
+      if (!st.ok()) {
+        EW_LOG(kWarn) << "ingest: log sync failed: " << st.ToString();
+      }
+      last_sync = now;
+      unsynced = false;
+    }
+    const bool wanted = flush_wanted_.load(std::memory_order_acquire);
+    if (now >= next_flush || (wanted && writer_queue_.Empty())) {
+      EmitMarker();
+      next_flush = now + config_.flush_interval_ms;
+    }
+    if (stop_writer_.load(std::memory_order_acquire) && writer_queue_.Empty()) break;
+    if (group.empty()) {
+      int64_t wait = std::clamp<int64_t>(next_flush - now, 1, kMaxIdleWaitMs);
+      writer_waker_.Wait(std::chrono::milliseconds(wait), [this] {
+        return !writer_queue_.Empty() || flush_wanted_.load(std::memory_order_acquire) ||
+               stop_writer_.load(std::memory_order_acquire);
+      });
+    }
+  }
+  if (unsynced) (void)log_->Sync();
+}
+
+void IngestServiceImpl::CommitGroup(std::vector<PendingExport*>& group) {
+  std::vector<std::string> encoded(group.size());
+  std::vector<std::string_view> views;
+  views.reserve(group.size());
+  for (size_t i = 0; i < group.size(); ++i) {
+    EncodeHalfBatch(group[i]->batch, &encoded[i]);
+    views.push_back(encoded[i]);
+  }
+  Result<uint64_t> end = log_->Append(views);
+  if (!end.ok()) {
+    if (!log_failed_.exchange(true)) {
+      EW_LOG(kError) << "ingest: log append failed, answering 503: " << end.status().ToString();
+    }
+    for (PendingExport* e : group) {
+      std::unique_ptr<PendingExport> owned(e);
+      Answer(*owned, ExportOutcome::kUnavailable, "ingest log: " + end.status().message(), 5);
+    }
+    return;
+  }
+  if (log_failed_.exchange(false)) {
+    EW_LOG(kInfo) << "ingest: log appends recovered";
+  }
+  log_position_ = *end;
+  // Records reach the shards in log order, before any later marker: the marker's position then
+  // covers exactly what the shards applied before it.
+  for (PendingExport* e : group) Dispatch(e->batch);
+  for (PendingExport* e : group) {
+    std::unique_ptr<PendingExport> owned(e);
+    Answer(*owned, ExportOutcome::kOk, "", 0);
+  }
+}
+
+void IngestServiceImpl::Dispatch(const HalfBatch& batch) {
+  std::vector<ShardItem*> items(shards_.size(), nullptr);
+  for (const HalfRecord& r : batch.records) {
+    size_t s = ShardOf(r);
+    if (items[s] == nullptr) {
+      items[s] = new ShardItem;
+      items[s]->arrival_ms = batch.arrival_ms;
+    }
+    items[s]->records.push_back(r);
+  }
+  for (size_t s = 0; s < items.size(); ++s) {
+    if (items[s] != nullptr) PushToShard(s, items[s]);
+  }
+}
+
+void IngestServiceImpl::PushToShard(size_t shard, ShardItem* item) {
+  Shard& s = *shards_[shard];
+  while (!s.queue.TryPush(item)) {  // backpressure: the shard is busy, wait for room
+    s.waker.Notify();
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  s.waker.Notify();
+}
+
+void IngestServiceImpl::EmitMarker() {
+  uint64_t id = 0;
+  {
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    id = ++markers_emitted_;
+    flush_wanted_.store(false, std::memory_order_release);
+    flushes_[id].position = log_position_;
+  }
+  for (size_t s = 0; s < shards_.size(); ++s) {
+    auto* item = new ShardItem;
+    item->kind = ShardItem::Kind::kMarker;
+    item->marker_id = id;
+    item->position = log_position_;
+    PushToShard(s, item);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shard workers.
+
+void IngestServiceImpl::ShardLoop(size_t index) {
+  Shard& s = *shards_[index];
+  const int64_t period = std::clamp<int64_t>(s.state.tick_ms(), 1, kMaxSweepPeriodMs);
+  int64_t next_sweep = MonoMs() + period;
+  while (true) {
+    bool did = false;
+    ShardItem* item = nullptr;
+    for (int n = 0; n < 64 && s.queue.TryPop(&item); ++n) {
+      ProcessShardItem(index, item);
+      did = true;
+    }
+    int64_t now = MonoMs();
+    if (now >= next_sweep) {
+      s.state.Expire(WallNowMs(), s.state.SweepSlotsPerTick(period));
+      next_sweep = now + period;
+      did = true;
+    }
+    if (did) ReportShardCounters(s);
+    if (!did) {
+      if (stop_shards_.load(std::memory_order_acquire) && s.queue.Empty()) break;
+      s.waker.Wait(std::chrono::milliseconds(std::max<int64_t>(1, next_sweep - now)), [&] {
+        return !s.queue.Empty() || stop_shards_.load(std::memory_order_acquire);
+      });
+    }
+  }
+}
+
+void IngestServiceImpl::ProcessShardItem(size_t index, ShardItem* raw) {
+  std::unique_ptr<ShardItem> item(raw);
+  Shard& s = *shards_[index];
+  if (item->kind == ShardItem::Kind::kRecords) {
+    for (const HalfRecord& r : item->records) s.state.Apply(r, item->arrival_ms);
+    return;
+  }
+  ShardFlush part;
+  s.state.TakeFlush(&part);
+  std::lock_guard<std::mutex> lock(flush_mu_);
+  FlushInProgress& f = flushes_[item->marker_id];
+  f.shard_parts.push_back(std::move(part));
+  if (++f.parts == shards_.size()) flush_cv_.notify_all();
+}
+
+void IngestServiceImpl::ReportShardCounters(Shard& s) {
+  const ShardCounters& c = s.state.counters();
+  metrics_.pairs->Add(c.pairs_completed - s.reported.pairs_completed);
+  for (int k = 0; k < 3; ++k) metrics_.expired[k]->Add(c.expired[k] - s.reported.expired[k]);
+  s.reported = c;
+  s.pending.store(s.state.pending(), std::memory_order_relaxed);
+  uint64_t total = 0;
+  for (const auto& shard : shards_) total += shard->pending.load(std::memory_order_relaxed);
+  metrics_.pending->Set(static_cast<double>(total));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flusher.
+
+storage::FlushBatch IngestServiceImpl::MergeParts(FlushInProgress& f) {
+  storage::FlushBatch batch;
+  batch.log_position = f.position;
+  for (ShardFlush& p : f.shard_parts) {
+    std::move(p.rollups.begin(), p.rollups.end(), std::back_inserter(batch.rollups));
+    std::move(p.pending_puts.begin(), p.pending_puts.end(), std::back_inserter(batch.pending_puts));
+    std::move(p.pending_deletes.begin(), p.pending_deletes.end(),
+              std::back_inserter(batch.pending_deletes));
+    std::move(p.expiries.begin(), p.expiries.end(), std::back_inserter(batch.expiries));
+  }
+  // Shards own disjoint traces but may share (minute, dims): merge those into one rollup.
+  auto& rs = batch.rollups;
+  std::sort(rs.begin(), rs.end(),
+            [](const auto& a, const auto& b) { return DimsTuple(a) < DimsTuple(b); });
+  size_t out = 0;
+  for (size_t i = 0; i < rs.size(); ++i) {
+    if (out > 0 && DimsTuple(rs[out - 1]) == DimsTuple(rs[i])) {
+      rs[out - 1].value.Merge(rs[i].value);
+    } else {
+      if (out != i) rs[out] = std::move(rs[i]);
+      ++out;
+    }
+  }
+  rs.resize(out);
+  return batch;
+}
+
+Status IngestServiceImpl::ApplyWithRetry(const storage::FlushBatch& batch) {
+  int64_t backoff_ms = 100;
+  for (int attempt = 1;; ++attempt) {
+    Status st = store_->ApplyFlush(batch);
+    if (st.ok()) {
+      if (flush_failed_.exchange(false)) {
+        EW_LOG(kInfo) << "ingest: flushes recovered";
+      }
+      return st;
+    }
+    if (!flush_failed_.exchange(true) || attempt % 20 == 0) {
+      EW_LOG(kError) << "ingest: flush failed (attempt " << attempt
+                     << "; data kept, retrying): " << st.ToString();
+    }
+    std::unique_lock<std::mutex> lock(flush_mu_);
+    if (flush_cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms),
+                           [this] { return stop_flusher_; })) {
+      return st;
+    }
+    if (shut_down_.load() && attempt >= kShutdownFlushAttempts) return st;
+    backoff_ms = std::min(backoff_ms * 2, kFlushRetryMaxMs);
+  }
+}
+
+void IngestServiceImpl::FlusherLoop() {
+  while (true) {
+    FlushInProgress f;
+    uint64_t id = 0;
+    {
+      std::unique_lock<std::mutex> lock(flush_mu_);
+      flush_cv_.wait(lock, [this] {
+        return stop_flusher_ ||
+               (!flushes_.empty() && flushes_.begin()->second.parts == shards_.size());
+      });
+      if (flushes_.empty() || flushes_.begin()->second.parts != shards_.size()) break;  // stop
+      id = flushes_.begin()->first;
+      f = std::move(flushes_.begin()->second);
+      flushes_.erase(flushes_.begin());
+    }
+    const int64_t t0 = MonoNowNs();
+    storage::FlushBatch batch = MergeParts(f);
+    Status st = ApplyWithRetry(batch);
+    if (st.ok()) {
+      Status t = log_->TruncateBefore(batch.log_position);
+      if (!t.ok()) {
+        EW_LOG(kWarn) << "ingest: log truncation failed: " << t.ToString();
+      }
+      metrics_.rollups_flushed->Add(batch.rollups.size());
+    }
+    metrics_.flush_duration->Set(static_cast<double>(MonoNowNs() - t0) / 1e9);
+    {
+      std::lock_guard<std::mutex> lock(flush_mu_);
+      flushes_done_ = id;
+      last_flush_status_ = st;
+    }
+    flush_cv_.notify_all();
+  }
+}
+
+void IngestServiceImpl::StopThreads() {
+  if (!started_.load() || stopped_.exchange(true)) return;
+  stop_writer_.store(true, std::memory_order_release);
+  writer_waker_.Notify();
+  if (writer_.joinable()) writer_.join();
+  stop_shards_.store(true, std::memory_order_release);
+  for (auto& s : shards_) s->waker.Notify();
+  for (auto& s : shards_) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+  {
+    std::lock_guard<std::mutex> lock(flush_mu_);
+    stop_flusher_ = true;
+  }
+  flush_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
+  for (auto& s : shards_) {  // items a crash left behind (the log has them)
+    ShardItem* item = nullptr;
+    while (s->queue.TryPop(&item)) delete item;
+  }
+}
+
+}  // namespace ew::ingest

@@ -1,0 +1,161 @@
+// IngestServiceImpl: the implementation behind IngestService (ingest_service.h). Threads:
+//  - I/O threads (the caller's) run Export: inflate, decode, derive HalfRecords, enqueue.
+//  - one log writer: group-commits queued requests to the IngestLog, then dispatches their
+//    records to the shard queues in log order and answers them; inserts flush markers.
+//  - one worker per shard: pairing, aggregation, expiry (ShardState); at a marker hands its
+//    flush part to the flusher.
+//  - one flusher: merges the parts of a marker into one FlushBatch, EdgeStore::ApplyFlush (with
+//    retries), then IngestLog::TruncateBefore.
+// The whole design and its memory orders: docs/ingest.md.
+//
+// Thread-safety: as IngestService.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/config.h"
+#include "base/metrics.h"
+#include "ingest/derive.h"
+#include "ingest/half_record.h"
+#include "ingest/ingest_service.h"
+#include "ingest/interner.h"
+#include "ingest/shard_state.h"
+#include "ingest/work_queue.h"
+#include "storage/edge_store.h"
+#include "storage/ingest_log.h"
+
+namespace ew::ingest {
+
+class IngestServiceImpl final : public IngestService {
+ public:
+  IngestServiceImpl(storage::EdgeStore* store, const Config& config, MetricsRegistry* metrics);
+  ~IngestServiceImpl() override;
+
+  Status Init();  // opens the log, interns the well-known ids
+  Status Start() override;
+  void Export(ExportRequest request, std::function<void(ExportResponse)> done) override;
+  void Shutdown() override;
+  bool Healthy() const override;
+  Status FlushNow() override;
+
+  // Requests waiting in the writer queue at most (beyond: kOverloaded).
+  static constexpr size_t kWriterQueueRequests = 4096;
+  static constexpr size_t kShardQueueItems = 8192;
+
+ private:
+  // One accepted request on its way to the log.
+  struct PendingExport {
+    HalfBatch batch;
+    uint64_t accepted = 0;
+    uint64_t rejected = 0;
+    std::string reject_message;
+    BodyType type = BodyType::kProtobuf;
+    std::function<void(ExportResponse)> done;
+  };
+  // Work for one shard: records of one request in log order, or a flush marker, or stop.
+  struct ShardItem {
+    enum class Kind { kRecords, kMarker } kind = Kind::kRecords;
+    int64_t arrival_ms = 0;
+    std::vector<HalfRecord> records;
+    uint64_t marker_id = 0;
+    uint64_t position = 0;
+  };
+  struct Shard {
+    explicit Shard(const ShardOptions& o) : state(o), queue(kShardQueueItems) {}
+    ShardState state;
+    BoundedQueue<ShardItem> queue;
+    Waker waker;
+    std::thread thread;
+    std::atomic<uint64_t> pending{0};
+    ShardCounters reported;  // what was already added to the metric counters
+  };
+  struct FlushInProgress {
+    uint64_t position = 0;
+    size_t parts = 0;
+    std::vector<ShardFlush> shard_parts;
+  };
+  struct Metrics {
+    Counter* received = nullptr;
+    Counter* refused_old = nullptr;
+    Counter* refused_new = nullptr;
+    Counter* pairs = nullptr;
+    Counter* expired[3] = {nullptr, nullptr, nullptr};
+    Counter* rollups_flushed = nullptr;
+    Counter* queue_full = nullptr;
+    Gauge* flush_duration = nullptr;
+    Gauge* pending = nullptr;
+  };
+
+  // Export steps (I/O thread).
+  bool DecodeInto(ExportRequest& request, PendingExport* out, ExportResponse* error);
+  static void Answer(PendingExport& e, ExportOutcome outcome, std::string message,
+                     int retry_after_s);
+
+  // Writer thread.
+  void WriterLoop();
+  void CommitGroup(std::vector<PendingExport*>& group);
+  void Dispatch(const HalfBatch& batch);
+  void EmitMarker();
+  void PushToShard(size_t shard, ShardItem* item);
+
+  // Shard worker threads.
+  void ShardLoop(size_t index);
+  void ProcessShardItem(size_t index, ShardItem* item);
+  void ReportShardCounters(Shard& shard);
+
+  // Flusher thread.
+  void FlusherLoop();
+  Status ApplyWithRetry(const storage::FlushBatch& batch);
+  static storage::FlushBatch MergeParts(FlushInProgress& f);
+
+  size_t ShardOf(const HalfRecord& r) const;
+  void StopThreads();
+
+  storage::EdgeStore* store_;
+  Config config_;
+  MetricsRegistry* metrics_registry_;
+  std::unique_ptr<MetricsRegistry> own_metrics_;  // when the caller passes none
+  Metrics metrics_;
+  std::unique_ptr<storage::IngestLog> log_;
+  StoreInterner interner_;
+  WellKnownIds ids_;
+  std::unique_ptr<PathCap> path_cap_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+
+  BoundedQueue<PendingExport> writer_queue_{kWriterQueueRequests};
+  Waker writer_waker_;
+  std::thread writer_;
+  uint64_t log_position_ = 0;  // writer thread only (and Start before threads)
+
+  std::atomic<bool> accepting_{false};
+  std::atomic<bool> stop_writer_{false};
+  std::atomic<bool> stop_shards_{false};
+  std::atomic<bool> log_failed_{false};
+  std::atomic<bool> flush_failed_{false};
+  std::atomic<bool> started_{false};
+  std::atomic<bool> shut_down_{false};
+  std::atomic<bool> stopped_{false};       // threads stopped
+  std::atomic<int> in_flight_{0};          // Export calls running
+  std::atomic<bool> flush_wanted_{false};  // FlushNow asked; the writer emits a marker
+
+  // Flush coordination.
+  std::mutex flush_mu_;
+  std::condition_variable flush_cv_;
+  uint64_t markers_emitted_ = 0;                 // GUARDED_BY(flush_mu_)
+  uint64_t flushes_done_ = 0;                    // GUARDED_BY(flush_mu_)
+  Status last_flush_status_;                     // GUARDED_BY(flush_mu_)
+  std::map<uint64_t, FlushInProgress> flushes_;  // GUARDED_BY(flush_mu_)
+  bool stop_flusher_ = false;                    // GUARDED_BY(flush_mu_)
+  std::thread flusher_;
+};
+
+}  // namespace ew::ingest

@@ -1,0 +1,153 @@
+#include "ingest/pending_table.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/hash.h"
+
+namespace ew::ingest {
+namespace {
+
+__extension__ typedef unsigned __int128 Uint128;
+
+constexpr size_t kInitialCapacity = 1024;
+constexpr uint8_t kPendingValueVersion = 1;
+constexpr size_t kPendingValueSize = 1 + 4 * 4 + 2 * 3 + 8;  // version, 4 u32, 3 u16, arrival
+
+void PutBe(std::string* out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+
+uint64_t GetBe(const char*& p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | static_cast<uint8_t>(*p++);
+  return v;
+}
+
+}  // namespace
+
+uint16_t PendingEntry::PackBits(uint16_t status, bool error, bool server,
+                                storage::Protocol protocol) {
+  return static_cast<uint16_t>((status & 0x3FF) | (error ? 1u << 10 : 0u) |
+                               (server ? 1u << 11 : 0u) |
+                               ((static_cast<unsigned>(protocol) & 7u) << 12));
+}
+
+PendingTable::PendingTable(size_t max_entries)
+    : max_entries_(std::max<size_t>(max_entries, 1)),
+      final_capacity_(static_cast<size_t>(std::ceil(max_entries_ / kPendingMaxLoad)) + 1) {
+  capacity_ = std::min(kInitialCapacity, final_capacity_);
+  slots_ = std::make_unique<PendingEntry[]>(capacity_);
+}
+
+size_t PendingTable::Home(uint64_t trace_lo, uint64_t span_key) const {
+  uint64_t h = MixHash(trace_lo ^ MixHash(span_key));
+  return static_cast<size_t>((static_cast<Uint128>(h) * capacity_) >> 64);
+}
+
+PendingEntry* PendingTable::Find(uint64_t trace_lo, uint64_t span_key) {
+  size_t i = Home(trace_lo, span_key);
+  while (slots_[i].span_key != 0) {
+    if (slots_[i].span_key == span_key && slots_[i].trace_lo == trace_lo) return &slots_[i];
+    if (++i == capacity_) i = 0;
+  }
+  return nullptr;
+}
+
+void PendingTable::Grow() {
+  size_t next = std::min(capacity_ * 2, final_capacity_);
+  if (next <= capacity_) return;
+  auto old = std::move(slots_);
+  size_t old_capacity = capacity_;
+  capacity_ = next;
+  slots_ = std::make_unique<PendingEntry[]>(capacity_);
+  size_ = 0;
+  for (size_t i = 0; i < old_capacity; ++i) {
+    if (old[i].span_key != 0) Insert(old[i]);
+  }
+}
+
+PendingEntry* PendingTable::Insert(const PendingEntry& e) {
+  if (static_cast<double>(size_ + 1) > kPendingMaxLoad * static_cast<double>(capacity_) &&
+      capacity_ < final_capacity_) {
+    Grow();
+  }
+  size_t i = Home(e.trace_lo, e.span_key);
+  while (slots_[i].span_key != 0) {
+    if (slots_[i].span_key == e.span_key && slots_[i].trace_lo == e.trace_lo) {
+      slots_[i] = e;
+      return &slots_[i];
+    }
+    if (++i == capacity_) i = 0;
+  }
+  slots_[i] = e;
+  ++size_;
+  return &slots_[i];
+}
+
+void PendingTable::EraseSlot(size_t i) {
+  // Backward-shift deletion: move later entries of the probe run back into the hole unless
+  // their home lies cyclically in (hole, j].
+  size_t j = i;
+  while (true) {
+    if (++j == capacity_) j = 0;
+    if (slots_[j].span_key == 0) break;
+    size_t k = Home(slots_[j].trace_lo, slots_[j].span_key);
+    bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+    if (stays) continue;
+    slots_[i] = slots_[j];
+    i = j;
+  }
+  slots_[i] = PendingEntry{};
+  --size_;
+}
+
+std::string EncodePendingKey(uint64_t trace_lo, uint64_t span_key) {
+  std::string key;
+  key.reserve(16);
+  PutBe(&key, trace_lo, 8);
+  PutBe(&key, span_key, 8);
+  return key;
+}
+
+std::string EncodePendingValue(const PendingEntry& e, int64_t arrival_ms) {
+  std::string v;
+  v.reserve(kPendingValueSize);
+  v.push_back(static_cast<char>(kPendingValueVersion));
+  PutBe(&v, e.node, 4);
+  PutBe(&v, e.peer, 4);
+  PutBe(&v, e.path, 4);
+  PutBe(&v, e.minute_method, 4);
+  PutBe(&v, e.duration_bucket, 2);
+  PutBe(&v, e.bits & 0x7FFF, 2);
+  PutBe(&v, e.weight, 2);
+  PutBe(&v, static_cast<uint64_t>(arrival_ms), 8);
+  return v;
+}
+
+Status DecodePending(std::string_view key, std::string_view value, PendingEntry* e,
+                     int64_t* arrival_ms) {
+  if (key.size() != 16)
+    return Status::Corruption("pending key: size " + std::to_string(key.size()));
+  if (value.size() != kPendingValueSize || static_cast<uint8_t>(value[0]) != kPendingValueVersion) {
+    return Status::Corruption("pending value: bad size or version");
+  }
+  const char* k = key.data();
+  e->trace_lo = GetBe(k, 8);
+  e->span_key = GetBe(k, 8);
+  if (e->span_key == 0) return Status::Corruption("pending key: zero span id");
+  const char* p = value.data() + 1;
+  e->node = static_cast<uint32_t>(GetBe(p, 4));
+  e->peer = static_cast<uint32_t>(GetBe(p, 4));
+  e->path = static_cast<uint32_t>(GetBe(p, 4));
+  e->minute_method = static_cast<uint32_t>(GetBe(p, 4));
+  e->duration_bucket = static_cast<uint16_t>(GetBe(p, 2));
+  e->bits = static_cast<uint16_t>(GetBe(p, 2) & 0x7FFF);
+  e->weight = static_cast<uint16_t>(GetBe(p, 2));
+  *arrival_ms = static_cast<int64_t>(GetBe(p, 8));
+  e->arrival_tick = 0;
+  return Status::Ok();
+}
+
+}  // namespace ew::ingest

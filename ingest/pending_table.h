@@ -1,0 +1,97 @@
+// PendingTable: the halves that wait for their partner, in one shard. Open addressing with linear
+// probing and backward-shift deletion (no tombstones); an entry is 40 bytes of ids and numbers
+// (no strings, no pointers) and the table grows by doubling up to a final capacity of exactly
+// max_entries / kMaxLoad, so a full table costs 40 / 0.875 = 45.7 bytes per pending half.
+//
+// Key: (low 64 bits of the trace id, span id of the client half). A client half is stored under
+// its own span id, a server half under its parent span id — the same key — so whichever arrives
+// second finds the first. Both parts are random in W3C trace context, so two different halves
+// collide only when 128 random bits agree (for 10^7 pending halves, p ~ 10^14 / 2^129 ≈ 10^-25).
+//
+// Thread-safety: none; owned by one shard worker.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "storage/edge_store.h"
+
+namespace ew::ingest {
+
+struct PendingEntry {
+  uint64_t trace_lo = 0;
+  uint64_t span_key = 0;  // 0 marks an empty slot (span ids are never all zero)
+  storage::NodeId node = 0;
+  storage::NodeId peer = 0;
+  storage::StringId path = 0;
+  uint32_t minute_method = 0;    // start minute (28 bits) << 4 | MethodCode (4 bits)
+  uint16_t duration_bucket = 0;  // LatencySketch bucket index of this half's duration
+  uint16_t bits = 0;             // status:10 | error:1 | server:1 | protocol:3 | persisted:1
+  uint16_t weight = 0;           // WeightCode
+  uint16_t arrival_tick = 0;     // arrival wall time in ticks (see ShardState), mod 2^16
+
+  uint32_t minute() const { return minute_method >> 4; }
+  uint8_t method() const { return minute_method & 0xF; }
+  uint16_t status() const { return bits & 0x3FF; }
+  bool error() const { return (bits >> 10) & 1; }
+  bool server() const { return (bits >> 11) & 1; }
+  storage::Protocol protocol() const { return static_cast<storage::Protocol>((bits >> 12) & 7); }
+  bool persisted() const { return (bits >> 15) & 1; }
+  void set_persisted(bool p) { bits = static_cast<uint16_t>((bits & 0x7FFF) | (p ? 0x8000 : 0)); }
+  static uint16_t PackBits(uint16_t status, bool error, bool server, storage::Protocol protocol);
+};
+static_assert(sizeof(PendingEntry) == 40, "a pending half must stay 40 bytes");
+
+// The table's load factor ceiling, and the resulting cost per pending half.
+inline constexpr double kPendingMaxLoad = 0.875;
+inline constexpr double kPendingBytesPerHalfAtMaxLoad = sizeof(PendingEntry) / kPendingMaxLoad;
+static_assert(kPendingBytesPerHalfAtMaxLoad <= 48.0, "DESIGN.md: <= 48 B per pending half");
+
+class PendingTable {
+ public:
+  // max_entries: the most entries the table will hold (the caller evicts before inserting more).
+  explicit PendingTable(size_t max_entries);
+
+  // The entry under key, or nullptr. The pointer is valid until the next Insert or Erase.
+  PendingEntry* Find(uint64_t trace_lo, uint64_t span_key);
+  // Inserts e (or overwrites the entry with the same key). REQUIRES: e.span_key != 0, and
+  // size() < max_entries() unless the key is present.
+  PendingEntry* Insert(const PendingEntry& e);
+  // Removes the entry in slot i. Entries behind it may move back into slot i (re-examine it).
+  void EraseSlot(size_t i);
+  void Erase(PendingEntry* e) { EraseSlot(static_cast<size_t>(e - slots_.get())); }
+
+  size_t size() const { return size_; }
+  size_t max_entries() const { return max_entries_; }
+  size_t capacity() const { return capacity_; }
+  bool Occupied(size_t i) const { return slots_[i].span_key != 0; }
+  PendingEntry& Slot(size_t i) { return slots_[i]; }
+  const PendingEntry& Slot(size_t i) const { return slots_[i]; }
+  // Bytes held by the slot array.
+  size_t MemoryBytes() const { return capacity_ * sizeof(PendingEntry); }
+
+ private:
+  size_t Home(uint64_t trace_lo, uint64_t span_key) const;
+  void Grow();
+
+  size_t max_entries_;
+  size_t final_capacity_;
+  size_t capacity_ = 0;
+  size_t size_ = 0;
+  std::unique_ptr<PendingEntry[]> slots_;
+};
+
+// Persisted form of a pending entry (EdgeStore pending-pair state; opaque to storage): a 16-byte
+// big-endian key (trace_lo, span_key) and a versioned value that carries the absolute arrival
+// time in wall milliseconds (ticks are process-relative). Layout: docs/ingest.md.
+std::string EncodePendingKey(uint64_t trace_lo, uint64_t span_key);
+std::string EncodePendingValue(const PendingEntry& e, int64_t arrival_ms);
+// Fills *e (without arrival_tick and persisted) and *arrival_ms. Corruption when malformed.
+Status DecodePending(std::string_view key, std::string_view value, PendingEntry* e,
+                     int64_t* arrival_ms);
+
+}  // namespace ew::ingest

@@ -1,0 +1,312 @@
+#include "ingest/shard_state.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "base/hash.h"
+#include "base/time.h"
+
+namespace ew::ingest {
+namespace {
+
+using storage::EdgeDims;
+using storage::ExpiryKind;
+using storage::NodeId;
+using storage::Protocol;
+using storage::StringId;
+
+constexpr uint32_t kTicksPerWait = 64;
+constexpr size_t kTickSpace = 1 << 16;
+constexpr uint32_t kMaxMinute = (1u << 28) - 1;
+
+uint64_t SketchCount(uint16_t weight) {
+  if (weight == 0) return 1;
+  return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(WeightOf(weight))));
+}
+
+}  // namespace
+
+bool PathCap::Admit(NodeId client, NodeId server, StringId path) {
+  uint64_t edge = (static_cast<uint64_t>(client) << 32) | server;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& set = paths_[edge];
+  if (set.count(path)) return true;
+  if (set.size() >= max_paths_) return false;
+  set.insert(path);
+  return true;
+}
+
+size_t ShardState::AggKeyHash::operator()(const AggKey& k) const {
+  uint64_t h =
+      MixHash(static_cast<uint64_t>(k.minute) ^ (uint64_t{k.dims.client} << 32 | k.dims.server));
+  h = MixHash(h ^ (uint64_t{k.dims.path} << 32 | uint64_t{k.dims.method} << 8 |
+                   static_cast<uint64_t>(k.dims.protocol)));
+  return MixHash(h ^ k.dims.status);
+}
+
+size_t ShardState::ExpiryKeyHash::operator()(const ExpiryKey& k) const {
+  return MixHash((static_cast<uint64_t>(k.minute) << 8 | k.kind) ^ MixHash(k.node));
+}
+
+size_t ShardState::PathKeyHash::operator()(const PathKey& k) const {
+  return MixHash((uint64_t{k.client} << 32 | k.server) ^ MixHash(k.path));
+}
+
+ShardState::ShardState(const ShardOptions& options)
+    : options_(options),
+      tick_ms_(std::max<int64_t>(1, options.pair_wait_ms / kTicksPerWait)),
+      wait_ticks_(static_cast<uint32_t>((options.pair_wait_ms + tick_ms_ - 1) / tick_ms_)),
+      table_(static_cast<size_t>(std::max<uint64_t>(1, options.max_pending))),
+      tick_counts_(kTickSpace, 0) {}
+
+uint16_t ShardState::TickOf(int64_t ms) const {
+  return static_cast<uint16_t>(FloorDiv(ms, tick_ms_) & 0xFFFF);
+}
+
+void ShardState::SetNow(int64_t now_ms) { last_now_ms_ = std::max(last_now_ms_, now_ms); }
+
+size_t ShardState::SweepSlotsPerTick(int64_t tick_ms) const {
+  double half_wait = std::max<double>(1.0, static_cast<double>(options_.pair_wait_ms) / 2);
+  double slots = static_cast<double>(table_.capacity()) * static_cast<double>(tick_ms) / half_wait;
+  return std::max<size_t>(64, static_cast<size_t>(slots) + 1);
+}
+
+PendingEntry ShardState::ToEntry(const HalfRecord& r, int64_t arrival_ms) const {
+  PendingEntry e;
+  e.trace_lo = r.TraceLow();
+  e.span_key = r.span_key;
+  e.node = r.node;
+  e.peer = r.peer;
+  e.path = r.path;
+  int64_t minute = std::clamp<int64_t>(FloorDiv(r.start_ms, kMsPerMinute), 0, kMaxMinute);
+  e.minute_method = static_cast<uint32_t>(minute) << 4 | (static_cast<uint32_t>(r.method) & 0xF);
+  e.duration_bucket = static_cast<uint16_t>(
+      std::clamp(storage::LatencySketch::BucketOf(static_cast<double>(r.duration_us)), 0, 0xFFFF));
+  e.bits = PendingEntry::PackBits(r.status, r.error, !IsClientRole(r.role), r.protocol);
+  e.weight = r.weight;
+  // Arrivals older than now - pair_wait (replayed or loaded halves) are clamped to "just
+  // expired", so that 16-bit tick ages never wrap.
+  int64_t floor_ms = last_now_ms_ - options_.pair_wait_ms - 2 * tick_ms_;
+  e.arrival_tick = TickOf(std::max(arrival_ms, floor_ms));
+  return e;
+}
+
+StringId ShardState::CapPath(NodeId client, NodeId server, StringId path) {
+  if (path == 0) return 0;
+  PathKey key{client, server, path};
+  auto it = path_cache_.find(key);
+  if (it != path_cache_.end()) return it->second;
+  StringId out = options_.path_cap->Admit(client, server, path) ? path : options_.ids.other_path;
+  path_cache_.emplace(key, out);
+  return out;
+}
+
+void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, const PendingEntry* s,
+                         const HalfRecord* arriving) {
+  EdgeDims dims;
+  dims.client = client;
+  dims.server = server;
+  const PendingEntry* first = s ? s : c;  // the server side names the request where it can
+  const PendingEntry* second = s ? c : nullptr;
+  auto pick = [&](auto get) {
+    auto v = get(*first);
+    if (!v && second) v = get(*second);
+    return v;
+  };
+  Protocol proto = first->protocol();
+  if (proto == Protocol::kOther && second) proto = second->protocol();
+  dims.protocol = proto;
+  dims.path = CapPath(client, server, pick([](const PendingEntry& e) { return e.path; }));
+  uint8_t method = pick([](const PendingEntry& e) { return e.method(); });
+  dims.method =
+      options_.ids.methods[method < static_cast<uint8_t>(MethodCode::kCount) ? method : 0];
+  dims.status = pick([](const PendingEntry& e) { return e.status(); });
+  const bool error = (c && c->error()) || (s && s->error());
+  const uint16_t weight = c ? c->weight : s->weight;
+  const int64_t minute = c ? c->minute() : s->minute();
+
+  AggValue& agg = agg_[AggKey{minute, dims}];
+  const uint64_t w = WeightFixedOf(weight);
+  agg.requests_fp += w;
+  if (error) agg.errors_fp += w;
+  const uint64_t n = SketchCount(weight);
+  if (s) agg.value.server_latency.AddToBucket(s->duration_bucket, n);
+  if (c) agg.value.client_latency.AddToBucket(c->duration_bucket, n);
+  if (arriving) {
+    agg.value.request_bytes += arriving->request_bytes;
+    agg.value.response_bytes += arriving->response_bytes;
+    storage::Exemplar ex;
+    ex.trace_id = arriving->trace_id;
+    ex.start_ms = minute * kMsPerMinute;
+    ex.duration_us =
+        static_cast<uint32_t>(storage::LatencySketch::BucketValue((s ? s : c)->duration_bucket));
+    if (!s || arriving->role == HalfRole::kServerPending ||
+        arriving->role == HalfRole::kServerAlone) {
+      ex.duration_us = arriving->duration_us;
+    }
+    ex.status = dims.status;
+    ex.error = error;
+    agg.value.AddExemplar(ex);
+  }
+}
+
+void ShardState::Apply(const HalfRecord& r, int64_t arrival_ms) {
+  PendingEntry e = ToEntry(r, arrival_ms);
+  switch (r.role) {
+    case HalfRole::kClientAlone:
+      AddEdge(r.node, r.peer, &e, nullptr, &r);
+      return;
+    case HalfRole::kServerAlone:
+      AddEdge(r.peer, r.node, nullptr, &e, &r);
+      return;
+    case HalfRole::kClientPending:
+    case HalfRole::kServerPending:
+      break;
+  }
+  PendingEntry* other = table_.Find(e.trace_lo, e.span_key);
+  if (other != nullptr && other->server() != e.server()) {
+    const PendingEntry* c = e.server() ? other : &e;
+    const PendingEntry* s = e.server() ? &e : other;
+    AddEdge(c->node, s->node, c, s, &r);
+    ++counters_.pairs_completed;
+    EraseSlot(static_cast<size_t>(other - &table_.Slot(0)));
+    return;
+  }
+  Hold(e, arrival_ms);
+}
+
+void ShardState::Hold(const PendingEntry& e, int64_t now_ms) {
+  SetNow(now_ms);
+  PendingEntry* same = table_.Find(e.trace_lo, e.span_key);
+  if (same != nullptr) {  // a resent duplicate of a waiting half: keep one
+    --tick_counts_[same->arrival_tick];
+    *same = e;
+    ++tick_counts_[e.arrival_tick];
+    return;
+  }
+  if (table_.size() >= table_.max_entries()) EvictOldest(last_now_ms_);
+  table_.Insert(e);
+  ++tick_counts_[e.arrival_tick];
+}
+
+void ShardState::EraseSlot(size_t i) {
+  PendingEntry& e = table_.Slot(i);
+  --tick_counts_[e.arrival_tick];
+  if (e.persisted()) pending_deletes_.push_back(EncodePendingKey(e.trace_lo, e.span_key));
+  table_.EraseSlot(i);
+}
+
+void ShardState::ExpireSlot(size_t i, ExpiryKind kind) {
+  PendingEntry e = table_.Slot(i);
+  if (e.server()) {
+    AddEdge(e.peer, e.node, nullptr, &e, nullptr);
+  } else {
+    AddEdge(e.node, e.peer, &e, nullptr, nullptr);
+  }
+  ++expiries_[ExpiryKey{e.node, e.minute(), static_cast<uint8_t>(kind)}];
+  ++counters_.expired[static_cast<size_t>(kind)];
+  EraseSlot(i);
+}
+
+void ShardState::Expire(int64_t now_ms, size_t max_slots) {
+  SetNow(now_ms);
+  const uint16_t now_tick = TickOf(last_now_ms_);
+  const size_t cap = table_.capacity();
+  size_t budget = std::min(max_slots, cap);
+  for (size_t visited = 0; visited < budget; ++visited) {
+    if (sweep_cursor_ >= table_.capacity()) sweep_cursor_ = 0;
+    size_t i = sweep_cursor_;
+    // A slot is examined again after an erase: a later entry may have moved back into it.
+    while (table_.Occupied(i)) {
+      const PendingEntry& e = table_.Slot(i);
+      uint16_t age = static_cast<uint16_t>(now_tick - e.arrival_tick);
+      if (age <= wait_ticks_) break;
+      ExpireSlot(i, e.server() ? ExpiryKind::kServerHalf : ExpiryKind::kClientHalf);
+    }
+    ++sweep_cursor_;
+  }
+}
+
+void ShardState::EvictOldest(int64_t now_ms) {
+  // Free a small batch at once so eviction work is amortized over many inserts.
+  size_t target = std::max<size_t>(1, table_.max_entries() / 256);
+  const uint16_t now_tick = TickOf(now_ms);
+  size_t freed = 0;
+  for (uint32_t age = kTickSpace - 1; freed < target; --age) {
+    uint16_t tick = static_cast<uint16_t>(now_tick - age);
+    size_t scanned = 0;
+    while (tick_counts_[tick] > 0 && freed < target && scanned <= table_.capacity()) {
+      if (evict_cursor_ >= table_.capacity()) evict_cursor_ = 0;
+      size_t i = evict_cursor_;
+      if (table_.Occupied(i) && table_.Slot(i).arrival_tick == tick) {
+        ExpireSlot(i, ExpiryKind::kEvicted);
+        ++freed;
+        continue;  // re-examine slot i
+      }
+      ++evict_cursor_;
+      ++scanned;
+    }
+    if (age == 0) break;
+  }
+}
+
+Status ShardState::LoadPending(std::string_view key, std::string_view value, int64_t now_ms) {
+  SetNow(now_ms);
+  PendingEntry e;
+  int64_t arrival_ms = 0;
+  EW_RETURN_IF_ERROR(DecodePending(key, value, &e, &arrival_ms));
+  int64_t floor_ms = last_now_ms_ - options_.pair_wait_ms - 2 * tick_ms_;
+  e.arrival_tick = TickOf(std::max(arrival_ms, floor_ms));
+  e.set_persisted(true);
+  if (table_.Find(e.trace_lo, e.span_key) == nullptr && table_.size() >= table_.max_entries()) {
+    EvictOldest(last_now_ms_);
+  }
+  PendingEntry* old = table_.Find(e.trace_lo, e.span_key);
+  if (old != nullptr) --tick_counts_[old->arrival_tick];
+  table_.Insert(e);
+  ++tick_counts_[e.arrival_tick];
+  return Status::Ok();
+}
+
+void ShardState::TakeFlush(ShardFlush* out) {
+  out->rollups.reserve(out->rollups.size() + agg_.size());
+  for (auto& [key, agg] : agg_) {
+    storage::MinuteRollup r;
+    r.minute = key.minute;
+    r.dims = key.dims;
+    r.value = std::move(agg.value);
+    // Weighted counts are summed in 1/65536 units and rounded once per flush (docs/ingest.md).
+    r.value.requests = (agg.requests_fp + kWeightOne / 2) >> 16;
+    r.value.errors = (agg.errors_fp + kWeightOne / 2) >> 16;
+    out->rollups.push_back(std::move(r));
+  }
+  agg_.clear();
+  for (auto& [key, count] : expiries_) {
+    out->expiries.push_back(
+        storage::ExpiryCount{key.node, key.minute, static_cast<ExpiryKind>(key.kind), count});
+  }
+  expiries_.clear();
+  // Deletes of keys that are pending again (re-inserted since) are covered by their put.
+  for (std::string& key : pending_deletes_) {
+    const char* p = key.data();
+    uint64_t lo = 0, span = 0;
+    for (int i = 0; i < 8; ++i) lo = (lo << 8) | static_cast<uint8_t>(p[i]);
+    for (int i = 8; i < 16; ++i) span = (span << 8) | static_cast<uint8_t>(p[i]);
+    if (table_.Find(lo, span) == nullptr) out->pending_deletes.push_back(std::move(key));
+  }
+  pending_deletes_.clear();
+  const int64_t tick_base = FloorDiv(last_now_ms_, tick_ms_);
+  const uint16_t now_tick = TickOf(last_now_ms_);
+  for (size_t i = 0; i < table_.capacity(); ++i) {
+    PendingEntry& e = table_.Slot(i);
+    if (!table_.Occupied(i) || e.persisted()) continue;
+    int64_t age = static_cast<uint16_t>(now_tick - e.arrival_tick);
+    int64_t arrival_ms = (tick_base - age) * tick_ms_;
+    out->pending_puts.emplace_back(EncodePendingKey(e.trace_lo, e.span_key),
+                                   EncodePendingValue(e, arrival_ms));
+    e.set_persisted(true);
+  }
+}
+
+}  // namespace ew::ingest

@@ -1,0 +1,148 @@
+// ShardState: pairing and aggregation for the traces of one shard (hash of the trace id's low 64
+// bits). It owns the pending table, the per-minute aggregation table keyed by (minute, EdgeDims),
+// the pending-state delta since the last flush and the expiry diagnostics. Everything here is
+// ids and numbers; no strings, no locks.
+//
+// Pairing: a half finds its partner under (trace_lo, client span id) and the edge is added at
+// once; otherwise it waits. Halves that waited pair_wait_ms of arrival (wall) time expire into
+// their unpaired edge (client -> its peer, or peer -> server); when the table is full the oldest
+// expire early (ExpiryKind::kEvicted). Rules: docs/ingest.md.
+//
+// Thread-safety: a ShardState is used by one thread at a time (its shard worker; at start-up the
+// thread that loads and replays). PathCap is shared and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "base/status.h"
+#include "ingest/derive.h"
+#include "ingest/half_record.h"
+#include "ingest/pending_table.h"
+#include "storage/edge_store.h"
+
+namespace ew::ingest {
+
+// The per-edge path cap shared by all shards: the first max_paths distinct paths of an edge
+// (client, server) are admitted, later ones become {other}. Shards cache the answers, so this
+// mutex is taken once per (shard, edge, path), never per span in steady state.
+class PathCap {
+ public:
+  explicit PathCap(uint32_t max_paths) : max_paths_(max_paths) {}
+  bool Admit(storage::NodeId client, storage::NodeId server, storage::StringId path);
+
+ private:
+  uint32_t max_paths_;
+  std::mutex mu_;
+  std::unordered_map<uint64_t, std::unordered_set<storage::StringId>> paths_;  // GUARDED_BY(mu_)
+};
+
+struct ShardOptions {
+  uint64_t max_pending = 4'000'000;  // this shard's share
+  int64_t pair_wait_ms = 10'000;
+  WellKnownIds ids;
+  PathCap* path_cap = nullptr;  // required
+};
+
+struct ShardCounters {
+  uint64_t pairs_completed = 0;
+  uint64_t expired[3] = {0, 0, 0};  // by storage::ExpiryKind
+};
+
+// What one shard contributes to a flush.
+struct ShardFlush {
+  std::vector<storage::MinuteRollup> rollups;
+  std::vector<std::pair<std::string, std::string>> pending_puts;
+  std::vector<std::string> pending_deletes;
+  std::vector<storage::ExpiryCount> expiries;
+};
+
+class ShardState {
+ public:
+  explicit ShardState(const ShardOptions& options);
+
+  // Sets the wall clock used to age halves (arrivals older than now - pair_wait are clamped so
+  // tick arithmetic cannot wrap). Expire also advances it.
+  void SetNow(int64_t now_ms);
+  // Pairs or holds one half that arrived (was received) at arrival_ms wall time.
+  void Apply(const HalfRecord& r, int64_t arrival_ms);
+  // Expires halves whose arrival is at least pair_wait before now_ms, visiting at most
+  // max_slots slots from where the last call stopped (SIZE_MAX: the whole table).
+  void Expire(int64_t now_ms, size_t max_slots);
+  // Restores one persisted pending half (start-up, before replay).
+  Status LoadPending(std::string_view key, std::string_view value, int64_t now_ms);
+  // Moves out the aggregation tables and the pending delta since the last call; marks the
+  // remaining pending halves as persisted (they are in out->pending_puts or were already).
+  void TakeFlush(ShardFlush* out);
+
+  size_t pending() const { return table_.size(); }
+  const PendingTable& table() const { return table_; }
+  const ShardCounters& counters() const { return counters_; }
+  // Slots the background sweep visits per call so the table is covered every pair_wait / 2.
+  size_t SweepSlotsPerTick(int64_t tick_ms) const;
+  int64_t tick_ms() const { return tick_ms_; }
+
+ private:
+  struct AggKey {
+    int64_t minute;
+    storage::EdgeDims dims;
+    bool operator==(const AggKey&) const = default;
+  };
+  struct AggKeyHash {
+    size_t operator()(const AggKey& k) const;
+  };
+  struct AggValue {
+    uint64_t requests_fp = 0;  // weighted, in 1/65536 units
+    uint64_t errors_fp = 0;
+    storage::RollupValue value;  // bytes, sketches, exemplars (requests/errors set at flush)
+  };
+  struct ExpiryKey {
+    storage::NodeId node;
+    int64_t minute;
+    uint8_t kind;
+    bool operator==(const ExpiryKey&) const = default;
+  };
+  struct ExpiryKeyHash {
+    size_t operator()(const ExpiryKey& k) const;
+  };
+  struct PathKey {
+    storage::NodeId client, server;
+    storage::StringId path;
+    bool operator==(const PathKey&) const = default;
+  };
+  struct PathKeyHash {
+    size_t operator()(const PathKey& k) const;
+  };
+
+  PendingEntry ToEntry(const HalfRecord& r, int64_t arrival_ms) const;
+  uint16_t TickOf(int64_t ms) const;
+  // Adds one edge made of a client half and/or a server half (at least one non-null).
+  void AddEdge(storage::NodeId client, storage::NodeId server, const PendingEntry* c,
+               const PendingEntry* s, const HalfRecord* arriving);
+  void ExpireSlot(size_t i, storage::ExpiryKind kind);
+  void EraseSlot(size_t i);
+  void Hold(const PendingEntry& e, int64_t now_ms);
+  void EvictOldest(int64_t now_ms);
+  storage::StringId CapPath(storage::NodeId client, storage::NodeId server, storage::StringId path);
+
+  ShardOptions options_;
+  int64_t tick_ms_;
+  uint32_t wait_ticks_;
+  int64_t last_now_ms_ = 0;
+  PendingTable table_;
+  std::vector<uint32_t> tick_counts_;  // live entries per arrival tick (for eviction order)
+  size_t sweep_cursor_ = 0;
+  size_t evict_cursor_ = 0;
+  std::unordered_map<AggKey, AggValue, AggKeyHash> agg_;
+  std::unordered_map<ExpiryKey, uint64_t, ExpiryKeyHash> expiries_;
+  std::unordered_map<PathKey, storage::StringId, PathKeyHash> path_cache_;
+  std::vector<std::string> pending_deletes_;
+  ShardCounters counters_;
+};
+
+}  // namespace ew::ingest

@@ -1,0 +1,132 @@
+// BoundedQueue: a fixed-capacity lock-free queue of pointers (Dmitry Vyukov's bounded MPMC
+// algorithm), used as the I/O threads -> log writer MPSC queue and as the writer -> shard worker
+// SPSC queues. Waker: lets a consumer sleep when its queue is empty without producers taking a
+// lock unless the consumer is actually asleep.
+//
+// Memory orders (one place, as STYLE.md asks):
+//  - Each cell carries a sequence number. A producer claims a cell by CAS on tail_ (relaxed: the
+//    claim itself publishes nothing), writes the value, then stores seq = pos + 1 with release.
+//    A consumer loads seq with acquire, so seeing pos + 1 makes the value visible; it claims by
+//    CAS on head_ (relaxed), moves the value out, and frees the cell by storing
+//    seq = pos + capacity with release, which the next producer's acquire load pairs with.
+//  - Waker is a Dekker handshake: the consumer stores sleeping_ = true then checks the queue; a
+//    producer publishes into the queue then loads sleeping_. A seq_cst fence between the store and
+//    the load on both sides guarantees at least one of them sees the other, so either the
+//    consumer sees the item or the producer sees the sleeper and signals under the mutex.
+//
+// Thread-safety: TryPush/TryPop from any threads; Waker::Wait from the one consumer thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+namespace ew::ingest {
+
+template <typename T>
+class BoundedQueue {
+ public:
+  // capacity is rounded up to a power of two (at least 2).
+  explicit BoundedQueue(size_t capacity) {
+    size_t cap = 2;
+    while (cap < capacity) cap <<= 1;
+    mask_ = cap - 1;
+    cells_ = std::make_unique<Cell[]>(cap);
+    for (size_t i = 0; i < cap; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
+  }
+
+  // False when full.
+  bool TryPush(T* value) {
+    size_t pos = tail_.load(std::memory_order_relaxed);
+    while (true) {
+      Cell& cell = cells_[pos & mask_];
+      size_t seq = cell.seq.load(std::memory_order_acquire);
+      auto dif = static_cast<intptr_t>(seq) - static_cast<intptr_t>(pos);
+      if (dif == 0) {
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          cell.value = value;
+          cell.seq.store(pos + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (dif < 0) {
+        return false;
+      } else {
+        pos = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // False when empty.
+  bool TryPop(T** out) {
+    size_t pos = head_.load(std::memory_order_relaxed);
+    while (true) {
+      Cell& cell = cells_[pos & mask_];
+      size_t seq = cell.seq.load(std::memory_order_acquire);
+      auto dif = static_cast<intptr_t>(seq) - static_cast<intptr_t>(pos + 1);
+      if (dif == 0) {
+        if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          *out = cell.value;
+          cell.seq.store(pos + mask_ + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (dif < 0) {
+        return false;
+      } else {
+        pos = head_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  // A hint (exact for the single consumer): true when the next TryPop would fail.
+  bool Empty() const {
+    size_t pos = head_.load(std::memory_order_relaxed);
+    return cells_[pos & mask_].seq.load(std::memory_order_acquire) != pos + 1;
+  }
+
+ private:
+  struct Cell {
+    std::atomic<size_t> seq{0};
+    T* value = nullptr;
+  };
+  size_t mask_ = 0;
+  std::unique_ptr<Cell[]> cells_;
+  alignas(64) std::atomic<size_t> head_{0};
+  alignas(64) std::atomic<size_t> tail_{0};
+};
+
+class Waker {
+ public:
+  // Producer side, after publishing work.
+  void Notify() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_relaxed)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      signaled_ = true;
+      cv_.notify_one();
+    }
+  }
+  // Consumer side: sleeps up to timeout unless has_work() or a Notify arrives.
+  template <typename HasWork>
+  void Wait(std::chrono::milliseconds timeout, HasWork has_work) {
+    std::unique_lock<std::mutex> lock(mu_);
+    sleeping_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!signaled_ && !has_work()) {
+      cv_.wait_for(lock, timeout, [this] { return signaled_; });
+    }
+    signaled_ = false;
+    sleeping_.store(false, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<bool> sleeping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool signaled_ = false;  // GUARDED_BY(mu_)
+};
+
+}  // namespace ew::ingest
