@@ -196,31 +196,51 @@ export class MapView {
     const previous = new Set(cy.nodes().map((n) => n.id()));
     const wanted = new Set(elements.map((el) => el.data.id));
     let relayout = false;
-    cy.batch(() => {
-      cy.elements().filter((el) => !wanted.has(el.id())).remove();
-      for (const el of elements) {
-        const existing = cy.getElementById(el.data.id);
-        if (existing.nonempty()) existing.data(el.data);
-        else cy.add(el);
+    const timing = {};
+    let t = performance.now();
+    const lap = (name) => {
+      const now = performance.now();
+      timing[name] = now - t;
+      t = now;
+    };
+    cy.startBatch();
+    cy.elements().filter((el) => !wanted.has(el.id())).remove();
+    const fresh = [];
+    for (const el of elements) {
+      const existing = cy.getElementById(el.data.id);
+      if (existing.nonempty()) existing.data(el.data);
+      else fresh.push(el);
+    }
+    lap('update');
+    if (fresh.length) cy.add(fresh);
+    lap('add');
+    const many = edges.length > 800;
+    if (many !== this.many) {
+      cy.edges().toggleClass('many', many);
+      this.many = many;
+    } else if (many) cy.edges().addClass('many');
+    if (key !== this.topology) {
+      const added = nodes.some((n) => !previous.has(String(n.id)));
+      // Keep positions when nodes only went away; lay out afresh when new ones came.
+      if (added || previous.size === 0) {
+        const { positions } = LayeredLayout(
+          nodes.map((n) => ({ id: String(n.id), kind: n.kind, namespace: n.namespace })),
+          edges.map((e) => ({ source: String(e.source), target: String(e.target) })),
+        );
+        lap('layout');
+        this.layoutMs = timing.layout;
+        cy.nodes(':childless').positions((n) => positions.get(n.id()) || n.position());
+        lap('position');
+        relayout = true;
       }
-      cy.edges().toggleClass('many', edges.length > 800);
-      if (key !== this.topology) {
-        const added = nodes.some((n) => !previous.has(String(n.id)));
-        // Keep positions when nodes only went away; lay out afresh when new ones came.
-        if (added || previous.size === 0) {
-          const t = performance.now();
-          const { positions } = LayeredLayout(
-            nodes.map((n) => ({ id: String(n.id), kind: n.kind, namespace: n.namespace })),
-            edges.map((e) => ({ source: String(e.source), target: String(e.target) })),
-          );
-          cy.nodes(':childless').positions((n) => positions.get(n.id()) || n.position());
-          this.layoutMs = performance.now() - t;
-          relayout = true;
-        }
-        this.topology = key;
-      }
-    });
-    if (relayout) cy.fit(undefined, 30);
+      this.topology = key;
+    }
+    cy.endBatch();
+    lap('endBatch');
+    this.timing = timing;
+    // Fit to the nodes only: edge bounding boxes (bezier control points) are costly to compute.
+    if (relayout) this.Fit();
+    lap('fit');
     return { relayout };
   }
 
@@ -262,6 +282,31 @@ export class MapView {
       });
     }
     return out;
+  }
+
+  // Fits the viewport to the node positions (computed here: cytoscape's own bounding boxes
+  // measure every label and edge, seconds on a 2,000-edge map).
+  Fit(padding = 30) {
+    const cy = this.cy;
+    let x0 = Infinity;
+    let y0 = Infinity;
+    let x1 = -Infinity;
+    let y1 = -Infinity;
+    cy.nodes(':childless').forEach((n) => {
+      const p = n.position();
+      x0 = Math.min(x0, p.x - 90);
+      x1 = Math.max(x1, p.x + 90);
+      y0 = Math.min(y0, p.y - 45);
+      y1 = Math.max(y1, p.y + 40);
+    });
+    if (!Number.isFinite(x0)) return;
+    const w = cy.width() - 2 * padding;
+    const h = cy.height() - 2 * padding;
+    const zoom = Math.max(cy.minZoom(), Math.min(1.5, w / (x1 - x0), h / (y1 - y0)));
+    cy.viewport({
+      zoom,
+      pan: { x: padding + (w - zoom * (x1 - x0)) / 2 - zoom * x0, y: padding + (h - zoom * (y1 - y0)) / 2 - zoom * y0 },
+    });
   }
 
   // Page coordinates of a node's centre or an edge's midpoint (for tests and tooltips).

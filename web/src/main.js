@@ -122,7 +122,7 @@ async function ShowPanel() {
     view.Select('');
     if (was_shown) {
       view.cy.resize();
-      view.cy.fit(undefined, 30);
+      view.Fit();
     }
     return;
   }
@@ -130,7 +130,7 @@ async function ShowPanel() {
   panel.hidden = false;
   if (was_hidden) {
     view.cy.resize();
-    view.cy.fit(undefined, 30);
+    view.Fit();
   }
   ew.panelLoaded = false;
   if (state.sel.startsWith('e:')) {
@@ -285,6 +285,7 @@ function Draw() {
   const t = performance.now();
   const { relayout } = view.Render(map_body, state.thr / 100);
   ew.renderMs = performance.now() - t;
+  ew.timing = view.timing;
   if (relayout) ew.layoutMs = view.layoutMs;
   ew.renderCount++;
   const n = view.data.nodes.length;
