@@ -2,6 +2,9 @@
 // pending-pair state. Values are decoded into one reused RollupValue per scan (no allocation per
 // record once its sketches have grown); ScanSpec::need_sketches = false skips the sketches.
 #include <rocksdb/iterator.h>
+#include <rocksdb/snapshot.h>
+
+#include <optional>
 
 #include "storage/coding.h"
 #include "storage/edge_store_impl.h"
@@ -26,6 +29,91 @@ std::string PrefixSuccessor(std::string prefix) {
   return prefix;
 }
 
+// kEdgeByClient records hold counts only (the family is an index by client): a scan that needs
+// sketches buffers its records and fetches them from the kEdge record of the same edge and time
+// with one MultiGet per batch, under the scan's snapshot.
+class ClientSketchJoin {
+ public:
+  static constexpr size_t kBatch = 256;
+  ClientSketchJoin(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* edge_cf,
+                   const rocksdb::ReadOptions& ro, std::function<StringId(NodeId)> ns_of,
+                   const ScanVisitor& visit)
+      : db_(db), edge_cf_(edge_cf), ro_(ro), ns_of_(std::move(ns_of)), visit_(visit) {
+    entries_.resize(kBatch);
+  }
+
+  // Buffers one record; false when the visitor asked to stop. *status reports read errors.
+  bool Add(int64_t time, const EdgeDims& dims, const RollupValue& counts, Status* status) {
+    Entry& e = entries_[size_++];
+    e.time = time;
+    e.dims = dims;
+    e.value.requests = counts.requests;
+    e.value.errors = counts.errors;
+    e.value.request_bytes = counts.request_bytes;
+    e.value.response_bytes = counts.response_bytes;
+    return size_ < kBatch || Flush(status);
+  }
+
+  bool Flush(Status* status) {
+    if (size_ == 0) return true;
+    keys_.resize(size_);
+    slices_.resize(size_);
+    values_.resize(size_);
+    statuses_.resize(size_);
+    for (size_t i = 0; i < size_; ++i) {
+      const Entry& e = entries_[i];
+      keys_[i].clear();
+      keys::EncodeTierKey(Family::kEdge,
+                          {ns_of_(e.dims.server), e.dims.server, static_cast<uint32_t>(e.time),
+                           e.dims.client, e.dims.protocol, 0, 0, 0},
+                          &keys_[i]);
+      slices_[i] = rocksdb::Slice(keys_[i]);
+    }
+    db_->MultiGet(ro_, edge_cf_, size_, slices_.data(), values_.data(), statuses_.data());
+    const size_t n = size_;
+    size_ = 0;
+    for (size_t i = 0; i < n; ++i) {
+      Entry& e = entries_[i];
+      e.value.server_latency.Clear();
+      e.value.client_latency.Clear();
+      if (statuses_[i].ok()) {
+        Status st = DecodeRollup({values_[i].data(), values_[i].size()}, &scratch_);
+        if (!st.ok()) {
+          *status = st.WithContext("client family join");
+          return false;
+        }
+        std::swap(e.value.server_latency, scratch_.server_latency);
+        std::swap(e.value.client_latency, scratch_.client_latency);
+      } else if (!statuses_[i].IsNotFound()) {
+        *status = FromRocks(statuses_[i], "client family join");
+        return false;
+      }
+      values_[i].Reset();
+      if (!visit_(e.time, e.dims, e.value)) return false;
+    }
+    return true;
+  }
+
+ private:
+  struct Entry {
+    int64_t time = 0;
+    EdgeDims dims;
+    RollupValue value;
+  };
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* edge_cf_;
+  const rocksdb::ReadOptions& ro_;
+  std::function<StringId(NodeId)> ns_of_;
+  const ScanVisitor& visit_;
+  std::vector<Entry> entries_;
+  size_t size_ = 0;
+  std::vector<std::string> keys_;
+  std::vector<rocksdb::Slice> slices_;
+  std::vector<rocksdb::PinnableSlice> values_;
+  std::vector<rocksdb::Status> statuses_;
+  RollupValue scratch_;
+};
+
 }  // namespace
 
 Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const {
@@ -42,15 +130,24 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
     prefix = keys::NodePrefix(*spec.ns, 0).substr(0, 4);
   }
   const std::string upper = PrefixSuccessor(prefix);
+  rocksdb::ManagedSnapshot snapshot(db_);
   rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
   rocksdb::Slice upper_slice = ToSlice(upper);
   if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
   const Family family = spec.family;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[TierCf(family, spec.tier)]));
   const size_t key_size = keys::TierKeySize(family);
+  std::optional<ClientSketchJoin> join;
+  if (family == Family::kEdgeByClient && spec.need_sketches) {
+    join.emplace(
+        db_, handles_[TierCf(Family::kEdge, spec.tier)], ro,
+        [this](NodeId n) { return NsOfNode(n); }, visit);
+  }
 
   RollupValue value;
   keys::TierKey k;
+  Status status;
   std::string seek = prefix;
   if (prefix.size() == keys::kNodePrefixSize) {
     seek.resize(keys::kNodePrefixSize + 4);
@@ -75,12 +172,16 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
     }
     keys::DecodeTierKey(family, {key.data(), key.size()}, &k);
     rocksdb::Slice v = it->value();
-    EW_RETURN_IF_ERROR(DecodeRollup({v.data(), v.size()}, &value, spec.need_sketches)
+    EW_RETURN_IF_ERROR(DecodeRollup({v.data(), v.size()}, &value, spec.need_sketches && !join)
                            .WithContext(kCfNames[TierCf(family, spec.tier)]));
-    if (!visit(time, keys::DimsOf(family, k), value)) return Status::Ok();
+    const bool go_on = join ? join->Add(time, keys::DimsOf(family, k), value, &status)
+                            : visit(time, keys::DimsOf(family, k), value);
+    if (!go_on) return status;
     it->Next();
   }
-  return FromRocks(it->status(), "scanning");
+  EW_RETURN_IF_ERROR(FromRocks(it->status(), "scanning"));
+  if (join) join->Flush(&status);
+  return status;
 }
 
 Status EdgeStoreImpl::ScanExemplars(

@@ -194,14 +194,19 @@ StringId EdgeStoreImpl::NsOfNode(NodeId id) const {
 
 namespace {
 
-// Adds counts and sketches (not exemplars: they have their own column family).
-void MergeCounts(RollupValue* into, const RollupValue& v) {
+// Adds what family f stores of v (never exemplars: they have their own column family).
+// kEdge: counts and both sketches. kEdgeByClient: counts only (an index; scans join the sketches
+// from kEdge). kDetail: counts, the server sketch, and the client sketch only for requests that
+// have no server-side measurement (the latency the map reports is the server side where one
+// exists). See docs/format/storage.md.
+void MergeCounts(RollupValue* into, const RollupValue& v, Family f) {
   into->requests += v.requests;
   into->errors += v.errors;
   into->request_bytes += v.request_bytes;
   into->response_bytes += v.response_bytes;
+  if (f == Family::kEdgeByClient) return;
   into->server_latency.Merge(v.server_latency);
-  into->client_latency.Merge(v.client_latency);
+  if (f == Family::kEdge || v.server_latency.Empty()) into->client_latency.Merge(v.client_latency);
 }
 
 }  // namespace
@@ -231,7 +236,7 @@ void EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch
         }
         key.clear();
         keys::EncodeTierKey(f, fk, &key);
-        MergeCounts(&tiers[TierCf(f, tier)][key], r.value);
+        MergeCounts(&tiers[TierCf(f, tier)][key], r.value, f);
       }
     }
     if (!r.value.exemplars.empty()) {

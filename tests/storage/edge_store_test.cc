@@ -171,6 +171,67 @@ TEST_F(EdgeStoreTest, HourAndDayTiers) {
   EXPECT_EQ(ScanAll(Spec(Family::kEdge, Tier::kDay, kD0 + 1, kD0 + 2)).size(), 1u);
 }
 
+TEST_F(EdgeStoreTest, SketchesPerFamily) {
+  FlushBatch b = StandardBatch(1);
+  MinuteRollup db_call = MakeRollup(kM0 + 7, a_, d_, 6, 0, 4000);
+  db_call.value.server_latency.Clear();  // only the client half measured it (a database call)
+  b.rollups.push_back(db_call);
+  ASSERT_TRUE(store_->ApplyFlush(b).ok());
+  using Key = std::tuple<int64_t, NodeId, NodeId>;
+  using Sketches = std::map<Key, std::pair<LatencySketch, LatencySketch>>;
+  auto collect = [&](Family f, Tier t, int64_t start, int64_t end) {
+    Sketches out;
+    EXPECT_TRUE(store_
+                    ->Scan(Spec(f, t, start, end),
+                           [&](int64_t time, const EdgeDims& d, const RollupValue& v) {
+                             auto& e = out[{time, d.client, d.server}];
+                             e.first.Merge(v.server_latency);
+                             e.second.Merge(v.client_latency);
+                             return true;
+                           })
+                    .ok());
+    return out;
+  };
+  for (Tier t : {Tier::kMinute, Tier::kHour, Tier::kDay}) {
+    const int64_t u = TierUnitMinutes(t);
+    Sketches edge = collect(Family::kEdge, t, kM0 / u, kM0 / u + 3000 / u);
+    Sketches by_client = collect(Family::kEdgeByClient, t, kM0 / u, kM0 / u + 3000 / u);
+    Sketches detail = collect(Family::kDetail, t, kM0 / u, kM0 / u + 3000 / u);
+    ASSERT_EQ(edge.size(), by_client.size());
+    for (const auto& [key, sk] : edge) {
+      // The client family joins both sketches from the edge family.
+      EXPECT_EQ(by_client[key].first, sk.first);
+      EXPECT_EQ(by_client[key].second, sk.second);
+      // The detail family keeps the server sketch, and the client sketch only where no server
+      // side measured.
+      EXPECT_EQ(detail[key].first, sk.first);
+      if (sk.first.Empty()) {
+        EXPECT_EQ(detail[key].second, sk.second);
+      } else {
+        EXPECT_TRUE(detail[key].second.Empty());
+      }
+    }
+  }
+  auto db_edge = collect(Family::kEdgeByClient, Tier::kMinute, kM0 + 7, kM0 + 8);
+  ASSERT_EQ(db_edge.size(), 1u);
+  EXPECT_EQ(db_edge.begin()->second.second.Count(), 6u);
+  EXPECT_TRUE(db_edge.begin()->second.first.Empty());
+  // The join survives early stops and more records than one batch.
+  FlushBatch many;
+  for (int m = 0; m < 600; ++m) many.rollups.push_back(MakeRollup(kM0 + 100 + m, b_, a_, 1, 0, 9));
+  ASSERT_TRUE(store_->ApplyFlush(many).ok());
+  EXPECT_EQ(collect(Family::kEdgeByClient, Tier::kMinute, kM0 + 100, kM0 + 700).size(), 600u);
+  int visits = 0;
+  ASSERT_TRUE(store_
+                  ->Scan(Spec(Family::kEdgeByClient, Tier::kMinute, kM0 + 100, kM0 + 700),
+                         [&](int64_t, const EdgeDims&, const RollupValue& v) {
+                           EXPECT_EQ(v.server_latency.Count(), 1u);
+                           return ++visits < 300;
+                         })
+                  .ok());
+  EXPECT_EQ(visits, 300);
+}
+
 TEST_F(EdgeStoreTest, NamespaceNodeAndTimeNarrowing) {
   ASSERT_TRUE(store_->ApplyFlush(StandardBatch(1)).ok());
   ScanSpec s = Spec(Family::kEdge, Tier::kMinute, kM0, kM0 + 3000);
