@@ -1,0 +1,173 @@
+// Parser tests: valid queries (canonical form, precedence, case-insensitivity, escapes) and
+// invalid ones with the exact error position and message.
+#include "query/query_language.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "query/predicate.h"
+
+namespace ew::query {
+namespace {
+
+std::string Canon(const std::string& q) {
+  size_t pos = 999;
+  auto r = ParseQuery(q, &pos);
+  EXPECT_TRUE(r.ok()) << q << ": " << r.status().ToString();
+  if (!r.ok()) return "<error>";
+  return ExprToString(r->root.get());
+}
+
+struct Failure {
+  std::string message;
+  size_t position;
+};
+
+Failure Fail(const std::string& q) {
+  size_t pos = 999;
+  auto r = ParseQuery(q, &pos);
+  EXPECT_FALSE(r.ok()) << q;
+  if (r.ok()) return {"", 999};
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  return {r.status().message(), pos};
+}
+
+TEST(QueryLanguageTest, ExamplesFromTheApi) {
+  EXPECT_EQ(Canon("server.namespace = metoro"), "server.namespace = \"metoro\"");
+  EXPECT_EQ(Canon("client.namespace = metoro and not client.service.name = loadgen"),
+            "(client.namespace = \"metoro\" and not client.service.name = \"loadgen\")");
+  EXPECT_EQ(Canon("server.service.name = api.stripe.com"),
+            "server.service.name = \"api.stripe.com\"");
+  EXPECT_EQ(Canon("client.service.name =~ \"metoro-.*\""), "client.service.name =~ \"metoro-.*\"");
+  EXPECT_EQ(Canon("path =~ \"^/v1/.*\""), "path =~ \"^/v1/.*\"");
+  EXPECT_EQ(Canon("method = POST"), "method = \"POST\"");
+  EXPECT_EQ(Canon("status >= 500"), "status >= \"500\"");
+  EXPECT_EQ(Canon("protocol = grpc"), "protocol = \"grpc\"");
+  EXPECT_EQ(Canon("error = true"), "error = \"true\"");
+  EXPECT_EQ(Canon("v1.traces"), "path =~ \"v1.traces\"");
+  EXPECT_EQ(Canon("\"/v1/(a|b)\""), "path =~ \"/v1/(a|b)\"");
+}
+
+TEST(QueryLanguageTest, EveryOperator) {
+  EXPECT_EQ(Canon("status = 200"), "status = \"200\"");
+  EXPECT_EQ(Canon("status != 200"), "status != \"200\"");
+  EXPECT_EQ(Canon("path =~ a"), "path =~ \"a\"");
+  EXPECT_EQ(Canon("path !~ a"), "path !~ \"a\"");
+  EXPECT_EQ(Canon("status < 1"), "status < \"1\"");
+  EXPECT_EQ(Canon("status <= 1"), "status <= \"1\"");
+  EXPECT_EQ(Canon("status > 1"), "status > \"1\"");
+  EXPECT_EQ(Canon("status >= 1"), "status >= \"1\"");
+  EXPECT_EQ(Canon("method in (GET, \"POST\",PUT)"), "method in (\"GET\", \"POST\", \"PUT\")");
+  EXPECT_EQ(Canon("status>=500"), "status >= \"500\"");  // no spaces needed
+}
+
+TEST(QueryLanguageTest, PrecedenceAndParentheses) {
+  EXPECT_EQ(Canon("method = a or method = b and method = c"),
+            "(method = \"a\" or (method = \"b\" and method = \"c\"))");
+  EXPECT_EQ(Canon("(method = a or method = b) and method = c"),
+            "((method = \"a\" or method = \"b\") and method = \"c\")");
+  EXPECT_EQ(Canon("not not error = true"), "not not error = \"true\"");
+  EXPECT_EQ(Canon("not (status = 1 or status = 2)"), "not (status = \"1\" or status = \"2\")");
+}
+
+TEST(QueryLanguageTest, CaseInsensitiveKeywordsAndFields) {
+  EXPECT_EQ(Canon("SERVER.NAMESPACE = Shop AND Not Path =~ X OR STATUS In (1)"),
+            "((server.namespace = \"Shop\" and not path =~ \"X\") or status in (\"1\"))");
+}
+
+TEST(QueryLanguageTest, StringsAndEscapes) {
+  size_t pos = 0;
+  auto r = ParseQuery(R"(path = "a\"b\\c\td\.e")", &pos);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->root->values[0], "a\"b\\c\td\\.e");  // unknown escapes stay for RE2
+  r = ParseQuery(R"(path = "and")", &pos);          // a keyword in quotes is a value
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->root->values[0], "and");
+}
+
+TEST(QueryLanguageTest, EmptyQuerySelectsEverything) {
+  size_t pos = 0;
+  auto r = ParseQuery("", &pos);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->root, nullptr);
+  r = ParseQuery("   \t ", &pos);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->root, nullptr);
+}
+
+TEST(QueryLanguageTest, ErrorsCarryPositions) {
+  auto f = Fail("server.namespace =");
+  EXPECT_EQ(f.position, 18u);
+  EXPECT_EQ(f.message, "expected a value after '=' at 18");
+  f = Fail("server.namespace = )");
+  EXPECT_EQ(f.position, 19u);
+  EXPECT_EQ(f.message, "expected a value after '=' at 19");
+  f = Fail("(status = 500");
+  EXPECT_EQ(f.position, 13u);
+  EXPECT_EQ(f.message, "expected ')', found end of query at 13");
+  f = Fail("status 500");
+  EXPECT_EQ(f.position, 7u);
+  EXPECT_EQ(f.message, "expected an operator after 'status', found '500' at 7");
+  f = Fail("path = \"abc");
+  EXPECT_EQ(f.position, 7u);
+  f = Fail("status ! 5");
+  EXPECT_EQ(f.position, 7u);
+  f = Fail("method in GET");
+  EXPECT_EQ(f.position, 10u);
+  f = Fail("method in (GET,");
+  EXPECT_EQ(f.position, 15u);
+  f = Fail("method in (GET GET)");
+  EXPECT_EQ(f.position, 15u);
+  f = Fail("and");
+  EXPECT_EQ(f.position, 0u);
+  f = Fail("not");
+  EXPECT_EQ(f.position, 3u);
+  f = Fail("status = 1 status = 2");
+  EXPECT_EQ(f.position, 11u);
+  f = Fail("a = b");  // `a` is a path regex; then '=' is unexpected
+  EXPECT_EQ(f.position, 2u);
+  f = Fail("status = 1 and");
+  EXPECT_EQ(f.position, 14u);
+  f = Fail("path = \"x\\");
+  EXPECT_EQ(f.position, 9u);
+}
+
+TEST(QueryLanguageTest, Limits) {
+  std::string long_query(kMaxQueryLength + 1, 'a');
+  auto f = Fail(long_query);
+  EXPECT_EQ(f.position, kMaxQueryLength);
+  std::string deep(200, '(');
+  deep += "status = 1";
+  f = Fail(deep);
+  EXPECT_EQ(f.position, static_cast<size_t>(kMaxDepth));
+  std::string many = "status in (";
+  for (size_t i = 0; i <= kMaxInValues; ++i) many += (i ? ",1" : "1");
+  many += ")";
+  Fail(many);
+}
+
+TEST(PredicateCompileTest, RegexErrorsCarryPositions) {
+  size_t pos = 0;
+  auto q = ParseQuery("status = 1 and path =~ \"(\"", &pos);
+  ASSERT_TRUE(q.ok());
+  auto p = Predicate::Compile(q->root.get(), nullptr, &pos);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(pos, 15u);
+  EXPECT_NE(p.status().message().find("invalid regular expression"), std::string::npos);
+
+  std::string big = "path =~ \"" + std::string(kMaxRegexLength + 1, 'a') + "\"";
+  q = ParseQuery(big, &pos);
+  ASSERT_TRUE(q.ok());
+  p = Predicate::Compile(q->root.get(), nullptr, &pos);
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(pos, 0u);
+  // A pattern within the length limit whose program exceeds the memory budget is refused too.
+  q = ParseQuery("path =~ \"((((a{100}){100}){100}){100})\"", &pos);
+  ASSERT_TRUE(q.ok());
+  p = Predicate::Compile(q->root.get(), nullptr, &pos);
+  EXPECT_FALSE(p.ok());
+}
+
+}  // namespace
+}  // namespace ew::query
