@@ -1,0 +1,501 @@
+// One test per derivation rule of DESIGN.md "What an edge is": SpanViews go through the real
+// derivation (interning into a real EdgeStore), pairing and aggregation; the test reads the
+// rollups a flush would write.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "ingest/derive.h"
+#include "ingest/pending_table.h"
+#include "tests/ingest/shard_harness.h"
+
+namespace ew::ingest {
+namespace {
+
+using testing::EdgeRow;
+using testing::MakeSpan;
+using testing::ShardHarness;
+
+constexpr const char* kExtClient = "external_client:/External Client";
+constexpr const char* kUnknownExt = "external_service:/Unknown External Service";
+
+const EdgeRow* FindEdge(const std::vector<EdgeRow>& rows, const std::string& client,
+                        const std::string& server) {
+  for (const auto& r : rows) {
+    if (r.client == client && r.server == server) return &r;
+  }
+  return nullptr;
+}
+
+TEST(DeriveRules, NodeIdentityNamespaceK8sThenServiceNamespaceThenEmpty) {
+  ShardHarness h;
+  SpanView a = MakeSpan(SpanKind::kServer, "api", 1, 10, 0, h.now_ms);
+  a.k8s_namespace = "prod";
+  a.service_namespace = "shop";
+  SpanView b = MakeSpan(SpanKind::kServer, "api", 2, 20, 0, h.now_ms);
+  b.service_namespace = "shop";
+  SpanView c = MakeSpan(SpanKind::kServer, "api", 3, 30, 0, h.now_ms);
+  h.Feed(a);
+  h.Feed(b);
+  h.Feed(c);
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_NE(FindEdge(rows, kExtClient, "service:prod/api"), nullptr);
+  EXPECT_NE(FindEdge(rows, kExtClient, "service:shop/api"), nullptr);
+  EXPECT_NE(FindEdge(rows, kExtClient, "service:/api"), nullptr);
+}
+
+TEST(DeriveRules, ClientFirstThenServerCompletesAtOnce) {
+  ShardHarness h;
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
+  EXPECT_EQ(h.shard().pending(), 1u);
+  EXPECT_TRUE(h.Flush().empty());
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 1, 200, 100, h.now_ms + 1));
+  EXPECT_EQ(h.shard().pending(), 0u);
+  auto rows = h.Flush();  // no expiry needed: emitted on completion
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].client, "service:/web");
+  EXPECT_EQ(rows[0].server, "service:/api");
+  EXPECT_EQ(rows[0].requests, 1u);
+  EXPECT_EQ(h.shard().counters().pairs_completed, 1u);
+}
+
+TEST(DeriveRules, ServerFirstThenClientCompletesAtOnce) {
+  ShardHarness h;
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 1, 200, 100, h.now_ms + 1));
+  EXPECT_EQ(h.shard().pending(), 1u);
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
+  EXPECT_EQ(h.shard().pending(), 0u);
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].client, "service:/web");
+  EXPECT_EQ(rows[0].server, "service:/api");
+}
+
+TEST(DeriveRules, PairingNeedsSameTraceAndParentSpan) {
+  ShardHarness h;
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 2, 200, 100, h.now_ms));  // other trace
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 1, 201, 101, h.now_ms));  // other parent
+  EXPECT_EQ(h.shard().pending(), 3u);
+  EXPECT_TRUE(h.Flush().empty());
+}
+
+TEST(DeriveRules, RootServerSpanIsFromExternalClientAtOnce) {
+  ShardHarness h;
+  h.Feed(MakeSpan(SpanKind::kServer, "frontend", 1, 10, 0, h.now_ms));
+  EXPECT_EQ(h.shard().pending(), 0u);
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].client, kExtClient);
+  EXPECT_EQ(rows[0].server, "service:/frontend");
+  EXPECT_EQ(rows[0].server_samples, 1u);
+  EXPECT_EQ(rows[0].client_samples, 0u);
+}
+
+TEST(DeriveRules, DatabaseClientSpanIsDatabaseEdgeAtOnce) {
+  ShardHarness h;
+  SpanView a = MakeSpan(SpanKind::kClient, "orders", 1, 10, 0, h.now_ms);
+  a.db_system = "postgresql";
+  a.db_namespace = "orders";
+  SpanView b = MakeSpan(SpanKind::kClient, "orders", 2, 20, 0, h.now_ms);
+  b.db_system = "redis";
+  h.Feed(a);
+  h.Feed(b);
+  EXPECT_EQ(h.shard().pending(), 0u);
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 2u);
+  const EdgeRow* pg = FindEdge(rows, "service:/orders", "database:/postgresql/orders");
+  ASSERT_NE(pg, nullptr);
+  EXPECT_EQ(pg->protocol, "database");
+  EXPECT_EQ(pg->client_samples, 1u);
+  EXPECT_NE(FindEdge(rows, "service:/orders", "database:/redis"), nullptr);
+}
+
+TEST(DeriveRules, UnpairedClientBecomesExternalServiceByHostname) {
+  ShardHarness h(/*pair_wait_ms=*/1000);
+  SpanView a = MakeSpan(SpanKind::kClient, "web", 1, 10, 0, h.now_ms);
+  a.peer_service = "Payments";
+  a.server_address = "ignored.example.com";
+  SpanView b = MakeSpan(SpanKind::kClient, "web", 2, 20, 0, h.now_ms);
+  b.server_address = "API.Stripe.com:443";
+  SpanView c = MakeSpan(SpanKind::kClient, "web", 3, 30, 0, h.now_ms);
+  c.net_peer_name = "legacy.example.org";
+  SpanView d = MakeSpan(SpanKind::kClient, "web", 4, 40, 0, h.now_ms);
+  d.http_host = "Hosted.Example.net:8080";
+  SpanView e = MakeSpan(SpanKind::kClient, "web", 5, 50, 0, h.now_ms);
+  e.url_full = "https://user@Files.Example.com:8443/a/b?q=1";
+  for (auto* s : {&a, &b, &c, &d, &e}) h.Feed(*s);
+  EXPECT_TRUE(h.Flush().empty());
+  h.Advance(1000 + 100);
+  auto rows = h.Flush();
+  EXPECT_EQ(rows.size(), 5u);
+  for (const char* host : {"payments", "api.stripe.com", "legacy.example.org", "hosted.example.net",
+                           "files.example.com"}) {
+    std::string name = "external_service:/";
+    name.append(host);
+    const EdgeRow* r = FindEdge(rows, "service:/web", name);
+    ASSERT_NE(r, nullptr) << host;
+    EXPECT_EQ(r->requests, 1u);
+    EXPECT_EQ(r->client_samples, 1u);
+  }
+  EXPECT_EQ(h.shard().counters().expired[0], 5u);
+}
+
+TEST(DeriveRules, UnpairedClientWithIpOrNoNameIsUnknownExternalService) {
+  ShardHarness h(1000);
+  SpanView a = MakeSpan(SpanKind::kClient, "web", 1, 10, 0, h.now_ms);
+  a.server_address = "10.1.2.3";
+  SpanView b = MakeSpan(SpanKind::kClient, "web", 2, 20, 0, h.now_ms);
+  b.server_address = "[2001:db8::1]:443";
+  SpanView c = MakeSpan(SpanKind::kClient, "web", 3, 30, 0, h.now_ms);
+  c.url_full = "http://192.168.0.1:8080/x";
+  SpanView d = MakeSpan(SpanKind::kClient, "web", 4, 40, 0, h.now_ms);  // nothing
+  for (auto* s : {&a, &b, &c, &d}) h.Feed(*s);
+  h.Advance(1100);
+  auto rows = h.Flush();
+  uint64_t total = 0;
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.server, kUnknownExt);
+    total += r.requests;
+  }
+  EXPECT_EQ(total, 4u);
+}
+
+TEST(DeriveRules, UnpairedServerWithParentComesFromExternalClientAfterWait) {
+  ShardHarness h(2000);
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 1, 200, 100, h.now_ms));
+  h.Advance(1000);
+  EXPECT_EQ(h.shard().pending(), 1u) << "must wait the whole pair-wait";
+  EXPECT_TRUE(h.Flush().empty());
+  h.Advance(1200);
+  EXPECT_EQ(h.shard().pending(), 0u);
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].client, kExtClient);
+  EXPECT_EQ(rows[0].server, "service:/api");
+  EXPECT_EQ(h.shard().counters().expired[1], 1u);
+  ASSERT_EQ(h.last_flush().expiries.size(), 1u);
+  EXPECT_EQ(h.last_flush().expiries[0].kind, storage::ExpiryKind::kServerHalf);
+}
+
+TEST(DeriveRules, MessagingProducerConsumerPairLikeClientServer) {
+  ShardHarness h;
+  SpanView p = MakeSpan(SpanKind::kProducer, "orders", 1, 100, 0, h.now_ms);
+  p.messaging_system = "kafka";
+  p.messaging_destination = "orders";
+  SpanView c = MakeSpan(SpanKind::kConsumer, "billing", 1, 200, 100, h.now_ms + 5);
+  c.messaging_system = "kafka";
+  c.messaging_destination = "orders";
+  h.Feed(p);
+  h.Feed(c);
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].client, "service:/orders");
+  EXPECT_EQ(rows[0].server, "service:/billing");
+  EXPECT_EQ(rows[0].protocol, "messaging");
+}
+
+TEST(DeriveRules, UnpairedMessagingHalvesEndAtMessagingNode) {
+  ShardHarness h(1000);
+  SpanView p = MakeSpan(SpanKind::kProducer, "orders", 1, 100, 0, h.now_ms);
+  p.messaging_system = "kafka";
+  p.messaging_destination = "orders";
+  SpanView c = MakeSpan(SpanKind::kConsumer, "billing", 2, 200, 300, h.now_ms);
+  c.messaging_system = "kafka";
+  c.messaging_destination = "invoices";
+  h.Feed(p);
+  h.Feed(c);
+  h.Advance(1100);
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_NE(FindEdge(rows, "service:/orders", "messaging:/kafka/orders"), nullptr);
+  EXPECT_NE(FindEdge(rows, "messaging:/kafka/invoices", "service:/billing"), nullptr);
+}
+
+TEST(DeriveRules, ErrorWhenEitherHalfSees5xxOrErrorStatus) {
+  ShardHarness h;
+  // 1: server 503; 2: client sees 502 only; 3: client span status ERROR; 4: server 404 (no error).
+  SpanView c1 = MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms);
+  SpanView s1 = MakeSpan(SpanKind::kServer, "api", 1, 200, 100, h.now_ms);
+  s1.http_status = 503;
+  SpanView c2 = MakeSpan(SpanKind::kClient, "web", 2, 100, 0, h.now_ms);
+  c2.http_status = 502;
+  SpanView s2 = MakeSpan(SpanKind::kServer, "api", 2, 200, 100, h.now_ms);
+  SpanView c3 = MakeSpan(SpanKind::kClient, "web", 3, 100, 0, h.now_ms);
+  c3.status = SpanStatus::kError;
+  SpanView s3 = MakeSpan(SpanKind::kServer, "api", 3, 200, 100, h.now_ms);
+  SpanView c4 = MakeSpan(SpanKind::kClient, "web", 4, 100, 0, h.now_ms);
+  SpanView s4 = MakeSpan(SpanKind::kServer, "api", 4, 200, 100, h.now_ms);
+  s4.http_status = 404;
+  for (auto* s : {&c1, &s1, &c2, &s2, &c3, &s3, &c4, &s4}) h.Feed(*s);
+  auto rows = h.Flush();
+  uint64_t requests = 0, errors = 0;
+  for (const auto& r : rows) {
+    requests += r.requests;
+    errors += r.errors;
+  }
+  EXPECT_EQ(requests, 4u);
+  EXPECT_EQ(errors, 3u);
+}
+
+TEST(DeriveRules, GrpcServerErrorCodesAreErrors) {
+  ShardHarness h;
+  uint64_t trace = 1;
+  for (int code = 0; code <= 16; ++code) {
+    SpanView s = MakeSpan(SpanKind::kServer, "grpc-svc", trace++, 10, 0, h.now_ms);
+    s.rpc_system = "grpc";
+    s.grpc_status = code;
+    h.Feed(s);
+  }
+  auto rows = h.Flush();
+  std::set<uint16_t> error_codes;
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.protocol, "grpc");
+    if (r.errors > 0) error_codes.insert(r.status);
+  }
+  EXPECT_EQ(error_codes, (std::set<uint16_t>{2, 4, 12, 13, 14, 15}));
+}
+
+TEST(DeriveRules, LatencyOfEachHalfFromItsOwnClock) {
+  ShardHarness h;
+  // The server's clock is 5 s behind; each half's duration is its own end - start.
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms, /*dur_us=*/50'000));
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 1, 200, 100, h.now_ms - 5000, /*dur_us=*/30'000));
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_NEAR(rows[0].client_p50_us, 50'000, 500);
+  EXPECT_NEAR(rows[0].server_p50_us, 30'000, 300);
+}
+
+TEST(DeriveRules, MinuteIsTheClientHalfStartWhenPaired) {
+  ShardHarness h;
+  // Client starts in minute M, the (skewed) server half in M-1: the edge is in M.
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 1, 200, 100, h.now_ms - 30'000));
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].minute, h.Minute());
+  // Unpaired or single halves use their own start.
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 2, 300, 0, h.now_ms - 120'000));
+  rows = h.Flush();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].minute, h.Minute() - 2);
+}
+
+TEST(DeriveRules, ProtocolGrpcDatabaseMessagingHttpOther) {
+  SpanView s;
+  s.rpc_system = "grpc";
+  s.http_method = "POST";
+  EXPECT_EQ(ProtocolOf(s), storage::Protocol::kGrpc);
+  s = SpanView{};
+  s.db_system = "mysql";
+  EXPECT_EQ(ProtocolOf(s), storage::Protocol::kDatabase);
+  s = SpanView{};
+  s.messaging_system = "kafka";
+  EXPECT_EQ(ProtocolOf(s), storage::Protocol::kMessaging);
+  s = SpanView{};
+  s.url_full = "http://x/y";
+  EXPECT_EQ(ProtocolOf(s), storage::Protocol::kHttp);
+  s = SpanView{};
+  s.http_status = 200;
+  EXPECT_EQ(ProtocolOf(s), storage::Protocol::kHttp);
+  EXPECT_EQ(ProtocolOf(SpanView{}), storage::Protocol::kOther);
+}
+
+TEST(DeriveRules, PathFromRouteElseUrlPathWithoutQueryIdsNormalized) {
+  SpanView s;
+  s.http_route = "/users/:id";
+  s.url_path = "/users/42";
+  EXPECT_EQ(NormalizePath(s), "/users/:id");
+  s = SpanView{};
+  s.url_path = "/users/42/orders/550e8400-e29b-41d4-a716-446655440000?x=1";
+  EXPECT_EQ(NormalizePath(s), "/users/{id}/orders/{id}");
+  s = SpanView{};
+  s.url_full = "https://h.example.com:8443/blob/deadbeefcafe1234/raw#frag";
+  EXPECT_EQ(NormalizePath(s), "/blob/{id}/raw");
+  s = SpanView{};
+  s.url_full = "https://h.example.com?q=1";
+  EXPECT_EQ(NormalizePath(s), "/");
+  EXPECT_EQ(NormalizePathSegments("/v1/traces"), "/v1/traces");  // short words stay
+  EXPECT_EQ(NormalizePathSegments("/api/v2/items/abcdef"), "/api/v2/items/abcdef");
+  EXPECT_EQ(NormalizePath(SpanView{}), "");
+}
+
+TEST(DeriveRules, PathCapPerEdgeOverflowsToOther) {
+  ShardHarness h(10'000, 1'000'000, /*max_paths=*/2);
+  for (int i = 0; i < 4; ++i) {
+    SpanView s = MakeSpan(SpanKind::kServer, "api", 10 + i, 10, 0, h.now_ms);
+    std::string path = "/p";
+    path.push_back(static_cast<char>('a' + i));
+    s.http_route = path;
+    h.Feed(s);
+  }
+  auto rows = h.Flush();
+  std::map<std::string, uint64_t> by_path;
+  for (const auto& r : rows) by_path[r.path] += r.requests;
+  EXPECT_EQ(by_path, (std::map<std::string, uint64_t>{{"/pa", 1}, {"/pb", 1}, {"{other}", 2}}));
+}
+
+TEST(DeriveRules, MethodAndStatusAreDimensions) {
+  ShardHarness h;
+  SpanView a = MakeSpan(SpanKind::kServer, "api", 1, 10, 0, h.now_ms);
+  a.http_method = "POST";
+  a.http_status = 201;
+  SpanView b = MakeSpan(SpanKind::kServer, "api", 2, 10, 0, h.now_ms);
+  b.http_method = "FROB";
+  b.http_status = 999;  // not a status: dropped
+  h.Feed(a);
+  h.Feed(b);
+  auto rows = h.Flush();
+  ASSERT_EQ(rows.size(), 2u);
+  std::set<std::pair<std::string, uint16_t>> dims;
+  for (const auto& r : rows) dims.insert({r.method, r.status});
+  EXPECT_EQ(dims, (std::set<std::pair<std::string, uint16_t>>{{"POST", 201}, {"_OTHER", 0}}));
+}
+
+TEST(DeriveRules, LatenessWindowRefusesTooOldAndTooFarInFuture) {
+  ShardHarness h;
+  EXPECT_EQ(h.Feed(MakeSpan(SpanKind::kServer, "api", 1, 10, 0, h.now_ms - 25 * kMsPerHour)),
+            DeriveResult::kTooOld);
+  EXPECT_EQ(h.Feed(MakeSpan(SpanKind::kServer, "api", 2, 10, 0, h.now_ms + 11 * kMsPerMinute)),
+            DeriveResult::kTooNew);
+  EXPECT_EQ(h.Feed(MakeSpan(SpanKind::kServer, "api", 3, 10, 0, h.now_ms - 23 * kMsPerHour)),
+            DeriveResult::kHalf);
+  EXPECT_EQ(h.Feed(MakeSpan(SpanKind::kServer, "api", 4, 10, 0, h.now_ms + 9 * kMsPerMinute)),
+            DeriveResult::kHalf);
+  auto rows = h.Flush();
+  EXPECT_EQ(h.TotalRequests(rows), 2u);  // late spans land in their own minutes
+  EXPECT_EQ(rows.size(), 2u);
+}
+
+TEST(DeriveRules, SamplingWeightFromTracestateScalesCounts) {
+  EXPECT_EQ(WeightCodeOf(""), 0);
+  EXPECT_EQ(WeightCodeOf("ot=th:8"), 0x8000);
+  EXPECT_EQ(WeightCodeOf("vendor=x,ot=rv:abc;th:c"), 0xc000);
+  EXPECT_EQ(WeightCodeOf("ot=th:zz"), 0);
+  EXPECT_DOUBLE_EQ(WeightOf(0x8000), 2.0);
+  EXPECT_DOUBLE_EQ(WeightOf(0xc000), 4.0);
+  ShardHarness h;
+  for (int i = 0; i < 3; ++i) {  // p = 1/2: each counts 2
+    SpanView s = MakeSpan(SpanKind::kServer, "api", 1 + i, 10, 0, h.now_ms);
+    s.trace_state = "ot=th:8";
+    s.http_status = 500;
+    h.Feed(s);
+  }
+  for (int i = 0; i < 10; ++i) {  // p = 0.3 (th = 1 - 0.3 = 0.b333): weight 3.33 each
+    SpanView s = MakeSpan(SpanKind::kServer, "db-proxy", 100 + i, 10, 0, h.now_ms);
+    s.trace_state = "ot=th:b333";
+    h.Feed(s);
+  }
+  auto rows = h.Flush();
+  const EdgeRow* api = FindEdge(rows, kExtClient, "service:/api");
+  ASSERT_NE(api, nullptr);
+  EXPECT_EQ(api->requests, 6u);
+  EXPECT_EQ(api->errors, 6u);
+  const EdgeRow* proxy = FindEdge(rows, kExtClient, "service:/db-proxy");
+  ASSERT_NE(proxy, nullptr);
+  EXPECT_EQ(proxy->requests, 33u);  // 10 * 3.333.. rounded once per flush
+}
+
+TEST(DeriveRules, InternalSpansMakeNoEdge) {
+  ShardHarness h;
+  EXPECT_EQ(h.Feed(MakeSpan(SpanKind::kInternal, "api", 1, 10, 5, h.now_ms)),
+            DeriveResult::kNoEdge);
+  EXPECT_EQ(h.Feed(MakeSpan(SpanKind::kUnspecified, "api", 1, 11, 5, h.now_ms)),
+            DeriveResult::kNoEdge);
+  EXPECT_TRUE(h.Flush().empty());
+}
+
+TEST(DeriveRules, FullPendingTableEvictsOldestEarlyAndCountsIt) {
+  ShardHarness h(60'000, /*max_pending=*/256);
+  for (int i = 0; i < 256; ++i) {
+    h.Feed(MakeSpan(SpanKind::kClient, "web", 1000 + i, 7, 0, h.now_ms), h.now_ms);
+  }
+  EXPECT_EQ(h.shard().pending(), 256u);
+  // A newer half arrives: the oldest (all from one tick here) make room.
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 5000, 7, 0, h.now_ms + 5000), h.now_ms + 5000);
+  EXPECT_LE(h.shard().pending(), 256u);
+  uint64_t evicted = h.shard().counters().expired[2];
+  EXPECT_GE(evicted, 1u);
+  EXPECT_EQ(h.shard().pending() + evicted, 257u);
+  auto rows = h.Flush();
+  EXPECT_EQ(h.TotalRequests(rows), evicted);  // evicted halves still became their edge
+  bool found_evicted_kind = false;
+  for (const auto& e : h.last_flush().expiries) {
+    found_evicted_kind |= e.kind == storage::ExpiryKind::kEvicted;
+  }
+  EXPECT_TRUE(found_evicted_kind);
+  // The newest half survived.
+  EXPECT_NE(h.shard().table().size(), 0u);
+}
+
+TEST(DeriveRules, ResentDuplicateHalfIsKeptOnce) {
+  ShardHarness h;
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
+  EXPECT_EQ(h.shard().pending(), 1u);
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 1, 200, 100, h.now_ms));
+  EXPECT_EQ(h.TotalRequests(h.Flush()), 1u);
+}
+
+TEST(DeriveRules, PendingHalvesPersistAndPairAfterReload) {
+  ShardHarness h;
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
+  h.Feed(MakeSpan(SpanKind::kClient, "web", 2, 100, 0, h.now_ms));
+  h.Flush();
+  ASSERT_EQ(h.last_flush().pending_puts.size(), 2u);
+  auto puts = h.last_flush().pending_puts;
+  // Pairing one of them deletes its persisted entry at the next flush.
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 2, 200, 100, h.now_ms));
+  h.Flush();
+  EXPECT_TRUE(h.last_flush().pending_puts.empty());
+  ASSERT_EQ(h.last_flush().pending_deletes.size(), 1u);
+  EXPECT_EQ(h.last_flush().pending_deletes[0], puts[1].first);
+  // A fresh shard loads the first entry and pairs it.
+  ShardState fresh(h.options());
+  fresh.SetNow(h.now_ms);
+  ASSERT_TRUE(fresh.LoadPending(puts[0].first, puts[0].second, h.now_ms).ok());
+  EXPECT_EQ(fresh.pending(), 1u);
+  HalfRecord server;
+  server.trace_id = testing::TraceId(0xabc, 1);
+  server.span_key = 100;
+  server.role = HalfRole::kServerPending;
+  server.node = h.ids().external_client;  // any node id
+  server.peer = h.ids().external_client;
+  fresh.Apply(server, h.now_ms);
+  EXPECT_EQ(fresh.pending(), 0u);
+  EXPECT_EQ(fresh.counters().pairs_completed, 1u);
+  ShardFlush f;
+  fresh.TakeFlush(&f);
+  ASSERT_EQ(f.rollups.size(), 1u);
+  EXPECT_EQ(f.pending_deletes.size(), 1u);  // the loaded entry is gone from the store too
+  EXPECT_EQ(DecodePending("short", "", nullptr, nullptr).code(), StatusCode::kCorruption);
+}
+
+TEST(DeriveRules, HostNameHelpers) {
+  EXPECT_TRUE(IsIpLiteral("1.2.3.4"));
+  EXPECT_TRUE(IsIpLiteral("::1"));
+  EXPECT_TRUE(IsIpLiteral("2001:db8::8a2e:370:7334"));
+  EXPECT_FALSE(IsIpLiteral("1.2.3.4.example.com"));
+  EXPECT_FALSE(IsIpLiteral("cafe"));
+  EXPECT_EQ(UrlHost("https://a:b@Host.Example:1/x"), "Host.Example:1");
+  EXPECT_EQ(UrlHost("/relative"), "");
+}
+
+TEST(PendingEntryLayout, FortyBytesAndAtMostFortyEightPerHalfAtMaxLoad) {
+  static_assert(sizeof(PendingEntry) == 40);
+  static_assert(kPendingBytesPerHalfAtMaxLoad <= 48.0);
+  PendingTable t(10'000);
+  for (uint64_t i = 1; i <= 10'000; ++i) {
+    PendingEntry e;
+    e.trace_lo = i * 7919;
+    e.span_key = i;
+    t.Insert(e);
+  }
+  EXPECT_EQ(t.size(), 10'000u);
+  EXPECT_LE(static_cast<double>(t.MemoryBytes()) / 10'000.0, 48.0);
+}
+
+}  // namespace
+}  // namespace ew::ingest

@@ -1,0 +1,95 @@
+// PendingTable against a reference map: inserts, overwrites, lookups and backward-shift erases
+// in random order, through growth to the final capacity.
+#include "ingest/pending_table.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <unordered_map>
+
+namespace ew::ingest {
+namespace {
+
+TEST(PendingTable, MatchesReferenceUnderRandomInsertErase) {
+  constexpr size_t kMax = 5000;
+  PendingTable t(kMax);
+  std::unordered_map<uint64_t, uint32_t> ref;  // span_key -> node
+  std::mt19937_64 rng(42);
+  for (int step = 0; step < 200'000; ++step) {
+    uint64_t key = 1 + rng() % 8000;
+    uint64_t lo = key * 31;  // trace_lo derived from key
+    int op = static_cast<int>(rng() % 3);
+    if (op < 2 && (ref.count(key) || ref.size() < kMax)) {
+      PendingEntry e;
+      e.trace_lo = lo;
+      e.span_key = key;
+      e.node = static_cast<uint32_t>(step);
+      t.Insert(e);
+      ref[key] = e.node;
+    } else if (PendingEntry* e = t.Find(lo, key)) {
+      ASSERT_TRUE(ref.count(key));
+      t.Erase(e);
+      ref.erase(key);
+    } else {
+      ASSERT_FALSE(ref.count(key));
+    }
+    ASSERT_EQ(t.size(), ref.size());
+  }
+  for (const auto& [key, node] : ref) {
+    PendingEntry* e = t.Find(key * 31, key);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->node, node);
+  }
+  EXPECT_LE(static_cast<double>(t.size()) / static_cast<double>(t.capacity()),
+            kPendingMaxLoad + 1e-9);
+}
+
+TEST(PendingTable, SameSpanIdInOtherTraceIsOtherKey) {
+  PendingTable t(10);
+  PendingEntry a;
+  a.trace_lo = 1;
+  a.span_key = 7;
+  PendingEntry b = a;
+  b.trace_lo = 2;
+  t.Insert(a);
+  t.Insert(b);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_NE(t.Find(1, 7), t.Find(2, 7));
+  EXPECT_EQ(t.Find(3, 7), nullptr);
+}
+
+TEST(PendingTable, PersistedFormRoundTrips) {
+  PendingEntry e;
+  e.trace_lo = 0x0102030405060708;
+  e.span_key = 0x1112131415161718;
+  e.node = 7;
+  e.peer = 9;
+  e.path = 11;
+  e.minute_method = (29'000'000u << 4) | 3;
+  e.duration_bucket = 700;
+  e.bits = PendingEntry::PackBits(503, true, true, storage::Protocol::kGrpc);
+  e.weight = 0x8000;
+  std::string key = EncodePendingKey(e.trace_lo, e.span_key);
+  std::string value = EncodePendingValue(e, 1'764'000'000'123);
+  PendingEntry d;
+  int64_t arrival = 0;
+  ASSERT_TRUE(DecodePending(key, value, &d, &arrival).ok());
+  EXPECT_EQ(arrival, 1'764'000'000'123);
+  EXPECT_EQ(d.trace_lo, e.trace_lo);
+  EXPECT_EQ(d.span_key, e.span_key);
+  EXPECT_EQ(d.node, 7u);
+  EXPECT_EQ(d.peer, 9u);
+  EXPECT_EQ(d.path, 11u);
+  EXPECT_EQ(d.minute(), 29'000'000u);
+  EXPECT_EQ(d.method(), 3);
+  EXPECT_EQ(d.status(), 503);
+  EXPECT_TRUE(d.error());
+  EXPECT_TRUE(d.server());
+  EXPECT_EQ(d.protocol(), storage::Protocol::kGrpc);
+  EXPECT_EQ(d.weight, 0x8000);
+  EXPECT_FALSE(DecodePending(key, value.substr(1), &d, &arrival).ok());
+  EXPECT_FALSE(DecodePending(key.substr(2), value, &d, &arrival).ok());
+}
+
+}  // namespace
+}  // namespace ew::ingest
