@@ -1,0 +1,116 @@
+// Query benchmarks: server-side time of QueryService::Handle (parse, plan, scan, merge, render
+// JSON) on the data set of benchmarks/query_dataset.h (1,000 services, 10,000 edges, 7 days of
+// per-minute data plus 90 days in the hour/day tiers).
+//
+// Run: build-*/benchmarks/query_bench --benchmark_repetitions=5
+//        --benchmark_report_aggregates_only=true
+// The store is generated once into $EW_QUERY_BENCH_DIR (default /tmp/ew-query-bench) and reused
+// while its signature file matches the data-set options.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "base/time.h"
+#include "benchmarks/query_dataset.h"
+#include "query/query_service.h"
+
+namespace {
+
+using ew::bench::QueryDatasetOptions;
+
+struct Env {
+  std::unique_ptr<ew::storage::EdgeStore> store;
+  std::unique_ptr<ew::query::QueryService> service;
+  int64_t now_ms = 0;
+};
+
+Env* OpenEnv() {
+  static Env* env = [] {
+    auto* e = new Env();
+    QueryDatasetOptions opts;
+    const char* dir_env = std::getenv("EW_QUERY_BENCH_DIR");
+    std::string dir = dir_env ? dir_env : "/tmp/ew-query-bench";
+    std::string sig_file = dir + "/dataset.signature";
+    std::string sig;
+    std::ifstream(sig_file) >> sig;
+    bool reuse = sig == opts.Signature();
+    if (!reuse) std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    ew::storage::StoreOptions so;
+    so.dir = dir + "/store";
+    so.fixed_now_ms = opts.now_minute * 60'000;
+    auto store = ew::storage::EdgeStore::Open(so);
+    if (!store.ok()) {
+      std::cerr << "open: " << store.status().ToString() << "\n";
+      std::exit(1);
+    }
+    e->store = std::move(store).value();
+    if (!reuse) {
+      int64_t t0 = ew::MonoNowNs();
+      auto info = ew::bench::GenerateQueryDataset(e->store.get(), opts);
+      if (!info.ok()) {
+        std::cerr << "generate: " << info.status().ToString() << "\n";
+        std::exit(1);
+      }
+      ew::Status c = e->store->CompactAll();
+      if (!c.ok()) std::cerr << "compact: " << c.ToString() << "\n";
+      std::cerr << "generated " << info->rollups << " rollups over " << info->edges << " edges in "
+                << (ew::MonoNowNs() - t0) / 1'000'000'000 << " s\n";
+      std::ofstream(sig_file) << opts.Signature();
+    }
+    e->service = ew::query::QueryService::Create(e->store.get(), nullptr);
+    e->now_ms = opts.now_minute * 60'000;
+    return e;
+  }();
+  return env;
+}
+
+void RunQuery(benchmark::State& state, const std::string& path,
+              std::map<std::string, std::string> params) {
+  Env* env = OpenEnv();
+  ew::query::ApiRequest req;
+  req.path = path;
+  req.params = std::move(params);
+  req.now_ms = env->now_ms;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    auto r = env->service->Handle(req);
+    if (r.http_status != 200) {
+      state.SkipWithError(r.body.c_str());
+      return;
+    }
+    bytes = r.body.size();
+    benchmark::DoNotOptimize(r.body.data());
+  }
+  state.counters["response_bytes"] = static_cast<double>(bytes);
+}
+
+void BM_Map1h(benchmark::State& s) { RunQuery(s, "/api/v1/map", {{"start", "now-1h"}}); }
+void BM_Map7d(benchmark::State& s) { RunQuery(s, "/api/v1/map", {{"start", "now-7d"}}); }
+void BM_Map90d(benchmark::State& s) { RunQuery(s, "/api/v1/map", {{"start", "now-90d"}}); }
+void BM_ServiceNeighbourhood7d(benchmark::State& s) {
+  RunQuery(s, "/api/v1/service", {{"namespace", "ns-7"}, {"name", "svc-127"}, {"start", "now-7d"}});
+}
+void BM_PathRegex1h(benchmark::State& s) {
+  RunQuery(s, "/api/v1/map", {{"start", "now-1h"}, {"query", "path =~ \"^/api/v[12]/orders/\""}});
+}
+void BM_NamespaceFilter7d(benchmark::State& s) {
+  RunQuery(s, "/api/v1/map", {{"start", "now-7d"}, {"query", "server.namespace = ns-3"}});
+}
+
+#define EW_QUERY_BENCH(fn) \
+  BENCHMARK(fn)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()
+EW_QUERY_BENCH(BM_Map1h);
+EW_QUERY_BENCH(BM_Map7d);
+EW_QUERY_BENCH(BM_Map90d);
+EW_QUERY_BENCH(BM_ServiceNeighbourhood7d);
+EW_QUERY_BENCH(BM_PathRegex1h);
+EW_QUERY_BENCH(BM_NamespaceFilter7d);
+
+}  // namespace
+
+BENCHMARK_MAIN();
