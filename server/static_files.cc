@@ -43,6 +43,8 @@ bool SafeRelativePath(std::string_view decoded) {
         decoded.substr(pos, slash == std::string_view::npos ? slash : slash - pos);
     if (!seg.empty() && seg.front() == '.') return false;  // "..", ".", hidden files
     if (slash == std::string_view::npos) break;
+    // "//x" would make the joined path absolute; only the leading '/' may precede a segment.
+    if (seg.empty() && pos != 0) return false;
     pos = slash + 1;
   }
   return true;
@@ -117,13 +119,14 @@ Response StaticFiles::Serve(std::string_view path) const {
     r.body = std::string(kBuiltinPage);
     return r;
   }
+  if (!fs::path(rel).is_relative()) return ErrorResponse(404, "not found", "static");
   fs::path file = fs::path(root_) / rel;
   std::error_code ec;
-  bool has_ext = fs::path(rel).has_extension();
   if (!fs::is_regular_file(file, ec)) {
-    if (has_ext) return ErrorResponse(404, "not found", "static");
-    file = fs::path(root_) / "index.html";  // a client-side route
-    rel = "index.html";
+    if (rel != "index.html") return ErrorResponse(404, "not found", "static");
+    r.content_type = "text/html; charset=utf-8";  // a web dir without a built bundle
+    r.body = std::string(kBuiltinPage);
+    return r;
   }
   if (!ReadWholeFile(file, &r.body)) return ErrorResponse(404, "not found", "static");
   r.content_type = ContentTypeForPath(rel);

@@ -1,7 +1,7 @@
 // StaticFiles: serves the web UI bundle (web/dist) on the HTTP listener. Paths are decoded,
 // checked segment by segment (no "..", no hidden files, no NUL or backslash) and resolved inside
-// the root, so no request can read outside it. Unknown paths without an extension get index.html
-// (client-side routes). Without a bundle, "/" answers a small built-in page that says so.
+// the root, so no request can read outside it. Unknown paths are 404 (JSON). Without a bundle, "/"
+// answers a small built-in page that says so.
 //
 // Thread-safety: immutable after construction; Serve may be called concurrently.
 #pragma once

@@ -106,10 +106,11 @@ Status HttpClient::SendRaw(std::string_view bytes) {
   return Status::Ok();
 }
 
-Result<HttpResponse> HttpClient::ReadResponse() {
+Result<HttpResponse> HttpClient::ReadResponse(bool head_request) {
   if (!impl_->stream) return Status::FailedPrecondition("not connected");
   http::response_parser<http::string_body> parser;
   parser.body_limit(1ULL << 30);
+  parser.skip(head_request);
   impl_->stream->expires_after(timeout_);
   beast::error_code result;
   http::async_read(*impl_->stream, impl_->buffer, parser,
@@ -199,7 +200,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
     Status st = SendRaw(wire);
     if (st.ok()) {
       bool buffered = impl_->buffer.size() > 0;
-      Result<HttpResponse> r = ReadResponse();
+      Result<HttpResponse> r = ReadResponse(request.method == "HEAD");
       if (r.ok() || !reused || buffered || attempt == 1) return r;
     } else if (!reused || attempt == 1) {
       return st;

@@ -62,7 +62,8 @@ class HttpClient {
   // Writes bytes as they are.
   Status SendRaw(std::string_view bytes);
   // Reads exactly one response (after SendRaw; pipelined responses are read one by one).
-  Result<HttpResponse> ReadResponse();
+  // head_request: the response answers a HEAD (no body follows its header).
+  Result<HttpResponse> ReadResponse(bool head_request = false);
   // Reads until the peer closes or the timeout passes; returns what arrived. `closed` tells
   // whether the peer closed (EOF/reset) rather than timing out.
   std::string ReadUntilClose(bool* closed, std::chrono::milliseconds timeout);

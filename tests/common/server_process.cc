@@ -104,6 +104,9 @@ Status ServerProcess::Spawn() {
   if (access(options_.binary.c_str(), X_OK) != 0) {
     return Status::NotFound("server binary not built: " + options_.binary);
   }
+  // Empty the logs first: WaitReady must not see the ready line of a previous run.
+  WriteFile(files_->Sub("stdout.log"), "");
+  WriteFile(files_->Sub("stderr.log"), "");
   pid_ = SpawnChild(argv_, files_->Sub("stdout.log"), files_->Sub("stderr.log"));
   if (pid_ < 0) return Status::IOError("fork failed");
   exit_code_ = -1;
