@@ -109,6 +109,8 @@ class EdgeStoreImpl final : public EdgeStore {
   Status PutDict(const std::string& key, const std::string& value);
   Status TryResume() const;
   void BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb);
+  void WriteFamilyTiers(Family f, const std::unordered_map<std::string, RollupValue>& minute,
+                        rocksdb::WriteBatch* wb);
 
   StoreOptions options_;
   rocksdb::DB* db_ = nullptr;

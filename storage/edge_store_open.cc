@@ -47,7 +47,7 @@ rocksdb::ColumnFamilyOptions BaseCfOptions(const std::shared_ptr<rocksdb::Cache>
   cf.compression = Supported(rocksdb::kLZ4Compression);
   cf.bottommost_compression = Supported(rocksdb::kZSTD);
   cf.bottommost_compression_opts.enabled = true;
-  cf.bottommost_compression_opts.level = 6;
+  cf.bottommost_compression_opts.level = 9;
   cf.level_compaction_dynamic_level_bytes = true;
   cf.write_buffer_size = 16 << 20;
   return cf;
@@ -152,7 +152,7 @@ Status EdgeStoreImpl::OpenDb() {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
   for (size_t i = 0; i < kCfCount; ++i) {
-    rocksdb::ColumnFamilyOptions cf = BaseCfOptions(cache, i < 9 ? 16 << 10 : 4 << 10);
+    rocksdb::ColumnFamilyOptions cf = BaseCfOptions(cache, i < 9 ? 64 << 10 : 4 << 10);
     if (i < 9) {
       auto tier = static_cast<Tier>(i % 3);
       filters_.push_back(std::make_unique<RetentionFilter>(

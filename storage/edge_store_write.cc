@@ -211,33 +211,82 @@ void MergeCounts(RollupValue* into, const RollupValue& v, Family f) {
 
 }  // namespace
 
+// Writes the minute-tier aggregates of one family and derives its hour and day tiers from them.
+// A coarser key fed by one minute aggregate (the usual case: a flush covers one or two minutes)
+// reuses that aggregate's encoding instead of merging and encoding again.
+void EdgeStoreImpl::WriteFamilyTiers(Family f,
+                                     const std::unordered_map<std::string, RollupValue>& minute,
+                                     rocksdb::WriteBatch* wb) {
+  struct Group {
+    const RollupValue* first = nullptr;
+    const std::string* first_encoded = nullptr;
+    RollupValue merged;
+    size_t n = 0;
+  };
+  RollupEncoder encoder;
+  std::vector<std::pair<const std::string*, std::string>> encoded;  // (minute key, value)
+  encoded.reserve(minute.size());
+  for (const auto& [k, v] : minute) {
+    encoded.emplace_back(&k, std::string());
+    encoder.Encode(v, &encoded.back().second);
+    wb->Merge(handles_[TierCf(f, Tier::kMinute)], k, encoded.back().second).PermitUncheckedError();
+  }
+  std::string value;
+  for (Tier tier : {Tier::kHour, Tier::kDay}) {
+    std::unordered_map<std::string, Group> groups;
+    groups.reserve(minute.size());
+    for (const auto& [key_ptr, enc] : encoded) {
+      std::string key = *key_ptr;
+      const uint32_t m = coding::GetBE32(key.data() + keys::kTimeOffset);
+      coding::PutBE32(key.data() + keys::kTimeOffset,
+                      static_cast<uint32_t>(m / TierUnitMinutes(tier)));
+      Group& g = groups[std::move(key)];
+      const RollupValue& v = minute.find(*key_ptr)->second;
+      if (g.n == 0) {
+        g.first = &v;
+        g.first_encoded = &enc;
+      } else {
+        if (g.n == 1) g.merged = *g.first;
+        g.merged.Merge(v);
+      }
+      ++g.n;
+    }
+    for (const auto& [k, g] : groups) {
+      const std::string* v = g.first_encoded;
+      if (g.n > 1) {
+        encoder.Encode(g.merged, &value);
+        v = &value;
+      }
+      wb->Merge(handles_[TierCf(f, tier)], k, *v).PermitUncheckedError();
+    }
+  }
+}
+
 void EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) {
   // Pre-aggregate identical keys within the batch: one merge operand per key and column family.
-  std::unordered_map<std::string, RollupValue> tiers[9];
+  std::unordered_map<std::string, RollupValue> minute[3];
   std::unordered_map<std::string, RollupValue> exemplars;
   std::unordered_map<std::string, uint64_t> expiries;
   std::string key;
   for (const MinuteRollup& r : batch.rollups) {
     const StringId server_ns = NsOfNode(r.dims.server);
-    const StringId client_ns = NsOfNode(r.dims.client);
-    for (Tier tier : {Tier::kMinute, Tier::kHour, Tier::kDay}) {
-      keys::TierKey k{server_ns, r.dims.server, 0, r.dims.client, r.dims.protocol, 0, 0, 0};
-      k.time = keys::ClampTime(FloorDiv(r.minute, TierUnitMinutes(tier)));
-      for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
-        keys::TierKey fk = k;
-        if (f == Family::kEdgeByClient) {
-          fk.ns = client_ns;
-          fk.node = r.dims.client;
-          fk.peer = r.dims.server;
-        } else if (f == Family::kDetail) {
-          fk.path = r.dims.path;
-          fk.method = r.dims.method;
-          fk.status = r.dims.status;
-        }
-        key.clear();
-        keys::EncodeTierKey(f, fk, &key);
-        MergeCounts(&tiers[TierCf(f, tier)][key], r.value, f);
+    keys::TierKey k{
+        server_ns, r.dims.server, keys::ClampTime(r.minute), r.dims.client, r.dims.protocol, 0, 0,
+        0};
+    for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
+      keys::TierKey fk = k;
+      if (f == Family::kEdgeByClient) {
+        fk.ns = NsOfNode(r.dims.client);
+        fk.node = r.dims.client;
+        fk.peer = r.dims.server;
+      } else if (f == Family::kDetail) {
+        fk.path = r.dims.path;
+        fk.method = r.dims.method;
+        fk.status = r.dims.status;
       }
+      key.clear();
+      keys::EncodeTierKey(f, fk, &key);
+      MergeCounts(&minute[static_cast<size_t>(f)][key], r.value, f);
     }
     if (!r.value.exemplars.empty()) {
       auto& acc =
@@ -246,17 +295,14 @@ void EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch
     }
   }
   for (const ExpiryCount& e : batch.expiries) {
-    if (e.count > 0)
+    if (e.count > 0) {
       expiries[keys::ExpiryKey(e.node, keys::ClampTime(e.minute), e.kind)] += e.count;
-  }
-  RollupEncoder encoder;
-  std::string value;
-  for (size_t cf = 0; cf < 9; ++cf) {
-    for (const auto& [k, v] : tiers[cf]) {
-      encoder.Encode(v, &value);
-      wb->Merge(handles_[cf], k, value).PermitUncheckedError();
     }
   }
+  for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
+    WriteFamilyTiers(f, minute[static_cast<size_t>(f)], wb);
+  }
+  std::string value;
   for (const auto& [k, v] : exemplars) {
     EncodeExemplars(v.exemplars, &value);
     wb->Merge(handles_[kCfExemplars], k, value).PermitUncheckedError();
