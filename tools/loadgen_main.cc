@@ -1,5 +1,6 @@
 // edgewise-loadgen: synthetic OTLP traffic with a ground-truth ledger, and `verify`.
 // Usage: see kUsage below and tools/README.md.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -7,6 +8,7 @@
 
 #include "tools/flags.h"
 #include "tools/loadgen.h"
+#include "tools/rollups.h"
 #include "tools/verify.h"
 
 namespace {
@@ -17,6 +19,11 @@ constexpr const char* kUsage = R"(usage:
   edgewise-loadgen verify --ledger FILE --http HOST:PORT [--total] [--timeout 60s]
                                            [--ignore-extra] [--no-protocol]
   edgewise-loadgen topology [--seed N ...] print the synthetic topology
+  edgewise-loadgen rollups --data-dir DIR [--days 7] [--vm-out FILE] [--exemplars 1]
+                                           write days of per-minute rollups of the topology's
+                                           edges straight into a (stopped) server's store, and
+                                           the same as Tempo service-graph series for
+                                           VictoriaMetrics' /api/v1/import (benchmarks)
 
 run options:
   --otlp HOST:PORT      OTLP/HTTP listener (default 127.0.0.1:4318)
@@ -69,6 +76,37 @@ int Verify(int argc, const char* const* argv) {
   return ew::tools::RunVerify(o);
 }
 
+int Rollups(int argc, const char* const* argv) {
+  ew::tools::Flags f({"data-dir", "days", "vm-out", "exemplars", "seed", "namespaces", "services",
+                      "fanout", "end-minute"},
+                     {"help"});
+  if (auto st = f.Parse(argc, argv, 2); !st.ok()) return Usage(st.message());
+  if (!f.Has("data-dir")) return Usage("rollups needs --data-dir");
+  ew::tools::RollupOptions o;
+  o.data_dir = f.Str("data-dir");
+  o.vm_out = f.Str("vm-out");
+  auto days = f.Int("days", 7);
+  auto ex = f.Int("exemplars", 1);
+  auto seed = f.Int("seed", 1);
+  auto nns = f.Int("namespaces", 3);
+  auto nsvc = f.Int("services", 12);
+  auto fanout = f.Int("fanout", 3);
+  auto end = f.Int("end-minute", 0);
+  for (auto* r : {&days, &ex, &seed, &nns, &nsvc, &fanout, &end}) {
+    if (!r->ok()) return Usage(r->status().message());
+  }
+  if (*days < 1 || *days > 60) return Usage("--days: 1..60");
+  o.days = *days;
+  o.exemplars = static_cast<int>(std::clamp<int64_t>(*ex, 0, 4));
+  o.end_minute = *end;
+  o.topology.seed = static_cast<uint64_t>(*seed);
+  o.topology.namespaces = static_cast<int>(std::max<int64_t>(1, *nns));
+  o.topology.services = static_cast<int>(std::clamp<int64_t>(*nsvc, 2, 10'000));
+  o.topology.fanout = static_cast<int>(std::max<int64_t>(1, *fanout));
+  ew::tools::RollupSummary sum;
+  return ew::tools::RunRollups(o, &sum);
+}
+
 ew::Status ParseRunOptions(const ew::tools::Flags& f, ew::tools::LoadgenOptions* o) {
   if (f.Has("otlp")) {
     EW_ASSIGN_OR_RETURN(o->otlp, ew::tools::ParseHostPort(f.Str("otlp")));
@@ -111,6 +149,7 @@ ew::Status ParseRunOptions(const ew::tools::Flags& f, ew::tools::LoadgenOptions*
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "verify") return Verify(argc, argv);
+  if (cmd == "rollups") return Rollups(argc, argv);
   if (cmd == "help" || cmd == "-h") return Usage("");
   int first = (cmd == "run" || cmd == "topology") ? 2 : 1;
   ew::tools::Flags f({"otlp", "encoding", "rate", "connections", "duration", "requests", "batch",

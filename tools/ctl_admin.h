@@ -1,0 +1,25 @@
+// Administration of a stopped Edgewise server's data directory for edgewise-ctl: store
+// statistics, compaction, backup (a RocksDB checkpoint) and restore, with a progress line on the
+// terminal while they run. A directory a running server holds (RocksDB's LOCK file is locked) is
+// refused with a clear message for the operations that write.
+//
+// The store lives in <data-dir>/db (the server's layout); a directory that is itself a store is
+// accepted too. Each function returns the process exit code (0 ok, 1 failure) and prints its own
+// messages. Thread-safety: call from one thread.
+#pragma once
+
+#include <string>
+
+namespace ew::tools {
+
+// The RocksDB directory inside a data directory.
+std::string StoreDirOf(const std::string& data_dir);
+// True when another process holds the RocksDB LOCK of store_dir (a running server).
+bool StoreInUse(const std::string& store_dir);
+
+int CtlStoreStats(const std::string& data_dir, bool json);
+int CtlCompact(const std::string& data_dir);
+int CtlBackup(const std::string& data_dir, const std::string& to);
+int CtlRestore(const std::string& from, const std::string& data_dir);
+
+}  // namespace ew::tools

@@ -1,0 +1,226 @@
+#include "tools/ctl_render.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace ew::tools {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+std::string Scalar(element e) {
+  char buf[64];
+  switch (e.type()) {
+    case element_type::STRING:
+      return std::string(e.get_string().value_unsafe());
+    case element_type::INT64:
+      return std::to_string(e.get_int64().value_unsafe());
+    case element_type::UINT64:
+      return std::to_string(e.get_uint64().value_unsafe());
+    case element_type::DOUBLE: {
+      double d = e.get_double().value_unsafe();
+      std::snprintf(buf, sizeof buf, d != 0 && (d < 0.01 && d > -0.01) ? "%.4g" : "%.2f", d);
+      return buf;
+    }
+    case element_type::BOOL:
+      return e.get_bool().value_unsafe() ? "true" : "false";
+    case element_type::NULL_VALUE:
+      return "-";
+    default:
+      return "";
+  }
+}
+
+bool IsScalar(element e) {
+  auto t = e.type();
+  return t != element_type::ARRAY && t != element_type::OBJECT;
+}
+
+// Node id -> "kind ns/name", from every object in the document that looks like a node.
+void CollectNodes(element e, std::map<std::string, std::string>* names) {
+  simdjson::dom::array arr;
+  if (!e.get(arr)) {
+    for (element c : arr) CollectNodes(c, names);
+    return;
+  }
+  simdjson::dom::object obj;
+  if (e.get(obj)) return;
+  std::string_view id, kind, ns, name;
+  if (!e["id"].get(id) && !e["kind"].get(kind) && !e["name"].get(name)) {
+    if (e["namespace"].get(ns)) ns = {};
+    std::string label = ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
+    if (kind != "service") label += " (" + std::string(kind) + ")";
+    (*names)[std::string(id)] = label;
+  }
+  for (auto field : obj) CollectNodes(field.value, names);
+}
+
+void Flatten(element e, const std::string& prefix,
+             std::vector<std::pair<std::string, std::string>>* out) {
+  simdjson::dom::object obj;
+  if (e.get(obj)) return;
+  for (auto field : obj) {
+    std::string key = prefix + std::string(field.key);
+    if (IsScalar(field.value)) {
+      out->emplace_back(key, Scalar(field.value));
+    } else if (field.value.type() == element_type::OBJECT && prefix.empty()) {
+      Flatten(field.value, key + ".", out);
+    }
+  }
+}
+
+std::string TableOf(simdjson::dom::array arr, const std::map<std::string, std::string>& names) {
+  std::vector<std::string> columns;
+  std::set<std::string> seen;
+  std::vector<std::map<std::string, std::string>> rows;
+  for (element item : arr) {
+    std::map<std::string, std::string> row;
+    if (item.type() != element_type::OBJECT) {
+      row["value"] = IsScalar(item) ? Scalar(item) : "...";
+    } else {
+      std::vector<std::pair<std::string, std::string>> flat;
+      Flatten(item, "", &flat);
+      for (auto& [k, v] : flat) row[k] = v;
+    }
+    for (auto& [k, v] : row) {
+      if (seen.insert(k).second) columns.push_back(k);
+      if (k == "source" || k == "target" || k == "node" || k == "peer") {
+        auto it = names.find(v);
+        if (it != names.end()) v = it->second;
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<std::vector<std::string>> table{columns};
+  for (auto& r : rows) {
+    std::vector<std::string> line;
+    for (const std::string& c : columns) line.push_back(r.count(c) ? r[c] : "");
+    table.push_back(std::move(line));
+  }
+  return FormatTable(table);
+}
+
+}  // namespace
+
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& r : rows) {
+    if (width.size() < r.size()) width.resize(r.size(), 0);
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+Result<std::string> RenderMap(std::string_view json) {
+  simdjson::dom::parser parser;
+  element root;
+  if (parser.parse(json.data(), json.size()).get(root)) {
+    return Status::InvalidArgument("the server's answer is not JSON");
+  }
+  simdjson::dom::array nodes, edges;
+  if (root["nodes"].get(nodes) || root["edges"].get(edges)) return RenderGeneric(json);
+  std::map<std::string, std::string> names;
+  CollectNodes(root, &names);
+  std::ostringstream o;
+  std::string_view start, end;
+  if (!root["start"].get(start) && !root["end"].get(end)) o << start << " .. " << end << "\n\n";
+  std::vector<std::vector<std::string>> nt{
+      {"NODE", "KIND", "REQ IN", "ERR IN", "REQ OUT", "ERR OUT", "ID"}};
+  for (element n : nodes) {
+    auto get = [&](const char* k) {
+      element v;
+      return n[k].get(v) ? std::string() : Scalar(v);
+    };
+    std::string ns = get("namespace");
+    nt.push_back({ns.empty() ? get("name") : ns + "/" + get("name"), get("kind"),
+                  get("requests_in"), get("errors_in"), get("requests_out"), get("errors_out"),
+                  get("id")});
+  }
+  o << nt.size() - 1 << " nodes\n" << FormatTable(nt) << "\n";
+  std::vector<std::vector<std::string>> et{{"SOURCE", "TARGET", "PROTO", "REQUESTS", "ERRORS",
+                                            "ERR%", "RATE/S", "P50 MS", "P95 MS", "P99 MS"}};
+  for (element e : edges) {
+    auto get = [&](const char* k) {
+      element v;
+      return e[k].get(v) ? std::string() : Scalar(v);
+    };
+    auto lat = [&](const char* k) {
+      element v;
+      return e["latency_ms"][k].get(v) ? std::string("-") : Scalar(v);
+    };
+    double err_rate = 0;
+    if (e["error_rate"].get(err_rate)) err_rate = 0;
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.2f", err_rate * 100);
+    std::string s = get("source"), t = get("target");
+    et.push_back({names.count(s) ? names[s] : s, names.count(t) ? names[t] : t, get("protocol"),
+                  get("requests"), get("errors"), pct, get("rate_per_s"), lat("p50"), lat("p95"),
+                  lat("p99")});
+  }
+  o << et.size() - 1 << " edges\n" << FormatTable(et);
+  return o.str();
+}
+
+Result<std::string> RenderGeneric(std::string_view json) {
+  simdjson::dom::parser parser;
+  element root;
+  if (parser.parse(json.data(), json.size()).get(root)) {
+    return Status::InvalidArgument("the server's answer is not JSON");
+  }
+  std::map<std::string, std::string> names;
+  CollectNodes(root, &names);
+  std::ostringstream o;
+  simdjson::dom::array top;
+  if (!root.get(top)) {
+    o << TableOf(top, names);
+    return o.str();
+  }
+  simdjson::dom::object obj;
+  if (root.get(obj)) return Scalar(root) + "\n";
+  std::vector<std::pair<std::string, std::string>> flat;
+  Flatten(root, "", &flat);
+  for (auto& [k, v] : flat) o << k << ": " << v << "\n";
+  for (auto field : obj) {
+    simdjson::dom::array arr;
+    if (field.value.get(arr)) continue;
+    o << "\n" << field.key << " (" << arr.size() << ")\n";
+    if (arr.size() > 0) o << TableOf(arr, names);
+  }
+  return o.str();
+}
+
+std::string SummariseMetrics(std::string_view text) {
+  std::vector<std::vector<std::string>> rows{{"METRIC", "VALUE"}};
+  std::vector<std::pair<std::string, std::string>> series;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    std::string name = line.substr(0, sp), value = line.substr(sp + 1);
+    // Histogram buckets are noise in a summary; _sum and _count stay.
+    if (name.find("_bucket{") != std::string::npos) continue;
+    series.emplace_back(name, value);
+  }
+  std::sort(series.begin(), series.end());
+  for (auto& [n, v] : series) rows.push_back({n, v});
+  return FormatTable(rows);
+}
+
+}  // namespace ew::tools
