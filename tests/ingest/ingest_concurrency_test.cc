@@ -1,0 +1,66 @@
+// Several I/O threads export in parallel, the two halves of each pair from different threads and
+// in either order, while another thread forces flushes: every pair is counted exactly once.
+// Runs under TSan (label "concurrency").
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "tests/ingest/service_env.h"
+
+namespace ew::ingest {
+namespace {
+
+using testing::OtlpHalf;
+using testing::ServiceEnv;
+
+TEST(IngestConcurrency, ParallelExportsGiveExactTotals) {
+  constexpr int kThreads = 4;
+  constexpr int kRequestsPerThread = 60;
+  constexpr int kPairsPerRequest = 8;
+  ServiceEnv env;
+  env.config.ingest_shards = 3;
+  env.Open();
+  const int64_t now = WallNowMs();
+  // Thread t sends the client halves of block t and the server halves of block (t + 1) % n.
+  std::atomic<uint64_t> acked{0};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int r = 0; r < kRequestsPerThread; ++r) {
+        std::vector<tools::OtlpSpan> spans;
+        for (int p = 0; p < kPairsPerRequest; ++p) {
+          uint64_t client_trace = (static_cast<uint64_t>(t) << 32) | (r * kPairsPerRequest + p + 1);
+          uint64_t server_block = static_cast<uint64_t>((t + 1) % kThreads);
+          uint64_t server_trace = (server_block << 32) | (r * kPairsPerRequest + p + 1);
+          spans.push_back(OtlpHalf(3, client_trace, 100, 0, now, 0));
+          spans.push_back(OtlpHalf(2, server_trace, 200, 100, now, 1));
+        }
+        ExportResponse resp;
+        do {
+          resp = env.Export(spans);
+        } while (resp.outcome == ExportOutcome::kOverloaded);
+        ASSERT_EQ(resp.outcome, ExportOutcome::kOk) << resp.body;
+        acked.fetch_add(kPairsPerRequest);
+      }
+    });
+  }
+  std::thread flusher([&] {
+    while (!done.load()) {
+      EXPECT_TRUE(env.service().FlushNow().ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  for (auto& t : threads) t.join();
+  done.store(true);
+  flusher.join();
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  const uint64_t expected = static_cast<uint64_t>(kThreads) * kRequestsPerThread * kPairsPerRequest;
+  EXPECT_EQ(acked.load(), expected);
+  EXPECT_EQ(env.Count("web", "api"), expected);
+  EXPECT_EQ(env.Edges().size(), 1u);
+}
+
+}  // namespace
+}  // namespace ew::ingest

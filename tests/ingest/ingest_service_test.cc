@@ -1,0 +1,171 @@
+// IngestService end to end over a real EdgeStore and ingest log: pairing across requests,
+// partial success, malformed and oversized bodies, expiry, exactly-once across a crash (the
+// service destroyed without Shutdown) and pending halves surviving a restart.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/ingest/service_env.h"
+
+namespace ew::ingest {
+namespace {
+
+using testing::OtlpHalf;
+using testing::ServiceEnv;
+constexpr int kServer = 2;
+constexpr int kClient = 3;
+
+TEST(IngestService, PairAcrossRequestsIsStoredOnce) {
+  ServiceEnv env;
+  env.Open();
+  int64_t now = WallNowMs();
+  auto r1 = env.Export({OtlpHalf(kClient, 1, 100, 0, now, 0)});
+  EXPECT_EQ(r1.outcome, ExportOutcome::kOk) << r1.body;
+  auto r2 = env.Export({OtlpHalf(kServer, 1, 200, 100, now + 1, 1)});
+  EXPECT_EQ(r2.outcome, ExportOutcome::kOk) << r2.body;
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 1u);
+  EXPECT_EQ(env.Edges().size(), 1u);
+  EXPECT_NE(env.metrics.RenderPrometheus().find("ew_pairs_completed_total 1"), std::string::npos);
+}
+
+TEST(IngestService, PartialSuccessRefusesTooOldAndFutureSpans) {
+  ServiceEnv env;
+  env.Open();
+  int64_t now = WallNowMs();
+  auto r = env.Export({OtlpHalf(kServer, 1, 10, 0, now - 25 * kMsPerHour, 1),
+                       OtlpHalf(kServer, 2, 10, 0, now + 20 * kMsPerMinute, 1),
+                       OtlpHalf(kServer, 3, 10, 0, now, 1)});
+  ASSERT_EQ(r.outcome, ExportOutcome::kOk) << r.body;
+  EXPECT_EQ(r.rejected_spans, 2u);
+  EXPECT_EQ(r.accepted_spans, 1u);
+  EXPECT_EQ(tools::RejectedSpans(r.body, false), 2);
+  auto j =
+      env.Export({OtlpHalf(kServer, 4, 10, 0, now - 25 * kMsPerHour, 1)}, tools::Encoding::kJson);
+  ASSERT_EQ(j.outcome, ExportOutcome::kOk) << j.body;
+  EXPECT_EQ(j.type, BodyType::kJson);
+  EXPECT_EQ(tools::RejectedSpans(j.body, true), 1);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("External Client", "api"), 1u);
+  EXPECT_NE(env.metrics.RenderPrometheus().find("ew_spans_refused_total{reason=\"too_old\"} 2"),
+            std::string::npos);
+}
+
+TEST(IngestService, MalformedBodyIsRefusedWithMessage) {
+  ServiceEnv env;
+  env.Open();
+  ExportRequest req;
+  req.body = std::string("\x0a\xff\xff\xff", 4);
+  auto r = env.ExportRaw(std::move(req));
+  EXPECT_EQ(r.outcome, ExportOutcome::kMalformed);
+  EXPECT_FALSE(r.body.empty());
+  ExportRequest bad_gzip;
+  bad_gzip.body = "not gzip";
+  bad_gzip.gzip = true;
+  EXPECT_EQ(env.ExportRaw(std::move(bad_gzip)).outcome, ExportOutcome::kMalformed);
+}
+
+TEST(IngestService, DecompressedSizeOverLimitIsTooLarge) {
+  ServiceEnv env;
+  env.config.max_decompressed_bytes = 4096;
+  env.Open();
+  ExportRequest req;
+  req.body = tools::Gzip(std::string(1 << 20, '\0'));
+  req.gzip = true;
+  EXPECT_EQ(env.ExportRaw(std::move(req)).outcome, ExportOutcome::kTooLarge);
+}
+
+TEST(IngestService, GzipAndJsonBodiesPair) {
+  ServiceEnv env;
+  env.Open();
+  int64_t now = WallNowMs();
+  EXPECT_EQ(env.Export({OtlpHalf(kClient, 1, 100, 0, now, 0)}, tools::Encoding::kGzipJson).outcome,
+            ExportOutcome::kOk);
+  EXPECT_EQ(
+      env.Export({OtlpHalf(kServer, 1, 200, 100, now, 1)}, tools::Encoding::kGzipProtobuf).outcome,
+      ExportOutcome::kOk);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 1u);
+}
+
+TEST(IngestService, UnpairedClientExpiresToExternalServiceAfterPairWait) {
+  ServiceEnv env(/*pair_wait_ms=*/200);
+  env.resources[0].push_back(tools::Attr::Str("service.namespace", "shop"));
+  env.Open();
+  auto span = OtlpHalf(kClient, 1, 100, 0, WallNowMs(), 0);
+  span.attrs.push_back(tools::Attr::Str("server.address", "api.stripe.com"));
+  EXPECT_EQ(env.Export({span}).outcome, ExportOutcome::kOk);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api.stripe.com"), 0u);  // still waiting
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api.stripe.com"), 1u);
+  EXPECT_NE(env.metrics.RenderPrometheus().find("ew_halves_expired_total{kind=\"client\"} 1"),
+            std::string::npos);
+}
+
+// Exactly-once across a crash: acknowledged requests after the last flush are replayed from the
+// log, requests before it are not counted again, and pending halves survive.
+TEST(IngestService, CrashWithoutFlushReplaysExactlyOnce) {
+  ServiceEnv env;
+  env.Open();
+  const int64_t now = WallNowMs();
+  uint64_t trace = 1;
+  auto send_pairs = [&](int n) {
+    for (int i = 0; i < n; ++i, ++trace) {
+      ASSERT_EQ(env.Export({OtlpHalf(kClient, trace, 100, 0, now, 0)}).outcome, ExportOutcome::kOk);
+      ASSERT_EQ(env.Export({OtlpHalf(kServer, trace, 200, 100, now, 1)}).outcome,
+                ExportOutcome::kOk);
+    }
+  };
+  send_pairs(20);
+  ASSERT_TRUE(env.service().FlushNow().ok());  // 20 durable in the store
+  send_pairs(30);                              // 30 only in the log
+  // 5 client halves waiting for partners that come after the crash.
+  for (uint64_t i = 0; i < 5; ++i) {
+    ASSERT_EQ(env.Export({OtlpHalf(kClient, 1000 + i, 100, 0, now, 0)}).outcome,
+              ExportOutcome::kOk);
+  }
+  env.Crash();
+  env.Open();
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 50u);
+  for (uint64_t i = 0; i < 5; ++i) {
+    ASSERT_EQ(env.Export({OtlpHalf(kServer, 1000 + i, 200, 100, now, 1)}).outcome,
+              ExportOutcome::kOk);
+  }
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 55u);
+  // A second crash right after a flush: nothing is replayed twice.
+  env.Crash();
+  env.Open();
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 55u);
+  EXPECT_EQ(env.Edges().size(), 1u);  // no half expired into a false external edge
+}
+
+TEST(IngestService, ShutdownPersistsPendingHalvesWithoutExpiring) {
+  ServiceEnv env;
+  env.Open();
+  const int64_t now = WallNowMs();
+  ASSERT_EQ(env.Export({OtlpHalf(kServer, 7, 200, 100, now, 1)}).outcome, ExportOutcome::kOk);
+  env.Stop();
+  env.Open();
+  EXPECT_TRUE(env.Edges().empty());
+  ASSERT_EQ(env.Export({OtlpHalf(kClient, 7, 100, 0, now, 0)}).outcome, ExportOutcome::kOk);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 1u);
+  EXPECT_EQ(env.Edges().size(), 1u);
+}
+
+TEST(IngestService, RefusesAfterShutdown) {
+  ServiceEnv env;
+  env.Open();
+  env.service().Shutdown();
+  auto r = env.Export({OtlpHalf(kServer, 1, 10, 0, WallNowMs(), 1)});
+  EXPECT_EQ(r.outcome, ExportOutcome::kUnavailable);
+  EXPECT_GT(r.retry_after_s, 0);
+}
+
+}  // namespace
+}  // namespace ew::ingest
