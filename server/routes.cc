@@ -62,30 +62,6 @@ constexpr std::string_view ContentTypeOf(BodyType type) {
   return type == BodyType::kJson ? "application/json" : "application/x-protobuf";
 }
 
-// The HTTP answer for an Export outcome, in the request's content type.
-Response ExportToHttp(ingest::ExportResponse r, BodyType request_type) {
-  Response out;
-  out.route = std::string(kTracesPath);
-  out.status = HttpStatusFor(r.outcome);
-  if (r.outcome == ExportOutcome::kOk) {
-    out.content_type = std::string(ContentTypeOf(r.type));
-    out.body = std::move(r.body);
-    return out;
-  }
-  int code = RpcCodeFor(r.outcome);
-  out.content_type = std::string(ContentTypeOf(request_type));
-  if (request_type == BodyType::kJson) {
-    out.body = "{\"code\":" + std::to_string(code) + ",\"message\":\"" + JsonEscape(r.body) +
-               "\",\"error\":\"" + JsonEscape(r.body) + "\"}";
-  } else {
-    out.body = EncodeRpcStatus(code, r.body);
-  }
-  if (r.outcome == ExportOutcome::kOverloaded || r.outcome == ExportOutcome::kUnavailable) {
-    out.headers.emplace_back("Retry-After", std::to_string(std::max(1, r.retry_after_s)));
-  }
-  return out;
-}
-
 Response Unauthorized(std::string route) {
   Response r = ErrorResponse(401, "missing or wrong bearer token", std::move(route));
   r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -192,6 +168,29 @@ Response HandleHttpSync(const RouteContext& ctx, const Request& req) {
 }
 
 }  // namespace
+
+Response ExportToHttp(ingest::ExportResponse r, BodyType request_type) {
+  Response out;
+  out.route = std::string(kTracesPath);
+  out.status = HttpStatusFor(r.outcome);
+  if (r.outcome == ExportOutcome::kOk) {
+    out.content_type = std::string(ContentTypeOf(r.type));
+    out.body = std::move(r.body);
+    return out;
+  }
+  int code = RpcCodeFor(r.outcome);
+  out.content_type = std::string(ContentTypeOf(request_type));
+  if (request_type == BodyType::kJson) {
+    out.body = "{\"code\":" + std::to_string(code) + ",\"message\":\"" + JsonEscape(r.body) +
+               "\",\"error\":\"" + JsonEscape(r.body) + "\"}";
+  } else {
+    out.body = EncodeRpcStatus(code, r.body);
+  }
+  if (r.outcome == ExportOutcome::kOverloaded || r.outcome == ExportOutcome::kUnavailable) {
+    out.headers.emplace_back("Retry-After", std::to_string(std::max(1, r.retry_after_s)));
+  }
+  return out;
+}
 
 bool Authorized(const Request& request, const std::string& token) {
   if (token.empty()) return true;

@@ -93,6 +93,55 @@ TEST(ErrorBodies, RpcStatusIsProtobuf) {
   EXPECT_EQ(encoded.substr(0, 5), std::string("\x08\x0e\x12\xc8\x01", 5));
 }
 
+TEST(ExportToHttp, MapsEveryOutcome) {
+  using ingest::BodyType;
+  using ingest::ExportOutcome;
+  ingest::ExportResponse ok;
+  ok.type = BodyType::kJson;
+  ok.body = "{\"partialSuccess\":{}}";
+  Response r = ExportToHttp(ok, BodyType::kJson);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.body, ok.body);
+  EXPECT_EQ(r.route, "/v1/traces");
+
+  struct Case {
+    ExportOutcome outcome;
+    int status;
+    bool retry_after;
+  };
+  for (Case c :
+       {Case{ExportOutcome::kMalformed, 400, false}, Case{ExportOutcome::kTooLarge, 413, false},
+        Case{ExportOutcome::kUnsupported, 415, false}, Case{ExportOutcome::kOverloaded, 429, true},
+        Case{ExportOutcome::kUnavailable, 503, true}}) {
+    ingest::ExportResponse e;
+    e.outcome = c.outcome;
+    e.body = "why \"quoted\"";
+    Response p = ExportToHttp(e, BodyType::kProtobuf);
+    EXPECT_EQ(p.status, c.status);
+    EXPECT_EQ(p.content_type, "application/x-protobuf");
+    EXPECT_NE(p.body.find("why \"quoted\""), std::string::npos);  // Status.message bytes
+    Response j = ExportToHttp(e, BodyType::kJson);
+    EXPECT_EQ(j.status, c.status);
+    EXPECT_EQ(j.content_type, "application/json");
+    EXPECT_NE(j.body.find("\"message\":\"why \\\"quoted\\\"\""), std::string::npos) << j.body;
+    bool has_retry = false;
+    for (const auto& [k, v] : p.headers) {
+      if (k == "Retry-After") {
+        has_retry = true;
+        EXPECT_EQ(v, "1");  // retry_after_s 0 is raised to 1
+      }
+    }
+    EXPECT_EQ(has_retry, c.retry_after) << c.status;
+  }
+  ingest::ExportResponse busy;
+  busy.outcome = ExportOutcome::kOverloaded;
+  busy.retry_after_s = 7;
+  Response b = ExportToHttp(busy, BodyType::kProtobuf);
+  ASSERT_EQ(b.headers.size(), 1u);
+  EXPECT_EQ(b.headers[0].second, "7");
+}
+
 class StaticFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
