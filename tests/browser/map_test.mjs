@@ -1,0 +1,415 @@
+// Browser test of the web map: the real edgewise server, filled with known OTLP traffic, driven
+// through Debian's Chromium by playwright-core. Checks what the page renders through
+// window.__edgewise (not only pixels) and saves screenshots of the main views.
+//
+// Usage: node map_test.mjs --server BIN --web-dir DIR --artifacts DIR [--work DIR] [--large]
+// Prints one line per check and closes with "N passed, M failed"; exits 1 on any failure.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KnownTraffic, LargeTraffic } from './otlp_traffic.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = ParseArgs(process.argv.slice(2));
+const repo = resolve(here, '../..');
+const web_dist = resolve(args['web-dir'] || join(repo, 'web/dist'));
+const artifacts = resolve(args.artifacts || 'browser-artifacts');
+const chromium_path = args.chromium || '/usr/bin/chromium';
+let passed = 0;
+let failed = 0;
+
+function ParseArgs(list) {
+  const out = {};
+  for (let i = 0; i < list.length; i++) {
+    if (!list[i].startsWith('--')) continue;
+    const key = list[i].slice(2);
+    if (i + 1 < list.length && !list[i + 1].startsWith('--')) out[key] = list[++i];
+    else out[key] = true;
+  }
+  return out;
+}
+
+function Check(name, ok, detail = '') {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail ? ' — ' + detail : ''}`);
+  return ok;
+}
+
+function Finish(code) {
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(code ?? (failed ? 1 : 0));
+}
+
+// ---- the server ----
+
+function StartServer(binary, data_dir) {
+  return new Promise((resolve_, reject) => {
+    const child = spawn(binary, [
+      '--otlp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--data-dir', data_dir,
+      '--pair-wait', '1s', '--flush-interval', '200ms', '--web-dir', web_dist,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`no ready line in 60 s; stderr: ${err.slice(-2000)}`)), 60000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /edgewise ready otlp=(\S+) http=(\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve_({ child, otlp: m[1], http: m[2], stderr: () => err });
+      }
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (err.length > 200000) err = err.slice(-100000);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}; stderr: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+async function PostOtlp(otlp, body) {
+  const res = await fetch(`http://${otlp}/v1/traces`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST /v1/traces: ${res.status} ${text.slice(0, 300)}`);
+  const reply = text ? JSON.parse(text) : {};
+  const rejected = Number(reply.partialSuccess?.rejectedSpans ?? reply.partial_success?.rejected_spans ?? 0);
+  if (rejected) throw new Error(`spans rejected: ${text.slice(0, 300)}`);
+}
+
+async function GetMap(http, params) {
+  const res = await fetch(`http://${http}/api/v1/map?${new URLSearchParams(params)}`);
+  return res.json();
+}
+
+// Waits until the map has `count` edges with `requests` in total (pairing and flush are async).
+async function WaitForMap(http, params, predicate, what) {
+  const deadline = Date.now() + 30000;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await GetMap(http, params).catch((e) => ({ error: String(e) }));
+    if (predicate(last)) return last;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; last map: ${JSON.stringify(last).slice(0, 1500)}`);
+}
+
+function Label(n) {
+  return n.namespace ? `${n.namespace}/${n.name}` : n.name;
+}
+
+function EdgesByName(list) {
+  return new Map(list.map((e) => [`${e.source_name} -> ${e.target_name}`, e]));
+}
+
+// ---- the browser ----
+
+async function Launch() {
+  const require = createRequire(join(repo, 'web/package.json'));
+  const { chromium } = require('playwright-core');
+  const profile = mkdtempSync(join(artifacts, 'chromium-profile-'));
+  // A fresh profile directory (playwright passes it to Chromium as --user-data-dir).
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: chromium_path,
+    headless: true,
+    viewport: { width: 1400, height: 860 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return { context, profile };
+}
+
+async function WaitRender(page, previous_count) {
+  await page.waitForFunction(
+    (n) => window.__edgewise && window.__edgewise.ready && (window.__edgewise.renderCount > n || window.__edgewise.lastError),
+    previous_count, { timeout: 20000 });
+  await page.waitForTimeout(100);
+}
+
+async function Shot(page, name) {
+  const path = join(artifacts, `${name}.png`);
+  await page.screenshot({ path });
+  console.log(`     screenshot ${path}`);
+}
+
+async function RenderCount(page) {
+  return page.evaluate(() => window.__edgewise?.renderCount ?? 0);
+}
+
+async function Hover(page, id) {
+  await page.mouse.move(5, 5);
+  await page.waitForFunction(() => !window.__edgewise.hover);
+  const p = await page.evaluate((x) => window.__edgewise.screenPoint(x), id);
+  await page.mouse.move(p.x, p.y, { steps: 3 });
+  await page.waitForFunction((x) => window.__edgewise.hover?.id === x && window.__edgewise.hover.tracesLoaded, id, { timeout: 10000 });
+  return page.evaluate(() => window.__edgewise.hover.text);
+}
+
+function Near(text, label, expected, tolerance) {
+  const m = new RegExp(`${label}[^\\n]*`).exec(text);
+  if (!m) return false;
+  const nums = [...m[0].matchAll(/([\d.]+) ?(ms|s)\b/g)].map((x) => Number(x[1]) * (x[2] === 's' ? 1000 : 1));
+  return expected.every((v, i) => nums[i] !== undefined && Math.abs(nums[i] - v) <= v * tolerance);
+}
+
+// ---- the checks ----
+
+async function MapChecks(page, base) {
+  const console_errors = [];
+  page.on('console', (m) => m.type() === 'error' && console_errors.push(m.text()));
+  page.on('pageerror', (e) => console_errors.push(String(e)));
+  await page.goto(`${base}/?range=1h`);
+  await WaitRender(page, 0);
+  Check('page loads without console errors', console_errors.length === 0, console_errors.join(' | '));
+  const nodes = await page.evaluate(() => window.__edgewise.nodes());
+  const by_label = new Map(nodes.map((n) => [Label(n), n]));
+  const want = {
+    'External Client': 'external_client', 'shop/frontend': 'service', 'shop/api': 'service',
+    'payments/payments': 'service', 'api.stripe.com': 'external_service', 'postgresql/orders': 'database',
+  };
+  for (const [label, kind] of Object.entries(want)) {
+    Check(`node ${label} is a ${kind}`, by_label.get(label)?.kind === kind, JSON.stringify(by_label.get(label)));
+  }
+  Check('no node from the previous hour (shop/legacy)', !by_label.has('shop/legacy'));
+  Check('services boxed by namespace', by_label.get('shop/api')?.parent === 'ns:shop' && by_label.get('payments/payments')?.parent === 'ns:payments'
+    && !by_label.get('api.stripe.com')?.parent);
+  const shapes = new Set(['External Client', 'shop/api', 'api.stripe.com', 'postgresql/orders'].map((l) => by_label.get(l)?.shape));
+  Check('distinct shapes for client, service, external service, database', shapes.size === 4, [...shapes].join(','));
+  const edges = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  const expect = [
+    ['External Client -> shop/frontend', 20, 2, 'red'], ['shop/frontend -> shop/api', 10, 3, 'red'],
+    ['shop/api -> payments/payments', 5, 0, 'green'], ['payments/payments -> api.stripe.com', 4, 1, 'red'],
+    ['shop/api -> postgresql/orders', 6, 0, 'green'],
+  ];
+  for (const [name, req, err, color] of expect) {
+    const e = edges.get(name);
+    Check(`edge ${name}: ${req} requests, ${err} errors, ${color}`, e && e.requests === req && e.errors === err && e.color === color,
+      e ? `${e.requests}/${e.errors}/${e.color}` : `missing; have ${[...edges.keys()].join(', ')}`);
+  }
+  Check('exactly the expected edges', edges.size === expect.length, [...edges.keys()].join(', '));
+  const w = (n) => edges.get(n)?.width ?? 0;
+  Check('thicker edge for more requests', w('External Client -> shop/frontend') > w('shop/frontend -> shop/api') && w('shop/frontend -> shop/api') > w('payments/payments -> api.stripe.com'));
+  const x = (l) => by_label.get(l)?.position?.x ?? NaN;
+  Check('left-to-right layers', x('External Client') < x('shop/frontend') && x('shop/frontend') < x('shop/api') && x('shop/api') < x('postgresql/orders'));
+  await Shot(page, 'map');
+
+  // Threshold: at 20 % only frontend->api (30 %) and stripe (25 %) stay red; client (10 %) turns green.
+  await page.fill('#threshold', '20');
+  await page.dispatchEvent('#threshold', 'change');
+  const recolored = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  Check('error threshold is configurable', recolored.get('External Client -> shop/frontend')?.color === 'green'
+    && recolored.get('shop/frontend -> shop/api')?.color === 'red' && page.url().includes('thr=20'));
+  await page.fill('#threshold', '1');
+  await page.dispatchEvent('#threshold', 'change');
+  return { edges, by_label, console_errors };
+}
+
+async function HoverChecks(page, ctx, base, traffic) {
+  const edge = ctx.edges.get('shop/frontend -> shop/api');
+  const text = await Hover(page, edge.id);
+  Check('edge hover: requests, errors, error rate, protocol',
+    /requests\s+10\b/.test(text) && /errors\s+3\b/.test(text) && /error rate\s+30\.0%/.test(text) && /protocol\s+http/.test(text), JSON.stringify(text));
+  Check('edge hover: p50/p95/p99 ≈ 50/100/100 ms', Near(text, 'p50 / p95 / p99', [50, 100, 100], 0.03), JSON.stringify(text));
+  const rate = /rate\s+([\d.]+)\/h/.exec(text);
+  Check('edge hover: rate ≈ 10 per hour', rate && Number(rate[1]) >= 9.5 && Number(rate[1]) <= 10.05, JSON.stringify(text));
+  const api = await (await fetch(`${base}/api/v1/edge/traces?source=${encodeURIComponent(edge.source)}&target=${encodeURIComponent(edge.target)}&start=now-1h&end=now&errors=true`)).json();
+  const ids = (api.traces || []).map((t) => t.trace_id);
+  Check('edge exemplars are traces we sent', ids.length > 0 && ids.every((id) => traffic.traces.frontend_api.includes(id)), ids.join(','));
+  const rows = await page.$$eval('#tooltip table.traces tr', (trs) => trs.slice(1).map((tr) => ({ error: tr.className === 'err', text: tr.innerText })));
+  const first_ok = rows.findIndex((r) => !r.error);
+  Check('edge hover lists exemplar traces, errors first', rows.length > 0 && rows.slice(first_ok < 0 ? rows.length : first_ok).every((r) => !r.error)
+    && (!traffic.traces.frontend_api_errors.some((t) => ids.includes(t)) || rows[0].error), JSON.stringify(rows));
+  await Shot(page, 'hover-edge');
+
+  const node = ctx.by_label.get('shop/api');
+  const ntext = await Hover(page, String(node.id));
+  Check('node hover: requests in, errors, health, connected',
+    /requests in\s+10\b/.test(ntext) && /errors in\s+3 \(30\.0%\)/.test(ntext) && /health\s+erroring/.test(ntext)
+    && ['shop/frontend', 'payments/payments', 'postgresql/orders'].every((n) => ntext.includes(n)), JSON.stringify(ntext));
+  await Shot(page, 'hover-node');
+  await page.mouse.move(5, 5);
+
+  // Click: the side panel with the trend chart, neighbours and diagnostics.
+  const p = await page.evaluate((id) => window.__edgewise.screenPoint(id), String(node.id));
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 10000 });
+  const panel = await page.evaluate(() => ({
+    text: document.getElementById('panel-body').innerText,
+    charts: [...document.querySelectorAll('#panel svg.chart')].map((s) => [s.dataset.series, s.querySelector('path').getAttribute('d').length]),
+  }));
+  Check('click node: panel with requests/errors/p95 trend charts', panel.charts.length === 3 && panel.charts.every(([, len]) => len > 0), JSON.stringify(panel.charts));
+  Check('click node: neighbours listed', /Callers[\s\S]*shop\/frontend[\s\S]*Callees[\s\S]*payments\/payments/i.test(panel.text), panel.text.slice(0, 400));
+  Check('click node: missing-edge diagnostics', /Missing-edge diagnostics\n[\s\S]*(client halves expired|unpaired)/i.test(panel.text), panel.text.slice(-300));
+  Check('selection kept in the URL', page.url().includes(`sel=${encodeURIComponent(String(node.id))}`) || page.url().includes('sel='));
+  await Shot(page, 'panel');
+  await page.click('#panel-close');
+}
+
+async function ControlChecks(page, ctx) {
+  // A filter narrows the map.
+  let n = await RenderCount(page);
+  await page.fill('#query', 'server.namespace = payments');
+  await page.press('#query', 'Enter');
+  await WaitRender(page, n);
+  let edges = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  let labels = (await page.evaluate(() => window.__edgewise.nodes())).map(Label).sort();
+  Check('filter narrows the map to server.namespace = payments', edges.size === 1 && edges.get('shop/api -> payments/payments')?.requests === 5
+    && labels.join(',') === 'payments/payments,shop/api', `${[...edges.keys()]} / ${labels}`);
+  Check('filter in the URL', /[?&]q=server\.namespace/.test(page.url()), page.url());
+  await Shot(page, 'filter');
+
+  // A bad query shows its error and the position.
+  n = await RenderCount(page);
+  const bad = 'server.namespace = ';
+  await page.fill('#query', bad);
+  await page.press('#query', 'Enter');
+  await page.waitForFunction(() => window.__edgewise.ready && window.__edgewise.lastError, null, { timeout: 10000 });
+  const err = await page.evaluate(() => ({
+    last: window.__edgewise.lastError,
+    visible: !document.getElementById('query-error').hidden,
+    caret: document.getElementById('query-caret').textContent,
+    message: document.getElementById('query-message').textContent,
+  }));
+  Check('bad query: 400 with position', err.last?.status === 400 && Number.isInteger(err.last.position), JSON.stringify(err.last));
+  Check('bad query: message and caret under the position', err.visible && err.message.length > 0 && err.caret === ' '.repeat(err.last?.position ?? -1) + '^', JSON.stringify(err));
+  await Shot(page, 'bad-query');
+
+  // Focus + depth: payments with depth 1 is payments, its caller api and its callee stripe.
+  n = await RenderCount(page);
+  await page.fill('#query', '');
+  await page.press('#query', 'Enter');
+  await WaitRender(page, n);
+  const payments = ctx.by_label.get('payments/payments');
+  n = await RenderCount(page);
+  await page.evaluate((id) => window.__edgewise.update({ sel: id }), String(payments.id));
+  await WaitRender(page, n);
+  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 10000 });
+  n = await RenderCount(page);
+  await page.click('#panel-body button[data-act=focus]');
+  await WaitRender(page, n);
+  labels = (await page.evaluate(() => window.__edgewise.nodes())).map(Label).sort();
+  const req = await page.evaluate(() => window.__edgewise.lastRequest);
+  Check('focus depth 1 on payments', labels.join(',') === 'api.stripe.com,payments/payments,shop/api' && /focus=/.test(req) && /depth=1/.test(req), `${labels} ${req}`);
+  Check('focus bar shown', await page.isVisible('#focusbar') && (await page.textContent('#focus-name')) === 'payments/payments');
+  n = await RenderCount(page);
+  await page.fill('#depth', '2');
+  await page.dispatchEvent('#depth', 'change');
+  await WaitRender(page, n);
+  labels = (await page.evaluate(() => window.__edgewise.nodes())).map(Label).sort();
+  // Two hops up- and downstream: frontend (caller of the caller) comes in; External Client
+  // (three hops up) and postgresql (a sibling callee of api) stay out.
+  Check('focus depth 2 reaches two hops', labels.join(',') === 'api.stripe.com,payments/payments,shop/api,shop/frontend', labels.join(','));
+  await Shot(page, 'focus');
+  n = await RenderCount(page);
+  await page.click('#unfocus');
+  await WaitRender(page, n);
+  await page.click('#panel-close').catch(() => {});
+
+  // Compare with the previous hour: legacy gone, client->frontend same, the rest new.
+  n = await RenderCount(page);
+  await page.selectOption('#compare', 'prev');
+  await WaitRender(page, n);
+  edges = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  const change = (k) => edges.get(k)?.change;
+  Check('compare: gone edge drawn (frontend -> legacy)', change('shop/frontend -> shop/legacy') === 'gone' && edges.get('shop/frontend -> shop/legacy').color === 'grey',
+    JSON.stringify(edges.get('shop/frontend -> shop/legacy')));
+  Check('compare: new and same edges', change('shop/frontend -> shop/api') === 'new' && change('External Client -> shop/frontend') === 'same',
+    `${change('shop/frontend -> shop/api')} ${change('External Client -> shop/frontend')}`);
+  const styles = await page.evaluate(() => {
+    const cy = window.__edgewise.cy;
+    const pick = (c) => cy.edges(`[change = "${c}"]`).first();
+    return { gone: pick('gone').style('line-style'), new: pick('new').style('line-style'), same: pick('same').style('line-style') };
+  });
+  Check('compare: new dashed, gone dotted, same solid', styles.gone === 'dotted' && styles.new === 'dashed' && styles.same === 'solid', JSON.stringify(styles));
+  await Shot(page, 'compare');
+
+  // The state is in the URL: a fresh page on the same URL shows the same view.
+  const url = page.url();
+  const page2 = await page.context().newPage();
+  await page2.setViewportSize({ width: 1400, height: 860 });
+  await page2.goto(url);
+  await WaitRender(page2, 0);
+  const again = EdgesByName(await page2.evaluate(() => window.__edgewise.edges()));
+  Check('shared URL restores the view (compare)', again.get('shop/frontend -> shop/legacy')?.change === 'gone' && (await page2.inputValue('#compare')) === 'prev', url);
+  await page2.close();
+
+  // Errors only.
+  n = await RenderCount(page);
+  await page.selectOption('#compare', '');
+  await WaitRender(page, n);
+  n = await RenderCount(page);
+  await page.check('#errors-only');
+  await WaitRender(page, n);
+  edges = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  Check('errors only keeps the erroring edges', edges.size === 3 && [...edges.values()].every((e) => e.errors > 0), [...edges.keys()].join(', '));
+  await page.uncheck('#errors-only');
+}
+
+async function ScaleMeasure(page, server, base) {
+  const now = Date.now();
+  for (const body of LargeTraffic(now, 500, 2000, 20)) await PostOtlp(server.otlp, body);
+  await WaitForMap(server.http, { start: 'now-1h', end: 'now', query: 'server.namespace =~ "^ns"' }, (m) => (m.edges || []).length >= 2000, 'the large map');
+  const n = await RenderCount(page);
+  const t = Date.now();
+  await page.goto(`${base}/?range=1h&q=${encodeURIComponent('server.namespace =~ "^ns"')}`);
+  await WaitRender(page, n > 0 ? -1 : 0);
+  const m = await page.evaluate(() => ({ nodes: window.__edgewise.nodes().length, edges: window.__edgewise.edges().length, layout: window.__edgewise.layoutMs, render: window.__edgewise.renderMs }));
+  console.log(`MEASURE large map: ${m.nodes} nodes, ${m.edges} edges: layout ${m.layout.toFixed(0)} ms, render ${m.render.toFixed(0)} ms, page load to drawn ${Date.now() - t} ms`);
+  Check('large map drawn', m.nodes >= 400 && m.edges >= 2000, JSON.stringify(m));
+  await Shot(page, 'large');
+}
+
+async function Main() {
+  if (!args.server || !existsSync(args.server)) {
+    console.log(`FAIL server binary not found: ${args.server}`);
+    Finish(1);
+  }
+  if (!existsSync(join(web_dist, 'index.html')) || !existsSync(join(repo, 'web/node_modules/playwright-core'))) {
+    console.log(`FAIL ${web_dist}/index.html or web/node_modules missing: run tools/dev deps (npm ci + npm run build in web/)`);
+    Finish(1);
+  }
+  mkdirSync(artifacts, { recursive: true });
+  const work = mkdtempSync(join(args.work || artifacts, 'data-'));
+  let server = null;
+  let launched = null;
+  try {
+    server = await StartServer(args.server, work);
+    const base = `http://${server.http}`;
+    const traffic = KnownTraffic(Date.now());
+    for (const body of traffic.bodies) await PostOtlp(server.otlp, body);
+    await WaitForMap(server.http, { start: 'now-1h', end: 'now' }, (m) => (m.edges || []).length >= 5
+      && (m.edges || []).reduce((s, e) => s + e.requests, 0) >= 45, 'the known traffic');
+    await WaitForMap(server.http, { start: 'now-2h', end: 'now-1h' }, (m) => (m.edges || []).length >= 2, 'the previous hour');
+    launched = await Launch();
+    const page = await launched.context.newPage();
+    const ctx = await MapChecks(page, base);
+    await HoverChecks(page, ctx, base, traffic);
+    await ControlChecks(page, ctx);
+    if (args.large) await ScaleMeasure(page, server, base);
+  } catch (e) {
+    Check('test ran to the end', false, e.stack || String(e));
+    if (server) console.log(`server stderr (tail):\n${server.stderr().slice(-3000)}`);
+  } finally {
+    if (launched) {
+      await launched.context.close().catch(() => {});
+      rmSync(launched.profile, { recursive: true, force: true });
+    }
+    if (server) {
+      server.child.removeAllListeners('exit');
+      server.child.kill('SIGTERM');
+      await new Promise((r) => { server.child.once('exit', r); setTimeout(r, 10000); });
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+  Finish();
+}
+
+Main();
