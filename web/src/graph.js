@@ -8,6 +8,9 @@ import { LayeredLayout, TopologyKey } from './layout.js';
 
 export const kColors = { ok: '#2e9d5b', error: '#d64545', idle: '#9aa3b2', new: '#2f6fe0', gone: '#a0a7b4' };
 
+// Past this many edges they are drawn as straight haystack lines with a mid-edge arrow.
+export const kManyEdges = 800;
+
 const kShapes = {
   service: 'round-rectangle',
   external_client: 'vee',
@@ -31,6 +34,7 @@ function Style() {
       style: {
         label: 'data(label)',
         'font-size': 11,
+        'min-zoomed-font-size': 7, // labels too small to read are not drawn (big maps)
         color: '#1d2330',
         'text-wrap': 'ellipsis',
         'text-max-width': 150,
@@ -86,7 +90,17 @@ function Style() {
         opacity: 0.85,
       },
     },
-    { selector: 'edge.many', style: { 'curve-style': 'straight' } },
+    // Big maps: haystack edges (the cheapest cytoscape draws) with the arrow at mid-edge.
+    {
+      selector: 'edge.many',
+      style: {
+        'curve-style': 'haystack',
+        'haystack-radius': 0,
+        'target-arrow-shape': 'none',
+        'mid-target-arrow-shape': 'triangle',
+        'mid-target-arrow-color': 'data(color)',
+      },
+    },
     {
       selector: 'edge[change = "new"]',
       style: {
@@ -214,11 +228,7 @@ export class MapView {
     lap('update');
     if (fresh.length) cy.add(fresh);
     lap('add');
-    const many = edges.length > 800;
-    if (many !== this.many) {
-      cy.edges().toggleClass('many', many);
-      this.many = many;
-    } else if (many) cy.edges().addClass('many');
+    cy.edges().toggleClass('many', edges.length > kManyEdges);
     if (key !== this.topology) {
       const added = nodes.some((n) => !previous.has(String(n.id)));
       // Keep positions when nodes only went away; lay out afresh when new ones came.
@@ -268,9 +278,11 @@ export class MapView {
     }
     let max_requests = 1;
     for (const e of edges) max_requests = Math.max(max_requests, e.requests || 0);
+    const many = edges.length > kManyEdges;
     for (const e of edges) {
       out.push({
         group: 'edges',
+        classes: many ? 'many' : '',
         data: {
           id: EdgeId(e.source, e.target),
           source: String(e.source),

@@ -288,6 +288,9 @@ function Draw() {
   ew.timing = view.timing;
   if (relayout) ew.layoutMs = view.layoutMs;
   ew.renderCount++;
+  ew.drawnAt = performance.now(); // since navigation start
+  const drawn = ew.drawnAt;
+  requestAnimationFrame(() => requestAnimationFrame(() => (ew.paintMs = performance.now() - drawn)));
   const n = view.data.nodes.length;
   const e = view.data.edges.length;
   const err = view.data.edges.filter((x) => EdgeColor(x, state.thr / 100) === kColors.error).length;
@@ -344,6 +347,7 @@ ew.update = (changes) => Update(changes);
 
 window.addEventListener('error', (e) => ew.consoleErrors.push(String(e.message)));
 window.addEventListener('resize', () => view.cy.resize());
+$('graph').addEventListener('mouseleave', () => ShowTooltip(null, null, null));
 Legend();
 BindControls();
 SyncControls();
