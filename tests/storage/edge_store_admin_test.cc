@@ -15,7 +15,10 @@ using testing::TempDir;
 constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kM0 = 20'000LL * 1440;
 
-std::unique_ptr<EdgeStore> OpenOrDie(const StoreOptions& o) {
+// Opens with a clock one day after kM0 unless the test set one: the data is then recent, and a
+// background compaction cannot drop it by retention in the middle of a test.
+std::unique_ptr<EdgeStore> OpenOrDie(StoreOptions o) {
+  if (o.fixed_now_ms == 0) o.fixed_now_ms = (kM0 + 1440) * 60'000;
   auto s = EdgeStore::Open(o);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(*s) : nullptr;
