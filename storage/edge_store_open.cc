@@ -134,6 +134,11 @@ EdgeStoreImpl::~EdgeStoreImpl() {
 
 Result<std::unique_ptr<EdgeStore>> EdgeStore::Open(const StoreOptions& options) {
   if (options.dir.empty()) return Status::InvalidArgument("storage: empty data directory");
+  if (!options.read_only) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.dir, ec);
+    if (ec) return Status::IOError("storage: creating " + options.dir + ": " + ec.message());
+  }
   auto store = std::make_unique<EdgeStoreImpl>(options);
   EW_RETURN_IF_ERROR(store->OpenDb());
   return std::unique_ptr<EdgeStore>(std::move(store));

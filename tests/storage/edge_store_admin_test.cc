@@ -44,7 +44,7 @@ uint64_t CountRecords(EdgeStore& store, Family f, Tier t) {
 TEST(EdgeStoreAdminTest, DictionaryAndDataSurviveReopen) {
   TempDir dir;
   StoreOptions o;
-  o.dir = dir.Sub("db");
+  o.dir = dir.Sub("nested/db");  // parents are created
   o.sync_writes = true;
   NodeId a, b;
   StringId path;
