@@ -4,7 +4,8 @@
 // directory. At the end every edge's stored count must equal what was acknowledged: no loss, no
 // double count (see tests/fault/traffic_ledger.h for how each request is made identifiable).
 //
-// EW_FAULT_SEED=<n> replays a run; EW_FAULT_CYCLES=<n> changes the number of kills (default 24).
+// EW_FAULT_SEED=<n> replays a run; EW_FAULT_CYCLES=<n> changes the number of kills (default 24,
+// and 10 for the --fsync always variant).
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -81,24 +82,27 @@ class Traffic {
   std::vector<std::thread> threads_;
 };
 
-TEST(KillNine, EveryAcknowledgedSpanIsCountedExactlyOnce) {
+// Kills the server `cycles` times at random moments, then checks the map against the ledger.
+// Odd cycles flush every 50 ms instead of 200 ms, so more kills land inside a flush.
+void RunKillCycles(const std::vector<std::string>& flags, int default_cycles) {
   ASSERT_TRUE(std::filesystem::exists(EdgewiseBinary())) << EdgewiseBinary() << " is not built";
   const uint64_t seed =
       EnvOr("EW_FAULT_SEED",
             static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
-  const int cycles = static_cast<int>(EnvOr("EW_FAULT_CYCLES", 24));
+  const int cycles = static_cast<int>(EnvOr("EW_FAULT_CYCLES", default_cycles));
   SCOPED_TRACE("EW_FAULT_SEED=" + std::to_string(seed));
-  RecordProperty("seed", std::to_string(seed));
+  ::testing::Test::RecordProperty("seed", std::to_string(seed));
   constexpr int kSenders = 2;
 
   TempDir data("ew-kill9-");
   ServerOptions server_options;
   server_options.data_dir = data.path();
-  server_options.extra_args = {"--flush-interval", "200ms", "--pair-wait", "1h"};
   // A fresh ServerProcess for every run: each has its own stdout file, so the ready line of the
   // previous run can never be mistaken for the new one's.
   std::unique_ptr<ServerProcess> server;
-  auto start = [&](const std::string& what) {
+  auto start = [&](const std::string& what, const char* flush_interval = "200ms") {
+    server_options.extra_args = {"--flush-interval", flush_interval, "--pair-wait", "1h"};
+    server_options.extra_args.insert(server_options.extra_args.end(), flags.begin(), flags.end());
     server = std::make_unique<ServerProcess>(server_options);
     Status started = server->Start();
     EXPECT_TRUE(started.ok()) << what << ": " << started.ToString();
@@ -108,7 +112,7 @@ TEST(KillNine, EveryAcknowledgedSpanIsCountedExactlyOnce) {
   SenderStats stats;
   std::mt19937_64 rng(seed);
   for (int cycle = 0; cycle < cycles; ++cycle) {
-    ASSERT_TRUE(start("cycle " + std::to_string(cycle)));
+    ASSERT_TRUE(start("cycle " + std::to_string(cycle), cycle % 2 == 1 ? "50ms" : "200ms"));
     Traffic traffic(*server, &ledger, kSenders, seed + 1000 * cycle, &stats);
     // Kill somewhere in the first 1.2 s: right after start (replay), mid-request, mid-flush.
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 1200));
@@ -128,10 +132,11 @@ TEST(KillNine, EveryAcknowledgedSpanIsCountedExactlyOnce) {
   ASSERT_TRUE(edges.ok()) << edges.status().ToString() << "\n" << server->Stderr();
 
   const LedgerSummary sum = ledger.Summary();
-  std::cout << "kill9: seed " << seed << ", " << cycles << " kills, " << sum.requests
-            << " requests (" << sum.acked << " acknowledged with " << sum.acked_spans << " spans, "
-            << sum.unknown << " answers lost, " << sum.refused << " refused), "
-            << sum.expected_edges << " edges, " << edges->size() << " stored\n";
+  std::cout << "kill9" << (flags.empty() ? "" : " " + flags.back()) << ": seed " << seed << ", "
+            << cycles << " kills, " << sum.requests << " requests (" << sum.acked
+            << " acknowledged with " << sum.acked_spans << " spans, " << sum.unknown
+            << " answers lost, " << sum.refused << " refused), " << sum.expected_edges << " edges, "
+            << edges->size() << " stored\n";
   EXPECT_GE(sum.acked, static_cast<uint64_t>(cycles) * 5) << "too little traffic to mean much";
   {
     std::lock_guard<std::mutex> lock(stats.mu);
@@ -147,8 +152,13 @@ TEST(KillNine, EveryAcknowledgedSpanIsCountedExactlyOnce) {
                                      }
                                      return s;
                                    }();
-  if (HasFailure()) data.Keep();
+  if (::testing::Test::HasFailure()) data.Keep();
 }
+
+TEST(KillNine, EveryAcknowledgedSpanIsCountedExactlyOnce) { RunKillCycles({}, 24); }
+
+// The same with an fdatasync before every 200 (group commit), fewer kills.
+TEST(KillNine, ExactlyOnceWithFsyncAlways) { RunKillCycles({"--fsync", "always"}, 10); }
 
 }  // namespace
 }  // namespace ew::testing
