@@ -1,0 +1,158 @@
+// The real-client test: frontend -> checkout -> payments -> api.payments-provider.invalid, three
+// Node services instrumented with the OpenTelemetry JS SDK (tests/node/service.js) exporting to
+// the real edgewise server — frontend with exporter-trace-otlp-proto, checkout with
+// exporter-trace-otlp-http (OTLP JSON, old and stable HTTP conventions), payments with protobuf
+// and gzip (stable conventions). An uninstrumented client drives frontend a known number of
+// times; after the services flush and the pair-wait passes, GET /api/v1/map must show exactly
+// the calls that happened.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "tests/common/http_client.h"
+#include "tests/common/json.h"
+#include "tests/common/server_process.h"
+#include "tests/e2e_node/node_service.h"
+
+namespace ew::testing {
+namespace {
+
+constexpr int kGoodOrders = 5;  // GET /buy/{id}: frontend -> checkout -> payments -> provider
+constexpr int kBroken = 2;      // GET /broken: checkout answers 500, frontend 502
+
+struct NodeCounts {
+  std::string kind, ns;
+  int64_t requests_in = 0, errors_in = 0, requests_out = 0, errors_out = 0;
+  bool operator==(const NodeCounts&) const = default;
+};
+struct EdgeCounts {
+  std::string protocol;
+  int64_t requests = 0, errors = 0;
+  bool operator==(const EdgeCounts&) const = default;
+};
+struct Map {
+  std::map<std::string, NodeCounts> nodes;                          // by name
+  std::map<std::pair<std::string, std::string>, EdgeCounts> edges;  // by (source, target) name
+  bool operator==(const Map&) const = default;
+};
+
+std::string Describe(const Map& map) {
+  std::ostringstream out;
+  for (const auto& [name, n] : map.nodes) {
+    out << "  node " << n.kind << " " << n.ns << "/" << name << " in " << n.requests_in << "/"
+        << n.errors_in << " out " << n.requests_out << "/" << n.errors_out << "\n";
+  }
+  for (const auto& [key, e] : map.edges) {
+    out << "  edge " << key.first << " -> " << key.second << " " << e.protocol << " " << e.requests
+        << " requests, " << e.errors << " errors\n";
+  }
+  return out.str();
+}
+
+void PrintTo(const Map& map, std::ostream* os) { *os << "\n" << Describe(map); }
+
+Map Expected() {
+  const int all = kGoodOrders + kBroken;
+  Map m;
+  m.nodes["External Client"] = {"external_client", "", 0, 0, all, kBroken};
+  m.nodes["frontend"] = {"service", "shop", all, kBroken, all, kBroken};
+  m.nodes["checkout"] = {"service", "shop", all, kBroken, kGoodOrders, 0};
+  m.nodes["payments"] = {"service", "shop", kGoodOrders, 0, kGoodOrders, kGoodOrders};
+  m.nodes["api.payments-provider.invalid"] = {"external_service", "", kGoodOrders,
+                                              kGoodOrders,        0,  0};
+  m.edges[{"External Client", "frontend"}] = {"http", all, kBroken};
+  m.edges[{"frontend", "checkout"}] = {"http", all, kBroken};
+  m.edges[{"checkout", "payments"}] = {"http", kGoodOrders, 0};
+  // The provider's host does not resolve: every call fails (span status ERROR, no response).
+  m.edges[{"payments", "api.payments-provider.invalid"}] = {"http", kGoodOrders, kGoodOrders};
+  return m;
+}
+
+Result<Map> FetchMap(HttpClient& http) {
+  auto response = http.Get("/api/v1/map?start=now-1h&end=now%2B5m");
+  if (!response.ok()) return response.status();
+  if (response->status != 200) {
+    return Status::Unavailable("map: HTTP " + std::to_string(response->status) + " " +
+                               response->body);
+  }
+  auto doc = Json::Parse(response->body);
+  if (!doc.ok()) return doc.status();
+  Map map;
+  std::map<std::string, std::string> names;  // id -> name
+  for (const Json& n : (*doc)["nodes"].Elements()) {
+    names[n["id"].String()] = n["name"].String();
+    map.nodes[n["name"].String()] = {n["kind"].String(),      n["namespace"].String(),
+                                     n["requests_in"].Int(),  n["errors_in"].Int(),
+                                     n["requests_out"].Int(), n["errors_out"].Int()};
+  }
+  for (const Json& e : (*doc)["edges"].Elements()) {
+    map.edges[{names[e["source"].String()], names[e["target"].String()]}] = {
+        e["protocol"].String(), e["requests"].Int(), e["errors"].Int()};
+  }
+  return map;
+}
+
+TEST(NodeSdkEndToEnd, ShopMapIsExact) {
+  ASSERT_TRUE(NodeModulesInstalled())
+      << "tests/node/node_modules is missing: run `tools/dev deps` (npm ci in tests/node)";
+  ServerOptions options;
+  options.extra_args = {"--pair-wait", "2s", "--flush-interval", "1s"};
+  ServerProcess server(options);
+  ASSERT_TRUE(server.Start().ok()) << server.Stderr();
+  const std::string otlp = "http://127.0.0.1:" + std::to_string(server.otlp_port()) + "/v1/traces";
+
+  NodeService payments("payments", {{"EXPORTER", "proto"},
+                                    {"COMPRESSION", "gzip"},
+                                    {"OTEL_SEMCONV_STABILITY_OPT_IN", "http"},
+                                    {"OTLP_URL", otlp}});
+  ASSERT_TRUE(payments.Start().ok()) << payments.Log();
+  NodeService checkout("checkout", {{"EXPORTER", "json"},
+                                    {"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"},
+                                    {"PAYMENTS_URL", payments.url()},
+                                    {"OTLP_URL", otlp}});
+  ASSERT_TRUE(checkout.Start().ok()) << checkout.Log();
+  NodeService frontend(
+      "frontend", {{"EXPORTER", "proto"}, {"CHECKOUT_URL", checkout.url()}, {"OTLP_URL", otlp}});
+  ASSERT_TRUE(frontend.Start().ok()) << frontend.Log();
+
+  HttpClient driver("127.0.0.1", frontend.port());
+  for (int i = 0; i < kGoodOrders; ++i) {
+    auto r = driver.Get("/buy/" + std::to_string(1000 + i));
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  for (int i = 0; i < kBroken; ++i) {
+    auto r = driver.Get("/broken");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 502) << r->body;
+  }
+  // SIGTERM: each service flushes its spans to edgewise before it exits.
+  EXPECT_EQ(frontend.Stop(), 0) << frontend.Log();
+  EXPECT_EQ(checkout.Stop(), 0) << checkout.Log();
+  EXPECT_EQ(payments.Stop(), 0) << payments.Log();
+
+  // Pair-wait (2 s) for the unpaired provider calls, then a flush (1 s); poll up to 60 s.
+  HttpClient query("127.0.0.1", server.http_port());
+  const Map expected = Expected();
+  Map last;
+  std::string last_error;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto map = FetchMap(query);
+    if (map.ok()) {
+      last = *map;
+      if (last == expected) break;
+    } else {
+      last_error = map.status().ToString();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_EQ(last, expected) << last_error << "\nserver log:\n" << server.Stderr();
+  EXPECT_EQ(server.Stop(), 0) << server.Stderr();
+}
+
+}  // namespace
+}  // namespace ew::testing
