@@ -8,7 +8,9 @@ import { LayeredLayout, TopologyKey } from './layout.js';
 
 export const kColors = { ok: '#2e9d5b', error: '#d64545', idle: '#9aa3b2', new: '#2f6fe0', gone: '#a0a7b4' };
 
-// Past this many edges they are drawn as straight haystack lines with a mid-edge arrow.
+// Past this many edges they are drawn as straight haystack lines with a mid-edge arrow, and the
+// namespace boxes become plain background rectangles drawn from the layout's bands instead of
+// compound parents (compound bookkeeping made styling 4x slower on a 2,000-edge map).
 export const kManyEdges = 800;
 
 const kShapes = {
@@ -52,6 +54,7 @@ function Style() {
       selector: 'node[kind != "service"][kind != "namespace"]',
       style: { width: 40, height: 40, 'text-valign': 'bottom', 'text-margin-y': 4, 'text-max-width': 180 },
     },
+    { selector: 'node[kind = "namespace"]', style: { 'background-color': '#eef3fb', 'border-width': 3, 'font-weight': 600, color: '#34508f' } },
     { selector: 'node[kind = "external_client"]', style: { 'background-color': '#e6ecf7' } },
     { selector: 'node[kind = "external_service"]', style: { 'background-color': '#fff0dc' } },
     { selector: 'node[kind = "database"]', style: { 'background-color': '#efe6fb' } },
@@ -73,6 +76,27 @@ function Style() {
         'font-weight': 600,
         color: '#34508f',
         padding: 14,
+      },
+    },
+    {
+      selector: 'node.bandbox',
+      style: {
+        shape: 'round-rectangle',
+        width: 'data(w)',
+        height: 'data(h)',
+        'background-color': '#eef3fb',
+        'background-opacity': 0.7,
+        'border-width': 1,
+        'border-style': 'dashed',
+        'border-color': '#8ea4cf',
+        'text-valign': 'top',
+        'text-halign': 'center',
+        'text-margin-y': -4,
+        'font-size': 12,
+        'font-weight': 600,
+        color: '#34508f',
+        'z-compound-depth': 'bottom',
+        events: 'no',
       },
     },
     { selector: 'node[change = "new"]', style: { 'border-style': 'double', 'border-width': 5, 'border-color': kColors.new } },
@@ -155,6 +179,24 @@ export function EdgeWidth(requests, max_requests) {
   return 1.5 + (7.5 * Math.log10(1 + Math.max(0, requests || 0))) / top;
 }
 
+// Background rectangles for namespace bands (big maps): not compound parents, no events.
+function BandBoxes(bands) {
+  return bands
+    .filter((b) => b.name)
+    .map((b) => ({
+      group: 'nodes',
+      classes: 'bandbox',
+      data: {
+        id: `band:${b.name}`, label: b.name, kind: 'box', shape: 'round-rectangle', health_color: '#8ea4cf',
+        w: b.right - b.left + 180, h: b.bottom - b.top + 56,
+      },
+      position: { x: (b.left + b.right) / 2, y: (b.top + b.bottom) / 2 },
+      locked: true,
+      selectable: false,
+      grabbable: false,
+    }));
+}
+
 export class MapView {
   constructor(container, handlers) {
     this.cy = cytoscape({
@@ -209,6 +251,7 @@ export class MapView {
     const key = TopologyKey(nodes, edges);
     const previous = new Set(cy.nodes().map((n) => n.id()));
     const wanted = new Set(elements.map((el) => el.data.id));
+    cy.nodes('.bandbox').forEach((n) => wanted.add(n.id())); // replaced only on relayout
     let relayout = false;
     const timing = {};
     let t = performance.now();
@@ -233,13 +276,15 @@ export class MapView {
       const added = nodes.some((n) => !previous.has(String(n.id)));
       // Keep positions when nodes only went away; lay out afresh when new ones came.
       if (added || previous.size === 0) {
-        const { positions } = LayeredLayout(
+        const { positions, bands } = LayeredLayout(
           nodes.map((n) => ({ id: String(n.id), kind: n.kind, namespace: n.namespace })),
           edges.map((e) => ({ source: String(e.source), target: String(e.target) })),
         );
         lap('layout');
         this.layoutMs = timing.layout;
         cy.nodes(':childless').positions((n) => positions.get(n.id()) || n.position());
+        cy.nodes('.bandbox').remove();
+        if (edges.length > kManyEdges) cy.add(BandBoxes(bands));
         lap('position');
         relayout = true;
       }
@@ -258,7 +303,7 @@ export class MapView {
     const out = [];
     const namespaces = new Set();
     for (const n of nodes) {
-      if (n.kind === 'service' && n.namespace) namespaces.add(n.namespace);
+      if (n.kind === 'service' && n.namespace && edges.length <= kManyEdges) namespaces.add(n.namespace);
     }
     for (const ns of [...namespaces].sort()) {
       out.push({ group: 'nodes', data: { id: NamespaceBoxId(ns), label: ns, kind: 'box', shape: 'round-rectangle', health_color: '#8ea4cf' } });
@@ -273,7 +318,7 @@ export class MapView {
         health_color: health.color,
         change: n.change || '',
       };
-      if (n.kind === 'service' && n.namespace) data.parent = NamespaceBoxId(n.namespace);
+      if (n.kind === 'service' && n.namespace && edges.length <= kManyEdges) data.parent = NamespaceBoxId(n.namespace);
       out.push({ group: 'nodes', data });
     }
     let max_requests = 1;
@@ -304,7 +349,7 @@ export class MapView {
     let y0 = Infinity;
     let x1 = -Infinity;
     let y1 = -Infinity;
-    cy.nodes(':childless').forEach((n) => {
+    cy.nodes(':childless').not('.bandbox').forEach((n) => {
       const p = n.position();
       x0 = Math.min(x0, p.x - 90);
       x1 = Math.max(x1, p.x + 90);

@@ -6,7 +6,8 @@
 // two namespace boxes overlap because each namespace gets its own horizontal band.
 //
 //   column 0            External Client (and other callers without a caller of their own)
-//   columns 1..k        services, by longest path from the callers (cycles broken by DFS)
+//   columns 1..k        services, by longest path from the callers (cycles broken by DFS);
+//                       past ~sqrt(n) columns they are squeezed proportionally
 //   last column         sinks that are not services: databases, external services, messaging
 //   bands (rows)        one per namespace, stacked top to bottom; services without a namespace
 //                       form an unboxed band of their own
@@ -90,6 +91,18 @@ function Columns(nodes, edges) {
     else if (has_client) col.set(id, Math.max(1, col.get(id)));
     if (!IsPinnedSink(k, out.get(id))) max_col = Math.max(max_col, col.get(id));
   }
+  // Deep maps (random or very layered) would become a thin strip: squeeze the service columns
+  // into at most ~sqrt(n) (order kept, so edges still point right or straight down).
+  const limit = Math.max(6, Math.ceil(Math.sqrt(ids.length)));
+  const first = has_client ? 1 : 0;
+  if (max_col - first + 1 > limit) {
+    const span = max_col - first + 1;
+    for (const id of ids) {
+      if (kind.get(id) === 'external_client' || IsPinnedSink(kind.get(id), out.get(id))) continue;
+      col.set(id, first + Math.floor(((col.get(id) - first) * limit) / span));
+    }
+    max_col = first + limit - 1;
+  }
   for (const id of ids) if (IsPinnedSink(kind.get(id), out.get(id))) col.set(id, max_col + 1);
   return col;
 }
@@ -106,7 +119,8 @@ function BandOf(node, column, last_column) {
   return node.kind === 'service' ? node.namespace || '' : '';
 }
 
-// Computes positions. Returns {positions: Map id -> {x, y}, bands: [{name, top, bottom}]}.
+// Computes positions. Returns {positions: Map id -> {x, y}, bands: [{name, top, bottom, left,
+// right}]} (band extents are node centres).
 export function LayeredLayout(nodes, edges, options = {}) {
   const opt = { ...kLayoutDefaults, ...options };
   const col = Columns(nodes, edges);
@@ -158,7 +172,8 @@ export function LayeredLayout(nodes, edges, options = {}) {
       ids.forEach((id, i) => pos.set(id, { x: c * opt.columnGap, y: top + offset + i * opt.rowGap }));
     }
     const bottom = top + (height - 1) * opt.rowGap;
-    bands.push({ name: b, top, bottom });
+    const cols = [...row.keys()];
+    bands.push({ name: b, top, bottom, left: Math.min(...cols) * opt.columnGap, right: Math.max(...cols) * opt.columnGap });
     y = bottom + opt.rowGap + opt.bandGap;
   }
   const total_bottom = Math.max(0, y - opt.rowGap - opt.bandGap);

@@ -290,11 +290,12 @@ function Draw() {
   ew.renderCount++;
   ew.drawnAt = performance.now(); // since navigation start
   const drawn = ew.drawnAt;
+  ew.paintMs = undefined;
   requestAnimationFrame(() => requestAnimationFrame(() => (ew.paintMs = performance.now() - drawn)));
   const n = view.data.nodes.length;
   const e = view.data.edges.length;
   const err = view.data.edges.filter((x) => EdgeColor(x, state.thr / 100) === kColors.error).length;
-  SetStatus(`${n} nodes · ${e} edges · ${err} red · ${map_body.start || ''} → ${map_body.end || ''} · layout ${view.layoutMs.toFixed(0)} ms`);
+  SetStatus(`${n} nodes · ${e} edges · ${err} red · ${map_body.start || ''} → ${map_body.end || ''} · layout ${view.layoutMs.toFixed(1)} ms`);
 }
 
 function ShowBanner() {
