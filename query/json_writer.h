@@ -26,6 +26,7 @@ class JsonWriter {
   JsonWriter& Bool(bool b);
   JsonWriter& Null();
 
+  void Reserve(size_t bytes) { out_.reserve(bytes); }
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }
 

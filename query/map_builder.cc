@@ -13,13 +13,38 @@ using storage::NodeKind;
 using storage::Protocol;
 using storage::RollupValue;
 
+void LatencyAccumulator::Add(const storage::LatencySketch& s) {
+  if (s.Empty()) return;
+  const auto& b = s.Buckets();
+  pending_.insert(pending_.end(), b.begin(), b.end());
+  count_ += s.Count();
+  if (pending_.size() >= kCompactAt) Compact();
+}
+
+const storage::LatencySketch& LatencyAccumulator::Sketch() const {
+  Compact();
+  return sketch_;
+}
+
+void LatencyAccumulator::Compact() const {
+  if (pending_.empty()) return;
+  const auto& held = sketch_.Buckets();
+  pending_.insert(pending_.end(), held.begin(), held.end());
+  std::sort(pending_.begin(), pending_.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  storage::LatencySketch merged;
+  for (const auto& [index, count] : pending_) merged.AddToBucket(index, count);  // ascending
+  sketch_ = std::move(merged);
+  pending_.clear();
+}
+
 void EdgeStats::Add(const RollupValue& v, Protocol p, uint64_t req, uint64_t err) {
   requests += req;
   errors += err;
   size_t pi = static_cast<size_t>(p);
   by_protocol[pi < by_protocol.size() ? pi : 4] += req;
-  if (!v.server_latency.Empty()) server_latency.Merge(v.server_latency);
-  if (!v.client_latency.Empty()) client_latency.Merge(v.client_latency);
+  server_latency.Add(v.server_latency);
+  client_latency.Add(v.client_latency);
 }
 
 void EdgeStats::Merge(const EdgeStats& o) {
@@ -81,10 +106,7 @@ std::optional<storage::NodeId> ParseNodeId(std::string_view s) {
 namespace {
 
 // The map identity of a stored node (its namespace group when grouping).
-const MapNode& Identify(storage::NodeId id, Dictionary* dict, bool group,
-                        std::unordered_map<storage::NodeId, MapNode>* memo) {
-  auto it = memo->find(id);
-  if (it != memo->end()) return it->second;
+MapNode Identify(storage::NodeId id, Dictionary* dict, bool group) {
   const auto& info = dict->Node(id);
   MapNode n;
   if (group && info.kind == NodeKind::kService) {
@@ -98,7 +120,7 @@ const MapNode& Identify(storage::NodeId id, Dictionary* dict, bool group,
     n.ns = info.ns;
     n.name = info.name;
   }
-  return memo->emplace(id, std::move(n)).first->second;
+  return n;
 }
 
 bool BySourceTarget(const MapEdge& a, const MapEdge& b) {
@@ -107,22 +129,36 @@ bool BySourceTarget(const MapEdge& a, const MapEdge& b) {
 
 }  // namespace
 
-ServiceMap BuildMap(const EdgeTable& current, const EdgeTable* previous, Dictionary* dict,
-                    bool group) {
+ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict, bool group) {
   ServiceMap map;
   map.compared = previous != nullptr;
-  std::unordered_map<storage::NodeId, MapNode> memo;  // node-based: references stay valid
-  std::map<std::pair<std::string, std::string>, size_t> index;
-  auto add = [&](const EdgeTable& table, bool prev) {
-    for (const auto& [key, stats] : table) {
-      auto client = static_cast<storage::NodeId>(key >> 32);
-      auto server = static_cast<storage::NodeId>(key & 0xffffffffu);
-      const MapNode& s = Identify(client, dict, group, &memo);
-      const MapNode& t = Identify(server, dict, group, &memo);
-      map.node_info.try_emplace(s.id, s);
-      map.node_info.try_emplace(t.id, t);
-      auto [it, fresh] = index.try_emplace({s.id, t.id}, map.edges.size());
-      if (fresh) map.edges.push_back(MapEdge{s.id, t.id, {}, {}});
+  // Map nodes get dense indexes (one string identity per node, built once); edges are keyed by
+  // (source index, target index) so no string is hashed or compared per table entry.
+  std::unordered_map<storage::NodeId, uint32_t> index_of_node;
+  std::unordered_map<std::string, uint32_t> index_of_id;
+  std::vector<const MapNode*> identity;
+  auto index = [&](storage::NodeId id) -> uint32_t {
+    auto [it, fresh] = index_of_node.try_emplace(id, 0);
+    if (!fresh) return it->second;
+    MapNode n = Identify(id, dict, group);
+    auto [jt, new_id] = index_of_id.try_emplace(n.id, static_cast<uint32_t>(identity.size()));
+    if (new_id) identity.push_back(&map.node_info.emplace(n.id, std::move(n)).first->second);
+    return it->second = jt->second;
+  };
+  std::unordered_map<uint64_t, size_t> edge_of;
+  edge_of.reserve(current.size());
+  map.edges.reserve(current.size());
+  auto add = [&](EdgeTable& table, bool prev) {
+    for (auto& [key, stats] : table) {
+      uint32_t s = index(static_cast<storage::NodeId>(key >> 32));
+      uint32_t t = index(static_cast<storage::NodeId>(key & 0xffffffffu));
+      auto [it, fresh] = edge_of.try_emplace((static_cast<uint64_t>(s) << 32) | t, 0);
+      if (fresh) {
+        it->second = map.edges.size();
+        map.edges.push_back(MapEdge{identity[s]->id, identity[t]->id, {}, {}});
+        (prev ? map.edges.back().previous : map.edges.back().stats) = std::move(stats);
+        continue;
+      }
       MapEdge& e = map.edges[it->second];
       (prev ? e.previous : e.stats).Merge(stats);
     }

@@ -20,19 +20,38 @@
 
 namespace ew::query {
 
+// Merges many latency sketches cheaply: bucket counts are appended and combined (sorted) only
+// every few thousand buckets and when the sketch is read, instead of one allocation and copy
+// of the whole sketch per merged record. Sketch() is const but compacts lazily: an accumulator
+// must not be read from two threads at once.
+class LatencyAccumulator {
+ public:
+  void Add(const storage::LatencySketch& s);
+  void Merge(const LatencyAccumulator& o) { Add(o.Sketch()); }
+  bool Empty() const { return count_ == 0; }
+  const storage::LatencySketch& Sketch() const;
+
+ private:
+  static constexpr size_t kCompactAt = 4096;
+  void Compact() const;
+  mutable std::vector<std::pair<int32_t, uint64_t>> pending_;
+  mutable storage::LatencySketch sketch_;
+  uint64_t count_ = 0;
+};
+
 struct EdgeStats {
   uint64_t requests = 0;
   uint64_t errors = 0;
   std::array<uint64_t, 5> by_protocol{};
-  storage::LatencySketch server_latency;
-  storage::LatencySketch client_latency;
+  LatencyAccumulator server_latency;
+  LatencyAccumulator client_latency;
 
   // Adds the selected part (requests, errors) of one record; its sketches are merged whole.
   void Add(const storage::RollupValue& v, storage::Protocol p, uint64_t requests, uint64_t errors);
   void Merge(const EdgeStats& o);
   // The server-side sketch where one exists, else the client-side one.
   const storage::LatencySketch& Latency() const {
-    return server_latency.Empty() ? client_latency : server_latency;
+    return server_latency.Empty() ? client_latency.Sketch() : server_latency.Sketch();
   }
   storage::Protocol MajorityProtocol() const;
 };
@@ -80,8 +99,9 @@ struct ServiceMap {
   bool compared = false;
 };
 
-// Builds the map from the current (and, when given, previous-period) edge tables.
-ServiceMap BuildMap(const EdgeTable& current, const EdgeTable* previous, Dictionary* dict,
+// Builds the map from the current (and, when given, previous-period) edge tables; the tables'
+// statistics are moved into the map.
+ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict,
                     bool group_by_namespace);
 // Keeps the edges within depth hops downstream or upstream of focus. False: focus not in map.
 bool FocusMap(ServiceMap* map, const std::string& focus, int depth);

@@ -156,7 +156,8 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store) {
     if (!p.ok()) return StorageError(p.status());
     previous = std::move(p).value();
   }
-  ServiceMap map = BuildMap(*current, previous ? &*previous : nullptr, ctx.dict.get(), opts.group);
+  ServiceMap map = BuildMap(std::move(current).value(), previous ? &*previous : nullptr,
+                            ctx.dict.get(), opts.group);
   if (!opts.focus.empty() && !FocusMap(&map, opts.focus, static_cast<int>(opts.depth))) {
     map.edges.clear();  // the focus node has no traffic in the range
   }
