@@ -112,9 +112,10 @@ int main(int argc, char** argv) {
   }
   if (cmd == "stats") {
     int rc = 0;
-    if (f.Has("server") || !f.Has("data-dir")) rc = Query(f, "/metrics", {}, false);
+    const bool query = f.Has("server") || !f.Has("data-dir");
+    if (query) rc = Query(f, "/metrics", {}, false);
     if (f.Has("data-dir")) {
-      if (rc == 0 && !f.Has("json")) std::printf("\n");
+      if (query && rc == 0 && !f.Has("json")) std::printf("\n");
       int rc2 = ew::tools::CtlStoreStats(f.Str("data-dir"), f.Has("json"));
       if (rc == 3 || rc2 != 0) return rc2 != 0 ? rc2 : 0;
     }

@@ -42,7 +42,9 @@ PostResult PostTraces(HttpConnection* conn, std::string_view body, Encoding enco
       std::from_chars(ra.data(), ra.data() + ra.size(), retry_s);
       sleep_ms = std::clamp(retry_s, 0, 5) * 1000 + 50;
     }
-    if (waited_ms >= 30'000 || (stop && stop->load() && attempt > 2)) return pr;
+    // Overload is waited out for ~30 s; a server that cannot be reached at all for ~5 s.
+    int limit_ms = pr.outcome == PostOutcome::kUnreachable ? 5'000 : 30'000;
+    if (waited_ms >= limit_ms || (stop && stop->load() && attempt > 2)) return pr;
     std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
     waited_ms += sleep_ms;
   }

@@ -26,7 +26,8 @@ struct PostResult {
   std::string message;
 };
 
-// Retries 429/503 (after Retry-After, ~30 s in all) and failures where the body was not sent;
+// Retries 429/503 (after Retry-After, ~30 s in all) and failures where the body was not sent
+// (~5 s);
 // gives up early when *stop is set.
 PostResult PostTraces(HttpConnection* conn, std::string_view body, Encoding encoding,
                       const std::atomic<bool>* stop);

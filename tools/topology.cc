@@ -168,6 +168,23 @@ Topology Topology::Build(const TopologyOptions& o) {
       t.services_[i].calls.push_back(c);
     }
   }
+  // Every service is reachable: one without callers gets one from an earlier service.
+  for (int j = 1; j < nsvc; ++j) {
+    bool called = t.services_[j].entry;
+    for (int i = 0; i < j && !called; ++i) {
+      for (const CallSpec& c : t.services_[i].calls) called |= c.service == j;
+    }
+    if (called) continue;
+    CallSpec c;
+    c.service = j;
+    c.grpc = uni() < 0.35;
+    c.route = c.grpc ? "edgewise.demo." + t.services_[j].name + "/Get" : kRoutes[pick(8)];
+    c.probability = 0.5 + 0.4 * uni();
+    c.error_rate = error_rate();
+    c.median_us = 500 + 20000 * uni() * uni();
+    c.sigma = 0.3 + 0.6 * uni();
+    t.services_[pick(j)].calls.push_back(c);
+  }
   AddSpecials(&t.services_, rng, error_rate);
   for (size_t i = 0; i < t.services_.size(); ++i) {
     const ServiceSpec& s = t.services_[i];

@@ -52,7 +52,8 @@ def main():
     p.add_argument("--tmp", default=None)
     args = p.parse_args()
     ensure_installed()
-    version = subprocess.run(["victoria-metrics", "-version"], capture_output=True, text=True).stdout.strip()
+    vr = subprocess.run(["victoria-metrics", "-version"], capture_output=True, text=True)
+    version = (vr.stdout + vr.stderr).strip().splitlines()[0] if (vr.stdout + vr.stderr).strip() else "?"
     tmp = tempfile.mkdtemp(prefix="ew-vm-", dir=args.tmp)
     storage = os.path.join(tmp, "vmdata")
     port = free_port()
