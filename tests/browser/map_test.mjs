@@ -92,7 +92,7 @@ async function GetMap(http, params) {
 
 // Waits until the map has `count` edges with `requests` in total (pairing and flush are async).
 async function WaitForMap(http, params, predicate, what) {
-  const deadline = Date.now() + 30000;
+  const deadline = Date.now() + 90000;
   let last = null;
   while (Date.now() < deadline) {
     last = await GetMap(http, params).catch((e) => ({ error: String(e) }));
@@ -237,6 +237,15 @@ async function HoverChecks(page, ctx, base, traffic) {
     && (!traffic.traces.frontend_api_errors.some((t) => ids.includes(t)) || rows[0].error), JSON.stringify(rows));
   await Shot(page, 'hover-edge');
 
+  // Click the edge: the panel lists all its exemplar traces (full ids) and its trend.
+  const ep = await page.evaluate((id) => window.__edgewise.screenPoint(id), edge.id);
+  await page.mouse.click(ep.x, ep.y);
+  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 10000 });
+  const listed = await page.$$eval('#panel-traces tr', (trs) => trs.slice(1).map((tr) => tr.cells[0].innerText));
+  Check('click edge: panel lists its exemplar traces', listed.length === ids.length && ids.every((id) => listed.includes(id)), listed.join(','));
+  await Shot(page, 'edge-panel');
+  await page.click('#panel-close');
+
   const node = ctx.by_label.get('shop/api');
   const ntext = await Hover(page, String(node.id));
   Check('node hover: requests in, errors, health, connected',
@@ -373,6 +382,31 @@ async function ControlChecks(page, ctx) {
   n = await RenderCount(page);
   await page.fill('#top', '0');
   await page.dispatchEvent('#top', 'change');
+  await WaitRender(page, n);
+
+  // Past the size limit the page asks the server to prune (max_nodes lowered to trigger it).
+  n = await RenderCount(page);
+  await page.evaluate(() => window.__edgewise.update({ max_nodes: 3 }));
+  await WaitRender(page, n);
+  const pruned = await page.evaluate(() => ({ auto: window.__edgewise.autoPruned, req: window.__edgewise.lastRequest }));
+  Check('big map: the page asks the server to prune', pruned.auto?.nodes === 6 && /[?&]top=300\b/.test(pruned.req) && (await page.isVisible('#banner')),
+    JSON.stringify(pruned));
+  await Shot(page, 'auto-pruned');
+  n = await RenderCount(page);
+  await page.evaluate(() => window.__edgewise.update({ max_nodes: 600 }));
+  await WaitRender(page, n);
+
+  // A custom range (the last two hours as local datetime-local values) goes out as RFC 3339.
+  const local = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  n = await RenderCount(page);
+  await page.evaluate(([s, e]) => window.__edgewise.update({ range: 'custom', start: s, end: e }), [local(Date.now() - 7200e3), local(Date.now() + 120e3)]);
+  await WaitRender(page, n);
+  edges = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  const custom_req = await page.evaluate(() => window.__edgewise.lastRequest);
+  Check('custom range: both hours shown, RFC 3339 sent', edges.has('shop/frontend -> shop/legacy') && edges.get('External Client -> shop/frontend')?.requests === 25
+    && /start=\d{4}-\d\d-\d\dT/.test(custom_req) && (await page.isVisible('#custom-range')), `${custom_req} ${[...edges.keys()]}`);
+  n = await RenderCount(page);
+  await page.selectOption('#range', '1h');
   await WaitRender(page, n);
 
   // Group by namespace: one node per namespace.

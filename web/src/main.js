@@ -13,7 +13,7 @@ const kAutoTop = 300;
 
 const kDefaults = {
   q: '', range: '1h', start: '', end: '', compare: '', errors: false, top: 0, group: false,
-  thr: 1, refresh: 0, focus: '', depth: 1, sel: '', trace_url: '', all: false,
+  thr: 1, refresh: 0, focus: '', depth: 1, sel: '', trace_url: '', all: false, max_nodes: kMaxNodes,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -254,7 +254,8 @@ async function Load(opts = {}) {
   let r = await GetJson('/api/v1/map', MapParams(window_, top));
   if (my !== generation) return;
   ew.autoPruned = false;
-  const big = r.ok && ((r.body?.nodes?.length || 0) > kMaxNodes || (r.body?.edges?.length || 0) > kMaxEdges);
+  const max_edges = Math.round((kMaxEdges * state.max_nodes) / kMaxNodes);
+  const big = r.ok && ((r.body?.nodes?.length || 0) > state.max_nodes || (r.body?.edges?.length || 0) > max_edges);
   if (big && !state.all && !state.group && !(state.top > 0 && state.top <= kAutoTop)) {
     const total = { nodes: r.body.nodes.length, edges: r.body.edges.length };
     top = kAutoTop;
