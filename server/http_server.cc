@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -38,6 +39,7 @@ struct ServerShared;
 struct Listener {
   ListenerSpec spec;
   std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> retry;  // backs off after a failed accept (e.g. EMFILE)
   std::string bound;
   Counter* bytes_received = nullptr;
   ServerShared* shared = nullptr;
@@ -367,6 +369,7 @@ Status HttpServer::Impl::Bind(Listener* l) {
   }
   tcp::endpoint ep = results.begin()->endpoint();
   auto& a = l->acceptor.emplace(asio::make_strand(ioc));
+  l->retry.emplace(a.get_executor());
   a.open(ep.protocol(), ec);
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
@@ -388,8 +391,15 @@ void HttpServer::Impl::Accept(Listener* l) {
 void HttpServer::Impl::OnAccept(Listener* l, beast::error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !l->acceptor->is_open()) return;
   if (ec) {
+    // Out of descriptors or similar: retrying at once would spin; wait a little.
     EW_LOG(kWarn) << "server: " << l->spec.name << ": accept failed: " << ec.message();
-  } else if (shared.stopping.load()) {
+    l->retry->expires_after(std::chrono::milliseconds(100));
+    l->retry->async_wait([this, l](beast::error_code wait_ec) {
+      if (!wait_ec && l->acceptor->is_open()) Accept(l);
+    });
+    return;
+  }
+  if (shared.stopping.load()) {
     beast::error_code ignored;
     socket.close(ignored);
   } else {
@@ -398,8 +408,10 @@ void HttpServer::Impl::OnAccept(Listener* l, beast::error_code ec, tcp::socket s
     {
       std::lock_guard<std::mutex> lock(shared.mu);
       ++shared.live;
-      // Forget ended sessions while we are here (amortized cleanup).
-      shared.sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+      // Forget ended sessions once they are half of the list (amortized O(1) per accept).
+      if (shared.sessions.size() >= 2 * shared.live + 16) {
+        shared.sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+      }
       shared.sessions.push_back(session);
     }
     shared.connections->Add(1);
@@ -472,6 +484,7 @@ void HttpServer::StopAccepting() {
     asio::dispatch(l->acceptor->get_executor(), [&] {
       beast::error_code ec;
       l->acceptor->close(ec);
+      l->retry->cancel();
       closed.set_value();
     });
     if (!impl_->threads.empty()) closed.get_future().wait();

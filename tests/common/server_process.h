@@ -60,6 +60,8 @@ class ServerProcess {
   bool Running();
 
   pid_t pid() const { return pid_; }
+  // Exit code of the last run once reaped (by Stop, Kill or Running), else -1.
+  int exit_code() const { return exit_code_; }
   const std::string& host() const { return host_; }
   uint16_t otlp_port() const { return otlp_port_; }
   uint16_t http_port() const { return http_port_; }

@@ -61,6 +61,34 @@ TEST(ServerLifecycleTest, IdleKeepAliveConnectionsDoNotDelayShutdown) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
 }
 
+// SIGTERM while a request body is still arriving: the request is finished and answered
+// (Connection: close), then the server exits 0 by itself.
+TEST(ServerLifecycleTest, RequestInProgressIsAnsweredDuringShutdown) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start().ok());
+  HttpClient o(server.host(), server.otlp_port());
+  std::string body = R"({"resourceSpans":[]})";
+  std::string head =
+      "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n";
+  ASSERT_TRUE(o.SendRaw(head + body.substr(0, 7)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the header is parsed
+  server.Signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(server.Running());  // waiting for the rest of the body
+  ASSERT_TRUE(o.SendRaw(body.substr(7)).ok());
+  auto r = o.ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << server.Stderr();
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_FALSE(r->keep_alive);
+  for (int i = 0; i < 600 && server.Running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(server.Running());
+  EXPECT_EQ(server.exit_code(), 0) << server.Stderr();
+}
+
 TEST(ServerLifecycleTest, RestartOnTheSameDataDirectory) {
   ServerProcess server;
   ASSERT_TRUE(server.Start().ok());
