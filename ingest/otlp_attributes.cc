@@ -111,12 +111,57 @@ static_assert(IndexFits());
 
 }  // namespace
 
+namespace {
+
+// The first and last 8 bytes of every key of 8 bytes or more, so that most lookups, hits and
+// misses alike, cost two integer compares per candidate instead of a memcmp call.
+struct KeyWords {
+  uint64_t head = 0;
+  uint64_t tail = 0;
+};
+
+uint64_t Load8(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+const std::array<KeyWords, kSpecCount>& Words() {
+  static const std::array<KeyWords, kSpecCount> words = [] {
+    std::array<KeyWords, kSpecCount> w{};
+    for (size_t i = 0; i < kSpecCount; ++i) {
+      std::string_view key = kSpecs[i].key;
+      if (key.size() >= 8) w[i] = {Load8(key.data()), Load8(key.data() + key.size() - 8)};
+    }
+    return w;
+  }();
+  return words;
+}
+
+}  // namespace
+
 const AttributeSpec* FindAttribute(std::string_view key) {
-  size_t len = key.size();
+  const size_t len = key.size();
   if (len > kMaxKeyLen) return nullptr;
-  for (uint8_t i = 0; i < kIndex.count[len]; ++i) {
-    const AttributeSpec& spec = kSpecs[kIndex.spec[len][i]];
-    if (std::memcmp(spec.key.data(), key.data(), len) == 0) return &spec;
+  const uint8_t count = kIndex.count[len];
+  if (count == 0) return nullptr;
+  if (len < 8) {
+    for (uint8_t i = 0; i < count; ++i) {
+      const AttributeSpec& spec = kSpecs[kIndex.spec[len][i]];
+      if (std::memcmp(spec.key.data(), key.data(), len) == 0) return &spec;
+    }
+    return nullptr;
+  }
+  const auto& words = Words();
+  const uint64_t head = Load8(key.data());
+  const uint64_t tail = Load8(key.data() + len - 8);
+  for (uint8_t i = 0; i < count; ++i) {
+    const uint8_t at = kIndex.spec[len][i];
+    if (words[at].head != head || words[at].tail != tail) continue;
+    const AttributeSpec& spec = kSpecs[at];
+    if (len <= 16 || std::memcmp(spec.key.data() + 8, key.data() + 8, len - 16) == 0) {
+      return &spec;
+    }
   }
   return nullptr;
 }
