@@ -76,6 +76,7 @@ std::optional<HttpError> ParseContext(const ApiRequest& req, const storage::Edge
   }
   auto [sm, em] = MinuteRange(start_ms, *end);
   if (sm >= em) return HttpError{400, "start must be before end", -1};
+  if (sm < 0) return HttpError{400, "start must not be before 1970", -1};
   if (em - sm > kMaxRangeMinutes) return HttpError{400, "range longer than 6 years", -1};
   ctx->start_minute = sm;
   ctx->end_minute = em;
@@ -108,7 +109,8 @@ struct MapOptions {
 std::optional<HttpError> ParseMapOptions(const ApiRequest& req, MapOptions* o) {
   if (const std::string* c = Param(req, "compare"); c && !c->empty()) {
     auto d = ParseDurationMs(*c);
-    if (!d.ok() || *d % kMsPerMinute != 0 || *d == 0) {
+    if (!d.ok() || *d % kMsPerMinute != 0 || *d == 0 || *d / kMsPerMinute > kMaxRangeMinutes ||
+        *d / kMsPerMinute < -kMaxRangeMinutes) {
       return HttpError{400, "compare must be a non-zero whole-minute duration such as -1d", -1};
     }
     o->compare_minutes = *d / kMsPerMinute;
@@ -149,6 +151,9 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store) {
   if (!current.ok()) return StorageError(current.status());
   std::optional<Plan> prev_plan;
   std::optional<EdgeTable> previous;
+  if (opts.compare_minutes && ctx.start_minute + *opts.compare_minutes < 0) {
+    return ErrorResponse({400, "compare shifts the range before 1970", -1});
+  }
   if (opts.compare_minutes) {
     prev_plan = MakePlan(root, ctx.start_minute + *opts.compare_minutes,
                          ctx.end_minute + *opts.compare_minutes, *store);

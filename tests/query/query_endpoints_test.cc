@@ -85,6 +85,8 @@ TEST_F(QueryEndpointsTest, CompareToAShiftedRange) {
   EXPECT_EQ(m["compare_plan"]["ranges"][0]["start"].String(), "2024-10-03T00:00:00Z");
   Get("/api/v1/map", {{"compare", "yesterday"}}, 400);
   Get("/api/v1/map", {{"compare", "30s"}}, 400);
+  Get("/api/v1/map", {{"compare", "-100000w"}}, 400);
+  Get("/api/v1/map", {{"start", "0"}, {"end", "60"}, {"compare", "-1d"}}, 400);
 }
 
 TEST_F(QueryEndpointsTest, PruningParameters) {
@@ -250,6 +252,8 @@ TEST_F(QueryEndpointsTest, ErrorAnswers) {
   EXPECT_FALSE(e.Has("position"));
   Get("/api/v1/map", {{"start", "now"}, {"end", "now-1h"}}, 400);
   Get("/api/v1/map", {{"explain", "perhaps"}}, 400);
+  Get("/api/v1/map", {{"start", "-600"}, {"end", "60"}}, 400);
+  Get("/api/v1/map", {{"start", "0"}, {"end", "now"}}, 400);  // longer than 6 years
   e = Get("/api/v1/nope", {}, 404);
   EXPECT_FALSE(e["error"].String().empty());
   // Defaults: end = now, start = end - 1h; relative times.
