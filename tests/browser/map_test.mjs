@@ -130,7 +130,7 @@ async function Launch() {
 async function WaitRender(page, previous_count) {
   await page.waitForFunction(
     (n) => window.__edgewise && window.__edgewise.ready && (window.__edgewise.renderCount > n || window.__edgewise.lastError),
-    previous_count, { timeout: 20000 });
+    previous_count, { timeout: 60000 });
   await page.waitForTimeout(100);
 }
 
@@ -149,7 +149,7 @@ async function Hover(page, id) {
   await page.waitForFunction(() => !window.__edgewise.hover);
   const p = await page.evaluate((x) => window.__edgewise.screenPoint(x), id);
   await page.mouse.move(p.x, p.y, { steps: 3 });
-  await page.waitForFunction((x) => window.__edgewise.hover?.id === x && window.__edgewise.hover.tracesLoaded, id, { timeout: 10000 });
+  await page.waitForFunction((x) => window.__edgewise.hover?.id === x && window.__edgewise.hover.tracesLoaded, id, { timeout: 30000 });
   return page.evaluate(() => window.__edgewise.hover.text);
 }
 
@@ -209,6 +209,14 @@ async function MapChecks(page, base) {
   const after = JSON.stringify((await page.evaluate(() => window.__edgewise.nodes())).map((n) => [n.id, n.position]));
   Check('refresh keeps positions', before === after && (await RenderCount(page)) > count);
 
+  // Auto-refresh: the map reloads by itself and nothing moves.
+  count = await RenderCount(page);
+  await page.selectOption('#refresh', '10');
+  await page.waitForFunction((n) => window.__edgewise.renderCount > n + 1, count, { timeout: 60000 });
+  const refreshed = JSON.stringify((await page.evaluate(() => window.__edgewise.nodes())).map((n) => [n.id, n.position]));
+  Check('auto-refresh reloads in place', refreshed === before && page.url().includes('refresh=10'));
+  await page.selectOption('#refresh', '0');
+
   // Threshold: at 20 % only frontend->api (30 %) and stripe (25 %) stay red; client (10 %) turns green.
   await page.fill('#threshold', '20');
   await page.dispatchEvent('#threshold', 'change');
@@ -240,7 +248,7 @@ async function HoverChecks(page, ctx, base, traffic) {
   // Click the edge: the panel lists all its exemplar traces (full ids) and its trend.
   const ep = await page.evaluate((id) => window.__edgewise.screenPoint(id), edge.id);
   await page.mouse.click(ep.x, ep.y);
-  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 30000 });
   const listed = await page.$$eval('#panel-traces tr', (trs) => trs.slice(1).map((tr) => tr.cells[0].innerText));
   Check('click edge: panel lists its exemplar traces', listed.length === ids.length && ids.every((id) => listed.includes(id)), listed.join(','));
   await Shot(page, 'edge-panel');
@@ -257,7 +265,7 @@ async function HoverChecks(page, ctx, base, traffic) {
   // Click: the side panel with the trend chart, neighbours and diagnostics.
   const p = await page.evaluate((id) => window.__edgewise.screenPoint(id), String(node.id));
   await page.mouse.click(p.x, p.y);
-  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 30000 });
   const panel = await page.evaluate(() => ({
     text: document.getElementById('panel-body').innerText,
     charts: [...document.querySelectorAll('#panel svg.chart')].map((s) => [s.dataset.series, s.querySelector('path').getAttribute('d').length]),
@@ -288,7 +296,7 @@ async function ControlChecks(page, ctx) {
   const bad = 'server.namespace = ';
   await page.fill('#query', bad);
   await page.press('#query', 'Enter');
-  await page.waitForFunction(() => window.__edgewise.ready && window.__edgewise.lastError, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.__edgewise.ready && window.__edgewise.lastError, null, { timeout: 30000 });
   const err = await page.evaluate(() => ({
     last: window.__edgewise.lastError,
     visible: !document.getElementById('query-error').hidden,
@@ -308,7 +316,7 @@ async function ControlChecks(page, ctx) {
   n = await RenderCount(page);
   await page.evaluate((id) => window.__edgewise.update({ sel: id }), String(payments.id));
   await WaitRender(page, n);
-  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 10000 });
+  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 30000 });
   n = await RenderCount(page);
   await page.click('#panel-body button[data-act=focus]');
   await WaitRender(page, n);

@@ -175,6 +175,7 @@ function Update(changes) {
   if ('q' in changes || 'focus' in changes || 'group' in changes) state.all = false;
   WriteUrl(state);
   SyncControls();
+  if ('refresh' in changes) ScheduleRefresh();
   Load();
 }
 
