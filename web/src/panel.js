@@ -82,7 +82,14 @@ export function NodeTooltip(node, view, health) {
 <tr><td>requests in</td><td class="num" data-k="requests_in">${Count(node.requests_in)}</td></tr>
 <tr><td>errors in</td><td class="num ${cls}" data-k="errors_in">${Count(node.errors_in)} (${Percent(health.rate ?? 0)})</td></tr>
 <tr><td>health</td><td class="${cls}" data-k="health">${Esc(health.label)}</td></tr>
-<tr><td>connected</td><td data-k="connected">${shown || '–'}</td></tr></table>`;
+<tr><td>connected</td><td data-k="connected">${shown || '–'}</td></tr>${NodeChange(node)}</table>`;
+}
+
+function NodeChange(node) {
+  if (!node.change) return '';
+  const p = node.previous || {};
+  return `<tr><td>vs. before</td><td data-k="change">${Esc(node.change)}</td></tr>
+<tr><td>before</td><td class="num">${Count(p.requests_in)} in, ${Count(p.errors_in)} errors</td></tr>`;
 }
 
 export function TraceRows(traces, links, template) {
