@@ -9,10 +9,12 @@
 //    A consumer loads seq with acquire, so seeing pos + 1 makes the value visible; it claims by
 //    CAS on head_ (relaxed), moves the value out, and frees the cell by storing
 //    seq = pos + capacity with release, which the next producer's acquire load pairs with.
-//  - Waker is a Dekker handshake: the consumer stores sleeping_ = true then checks the queue; a
-//    producer publishes into the queue then loads sleeping_. A seq_cst fence between the store and
-//    the load on both sides guarantees at least one of them sees the other, so either the
-//    consumer sees the item or the producer sees the sleeper and signals under the mutex.
+//  - Waker: the producer publishes, then bumps epoch_ and reads waiters_; the consumer bumps
+//    waiters_, then reads epoch_ and checks the queue. All four are seq_cst, so in their single
+//    total order either the producer's waiters_ read comes after the consumer's increment (it
+//    notifies under the mutex, and the consumer's wait predicate sees the new epoch), or the
+//    producer's epoch bump came before the consumer's epoch read (that read synchronizes with
+//    the bump, so the consumer's queue check sees the item). No wake-up is lost, no fences.
 //
 // Thread-safety: TryPush/TryPop from any threads; Waker::Wait from the one consumer thread.
 #pragma once
@@ -102,10 +104,9 @@ class Waker {
  public:
   // Producer side, after publishing work.
   void Notify() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (sleeping_.load(std::memory_order_relaxed)) {
+    epoch_.fetch_add(1, std::memory_order_seq_cst);
+    if (waiters_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lock(mu_);
-      signaled_ = true;
       cv_.notify_one();
     }
   }
@@ -113,20 +114,19 @@ class Waker {
   template <typename HasWork>
   void Wait(std::chrono::milliseconds timeout, HasWork has_work) {
     std::unique_lock<std::mutex> lock(mu_);
-    sleeping_.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!signaled_ && !has_work()) {
-      cv_.wait_for(lock, timeout, [this] { return signaled_; });
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    const uint64_t seen = epoch_.load(std::memory_order_seq_cst);
+    if (!has_work()) {
+      cv_.wait_for(lock, timeout, [&] { return epoch_.load(std::memory_order_seq_cst) != seen; });
     }
-    signaled_ = false;
-    sleeping_.store(false, std::memory_order_relaxed);
+    waiters_.fetch_sub(1, std::memory_order_seq_cst);
   }
 
  private:
-  std::atomic<bool> sleeping_{false};
+  std::atomic<uint64_t> epoch_{0};
+  std::atomic<uint32_t> waiters_{0};
   std::mutex mu_;
   std::condition_variable cv_;
-  bool signaled_ = false;  // GUARDED_BY(mu_)
 };
 
 }  // namespace ew::ingest
