@@ -5,7 +5,7 @@
 //    back by up to max_skew so halves arrive in either order seconds apart, shuffles each batch,
 //    sends over keep-alive connections, and keeps the ground-truth Ledger.
 //  - RunPreencoded: the benchmark fast path; encodes a set of bodies once, then replays them as
-//    fast as the server accepts, patching fresh trace ids into each copy (not for gzip).
+//    fast as the server accepts, patching fresh ids into each copy (gzip: compressed per send).
 //
 // Thread-safety: each Run* call owns its threads; call one at a time.
 #pragma once

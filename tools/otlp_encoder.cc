@@ -117,7 +117,7 @@ std::string EncodeProto(const std::vector<const OtlpSpan*>& spans,
     std::vector<std::pair<size_t, size_t>> local;  // span index, trace id offset in scope
     for (size_t i : idx) {
       std::string sp = EncodeSpanProto(*spans[i]);
-      local.emplace_back(i, scope.size() + 1 + VarintSize(sp.size()) + 2);
+      local.emplace_back(i, scope.size() + 1 + VarintSize(sp.size()));
       PutBytes(scope, 2, sp);
     }
     std::string resource;
@@ -131,7 +131,13 @@ std::string EncodeProto(const std::vector<const OtlpSpan*>& spans,
     size_t rs_base = out.size() + 1 + VarintSize(rs.size());
     PutBytes(out, 1, rs);
     if (slots) {
-      for (auto [i, off] : local) (*slots)[i].offset = rs_base + scope_base + off;
+      for (auto [i, off] : local) {
+        // Inside the span: trace id at 2, span id at 20, parent (when present) at 30.
+        size_t base = rs_base + scope_base + off;
+        (*slots)[i].offset = base + 2;
+        (*slots)[i].span_offset = base + 20;
+        (*slots)[i].parent_offset = spans[i]->has_parent ? base + 30 : 0;
+      }
     }
   }
   return out;
@@ -179,9 +185,12 @@ void JsonSpan(std::string& o, const OtlpSpan& s, TraceIdSlot* slot) {
   o.append("{\"traceId\":\"");
   if (slot) slot->offset = o.size();
   o.append(Hex(s.trace_id.data(), 16)).append("\",\"spanId\":\"");
+  if (slot) slot->span_offset = o.size();
   o.append(Hex(s.span_id.data(), 8)).append("\"");
   if (s.has_parent) {
-    o.append(",\"parentSpanId\":\"").append(Hex(s.parent_span_id.data(), 8)).append("\"");
+    o.append(",\"parentSpanId\":\"");
+    if (slot) slot->parent_offset = o.size();
+    o.append(Hex(s.parent_span_id.data(), 8)).append("\"");
   }
   o.append(",\"name\":");
   JsonString(o, s.name);
@@ -271,17 +280,41 @@ std::string EncodeTraces(const std::vector<const OtlpSpan*>& spans,
   return Gzip(body);
 }
 
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return 0;
+}
+
+// XORs the 8 bytes of `tag` (big-endian) into 8 id bytes at `at`.
+void XorId(std::string* body, size_t at, bool json, const uint8_t tag[8]) {
+  static const char kHex[] = "0123456789abcdef";
+  char* p = body->data() + at;
+  for (int i = 0; i < 8; ++i) {
+    if (json) {
+      int v = (HexValue(p[2 * i]) << 4 | HexValue(p[2 * i + 1])) ^ tag[i];
+      p[2 * i] = kHex[v >> 4];
+      p[2 * i + 1] = kHex[v & 15];
+    } else {
+      p[i] = static_cast<char>(static_cast<uint8_t>(p[i]) ^ tag[i]);
+    }
+  }
+}
+
+}  // namespace
+
 void PatchTraceIds(std::string* body, const std::vector<TraceIdSlot>& slots, bool json,
                    uint64_t tag) {
   uint8_t be[8];
   for (int i = 0; i < 8; ++i) be[i] = static_cast<uint8_t>(tag >> (56 - 8 * i));
-  std::string hex = Hex(be, 8);
+  const size_t low_half = json ? 16 : 8;  // the last 8 bytes of the trace id
   for (const TraceIdSlot& s : slots) {
-    if (json) {
-      std::memcpy(body->data() + s.offset, hex.data(), 16);
-    } else {
-      std::memcpy(body->data() + s.offset, be, 8);
-    }
+    XorId(body, s.offset + low_half, json, be);
+    XorId(body, s.span_offset, json, be);
+    if (s.parent_offset != 0) XorId(body, s.parent_offset, json, be);
   }
 }
 

@@ -51,10 +51,12 @@ std::string_view ContentType(Encoding e);
 bool IsGzip(Encoding e);
 bool IsJson(Encoding e);
 
-// Where a trace id sits in an encoded (uncompressed) body: 16 raw bytes (protobuf) or 32 hex
-// characters (JSON).
+// Where one span's ids sit in an encoded (uncompressed) body: raw bytes (protobuf) or hex
+// characters (JSON). parent_offset is 0 when the span has no parent.
 struct TraceIdSlot {
-  size_t offset = 0;
+  size_t offset = 0;         // trace_id (16 bytes / 32 hex characters)
+  size_t span_offset = 0;    // span_id (8 / 16)
+  size_t parent_offset = 0;  // parent_span_id (8 / 16)
 };
 
 // Encodes spans (grouped by resource, in first-seen order) as an ExportTraceServiceRequest.
@@ -64,8 +66,10 @@ std::string EncodeTraces(const std::vector<const OtlpSpan*>& spans,
                          const std::vector<std::vector<Attr>>& resources, Encoding encoding,
                          std::vector<TraceIdSlot>* slots = nullptr);
 
-// Overwrites the first 8 bytes of every trace id at `slots` with `tag` (big-endian), in the
-// body's encoding (raw bytes for protobuf, hex for JSON).
+// XORs `tag` into the last 8 bytes of every trace id and into every span id and parent span id
+// at `slots`, in the body's encoding (raw bytes for protobuf, hex for JSON). A replayed body then
+// carries new ids for any keying of the pending table, and a client half and its server half
+// patched with the same tag still pair.
 void PatchTraceIds(std::string* body, const std::vector<TraceIdSlot>& slots, bool json,
                    uint64_t tag);
 

@@ -116,13 +116,14 @@ void RoundTrip(Encoding enc) {
 TEST(OtlpEncoder, ProtobufDecodesToTheSameSpans) { RoundTrip(Encoding::kProtobuf); }
 TEST(OtlpEncoder, JsonDecodesToTheSameSpans) { RoundTrip(Encoding::kJson); }
 
-TEST(OtlpEncoder, PatchedTraceIdsReachTheDecoder) {
+TEST(OtlpEncoder, PatchedIdsReachTheDecoderAndPairsStayPairs) {
   Topology topo = Topology::Build({});
   std::vector<GenRequest> reqs = SomeTraces(topo, 5);
   std::vector<const OtlpSpan*> spans;
   for (const GenRequest& r : reqs) {
     for (const OtlpSpan& s : r.halves) spans.push_back(&s);
   }
+  const uint8_t tag[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   for (Encoding enc : {Encoding::kProtobuf, Encoding::kJson}) {
     std::vector<TraceIdSlot> slots;
     std::string body = EncodeTraces(spans, topo.resources(), enc, &slots);
@@ -134,9 +135,24 @@ TEST(OtlpEncoder, PatchedTraceIdsReachTheDecoder) {
         IsJson(enc) ? ingest::DecodeOtlpJson(padded, sink) : ingest::DecodeOtlpProtobuf(body, sink);
     ASSERT_TRUE(st.ok()) << st.ToString();
     ASSERT_EQ(sink.seen.size(), spans.size());
-    for (const Seen& g : sink.seen) {
-      const uint8_t want[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-      EXPECT_EQ(std::memcmp(g.trace_id.data(), want, 8), 0);
+    for (const OtlpSpan* s : spans) {
+      std::array<uint8_t, 8> span = s->span_id, parent = s->parent_span_id;
+      std::array<uint8_t, 16> trace = s->trace_id;
+      for (int i = 0; i < 8; ++i) {
+        span[i] ^= tag[i];
+        parent[i] ^= tag[i];
+        trace[8 + i] ^= tag[i];
+      }
+      bool found = false;
+      for (const Seen& g : sink.seen) {
+        if (g.span_id != span) continue;
+        found = true;
+        EXPECT_EQ(g.trace_id, trace);
+        if (s->has_parent) {
+          EXPECT_EQ(g.parent, parent);
+        }
+      }
+      EXPECT_TRUE(found) << EncodingName(enc);
     }
   }
 }
