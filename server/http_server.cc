@@ -227,7 +227,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnReadError(beast::error_code ec) {
     reading_ = false;
-    bool partial = in_request_ || buffer_.size() > 0;
+    bool partial = in_request_ || buffer_.size() > 0 || (parser_ && parser_->got_some());
     in_request_ = false;
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
