@@ -95,6 +95,7 @@ class JsonDecoder {
       od::field field;
       if (auto err = std::move(field_result).get(field)) return Fail("malformed object", err);
       if (field.key() != "resourceSpans" && field.key() != "resource_spans") continue;
+      if (IsNull(field.value())) continue;
       od::array array;
       if (auto err = field.value().get_array().get(array)) {
         return Fail("resourceSpans is not an array", err);

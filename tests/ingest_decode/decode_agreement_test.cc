@@ -284,6 +284,8 @@ TEST(DecodeBoth, EmptyRequestsDecodeToNothing) {
   EXPECT_TRUE(DecodeProto("").empty());
   EXPECT_TRUE(DecodeJson("{}").empty());
   EXPECT_TRUE(DecodeJson(R"({"resourceSpans":[]})").empty());
+  EXPECT_TRUE(DecodeJson(R"({"resourceSpans":null})").empty());
+  EXPECT_TRUE(DecodeJson(R"({"resourceSpans":[{"scopeSpans":[{"spans":null}]}]})").empty());
 }
 
 class StopAfter : public SpanSink {
