@@ -66,6 +66,9 @@ TEST_F(ServerHttpTest, MetricsCountRequestsByListenerRouteAndCode) {
   EXPECT_GT(MetricValue(r->body, "ew_http_bytes_received_total{listener=\"http\"}"), 0.0);
   EXPECT_GT(MetricValue(r->body, "ew_http_bytes_received_total{listener=\"otlp\"}"), 0.0);
   EXPECT_NE(r->body.find("# TYPE ew_http_requests_total counter"), std::string::npos);
+  // One registry: what ingest and storage register is scraped here too.
+  EXPECT_NE(r->body.find("spans_received_total"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("_storage_"), std::string::npos) << r->body;
 }
 
 TEST_F(ServerHttpTest, UnknownPathsAre404Json) {
