@@ -110,34 +110,44 @@ std::string ExternalHostName(const SpanView& span) {
   return {};
 }
 
-std::string NormalizePathSegments(std::string_view path) {
-  std::string out;
-  out.reserve(path.size());
+void NormalizePathSegmentsInto(std::string_view path, std::string* out) {
+  out->clear();
   size_t i = 0;
   while (i < path.size()) {
     size_t slash = path.find('/', i);
     size_t end = slash == std::string_view::npos ? path.size() : slash;
     std::string_view seg = path.substr(i, end - i);
-    out.append(IsIdSegment(seg) ? std::string_view("{id}") : seg);
+    out->append(IsIdSegment(seg) ? std::string_view("{id}") : seg);
     if (slash == std::string_view::npos) break;
-    out.push_back('/');
+    out->push_back('/');
     i = slash + 1;
   }
-  if (out.size() > kMaxPathBytes) out.resize(kMaxPathBytes);
+  if (out->size() > kMaxPathBytes) out->resize(kMaxPathBytes);
+}
+
+std::string NormalizePathSegments(std::string_view path) {
+  std::string out;
+  NormalizePathSegmentsInto(path, &out);
   return out;
 }
 
-std::string NormalizePath(const SpanView& span) {
-  if (!span.http_route.empty()) return NormalizePathSegments(StripQuery(span.http_route));
-  if (!span.url_path.empty()) return NormalizePathSegments(StripQuery(span.url_path));
-  if (!span.url_full.empty()) return NormalizePathSegments(UrlPath(span.url_full));
+void NormalizePathInto(const SpanView& span, std::string* out) {
+  if (!span.http_route.empty()) return NormalizePathSegmentsInto(StripQuery(span.http_route), out);
+  if (!span.url_path.empty()) return NormalizePathSegmentsInto(StripQuery(span.url_path), out);
+  if (!span.url_full.empty()) return NormalizePathSegmentsInto(UrlPath(span.url_full), out);
+  out->clear();
   if (span.rpc_system == "grpc" && !span.rpc_service.empty()) {
     std::string p = "/";
     p.append(span.rpc_service);
     if (!span.rpc_method.empty()) p.append("/").append(span.rpc_method);
-    return NormalizePathSegments(p);
+    NormalizePathSegmentsInto(p, out);
   }
-  return {};
+}
+
+std::string NormalizePath(const SpanView& span) {
+  std::string out;
+  NormalizePathInto(span, &out);
+  return out;
 }
 
 Protocol ProtocolOf(const SpanView& span) {
@@ -239,8 +249,8 @@ Result<storage::NodeId> HalfDeriver::MessagingNode(const SpanView& span) {
 }
 
 Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
-  std::string path = NormalizePath(span);
-  return interner_->String(storage::StringKind::kPath, path);
+  NormalizePathInto(span, &path_);
+  return interner_->String(storage::StringKind::kPath, path_);
 }
 
 Result<DeriveResult> HalfDeriver::Derive(const SpanView& span, int64_t now_ms, HalfRecord* out) {

@@ -63,6 +63,7 @@ class HalfDeriver {
   WellKnownIds ids_;
   DeriveLimits limits_;
   std::string scratch_;
+  std::string path_;
 };
 
 // --- Pure rules (exposed for tests).
@@ -70,8 +71,11 @@ class HalfDeriver {
 // "" when the span has no path; else the normalized path (query dropped, id segments -> {id},
 // at most kMaxPathBytes).
 std::string NormalizePath(const SpanView& span);
+// The same into *out (replaced), reusing its memory.
+void NormalizePathInto(const SpanView& span, std::string* out);
 // Replaces numeric, UUID and long-hex segments of a path (no query) by {id}.
 std::string NormalizePathSegments(std::string_view path);
+void NormalizePathSegmentsInto(std::string_view path, std::string* out);
 // The external destination host of a client span, lower-cased and without port, or "" when the
 // first present naming attribute is missing or an IP literal.
 std::string ExternalHostName(const SpanView& span);
