@@ -3,6 +3,7 @@
 #include "storage/rollup_codec.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "schemas/rollup_generated.h"
 
@@ -90,6 +91,16 @@ void RollupEncoder::Encode(const RollupValue& v, std::string* out) {
 
 namespace {
 
+// FlatBuffers reads scalars in place and needs the buffer 8-byte aligned; RocksDB values (block
+// contents, pinned slices) are not. A misaligned value is copied into a per-thread buffer
+// (std::string storage is at least 8-byte aligned).
+std::string_view Aligned(std::string_view data) {
+  if (reinterpret_cast<uintptr_t>(data.data()) % 8 == 0) return data;
+  thread_local std::string copy;
+  copy.assign(data.data(), data.size());
+  return copy;
+}
+
 std::string_view BytesOf(const flatbuffers::Vector<uint8_t>* v) {
   if (v == nullptr) return {};
   return {reinterpret_cast<const char*>(v->data()), v->size()};
@@ -98,6 +109,7 @@ std::string_view BytesOf(const flatbuffers::Vector<uint8_t>* v) {
 }  // namespace
 
 Status DecodeRollup(std::string_view data, RollupValue* out, bool need_sketches) {
+  data = Aligned(data);
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(data.data()), data.size());
   if (!schemas::VerifyRollupBuffer(verifier)) {
     return Status::Corruption("rollup value failed FlatBuffers verification");
@@ -133,6 +145,7 @@ void EncodeExemplars(const std::vector<Exemplar>& exemplars, std::string* out) {
 
 Status DecodeExemplars(std::string_view data, std::vector<Exemplar>* out) {
   out->clear();
+  data = Aligned(data);
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(data.data()), data.size());
   if (!verifier.VerifyBuffer<schemas::ExemplarList>(nullptr)) {
     return Status::Corruption("exemplar list failed FlatBuffers verification");
@@ -159,6 +172,7 @@ void EncodeDictNode(NodeKind kind, StringId ns_id, std::string_view name, std::s
 }
 
 Status DecodeDictNode(std::string_view data, NodeKind* kind, StringId* ns_id, std::string* name) {
+  data = Aligned(data);
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(data.data()), data.size());
   if (!verifier.VerifyBuffer<schemas::DictNode>(nullptr)) {
     return Status::Corruption("dictionary node failed FlatBuffers verification");
