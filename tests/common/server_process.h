@@ -2,7 +2,9 @@
 // --otlp-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --data-dir <dir> plus extra flags, waits for
 // the ready line `edgewise ready otlp=HOST:PORT http=HOST:PORT` and records the ports. stdout and
 // stderr go to files in a private temp directory (Stderr() returns the log for failure messages).
-// The child gets SIGKILL if the test process dies (PR_SET_PDEATHSIG).
+// The child gets SIGKILL if the test process dies (PR_SET_PDEATHSIG). That signal follows the
+// *thread* that called Start: start servers from a thread that outlives them (the test's main
+// thread), not from a short-lived worker thread.
 //
 // RunEdgewise() runs the binary to completion (for --help, bad flags, ...).
 //
