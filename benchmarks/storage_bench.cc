@@ -13,6 +13,7 @@
 // 2-200 ms, sigma 0.4-1.0), client latency = server x 1.05 + 0.3-2 ms network.
 #include <benchmark/benchmark.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -151,8 +152,12 @@ double ThreadCpuSeconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+// EW_BENCH_DIR (default: the system temp dir) / name.<pid>.
 std::string BenchDir(const char* name) {
-  auto dir = std::filesystem::temp_directory_path() / name;
+  const char* base = std::getenv("EW_BENCH_DIR");
+  auto dir =
+      (base != nullptr ? std::filesystem::path(base) : std::filesystem::temp_directory_path()) /
+      (std::string(name) + "." + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   return dir.string();
 }
