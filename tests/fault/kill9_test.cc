@@ -27,6 +27,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr char kTornTailLine[] = "ingest log: cutting the tail";
+
 uint64_t EnvOr(const char* name, uint64_t def) {
   const char* v = std::getenv(name);
   return (v != nullptr && *v != '\0') ? std::strtoull(v, nullptr, 10) : def;
@@ -111,6 +113,7 @@ void RunKillCycles(const std::vector<std::string>& flags, int default_cycles) {
   TrafficLedger ledger(seed, kSenders);
   SenderStats stats;
   std::mt19937_64 rng(seed);
+  int torn_tails = 0;
   for (int cycle = 0; cycle < cycles; ++cycle) {
     ASSERT_TRUE(start("cycle " + std::to_string(cycle), cycle % 2 == 1 ? "50ms" : "200ms"));
     Traffic traffic(*server, &ledger, kSenders, seed + 1000 * cycle, &stats);
@@ -118,6 +121,12 @@ void RunKillCycles(const std::vector<std::string>& flags, int default_cycles) {
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 1200));
     EXPECT_EQ(server->Kill(), 128 + 9) << "cycle " << cycle;
     traffic.Stop();
+    // Torn log tails cut at this run's start (a kill in the middle of a log write).
+    const std::string log = server->Stderr();
+    for (size_t at = log.find(kTornTailLine); at != std::string::npos;
+         at = log.find(kTornTailLine, at + 1)) {
+      ++torn_tails;
+    }
   }
   // A last run without faults, a clean stop (which flushes everything), and the check.
   ASSERT_TRUE(start("last run"));
@@ -130,13 +139,17 @@ void RunKillCycles(const std::vector<std::string>& flags, int default_cycles) {
   HttpClient http(server->host(), server->http_port(), 30s);
   auto edges = FetchMapEdges(&http);
   ASSERT_TRUE(edges.ok()) << edges.status().ToString() << "\n" << server->Stderr();
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
+  EXPECT_NE(metrics->body.find("ew_ingest_log_torn_tails_total"), std::string::npos)
+      << "the torn-tail counter is not exported";
 
   const LedgerSummary sum = ledger.Summary();
   std::cout << "kill9" << (flags.empty() ? "" : " " + flags.back()) << ": seed " << seed << ", "
             << cycles << " kills, " << sum.requests << " requests (" << sum.acked
             << " acknowledged with " << sum.acked_spans << " spans, " << sum.unknown
             << " answers lost, " << sum.refused << " refused), " << sum.expected_edges << " edges, "
-            << edges->size() << " stored\n";
+            << edges->size() << " stored, " << torn_tails << " torn log tails cut\n";
   EXPECT_GE(sum.acked, static_cast<uint64_t>(cycles) * 5) << "too little traffic to mean much";
   {
     std::lock_guard<std::mutex> lock(stats.mu);
