@@ -133,7 +133,7 @@ def main():
     args.loadgen = os.path.join(args.build, "tools", "edgewise-loadgen")
     tmp = tempfile.mkdtemp(prefix="ew-bench-", dir=args.tmp)
     out = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tmp": tmp,
-           "params": {k: v for k, v in vars(args).items()}}
+           "params": {k: v for k, v in vars(args).items()}, "loadavg_start": os.getloadavg()}
     only = args.only.split(",")
     try:
         if "ingest" in only:
@@ -152,6 +152,7 @@ def main():
     except Exception as e:  # keep what was measured
         out["error"] = str(e)
         print(f"e2e: {e}", file=sys.stderr)
+    out["loadavg_end"] = os.getloadavg()
     save(args.out, out)
     return 1 if "error" in out else 0
 

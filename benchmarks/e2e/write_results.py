@@ -21,6 +21,11 @@ def load(path):
         return None
 
 
+def load_text(e2e):
+    a, b = (e2e or {}).get("loadavg_start"), (e2e or {}).get("loadavg_end")
+    return f"{a[0]:.1f} / {b[0]:.1f}" if a and b else "not recorded"
+
+
 def machine():
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -113,6 +118,23 @@ def ratio(a, b):
     return f"{a / b:.2f}×"
 
 
+def vm_version(vm):
+    v = (vm or {}).get("version")
+    if v and v != "?":
+        return v
+    try:
+        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", "victoria-metrics"],
+                              capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def better(ew, vm, lower_is_better):
+    if not ew or not vm:
+        return ""
+    return "Edgewise" if (ew < vm) == lower_is_better else "VictoriaMetrics"
+
+
 def peer_section(e2e, vm):
     r = (e2e or {}).get("rollups")
     lines = ["## Side by side: Edgewise and VictoriaMetrics on the same rollups", ""]
@@ -125,35 +147,40 @@ def peer_section(e2e, vm):
               f"{s['edge_minutes']} edge-minutes of synthetic rollups (`{r['command']}`), written "
               "into Edgewise's store with ApplyFlush (all three tiers and both families, one "
               "exemplar per rollup, server- and client-side sketches) and into VictoriaMetrics "
-              f"{(vm or {}).get('version', '')} as the Tempo service-graph series "
+              f"{vm_version(vm)} as the Tempo service-graph series "
               "(`traces_service_graph_request_total`, `_request_failed_total`, "
               "`_request_server_seconds_*` and `_request_client_seconds_*` with Tempo's 8 default "
               "buckets, one sample per minute) through `/api/v1/import`.", "",
-              "| measure | Edgewise | VictoriaMetrics | VM / Edgewise |", "|---|---|---|---|"]
+              "| measure | Edgewise | VictoriaMetrics | VM ÷ Edgewise | better |", "|---|---|---|---|---|"]
     ew_b, vm_b = r.get("bytes_per_edge_minute"), (vm or {}).get("bytes_per_edge_minute")
     lines.append(f"| bytes on disk per edge-minute (all files) | {ew_b:.1f} | "
-                 f"{vm_b if vm_b is None else f'{vm_b:.1f}'} | {ratio(vm_b, ew_b)} |")
-    lines.append(f"| bytes per edge-minute (Edgewise table files only) | {r['sst_bytes_per_edge_minute']:.1f} | | |")
+                 f"{vm_b if vm_b is None else f'{vm_b:.1f}'} | {ratio(vm_b, ew_b)} | {better(ew_b, vm_b, True)} |")
+    lines.append(f"| bytes per edge-minute (Edgewise table files only) | {r['sst_bytes_per_edge_minute']:.1f} | | | |")
     ew_i = r.get("edge_minutes_per_cpu_s")
     vm_i = (vm or {}).get("import", {}).get("edge_minutes_per_cpu_s")
     lines.append(f"| ingest of the rollups, edge-minutes per CPU-second | {fmt(ew_i)} | {fmt(vm_i)} | "
-                 f"{ratio(vm_i, ew_i)} |")
+                 f"{ratio(vm_i, ew_i)} | {better(ew_i, vm_i, False)} |")
     for name in ("1h", "7d"):
         e, v, vf = q.get(f"map_{name}"), vq.get(f"map_{name}"), vq.get(f"full_map_{name}")
         if e:
             lines.append(f"| map {name}, median ms (Edgewise: full map; VM: requests only) | "
                          f"{e['median_ms']:.2f} | {v['median_ms'] if v else float('nan'):.2f} | "
-                         f"{ratio(v and v['median_ms'], e['median_ms'])} |")
+                         f"{ratio(v and v['median_ms'], e['median_ms'])} | "
+                         f"{better(e['median_ms'], v and v['median_ms'], True)} |")
             lines.append(f"| map {name}, p99 ms | {e['p99_ms']:.2f} | "
-                         f"{v['p99_ms'] if v else float('nan'):.2f} | {ratio(v and v['p99_ms'], e['p99_ms'])} |")
+                         f"{v['p99_ms'] if v else float('nan'):.2f} | {ratio(v and v['p99_ms'], e['p99_ms'])} | "
+                         f"{better(e['p99_ms'], v and v['p99_ms'], True)} |")
             if vf:
                 lines.append(f"| map {name}, median ms, VM full map (requests + failures + p99: 3 queries) | "
-                             f"{e['median_ms']:.2f} | {vf['median_ms']:.2f} | {ratio(vf['median_ms'], e['median_ms'])} |")
+                             f"{e['median_ms']:.2f} | {vf['median_ms']:.2f} | {ratio(vf['median_ms'], e['median_ms'])} | "
+                             f"{better(e['median_ms'], vf['median_ms'], True)} |")
     for name in ("map_90d", "service_7d"):
         e = q.get(name)
         if e:
-            lines.append(f"| {name.replace('_', ' ')}, median / p99 ms | {e['median_ms']:.2f} / {e['p99_ms']:.2f} | | |")
-    lines += ["", "Latencies are wall time of the HTTP request on a kept-alive loopback connection "
+            lines.append(f"| {name.replace('_', ' ')}, median / p99 ms | {e['median_ms']:.2f} / {e['p99_ms']:.2f} | | | |")
+    lines += ["", "Goals (issue 7): Edgewise ≥ 10× faster than VictoriaMetrics on the 7 d map, and no "
+              "more bytes per edge-minute.", "",
+              "Latencies are wall time of the HTTP request on a kept-alive loopback connection "
               f"({q.get('map_1h', {}).get('reps', '?')} repetitions after 2 warm-ups), VM's result cache off. "
               "Edgewise's answer carries exact counts, errors and p50/p90/p95/p99 within 1 %; VM's "
               "histogram quantiles are interpolated inside 8 fixed buckets.", ""]
@@ -181,7 +208,9 @@ def main():
              f"at commit {commit}. Regenerate with `benchmarks/run_all.sh` (see README).", "",
              f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} memory, Linux {m['kernel']}. "
              "The load generator runs on the same machine; throughput is divided by the server's "
-             "own CPU time so its share does not count.", ""]
+             "own CPU time so its share does not count. Load average (1 min) at the start and end "
+             f"of the end-to-end run: {load_text(e2e)} (other work on the machine inflates wall-clock "
+             "latencies; CPU-time figures are less affected).", ""]
     lines += ingest_section(e2e) + pending_section(e2e) + peer_section(e2e, vm) + micro_section(args.dir)
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")

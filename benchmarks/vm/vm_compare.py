@@ -52,8 +52,9 @@ def main():
     p.add_argument("--tmp", default=None)
     args = p.parse_args()
     ensure_installed()
-    vr = subprocess.run(["victoria-metrics", "-version"], capture_output=True, text=True)
-    version = (vr.stdout + vr.stderr).strip().splitlines()[0] if (vr.stdout + vr.stderr).strip() else "?"
+    vr = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "victoria-metrics"],
+                        capture_output=True, text=True)
+    version = vr.stdout.strip() or "?"
     tmp = tempfile.mkdtemp(prefix="ew-vm-", dir=args.tmp)
     storage = os.path.join(tmp, "vmdata")
     port = free_port()
