@@ -51,7 +51,7 @@ bool IsWordChar(char c) {
     case '"':
       return false;
     default:
-      return c != '\0';
+      return true;  // any other byte, NUL and control characters included
   }
 }
 
@@ -130,6 +130,7 @@ Status Lex(std::string_view s, std::vector<Token>* out, size_t* err) {
     } else {
       t.type = Tok::kWord;
       while (i < s.size() && IsWordChar(s[i])) t.text.push_back(s[i++]);
+      if (t.text.empty()) return ErrorAt("unexpected character", i, err);  // never loop
     }
     out->push_back(std::move(t));
   }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "query/predicate.h"
@@ -167,6 +168,43 @@ TEST(PredicateCompileTest, RegexErrorsCarryPositions) {
   ASSERT_TRUE(q.ok());
   p = Predicate::Compile(q->root.get(), nullptr, &pos);
   EXPECT_FALSE(p.ok());
+}
+
+// Hostile input: random bytes and random token soup never crash, and every failure carries a
+// position inside the text.
+TEST(QueryLanguageTest, RandomInputNeverCrashes) {
+  static const char* const kPieces[] = {"path",  "status", "server.namespace",
+                                        "=",     "!=",     "=~",
+                                        "!~",    "<",      ">=",
+                                        "in",    "(",      ")",
+                                        ",",     "and",    "or",
+                                        "not",   "\"",     "\\",
+                                        "x",     "500",    " ",
+                                        "\"(\"", "[",      "*",
+                                        "!"};
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 20000; ++i) {
+    std::string q;
+    size_t n = rng() % 24;
+    for (size_t j = 0; j < n; ++j) {
+      if (i % 2) {
+        q.push_back(static_cast<char>(rng() % 256));
+      } else {
+        q += kPieces[rng() % (sizeof(kPieces) / sizeof(kPieces[0]))];
+        if (rng() % 2) q.push_back(' ');
+      }
+    }
+    size_t pos = 99999;
+    auto r = ParseQuery(q, &pos);
+    if (!r.ok()) {
+      EXPECT_LE(pos, q.size()) << q;
+      continue;
+    }
+    auto p = Predicate::Compile(r->root.get(), nullptr, &pos);
+    if (!p.ok()) {
+      EXPECT_LE(pos, q.size()) << q;
+    }
+  }
 }
 
 }  // namespace
