@@ -224,13 +224,15 @@ BENCHMARK(BM_StorageDay)->Iterations(1)->UseManualTime()->Unit(benchmark::kSecon
 
 void BM_ScanHourMap(benchmark::State& state) {
   const int64_t n_edges = EnvInt("EW_BENCH_SCAN_EDGES", 2000);
-  static std::unique_ptr<EdgeStore> store;
+  // Leaked on purpose: shared by both runs, and RocksDB must not be torn down by static
+  // destructors at exit.
+  static EdgeStore* store = nullptr;
   static DataSet ds;
   static std::string dir;
   if (!store) {
     StoreOptions o;
     o.dir = dir = BenchDir("ew_storage_bench_scan");
-    store = EdgeStore::Open(o).value();
+    store = EdgeStore::Open(o).value().release();
     std::mt19937_64 rng(7);
     ds = BuildModel(*store, n_edges, 60, rng);
     for (int64_t m = 0; m < 60; ++m)

@@ -54,7 +54,11 @@ void LatencySketch::Merge(const LatencySketch& other) {
     *this = other;
     return;
   }
-  std::vector<std::pair<int32_t, uint64_t>> merged;
+  // Merge into a per-thread scratch vector and copy back: an accumulator that merges thousands of
+  // sketches (a scan) reuses its own capacity and stops allocating, without taking over the
+  // scratch's (possibly much larger) capacity.
+  thread_local std::vector<std::pair<int32_t, uint64_t>> merged;
+  merged.clear();
   merged.reserve(buckets_.size() + other.buckets_.size());
   size_t i = 0, j = 0;
   while (i < buckets_.size() || j < other.buckets_.size()) {
@@ -69,7 +73,7 @@ void LatencySketch::Merge(const LatencySketch& other) {
       ++j;
     }
   }
-  buckets_.swap(merged);
+  buckets_.assign(merged.begin(), merged.end());
   count_ += other.count_;
 }
 
