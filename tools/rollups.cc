@@ -131,6 +131,102 @@ std::vector<Series> MakeSeries(bool paired, size_t minutes) {
   return s;
 }
 
+// Cumulative Tempo series of one edge, advanced minute by minute.
+class TempoSeries {
+ public:
+  TempoSeries(bool paired, size_t minutes) : paired_(paired), series_(MakeSeries(paired, minutes)) {
+    cum_.assign(series_.size(), 0);
+  }
+  // One minute: requests, errors, and per side (server, client) the bucket increments and the
+  // latency sum in seconds.
+  void Add(size_t m, uint64_t req, uint64_t err, const double buckets[2][kBuckets + 1],
+           const double lat_sum[2]) {
+    size_t k = 0;
+    Bump(k++, m, static_cast<double>(req));
+    Bump(k++, m, static_cast<double>(err));
+    for (int side = paired_ ? 0 : 1; side < 2; ++side) {
+      for (int b = 0; b <= kBuckets; ++b) Bump(k++, m, buckets[side][b]);
+      Bump(k++, m, lat_sum[side]);
+      Bump(k++, m, static_cast<double>(req));
+    }
+  }
+  const std::vector<Series>& series() const { return series_; }
+
+ private:
+  void Bump(size_t k, size_t m, double v) {
+    cum_[k] += v;
+    series_[k].values[m] = cum_[k];
+  }
+  bool paired_;
+  std::vector<Series> series_;
+  std::vector<double> cum_;
+};
+
+// The rollup of one edge in one minute (and its Tempo increments into *tempo when given).
+storage::MinuteRollup MakeRollup(const Edge& e, storage::NodeId client, storage::NodeId server,
+                                 int64_t minute, size_t index, int exemplars, std::mt19937_64& rng,
+                                 TempoSeries* tempo) {
+  double daily = 1 + 0.5 * std::sin(2 * M_PI * static_cast<double>(minute % 1440) / 1440);
+  uint64_t req = std::poisson_distribution<uint64_t>(e.per_minute * daily)(rng);
+  uint64_t err = req ? std::binomial_distribution<uint64_t>(req, e.error_rate)(rng) : 0;
+  storage::MinuteRollup r;
+  r.minute = minute;
+  r.dims = {client, server, e.protocol, 0, 0, 0};
+  r.value.requests = req;
+  r.value.errors = err;
+  // Latencies: up to 64 draws, the requests spread over them.
+  const uint64_t draws = std::min<uint64_t>(req, 64);
+  double buckets[2][kBuckets + 1] = {}, lat_sum[2] = {};
+  for (uint64_t d = 0; d < draws; ++d) {
+    uint64_t cnt = req / draws + (d < req % draws ? 1 : 0);
+    double us = e.median_us * std::exp(e.sigma * std::normal_distribution<double>(0, 1)(rng));
+    double side_us[2] = {us, us + 300};  // server, client
+    if (e.paired) r.value.server_latency.Add(side_us[0], cnt);
+    r.value.client_latency.Add(side_us[1], cnt);
+    for (int side = 0; side < 2; ++side) {
+      double v = side_us[side] / 1e6;
+      for (int b = 0; b <= kBuckets; ++b) {
+        if (b == kBuckets || v <= kTempoBucketsS[b]) buckets[side][b] += static_cast<double>(cnt);
+      }
+      lat_sum[side] += v * static_cast<double>(cnt);
+    }
+  }
+  for (int x = 0; x < exemplars && req > 0; ++x) {
+    storage::Exemplar ex;
+    for (auto& byte : ex.trace_id) byte = static_cast<uint8_t>(rng());
+    ex.start_ms = minute * kMsPerMinute + static_cast<int64_t>(rng() % 60'000);
+    ex.duration_us = static_cast<uint32_t>(e.median_us);
+    ex.status = err ? 500 : 200;
+    ex.error = err > 0;
+    r.value.AddExemplar(ex);
+  }
+  if (tempo) tempo->Add(index, req, err, buckets, lat_sum);
+  return r;
+}
+
+// Writes one edge's minutes into the store, a day per flush.
+Status StoreEdge(storage::EdgeStore* store, const Edge& e, int64_t first, int64_t minutes,
+                 int exemplars, std::mt19937_64& rng, TempoSeries* tempo, RollupSummary* sum) {
+  EW_ASSIGN_OR_RETURN(storage::NodeId c,
+                      store->InternNode(KindOf(e.client.kind), e.client.ns, e.client.name));
+  EW_ASSIGN_OR_RETURN(storage::NodeId s,
+                      store->InternNode(KindOf(e.server.kind), e.server.ns, e.server.name));
+  storage::FlushBatch batch;
+  for (int64_t m = 0; m < minutes; ++m) {
+    batch.rollups.push_back(
+        MakeRollup(e, c, s, first + m, static_cast<size_t>(m), exemplars, rng, tempo));
+    if (batch.rollups.size() < 1440 && m + 1 < minutes) continue;
+    double t0 = static_cast<double>(MonoNowNs()) / 1e9, c0 = CpuSeconds();
+    Status st = store->ApplyFlush(batch);
+    sum->store_seconds += static_cast<double>(MonoNowNs()) / 1e9 - t0;
+    sum->store_cpu_seconds += CpuSeconds() - c0;
+    EW_RETURN_IF_ERROR(st);
+    sum->edge_minutes += batch.rollups.size();
+    batch.rollups.clear();
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int RunRollups(const RollupOptions& o, RollupSummary* sum) {
@@ -151,91 +247,17 @@ int RunRollups(const RollupOptions& o, RollupSummary* sum) {
   std::ofstream vm;
   if (!o.vm_out.empty()) vm.open(o.vm_out, std::ios::trunc);
   for (const Edge& e : edges) {
-    auto c = (*store)->InternNode(KindOf(e.client.kind), e.client.ns, e.client.name);
-    auto s = (*store)->InternNode(KindOf(e.server.kind), e.server.ns, e.server.name);
-    if (!c.ok() || !s.ok()) {
-      std::fprintf(stderr, "rollups: interning failed\n");
+    TempoSeries tempo(e.paired, vm.is_open() ? static_cast<size_t>(minutes) : 0);
+    Status st = StoreEdge(store->get(), e, first, minutes, o.exemplars, rng,
+                          vm.is_open() ? &tempo : nullptr, sum);
+    if (!st.ok()) {
+      std::fprintf(stderr, "rollups: %s\n", st.ToString().c_str());
       return 1;
     }
-    std::vector<Series> series = MakeSeries(e.paired, static_cast<size_t>(minutes));
-    const bool paired = e.paired;
-    storage::FlushBatch batch;
-    double cum[2 + 2 * (kBuckets + 3)] = {};
-    for (int64_t m = 0; m < minutes; ++m) {
-      double daily = 1 + 0.5 * std::sin(2 * M_PI * static_cast<double>((first + m) % 1440) / 1440);
-      uint64_t req = std::poisson_distribution<uint64_t>(e.per_minute * daily)(rng);
-      uint64_t err = req ? std::binomial_distribution<uint64_t>(req, e.error_rate)(rng) : 0;
-      storage::MinuteRollup r;
-      r.minute = first + m;
-      r.dims = {*c, *s, e.protocol, 0, 0, 0};
-      r.value.requests = req;
-      r.value.errors = err;
-      // Latencies: up to 64 draws, the requests spread over them.
-      uint64_t draws = std::min<uint64_t>(req, 64);
-      size_t k = 2;
-      double bucket_add[2][kBuckets + 1] = {}, lat_sum[2] = {};
-      for (uint64_t d = 0; d < draws; ++d) {
-        uint64_t cnt = req / draws + (d < req % draws ? 1 : 0);
-        double us = e.median_us * std::exp(e.sigma * std::normal_distribution<double>(0, 1)(rng));
-        double client_us = us + 300;
-        if (paired) r.value.server_latency.Add(us, cnt);
-        r.value.client_latency.Add(client_us, cnt);
-        for (int side = 0; side < 2; ++side) {
-          double v = (side == 0 ? us : client_us) / 1e6;
-          for (int b = 0; b <= kBuckets; ++b) {
-            if (b == kBuckets || v <= kTempoBucketsS[b])
-              bucket_add[side][b] += static_cast<double>(cnt);
-          }
-          lat_sum[side] += v * static_cast<double>(cnt);
-        }
-      }
-      for (int x = 0; x < o.exemplars && req > 0; ++x) {
-        storage::Exemplar ex;
-        for (auto& byte : ex.trace_id) byte = static_cast<uint8_t>(rng());
-        ex.start_ms = (first + m) * kMsPerMinute + static_cast<int64_t>(rng() % 60'000);
-        ex.duration_us = static_cast<uint32_t>(e.median_us);
-        ex.status = err ? 500 : 200;
-        ex.error = err > 0;
-        r.value.AddExemplar(ex);
-      }
-      batch.rollups.push_back(std::move(r));
-      if (vm.is_open()) {
-        cum[0] += static_cast<double>(req);
-        cum[1] += static_cast<double>(err);
-        series[0].values[static_cast<size_t>(m)] = cum[0];
-        series[1].values[static_cast<size_t>(m)] = cum[1];
-        k = 2;
-        for (int side = paired ? 0 : 1; side < 2; ++side) {
-          for (int b = 0; b <= kBuckets; ++b, ++k) {
-            cum[k] += bucket_add[side][b];
-            series[k].values[static_cast<size_t>(m)] = cum[k];
-          }
-          cum[k] += lat_sum[side];
-          series[k].values[static_cast<size_t>(m)] = cum[k];
-          ++k;
-          cum[k] += static_cast<double>(req);
-          series[k].values[static_cast<size_t>(m)] = cum[k];
-          ++k;
-        }
-      }
-      if (batch.rollups.size() == 1440 || m + 1 == minutes) {
-        double t0 = static_cast<double>(MonoNowNs()) / 1e9, c0 = CpuSeconds();
-        Status st = (*store)->ApplyFlush(batch);
-        sum->store_seconds += static_cast<double>(MonoNowNs()) / 1e9 - t0;
-        sum->store_cpu_seconds += CpuSeconds() - c0;
-        if (!st.ok()) {
-          std::fprintf(stderr, "rollups: %s\n", st.ToString().c_str());
-          return 1;
-        }
-        sum->edge_minutes += batch.rollups.size();
-        batch.rollups.clear();
-      }
-    }
-    if (vm.is_open()) {
-      for (const Series& x : series) {
-        WriteSeries(vm, e, x, first);
-        sum->vm_samples += x.values.size();
-      }
+    for (const Series& x : tempo.series()) {
+      if (!vm.is_open()) break;
+      WriteSeries(vm, e, x, first);
+      sum->vm_samples += x.values.size();
     }
     ++sum->edges;
   }

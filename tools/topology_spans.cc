@@ -40,6 +40,79 @@ void ProtocolAttrs(OtlpSpan* s, const CallSpec& c, bool old, int status, const s
   }
 }
 
+struct ClientTarget {
+  NodeRef target;  // where the request goes when its halves pair (or for one half)
+  NodeRef expiry;  // where an unpaired client half ends after the pair-wait
+  std::string protocol;
+};
+
+// Fills the client half's name and attributes for the call and says where the request goes.
+ClientTarget DescribeClient(const Topology& topo, const CallSpec& call, bool old, int status,
+                            bool client_only_error, bool err, const std::string& path,
+                            OtlpSpan* span) {
+  OtlpSpan& cl = *span;
+  const bool consumer = call.target == TargetKind::kMessaging && call.service >= 0;
+  ClientTarget t;
+  t.protocol = call.grpc ? "grpc" : "http";
+  switch (call.target) {
+    case TargetKind::kService: {
+      const ServiceSpec& to = topo.services()[call.service];
+      cl.name = call.grpc ? call.route : call.method;
+      ProtocolAttrs(&cl, call, old, client_only_error ? -1 : status, path, false);
+      std::string host = to.name + "." + to.ns + ".svc";
+      cl.attrs.push_back(Attr::Str(old ? "net.peer.name" : "server.address", host));
+      cl.attrs.push_back(Attr::Int(old ? "net.peer.port" : "server.port", 8080));
+      if (!call.grpc) {
+        cl.attrs.push_back(
+            Attr::Str(old ? "http.url" : "url.full", "http://" + host + ":8080" + path));
+      }
+      t.target = topo.ServiceNode(call.service);
+      t.expiry = ExternalNodeFor(host);
+      break;
+    }
+    case TargetKind::kExternalHost:
+    case TargetKind::kExternalIp:
+      cl.name = call.method;
+      ProtocolAttrs(&cl, call, old, status, path, false);
+      if (call.host_attr == 1) {
+        cl.attrs.push_back(Attr::Str("http.host", call.host));
+      } else if (call.host_attr == 2) {
+        cl.attrs.push_back(Attr::Str("peer.service", call.host));
+        cl.attrs.push_back(Attr::Str("server.address", "api." + call.host + ".com"));
+      } else {
+        cl.attrs.push_back(Attr::Str(old ? "net.peer.name" : "server.address", call.host));
+      }
+      t.target = ExternalNodeFor(call.host);
+      break;
+    case TargetKind::kDatabase:
+      cl.name = "SELECT " + (call.db_namespace.empty() ? call.system : call.db_namespace);
+      cl.attrs.push_back(Attr::Str(old ? "db.system" : "db.system.name", call.system));
+      if (!call.db_namespace.empty()) {
+        cl.attrs.push_back(Attr::Str(old ? "db.name" : "db.namespace", call.db_namespace));
+      }
+      cl.attrs.push_back(Attr::Str(old ? "net.peer.name" : "server.address", call.system + "-db"));
+      if (err) cl.status_code = 2;
+      t.protocol = "database";
+      t.target = {"database", "",
+                  call.db_namespace.empty() ? call.system : call.system + "/" + call.db_namespace};
+      break;
+    case TargetKind::kMessaging: {
+      cl.kind = 4;
+      cl.name = call.destination + " publish";
+      cl.attrs.push_back(Attr::Str("messaging.system", call.system));
+      cl.attrs.push_back(Attr::Str(old ? "messaging.destination" : "messaging.destination.name",
+                                   call.destination));
+      if (err && !consumer) cl.status_code = 2;
+      t.protocol = "messaging";
+      NodeRef topic{"messaging", "", call.system + "/" + call.destination};
+      t.target = consumer ? topo.ServiceNode(call.service) : topic;
+      t.expiry = topic;
+      break;
+    }
+  }
+  return t;
+}
+
 }  // namespace
 
 void TraceGenerator::Root(int service, uint64_t start_ns, std::vector<GenRequest>* out, double eb,
@@ -106,65 +179,11 @@ void TraceGenerator::MakeCall(int caller, const OtlpSpan& caller_server, const C
   GenRequest r;
   r.minute = static_cast<int64_t>(start_ns / kNsPerMinute);
   r.has_client = true;
-  std::string protocol = call.grpc ? "grpc" : "http";
-  NodeRef target;
-  const bool old = from.old_semconv;
-  switch (call.target) {
-    case TargetKind::kService: {
-      const ServiceSpec& to = topo_->services()[call.service];
-      cl.name = call.grpc ? call.route : call.method;
-      ProtocolAttrs(&cl, call, old, client_only_error ? -1 : status, path, false);
-      std::string host = to.name + "." + to.ns + ".svc";
-      cl.attrs.push_back(Attr::Str(old ? "net.peer.name" : "server.address", host));
-      cl.attrs.push_back(Attr::Int(old ? "net.peer.port" : "server.port", 8080));
-      if (!call.grpc) {
-        cl.attrs.push_back(
-            Attr::Str(old ? "http.url" : "url.full", "http://" + host + ":8080" + path));
-      }
-      target = topo_->ServiceNode(call.service);
-      r.client_only.server = ExternalNodeFor(host);
-      break;
-    }
-    case TargetKind::kExternalHost:
-    case TargetKind::kExternalIp:
-      cl.name = call.method;
-      ProtocolAttrs(&cl, call, old, status, path, false);
-      if (call.host_attr == 1) {
-        cl.attrs.push_back(Attr::Str("http.host", call.host));
-      } else if (call.host_attr == 2) {
-        cl.attrs.push_back(Attr::Str("peer.service", call.host));
-        cl.attrs.push_back(Attr::Str("server.address", "api." + call.host + ".com"));
-      } else {
-        cl.attrs.push_back(Attr::Str(old ? "net.peer.name" : "server.address", call.host));
-      }
-      target = ExternalNodeFor(call.host);
-      break;
-    case TargetKind::kDatabase:
-      cl.name = "SELECT " + (call.db_namespace.empty() ? call.system : call.db_namespace);
-      cl.attrs.push_back(Attr::Str(old ? "db.system" : "db.system.name", call.system));
-      if (!call.db_namespace.empty()) {
-        cl.attrs.push_back(Attr::Str(old ? "db.name" : "db.namespace", call.db_namespace));
-      }
-      cl.attrs.push_back(Attr::Str(old ? "net.peer.name" : "server.address", call.system + "-db"));
-      if (err) cl.status_code = 2;
-      protocol = "database";
-      target = {"database", "",
-                call.db_namespace.empty() ? call.system : call.system + "/" + call.db_namespace};
-      break;
-    case TargetKind::kMessaging: {
-      cl.kind = 4;
-      cl.name = call.destination + " publish";
-      cl.attrs.push_back(Attr::Str("messaging.system", call.system));
-      cl.attrs.push_back(Attr::Str(old ? "messaging.destination" : "messaging.destination.name",
-                                   call.destination));
-      if (err && !consumer) cl.status_code = 2;
-      protocol = "messaging";
-      NodeRef topic{"messaging", "", call.system + "/" + call.destination};
-      target = consumer ? topo_->ServiceNode(call.service) : topic;
-      r.client_only.server = topic;
-      break;
-    }
-  }
+  ClientTarget where =
+      DescribeClient(*topo_, call, from.old_semconv, status, client_only_error, err, path, &cl);
+  const NodeRef& target = where.target;
+  const std::string& protocol = where.protocol;
+  r.client_only.server = where.expiry;
   const bool http_like =
       call.target != TargetKind::kDatabase && call.target != TargetKind::kMessaging;
   if (client_only_error || (http_like && (call.grpc ? err : status >= 500))) cl.status_code = 2;
