@@ -6,6 +6,8 @@
 #include <rocksdb/utilities/checkpoint.h>
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 
 #include "base/log.h"
@@ -144,6 +146,20 @@ Result<std::unique_ptr<EdgeStore>> EdgeStore::Open(const StoreOptions& options) 
   return std::unique_ptr<EdgeStore>(std::move(store));
 }
 
+namespace {
+// RocksDB's own log goes to our stderr log, never to a file on the data disk.
+class StderrRocksLogger : public rocksdb::Logger {
+ public:
+  StderrRocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char buf[1024];
+    std::vsnprintf(buf, sizeof(buf), format, ap);
+    EW_LOG(kWarn) << "rocksdb: " << buf;
+  }
+};
+}  // namespace
+
 Status EdgeStoreImpl::OpenDb() {
   auto cache = rocksdb::NewLRUCache(64 << 20);
   rocksdb::DBOptions db_opts;
@@ -154,6 +170,7 @@ Status EdgeStoreImpl::OpenDb() {
   db_opts.db_write_buffer_size = 128 << 20;
   db_opts.keep_log_file_num = 3;
   db_opts.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_opts.info_log = std::make_shared<StderrRocksLogger>();
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
   for (size_t i = 0; i < kCfCount; ++i) {
