@@ -71,6 +71,7 @@ PY
   fi
 fi
 
+rm -rf "$RUN_DIR"/ew-bench-*/rollups  # the 7-day store; the figures are in e2e.json
 python3 benchmarks/e2e/write_results.py --dir "$RUN_DIR" --out benchmarks/RESULTS.md \
   --command "benchmarks/run_all.sh $*"
 log "wrote benchmarks/RESULTS.md (raw JSON in $RUN_DIR)"
