@@ -277,7 +277,10 @@ void IngestServiceImpl::Export(ExportRequest request, std::function<void(ExportR
                        kRetryAfterUnavailableS));
     return;
   }
-  if (!Healthy()) {
+  // A failed log append does not gate here: the writer's next append is the probe that clears it
+  // once space is back (each failed append answers 503 itself). A failing flush or a storage
+  // background error does gate, since acknowledged data could not reach the store.
+  if (flush_failed_.load(std::memory_order_relaxed) || !store_->Health().ok()) {
     done(ErrorResponse(ExportOutcome::kUnavailable, "storage is failing; retry later",
                        kRetryAfterUnavailableS));
     return;
