@@ -187,9 +187,9 @@ class QueryServiceImpl final : public QueryService {
     if (metrics) {
       for (const char* ep : {"map", "service", "series", "traces", "other"}) {
         requests_.push_back(metrics->GetCounter(
-            "edgewise_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
+            "ew_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
       }
-      errors_ = metrics->GetCounter("edgewise_query_errors_total",
+      errors_ = metrics->GetCounter("ew_query_errors_total",
                                     "Query API requests answered with a 4xx or 5xx status");
     }
   }

@@ -72,9 +72,9 @@ Status FromRocks(const rocksdb::Status& s, std::string_view context) {
 
 HealthListener::HealthListener(MetricsRegistry* metrics) {
   if (metrics != nullptr) {
-    errors_total_ = metrics->GetCounter("edgewise_storage_background_errors_total",
+    errors_total_ = metrics->GetCounter("ew_storage_background_errors_total",
                                         "RocksDB background errors (disk full, I/O errors)");
-    healthy_ = metrics->GetGauge("edgewise_storage_healthy",
+    healthy_ = metrics->GetGauge("ew_storage_healthy",
                                  "1 when storage accepts writes, 0 after a background error");
     healthy_->Set(1);
   }
@@ -111,17 +111,16 @@ Status HealthListener::Get() const {
 EdgeStoreImpl::EdgeStoreImpl(const StoreOptions& options)
     : options_(options), listener_(std::make_shared<HealthListener>(options.metrics)) {
   if (auto* m = options.metrics; m != nullptr) {
-    flushes_total_ = m->GetCounter("edgewise_storage_flushes_total", "Flushes applied");
+    flushes_total_ = m->GetCounter("ew_storage_flushes_total", "Flushes applied");
     flush_bytes_total_ =
-        m->GetCounter("edgewise_storage_flush_bytes_total", "Bytes of applied flush batches");
+        m->GetCounter("ew_storage_flush_bytes_total", "Bytes of applied flush batches");
     flush_rollups_total_ =
-        m->GetCounter("edgewise_storage_flush_rollups_total", "Minute rollups applied");
+        m->GetCounter("ew_storage_flush_rollups_total", "Minute rollups applied");
     flush_micros_total_ =
-        m->GetCounter("edgewise_storage_flush_microseconds_total", "Time spent applying flushes");
-    flush_failures_total_ =
-        m->GetCounter("edgewise_storage_flush_failures_total", "Flushes that failed");
+        m->GetCounter("ew_storage_flush_microseconds_total", "Time spent applying flushes");
+    flush_failures_total_ = m->GetCounter("ew_storage_flush_failures_total", "Flushes that failed");
     last_flush_seconds_ =
-        m->GetGauge("edgewise_storage_last_flush_seconds", "Duration of the last flush");
+        m->GetGauge("ew_storage_last_flush_seconds", "Duration of the last flush");
   }
 }
 

@@ -289,8 +289,7 @@ TEST_F(EdgeStoreTest, MergesAcrossFlushesAndCompaction) {
                          })
                   .ok());
   EXPECT_EQ(visits, 1);
-  EXPECT_NE(metrics_.RenderPrometheus().find("edgewise_storage_flushes_total 2"),
-            std::string::npos);
+  EXPECT_NE(metrics_.RenderPrometheus().find("ew_storage_flushes_total 2"), std::string::npos);
 }
 
 Exemplar Ex(uint8_t id, bool error, uint32_t dur) {
