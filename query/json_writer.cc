@@ -98,6 +98,15 @@ JsonWriter& JsonWriter::Null() {
 void JsonWriter::Escape(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
+  // Fast path: copy the run of characters that need no escaping in one append.
+  size_t plain = 0;
+  while (plain < s.size()) {
+    auto c = static_cast<unsigned char>(s[plain]);
+    if (c < 0x20 || c == '"' || c == '\\') break;
+    ++plain;
+  }
+  out->append(s.data(), plain);
+  s.remove_prefix(plain);
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {

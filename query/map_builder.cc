@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <deque>
-#include <map>
+#include <string_view>
 #include <tuple>
 
 namespace ew::query {
@@ -85,11 +85,16 @@ Status RunPlan(const Plan& plan, const storage::EdgeStore& store, Predicate* pre
 Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store,
                                  Predicate* pred) {
   EdgeTable table;
-  Status s = RunPlan(
-      plan, store, pred,
-      [&](int64_t, storage::Tier, const EdgeDims& d, const RollupValue& v, uint64_t req,
-          uint64_t err) { table[EdgeKey(d.client, d.server)].Add(v, d.protocol, req, err); });
-  EW_RETURN_IF_ERROR(s);
+  table.reserve(4096);
+  // Scans directly (no RecordSink indirection per record).
+  for (const auto& spec : plan.Specs()) {
+    Status s = store.Scan(spec, [&](int64_t, const EdgeDims& d, const RollupValue& v) {
+      auto [req, err] = pred->Select(d, v.requests, v.errors);
+      if (req > 0) table[EdgeKey(d.client, d.server)].Add(v, d.protocol, req, err);
+      return true;
+    });
+    EW_RETURN_IF_ERROR(s);
+  }
   return table;
 }
 
@@ -165,7 +170,15 @@ ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict, bo
   };
   add(current, false);
   if (previous) add(*previous, true);
-  std::sort(map.edges.begin(), map.edges.end(), BySourceTarget);
+  // Sort a permutation, then move each edge once (an edge carries four sketch accumulators).
+  std::vector<uint32_t> order(map.edges.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return BySourceTarget(map.edges[a], map.edges[b]); });
+  std::vector<MapEdge> sorted;
+  sorted.reserve(order.size());
+  for (uint32_t i : order) sorted.push_back(std::move(map.edges[i]));
+  map.edges = std::move(sorted);
   return map;
 }
 
@@ -226,21 +239,37 @@ void PruneMap(ServiceMap* map, const PruneOptions& o) {
 }
 
 void FinishNodes(ServiceMap* map) {
-  std::map<std::string, MapNode> nodes;
+  // Keys view the edges' id strings, which outlive this function's use of them.
+  std::vector<MapNode> nodes;
+  std::vector<std::string_view> keys;
+  std::unordered_map<std::string_view, size_t> index_of;
+  index_of.reserve(map->node_info.size());
+  auto node = [&](const std::string& id) -> MapNode& {
+    auto [it, fresh] = index_of.try_emplace(std::string_view(id), nodes.size());
+    if (fresh) {
+      nodes.push_back(map->node_info[id]);
+      keys.push_back(id);
+    }
+    return nodes[it->second];
+  };
   for (const auto& e : map->edges) {
-    MapNode& s = nodes.try_emplace(e.source, map->node_info[e.source]).first->second;
+    MapNode& s = node(e.source);
     s.requests_out += e.stats.requests;
     s.errors_out += e.stats.errors;
     s.prev_requests_out += e.previous.requests;
     s.prev_errors_out += e.previous.errors;
-    MapNode& t = nodes.try_emplace(e.target, map->node_info[e.target]).first->second;
+    MapNode& t = node(e.target);
     t.requests_in += e.stats.requests;
     t.errors_in += e.stats.errors;
     t.prev_requests_in += e.previous.requests;
     t.prev_errors_in += e.previous.errors;
   }
+  std::vector<uint32_t> order(nodes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
   map->nodes.clear();
-  for (auto& [id, n] : nodes) map->nodes.push_back(std::move(n));
+  map->nodes.reserve(order.size());
+  for (uint32_t i : order) map->nodes.push_back(std::move(nodes[i]));
 }
 
 std::string_view ChangeOf(uint64_t now, uint64_t prev) {

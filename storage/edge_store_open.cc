@@ -160,7 +160,7 @@ class StderrRocksLogger : public rocksdb::Logger {
 }  // namespace
 
 Status EdgeStoreImpl::OpenDb() {
-  auto cache = rocksdb::NewLRUCache(64 << 20);
+  auto cache = rocksdb::NewLRUCache(256 << 20);
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = !options_.read_only;
   db_opts.create_missing_column_families = !options_.read_only;
