@@ -13,29 +13,49 @@ using storage::NodeKind;
 using storage::Protocol;
 using storage::RollupValue;
 
+void LatencyAccumulator::Cover(int32_t lo, int32_t hi) {
+  if (dense_.empty()) {
+    base_ = lo;
+    dense_.assign(static_cast<size_t>(hi - lo) + 1, 0);
+    return;
+  }
+  if (lo < base_) {
+    dense_.insert(dense_.begin(), static_cast<size_t>(base_ - lo), 0);
+    base_ = lo;
+  }
+  const size_t need = static_cast<size_t>(hi - base_) + 1;
+  if (need > dense_.size()) dense_.resize(need, 0);
+}
+
 void LatencyAccumulator::Add(const storage::LatencySketch& s) {
   if (s.Empty()) return;
   const auto& b = s.Buckets();
-  pending_.insert(pending_.end(), b.begin(), b.end());
+  Cover(b.front().first, b.back().first);  // buckets are sorted by index
+  uint64_t* d = dense_.data();
+  for (const auto& [index, count] : b) d[index - base_] += count;
   count_ += s.Count();
-  if (pending_.size() >= kCompactAt) Compact();
+  dirty_ = true;
+}
+
+void LatencyAccumulator::Merge(const LatencyAccumulator& o) {
+  if (o.count_ == 0) return;
+  const int32_t o_hi = o.base_ + static_cast<int32_t>(o.dense_.size()) - 1;
+  Cover(o.base_, o_hi);
+  uint64_t* d = dense_.data() + (o.base_ - base_);
+  for (size_t i = 0; i < o.dense_.size(); ++i) d[i] += o.dense_[i];
+  count_ += o.count_;
+  dirty_ = true;
 }
 
 const storage::LatencySketch& LatencyAccumulator::Sketch() const {
-  Compact();
-  return sketch_;
-}
-
-void LatencyAccumulator::Compact() const {
-  if (pending_.empty()) return;
-  const auto& held = sketch_.Buckets();
-  pending_.insert(pending_.end(), held.begin(), held.end());
-  std::sort(pending_.begin(), pending_.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (!dirty_) return sketch_;
   storage::LatencySketch merged;
-  for (const auto& [index, count] : pending_) merged.AddToBucket(index, count);  // ascending
+  for (size_t i = 0; i < dense_.size(); ++i) {
+    if (dense_[i] != 0) merged.AddToBucket(base_ + static_cast<int32_t>(i), dense_[i]);
+  }
   sketch_ = std::move(merged);
-  pending_.clear();
+  dirty_ = false;
+  return sketch_;
 }
 
 void EdgeStats::Add(const RollupValue& v, Protocol p, uint64_t req, uint64_t err) {

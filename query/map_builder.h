@@ -20,23 +20,25 @@
 
 namespace ew::query {
 
-// Merges many latency sketches cheaply: bucket counts are appended and combined (sorted) only
-// every few thousand buckets and when the sketch is read, instead of one allocation and copy
-// of the whole sketch per merged record. Sketch() is const but compacts lazily: an accumulator
-// must not be read from two threads at once.
+// Merges many latency sketches cheaply: bucket counts are added into a dense window of counters
+// (bucket indexes are bounded by LatencySketch::kMaxIndex, and one edge's latencies span a few
+// hundred buckets), so a merge is one pass over the merged sketch's buckets with no allocation
+// once the window covers them. Sketch() is const but materializes lazily: an accumulator must
+// not be read from two threads at once.
 class LatencyAccumulator {
  public:
   void Add(const storage::LatencySketch& s);
-  void Merge(const LatencyAccumulator& o) { Add(o.Sketch()); }
+  void Merge(const LatencyAccumulator& o);
   bool Empty() const { return count_ == 0; }
   const storage::LatencySketch& Sketch() const;
 
  private:
-  static constexpr size_t kCompactAt = 4096;
-  void Compact() const;
-  mutable std::vector<std::pair<int32_t, uint64_t>> pending_;
-  mutable storage::LatencySketch sketch_;
+  void Cover(int32_t lo, int32_t hi);  // grows the window to hold [lo, hi]
+  std::vector<uint64_t> dense_;        // dense_[i]: count of bucket base_ + i
+  int32_t base_ = 0;
   uint64_t count_ = 0;
+  mutable bool dirty_ = false;
+  mutable storage::LatencySketch sketch_;
 };
 
 struct EdgeStats {
