@@ -218,6 +218,12 @@ storage::FlushBatch IngestServiceImpl::MergeParts(FlushInProgress& f) {
               std::back_inserter(batch.pending_deletes));
     std::move(p.expiries.begin(), p.expiries.end(), std::back_inserter(batch.expiries));
   }
+  // Pending keys are random (trace ids): in key order RocksDB's memtable reuses its insert
+  // position from one key to the next instead of searching the skip list afresh for each. Puts
+  // and deletes never share a key (a delete is only kept for a key no longer pending).
+  std::sort(batch.pending_puts.begin(), batch.pending_puts.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(batch.pending_deletes.begin(), batch.pending_deletes.end());
   // Shards own disjoint traces but may share (minute, dims): merge those into one rollup.
   auto& rs = batch.rollups;
   std::sort(rs.begin(), rs.end(),

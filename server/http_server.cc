@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <algorithm>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -32,6 +33,10 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// Receive-buffer room while a body is read (see Session::ReadBody).
+constexpr size_t kMinBodyReadBuffer = 64 << 10;
+constexpr size_t kMaxBodyReadBuffer = 1 << 20;
 
 struct ServerShared;
 
@@ -153,6 +158,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
+    // Beast reads at most the buffer's free capacity (at least 512 B) per receive: a small
+    // buffer turns one 100 KB body into ~200 recvmsg calls, each with its own timer, strand hop
+    // and futex traffic. Room for the body (capped) makes that one or two receives.
+    const size_t want = std::clamp<size_t>(parser_->content_length().value_or(0) + buffer_.size(),
+                                           kMinBodyReadBuffer, kMaxBodyReadBuffer);
+    if (buffer_.capacity() < want) buffer_.reserve(want);
     stream_.expires_after(shared_->options.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
