@@ -173,12 +173,17 @@ void ShardState::Apply(const HalfRecord& r, int64_t arrival_ms) {
     EraseSlot(static_cast<size_t>(other - &table_.Slot(0)));
     return;
   }
-  Hold(e, arrival_ms);
+  Hold(e, arrival_ms, other);  // other is null or a waiting half of the same role
 }
 
-void ShardState::Hold(const PendingEntry& e, int64_t now_ms) {
+void ShardState::Prefetch(const HalfRecord& r) const {
+  if (r.role == HalfRole::kClientPending || r.role == HalfRole::kServerPending) {
+    table_.Prefetch(r.TraceLow(), r.span_key);
+  }
+}
+
+void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same) {
   SetNow(now_ms);
-  PendingEntry* same = table_.Find(e.trace_lo, e.span_key);
   if (same != nullptr) {  // a resent duplicate of a waiting half: keep one
     --tick_counts_[same->arrival_tick];
     *same = e;

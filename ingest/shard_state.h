@@ -71,6 +71,8 @@ class ShardState {
   void SetNow(int64_t now_ms);
   // Pairs or holds one half that arrived (was received) at arrival_ms wall time.
   void Apply(const HalfRecord& r, int64_t arrival_ms);
+  // A hint that Apply(r) comes soon: starts loading the pending-table slot it will probe.
+  void Prefetch(const HalfRecord& r) const;
   // Expires halves whose arrival is at least pair_wait before now_ms, visiting at most
   // max_slots slots from where the last call stopped (SIZE_MAX: the whole table).
   void Expire(int64_t now_ms, size_t max_slots);
@@ -126,7 +128,8 @@ class ShardState {
                const PendingEntry* s, const HalfRecord* arriving);
   void ExpireSlot(size_t i, storage::ExpiryKind kind);
   void EraseSlot(size_t i);
-  void Hold(const PendingEntry& e, int64_t now_ms);
+  // same: the table's entry under e's key (from the caller's Find), or nullptr.
+  void Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same);
   void EvictOldest(int64_t now_ms);
   storage::StringId CapPath(storage::NodeId client, storage::NodeId server, storage::StringId path);
 
