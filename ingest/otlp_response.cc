@@ -1,5 +1,7 @@
 #include "ingest/otlp_response.h"
 
+#include "base/json_escape.h"
+
 namespace ew::ingest {
 namespace {
 
@@ -32,39 +34,7 @@ std::string EncodeExportResponseProtobuf(int64_t rejected_spans, std::string_vie
   return out;
 }
 
-void AppendJsonString(std::string_view text, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (u < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 15]);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
+void AppendJsonString(std::string_view text, std::string* out) { ew::AppendJsonString(text, out); }
 
 std::string EncodeExportResponseJson(int64_t rejected_spans, std::string_view error_message) {
   if (rejected_spans == 0 && error_message.empty()) return "{}";

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "base/json_escape.h"
+
 namespace ew::query {
 
 void JsonWriter::Sep() {
@@ -95,47 +97,6 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
-void JsonWriter::Escape(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  // Fast path: copy the run of characters that need no escaping in one append.
-  size_t plain = 0;
-  while (plain < s.size()) {
-    auto c = static_cast<unsigned char>(s[plain]);
-    if (c < 0x20 || c == '"' || c == '\\') break;
-    ++plain;
-  }
-  out->append(s.data(), plain);
-  s.remove_prefix(plain);
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
-}
+void JsonWriter::Escape(std::string_view s, std::string* out) { AppendJsonString(s, out); }
 
 }  // namespace ew::query

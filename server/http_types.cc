@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "base/json_escape.h"
+
 namespace ew::server {
 
 bool IEquals(std::string_view a, std::string_view b) {
@@ -33,33 +35,7 @@ bool Request::HasHeader(std::string_view name) const {
 std::string JsonEscape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
+  AppendJsonEscaped(text, &out);
   return out;
 }
 
