@@ -1,7 +1,9 @@
 #include "query/map_builder.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
+#include <cmath>
 #include <deque>
 #include <string_view>
 #include <tuple>
@@ -13,18 +15,52 @@ using storage::NodeKind;
 using storage::Protocol;
 using storage::RollupValue;
 
+namespace {
+
+// Nearest-rank quantiles of a bucket sequence in ascending index order: the smallest rank r with
+// r >= q * n (the epsilon absorbs q * n rounding up), as LatencySketch::Quantile computes them.
+constexpr std::array<double, 4> kQuantiles = {0.50, 0.90, 0.95, 0.99};
+
+uint64_t RankOf(double q, uint64_t count) {
+  double r = q * static_cast<double>(count);
+  auto rank = static_cast<uint64_t>(std::ceil(r - r * 1e-12));
+  return std::clamp<uint64_t>(rank, 1, count);
+}
+
+LatencyQuantiles FromValues(const std::array<double, 4>& v) { return {v[0], v[1], v[2], v[3]}; }
+
+// Slack added on each side when a window is created or grown, so that the sketches of one edge
+// (which wander by a few buckets from record to record) rarely grow it again.
+constexpr int32_t kSlack = 16;
+
+}  // namespace
+
+LatencyQuantiles QuantilesOf(const storage::LatencySketch& s) {
+  if (s.Empty()) return {};
+  std::array<double, 4> v{};
+  for (size_t i = 0; i < kQuantiles.size(); ++i) v[i] = s.Quantile(kQuantiles[i]);
+  return FromValues(v);
+}
+
 void LatencyAccumulator::Cover(int32_t lo, int32_t hi) {
+  const int32_t max_index = storage::LatencySketch::kMaxIndex;
   if (dense_.empty()) {
-    base_ = lo;
-    dense_.assign(static_cast<size_t>(hi - lo) + 1, 0);
+    base_ = std::max(0, lo - kSlack);
+    dense_.assign(static_cast<size_t>(std::min(max_index, hi + kSlack) - base_) + 1, 0);
     return;
   }
+  // Grow by at least half the window on the side that needs it: few regrowths per edge.
+  const auto grow = std::max<int32_t>(kSlack, static_cast<int32_t>(dense_.size() / 2));
   if (lo < base_) {
-    dense_.insert(dense_.begin(), static_cast<size_t>(base_ - lo), 0);
-    base_ = lo;
+    const int32_t new_base = std::max(0, std::min(lo, base_ - grow));
+    dense_.insert(dense_.begin(), static_cast<size_t>(base_ - new_base), 0);
+    base_ = new_base;
   }
-  const size_t need = static_cast<size_t>(hi - base_) + 1;
-  if (need > dense_.size()) dense_.resize(need, 0);
+  const int32_t top = base_ + static_cast<int32_t>(dense_.size()) - 1;
+  if (hi > top) {
+    dense_.resize(static_cast<size_t>(std::min(max_index, std::max(hi, top + grow)) - base_) + 1,
+                  0);
+  }
 }
 
 void LatencyAccumulator::Add(const storage::LatencySketch& s) {
@@ -34,7 +70,29 @@ void LatencyAccumulator::Add(const storage::LatencySketch& s) {
   uint64_t* d = dense_.data();
   for (const auto& [index, count] : b) d[index - base_] += count;
   count_ += s.Count();
-  dirty_ = true;
+}
+
+Status LatencyAccumulator::AddEncoded(std::string_view encoding) {
+  if (encoding.empty()) return Status::Ok();
+  // Decode into a local run first (an encoding has at most kMaxIndex + 1 buckets), so the window
+  // is sized once per record, then add.
+  thread_local std::vector<std::pair<int32_t, uint64_t>> run;
+  run.clear();
+  EW_RETURN_IF_ERROR(storage::LatencySketch::ForEachEncodedBucket(
+      encoding, [](int32_t index, uint64_t count) { run.emplace_back(index, count); }));
+  if (run.empty()) return Status::Ok();
+  if (dense_.empty() || run.front().first < base_ ||
+      static_cast<size_t>(run.back().first - base_) >= dense_.size()) {
+    Cover(run.front().first, run.back().first);
+  }
+  uint64_t* d = dense_.data();
+  uint64_t added = 0;
+  for (const auto& [index, count] : run) {
+    d[index - base_] += count;
+    added += count;
+  }
+  count_ += added;
+  return Status::Ok();
 }
 
 void LatencyAccumulator::Merge(const LatencyAccumulator& o) {
@@ -44,35 +102,69 @@ void LatencyAccumulator::Merge(const LatencyAccumulator& o) {
   uint64_t* d = dense_.data() + (o.base_ - base_);
   for (size_t i = 0; i < o.dense_.size(); ++i) d[i] += o.dense_[i];
   count_ += o.count_;
-  dirty_ = true;
 }
 
-const storage::LatencySketch& LatencyAccumulator::Sketch() const {
-  if (!dirty_) return sketch_;
-  storage::LatencySketch merged;
-  for (size_t i = 0; i < dense_.size(); ++i) {
-    if (dense_[i] != 0) merged.AddToBucket(base_ + static_cast<int32_t>(i), dense_[i]);
+void LatencyAccumulator::Clear() {
+  std::vector<uint64_t>().swap(dense_);
+  base_ = 0;
+  count_ = 0;
+}
+
+LatencyQuantiles LatencyAccumulator::Quantiles() const {
+  if (count_ == 0) return {};
+  std::array<uint64_t, 4> ranks{};
+  for (size_t i = 0; i < kQuantiles.size(); ++i) ranks[i] = RankOf(kQuantiles[i], count_);
+  std::array<double, 4> v{};
+  size_t next = 0;
+  uint64_t seen = 0;
+  int32_t last = base_;
+  for (size_t i = 0; i < dense_.size() && next < ranks.size(); ++i) {
+    if (dense_[i] == 0) continue;
+    seen += dense_[i];
+    last = base_ + static_cast<int32_t>(i);
+    while (next < ranks.size() && seen >= ranks[next]) {
+      v[next++] = storage::LatencySketch::BucketValue(last);
+    }
   }
-  sketch_ = std::move(merged);
-  dirty_ = false;
-  return sketch_;
+  while (next < ranks.size()) v[next++] = storage::LatencySketch::BucketValue(last);
+  return FromValues(v);
 }
 
-void EdgeStats::Add(const RollupValue& v, Protocol p, uint64_t req, uint64_t err) {
+Status EdgeStats::Add(const RollupValue& v, Protocol p, uint64_t req, uint64_t err) {
   requests += req;
   errors += err;
   size_t pi = static_cast<size_t>(p);
   by_protocol[pi < by_protocol.size() ? pi : 4] += req;
-  server_latency.Add(v.server_latency);
-  client_latency.Add(v.client_latency);
+  const bool has_server = !v.server_latency.Empty() || !v.encoded.server.empty();
+  if (has_server) {
+    server_latency.Add(v.server_latency);
+    EW_RETURN_IF_ERROR(server_latency.AddEncoded(v.encoded.server));
+    if (!client_latency.Empty()) client_latency.Clear();
+  } else if (server_latency.Empty()) {
+    client_latency.Add(v.client_latency);
+    EW_RETURN_IF_ERROR(client_latency.AddEncoded(v.encoded.client));
+  }
+  return Status::Ok();
 }
 
-void EdgeStats::Merge(const EdgeStats& o) {
+void EdgeStats::Merge(EdgeStats& o) {
   requests += o.requests;
   errors += o.errors;
   for (size_t i = 0; i < by_protocol.size(); ++i) by_protocol[i] += o.by_protocol[i];
-  if (!o.server_latency.Empty()) server_latency.Merge(o.server_latency);
-  if (!o.client_latency.Empty()) client_latency.Merge(o.client_latency);
+  if (!o.server_latency.Empty()) {
+    if (server_latency.Empty()) {
+      std::swap(server_latency, o.server_latency);
+    } else {
+      server_latency.Merge(o.server_latency);
+    }
+    client_latency.Clear();
+  } else if (server_latency.Empty() && !o.client_latency.Empty()) {
+    if (client_latency.Empty()) {
+      std::swap(client_latency, o.client_latency);
+    } else {
+      client_latency.Merge(o.client_latency);
+    }
+  }
 }
 
 Protocol EdgeStats::MajorityProtocol() const {
@@ -85,6 +177,42 @@ Protocol EdgeStats::MajorityProtocol() const {
     }
   }
   return static_cast<Protocol>(best);
+}
+
+EdgeSummary EdgeStats::Summarize() const {
+  return EdgeSummary{requests, errors, MajorityProtocol(), Latency()};
+}
+
+EdgeStats& EdgeTable::operator[](uint64_t key) {
+  if ((entries_.size() + 1) * 2 > slots_.size()) Rehash(std::max<size_t>(64, slots_.size() * 2));
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = (key * 0x9e3779b97f4a7c15ULL) >> shift_;; i = (i + 1) & mask) {
+    const uint32_t slot = slots_[i];
+    if (slot == 0) {
+      slots_[i] = static_cast<uint32_t>(entries_.size()) + 1;
+      entries_.emplace_back(key, EdgeStats{});
+      return entries_.back().second;
+    }
+    if (entries_[slot - 1].first == key) return entries_[slot - 1].second;
+  }
+}
+
+void EdgeTable::reserve(size_t n) {
+  entries_.reserve(n);
+  size_t slots = 64;
+  while (slots < n * 2) slots *= 2;
+  if (slots > slots_.size()) Rehash(slots);
+}
+
+void EdgeTable::Rehash(size_t slots) {
+  slots_.assign(slots, 0);
+  shift_ = 64 - std::countr_zero(slots);
+  const size_t mask = slots - 1;
+  for (size_t e = 0; e < entries_.size(); ++e) {
+    size_t i = (entries_[e].first * 0x9e3779b97f4a7c15ULL) >> shift_;
+    while (slots_[i] != 0) i = (i + 1) & mask;
+    slots_[i] = static_cast<uint32_t>(e) + 1;
+  }
 }
 
 Status RunPlan(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
@@ -106,14 +234,19 @@ Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& sto
                                  Predicate* pred) {
   EdgeTable table;
   table.reserve(4096);
-  // Scans directly (no RecordSink indirection per record).
-  for (const auto& spec : plan.Specs()) {
+  // Scans directly (no RecordSink indirection per record), merging the sketches' stored
+  // encodings straight into the edges' counters.
+  Status bad;
+  for (storage::ScanSpec spec : plan.Specs()) {
+    spec.encoded_sketches = true;
     Status s = store.Scan(spec, [&](int64_t, const EdgeDims& d, const RollupValue& v) {
       auto [req, err] = pred->Select(d, v.requests, v.errors);
-      if (req > 0) table[EdgeKey(d.client, d.server)].Add(v, d.protocol, req, err);
-      return true;
+      if (req == 0) return true;
+      bad = table[EdgeKey(d.client, d.server)].Add(v, d.protocol, req, err);
+      return bad.ok();
     });
     EW_RETURN_IF_ERROR(s);
+    EW_RETURN_IF_ERROR(bad);
   }
   return table;
 }
@@ -170,9 +303,15 @@ ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict, bo
     if (new_id) identity.push_back(&map.node_info.emplace(n.id, std::move(n)).first->second);
     return it->second = jt->second;
   };
+  // Per map edge, the table entry its statistics are merged into (grouping folds several).
   std::unordered_map<uint64_t, size_t> edge_of;
   edge_of.reserve(current.size());
   map.edges.reserve(current.size());
+  std::vector<EdgeStats*> now_of, prev_of;
+  std::vector<uint64_t> ends;  // per map edge: (source index << 32) | target index
+  now_of.reserve(current.size());
+  prev_of.reserve(current.size());
+  ends.reserve(current.size());
   auto add = [&](EdgeTable& table, bool prev) {
     for (auto& [key, stats] : table) {
       uint32_t s = index(static_cast<storage::NodeId>(key >> 32));
@@ -181,23 +320,42 @@ ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict, bo
       if (fresh) {
         it->second = map.edges.size();
         map.edges.push_back(MapEdge{identity[s]->id, identity[t]->id, {}, {}});
-        (prev ? map.edges.back().previous : map.edges.back().stats) = std::move(stats);
-        continue;
+        now_of.push_back(nullptr);
+        prev_of.push_back(nullptr);
+        ends.push_back(it->first);
       }
-      MapEdge& e = map.edges[it->second];
-      (prev ? e.previous : e.stats).Merge(stats);
+      EdgeStats*& into = (prev ? prev_of : now_of)[it->second];
+      if (into == nullptr) {
+        into = &stats;
+      } else {
+        into->Merge(stats);
+      }
     }
   };
   add(current, false);
   if (previous) add(*previous, true);
-  // Sort a permutation, then move each edge once (an edge carries four sketch accumulators).
-  std::vector<uint32_t> order(map.edges.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
-  std::sort(order.begin(), order.end(),
-            [&](uint32_t a, uint32_t b) { return BySourceTarget(map.edges[a], map.edges[b]); });
+  for (size_t i = 0; i < map.edges.size(); ++i) {
+    if (now_of[i]) map.edges[i].stats = now_of[i]->Summarize();
+    if (prev_of[i]) map.edges[i].previous = prev_of[i]->Summarize();
+  }
+  // Sort by (source id, target id) strings through integer ranks: the node ids are ranked once,
+  // then the edges are sorted by a pair of ranks.
+  std::vector<uint32_t> by_id(identity.size());
+  for (size_t i = 0; i < by_id.size(); ++i) by_id[i] = static_cast<uint32_t>(i);
+  std::sort(by_id.begin(), by_id.end(),
+            [&](uint32_t a, uint32_t b) { return identity[a]->id < identity[b]->id; });
+  std::vector<uint32_t> rank(identity.size());
+  for (size_t r = 0; r < by_id.size(); ++r) rank[by_id[r]] = static_cast<uint32_t>(r);
+  std::vector<std::pair<uint64_t, uint32_t>> order(map.edges.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const uint64_t st = ends[i];
+    order[i] = {(static_cast<uint64_t>(rank[st >> 32]) << 32) | rank[st & 0xffffffffu],
+                static_cast<uint32_t>(i)};
+  }
+  std::sort(order.begin(), order.end());
   std::vector<MapEdge> sorted;
   sorted.reserve(order.size());
-  for (uint32_t i : order) sorted.push_back(std::move(map.edges[i]));
+  for (const auto& [key, i] : order) sorted.push_back(std::move(map.edges[i]));
   map.edges = std::move(sorted);
   return map;
 }
@@ -248,7 +406,7 @@ void PruneMap(ServiceMap* map, const PruneOptions& o) {
   edges.erase(std::remove_if(edges.begin(), edges.end(), drop), edges.end());
   if (o.top > 0 && edges.size() > o.top) {
     auto rank = [&](const MapEdge& e) {
-      const EdgeStats& s = e.stats;
+      const EdgeSummary& s = e.stats;
       return o.top_by_errors ? std::pair{s.errors, s.requests} : std::pair{s.requests, s.errors};
     };
     std::stable_sort(edges.begin(), edges.end(),

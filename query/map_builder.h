@@ -11,51 +11,74 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "query/planner.h"
 #include "query/predicate.h"
 #include "storage/edge_store.h"
+#include "storage/latency_sketch.h"
 
 namespace ew::query {
 
+// The four percentiles every endpoint reports, in microseconds (0 when there is no latency).
+struct LatencyQuantiles {
+  double p50 = 0, p90 = 0, p95 = 0, p99 = 0;
+};
+LatencyQuantiles QuantilesOf(const storage::LatencySketch& s);
+
 // Merges many latency sketches cheaply: bucket counts are added into a dense window of counters
 // (bucket indexes are bounded by LatencySketch::kMaxIndex, and one edge's latencies span a few
-// hundred buckets), so a merge is one pass over the merged sketch's buckets with no allocation
-// once the window covers them. Sketch() is const but materializes lazily: an accumulator must
-// not be read from two threads at once.
+// hundred buckets), so a merge is one pass over the merged sketch's buckets — or straight over
+// its stored encoding — with no allocation once the window covers them. Quantiles() gives
+// exactly what LatencySketch::Quantile gives for the merged sketch.
 class LatencyAccumulator {
  public:
   void Add(const storage::LatencySketch& s);
+  // Adds a stored sketch encoding (RollupValue::encoded); Corruption when it is malformed (the
+  // accumulator may then hold part of it).
+  Status AddEncoded(std::string_view encoding);
   void Merge(const LatencyAccumulator& o);
   bool Empty() const { return count_ == 0; }
-  const storage::LatencySketch& Sketch() const;
+  void Clear();
+  LatencyQuantiles Quantiles() const;
 
  private:
   void Cover(int32_t lo, int32_t hi);  // grows the window to hold [lo, hi]
   std::vector<uint64_t> dense_;        // dense_[i]: count of bucket base_ + i
   int32_t base_ = 0;
   uint64_t count_ = 0;
-  mutable bool dirty_ = false;
-  mutable storage::LatencySketch sketch_;
+};
+
+// The finished figures of one edge: what the renderers print.
+struct EdgeSummary {
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  storage::Protocol protocol = storage::Protocol::kOther;  // that of most of its requests
+  LatencyQuantiles latency;  // server side where one exists, else client side
 };
 
 struct EdgeStats {
   uint64_t requests = 0;
   uint64_t errors = 0;
   std::array<uint64_t, 5> by_protocol{};
+  // "The" latency of an edge is the server side where one exists, so the client-side counters
+  // are only kept while no server-side latency has been seen (then they are dropped).
   LatencyAccumulator server_latency;
   LatencyAccumulator client_latency;
 
-  // Adds the selected part (requests, errors) of one record; its sketches are merged whole.
-  void Add(const storage::RollupValue& v, storage::Protocol p, uint64_t requests, uint64_t errors);
-  void Merge(const EdgeStats& o);
-  // The server-side sketch where one exists, else the client-side one.
-  const storage::LatencySketch& Latency() const {
-    return server_latency.Empty() ? client_latency.Sketch() : server_latency.Sketch();
+  // Adds the selected part (requests, errors) of one record; its sketches are merged whole
+  // (decoded, or their encodings when the scan used ScanSpec::encoded_sketches). Corruption
+  // when an encoded sketch is malformed.
+  Status Add(const storage::RollupValue& v, storage::Protocol p, uint64_t requests,
+             uint64_t errors);
+  void Merge(EdgeStats& o);  // may take o's counters
+  LatencyQuantiles Latency() const {
+    return server_latency.Empty() ? client_latency.Quantiles() : server_latency.Quantiles();
   }
   storage::Protocol MajorityProtocol() const;
+  EdgeSummary Summarize() const;
 };
 
 // Calls sink for every record of the plan with its selected (requests, errors), requests > 0.
@@ -66,11 +89,31 @@ using RecordSink =
 Status RunPlan(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
                const RecordSink& sink);
 
-// Edge statistics keyed by EdgeKey(client, server).
-using EdgeTable = std::unordered_map<uint64_t, EdgeStats>;
+// Edge statistics keyed by EdgeKey(client, server): a flat open-addressing table (entries in
+// insertion order, one allocation for all of them) — a map over 10,000 edges touches it hundreds
+// of thousands of times.
 inline uint64_t EdgeKey(storage::NodeId client, storage::NodeId server) {
   return (static_cast<uint64_t>(client) << 32) | server;
 }
+class EdgeTable {
+ public:
+  using Entry = std::pair<uint64_t, EdgeStats>;
+  // The entry of key, created empty when missing. The reference is valid until the next insert.
+  EdgeStats& operator[](uint64_t key);
+  void reserve(size_t n);
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  std::vector<Entry>::iterator begin() { return entries_.begin(); }
+  std::vector<Entry>::iterator end() { return entries_.end(); }
+  std::vector<Entry>::const_iterator begin() const { return entries_.begin(); }
+  std::vector<Entry>::const_iterator end() const { return entries_.end(); }
+
+ private:
+  void Rehash(size_t slots);
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> slots_;  // power-of-two size; entry index + 1, 0 = empty
+  int shift_ = 64;
+};
 Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store,
                                  Predicate* pred);
 
@@ -90,8 +133,8 @@ struct MapNode {
 struct MapEdge {
   std::string source;
   std::string target;
-  EdgeStats stats;
-  EdgeStats previous;  // meaningful when ServiceMap::compared
+  EdgeSummary stats;
+  EdgeSummary previous;  // meaningful when ServiceMap::compared
 };
 
 struct ServiceMap {
@@ -101,8 +144,9 @@ struct ServiceMap {
   bool compared = false;
 };
 
-// Builds the map from the current (and, when given, previous-period) edge tables; the tables'
-// statistics are moved into the map.
+// Builds the map from the current (and, when given, previous-period) edge tables: entries that
+// become one map edge (namespace grouping) are merged inside the tables, then every map edge gets
+// its summary (percentiles computed once, here).
 ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict,
                     bool group_by_namespace);
 // Keeps the edges within depth hops downstream or upstream of focus. False: focus not in map.

@@ -16,19 +16,19 @@ std::string MinuteToRfc3339(int64_t minute) { return FormatRfc3339(minute * 60);
 
 namespace {
 
-double Ms(const storage::LatencySketch& s, double q) { return s.Quantile(q) / 1000.0; }
+double Ms(double micros) { return micros / 1000.0; }
 
-double ErrorRate(const EdgeStats& s) {
+double ErrorRate(const EdgeSummary& s) {
   return s.requests ? static_cast<double>(s.errors) / static_cast<double>(s.requests) : 0.0;
 }
 
-void WriteFigures(JsonWriter& w, const EdgeStats& s, double seconds) {
+void WriteFigures(JsonWriter& w, const EdgeSummary& s, double seconds) {
   w.Key("requests").Uint(s.requests);
   w.Key("errors").Uint(s.errors);
   w.Key("rate_per_s").Double(static_cast<double>(s.requests) / seconds);
   w.Key("error_rate").Double(ErrorRate(s));
   w.Key("latency_ms");
-  WriteLatency(w, s.Latency());
+  WriteLatency(w, s.latency);
 }
 
 std::string_view NodeChange(const MapNode& n) {
@@ -37,12 +37,12 @@ std::string_view NodeChange(const MapNode& n) {
 
 }  // namespace
 
-void WriteLatency(JsonWriter& w, const storage::LatencySketch& s) {
+void WriteLatency(JsonWriter& w, const LatencyQuantiles& q) {
   w.BeginObject();
-  w.Key("p50").Double(Ms(s, 0.50));
-  w.Key("p90").Double(Ms(s, 0.90));
-  w.Key("p95").Double(Ms(s, 0.95));
-  w.Key("p99").Double(Ms(s, 0.99));
+  w.Key("p50").Double(Ms(q.p50));
+  w.Key("p90").Double(Ms(q.p90));
+  w.Key("p95").Double(Ms(q.p95));
+  w.Key("p99").Double(Ms(q.p99));
   w.EndObject();
 }
 
@@ -72,8 +72,8 @@ void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared) {
   w.BeginObject();
   w.Key("source").String(e.source);
   w.Key("target").String(e.target);
-  const EdgeStats& proto = e.stats.requests || !compared ? e.stats : e.previous;
-  w.Key("protocol").String(storage::ProtocolName(proto.MajorityProtocol()));
+  const EdgeSummary& proto = e.stats.requests || !compared ? e.stats : e.previous;
+  w.Key("protocol").String(storage::ProtocolName(proto.protocol));
   WriteFigures(w, e.stats, seconds);
   if (compared) {
     w.Key("previous").BeginObject();
@@ -84,7 +84,7 @@ void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared) {
     w.Key("delta").BeginObject();
     w.Key("rate_per_s").Double(dreq / seconds);
     w.Key("error_rate").Double(ErrorRate(e.stats) - ErrorRate(e.previous));
-    w.Key("p99_ms").Double(Ms(e.stats.Latency(), 0.99) - Ms(e.previous.Latency(), 0.99));
+    w.Key("p99_ms").Double(Ms(e.stats.latency.p99) - Ms(e.previous.latency.p99));
     w.EndObject();
   }
   w.EndObject();
@@ -146,21 +146,21 @@ std::string RenderMapJson(const ServiceMap& map, int64_t start_minute, int64_t e
 namespace {
 
 flatbuffers::Offset<fb::Latency> FbLatency(flatbuffers::FlatBufferBuilder& b,
-                                           const storage::LatencySketch& s) {
-  return fb::CreateLatency(b, Ms(s, 0.5), Ms(s, 0.9), Ms(s, 0.95), Ms(s, 0.99));
+                                           const LatencyQuantiles& q) {
+  return fb::CreateLatency(b, Ms(q.p50), Ms(q.p90), Ms(q.p95), Ms(q.p99));
 }
 
 flatbuffers::Offset<fb::MapEdge> FbEdge(flatbuffers::FlatBufferBuilder& b, const MapEdge& e,
                                         double seconds, bool compared) {
   auto src = b.CreateString(e.source);
   auto dst = b.CreateString(e.target);
-  auto proto = b.CreateString(storage::ProtocolName(e.stats.MajorityProtocol()));
-  auto lat = FbLatency(b, e.stats.Latency());
+  auto proto = b.CreateString(storage::ProtocolName(e.stats.protocol));
+  auto lat = FbLatency(b, e.stats.latency);
   flatbuffers::Offset<flatbuffers::String> change;
   flatbuffers::Offset<fb::Previous> prev;
   if (compared) {
     change = b.CreateString(ChangeOf(e.stats.requests, e.previous.requests));
-    auto plat = FbLatency(b, e.previous.Latency());
+    auto plat = FbLatency(b, e.previous.latency);
     prev = fb::CreatePrevious(b, e.previous.requests, e.previous.errors,
                               static_cast<double>(e.previous.requests) / seconds,
                               ErrorRate(e.previous), plat);

@@ -18,7 +18,7 @@ double RangeSeconds(int64_t start_minute, int64_t end_minute);
 std::string MinuteToRfc3339(int64_t minute);
 
 // {"p50": .., "p90": .., "p95": .., "p99": ..} in milliseconds.
-void WriteLatency(JsonWriter& w, const storage::LatencySketch& s);
+void WriteLatency(JsonWriter& w, const LatencyQuantiles& q);
 // One node / edge object; with `compared`, also "previous", "change" (and "delta" for edges).
 void WriteNode(JsonWriter& w, const MapNode& n, bool compared);
 void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared);

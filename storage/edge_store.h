@@ -84,6 +84,14 @@ struct RollupValue {
   LatencySketch server_latency;     // from server halves (µs)
   LatencySketch client_latency;     // from client halves (µs)
   std::vector<Exemplar> exemplars;  // at most kMaxExemplars, best first
+  // Set only by Scan with ScanSpec::encoded_sketches: the stored encodings of the two sketches
+  // (LatencySketch::EncodeTo format, not yet validated; decode with
+  // LatencySketch::ForEachEncodedBucket), viewing the scan's buffers — valid during the visit
+  // only. The decoded sketches above are then left empty.
+  struct EncodedSketches {
+    std::string_view server;
+    std::string_view client;
+  } encoded;
 
   // Adds other into this (counts add, sketches merge, exemplars keep the best kMaxExemplars).
   void Merge(const RollupValue& other);
@@ -136,6 +144,9 @@ struct ScanSpec {
   // Added by storage: false skips decoding the latency sketches (the visitor then sees empty
   // sketches but exact counts), for callers that only need requests/errors/bytes.
   bool need_sketches = true;
+  // With need_sketches: hand the visitor the sketches' stored encodings (RollupValue::encoded)
+  // instead of decoded sketches, for callers that merge them into their own counters.
+  bool encoded_sketches = false;
 };
 
 // One record of a scan. For kEdge and kEdgeByClient, path/method/status in dims are 0.

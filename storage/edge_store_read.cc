@@ -37,8 +37,8 @@ class ClientSketchJoin {
   static constexpr size_t kBatch = 256;
   ClientSketchJoin(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* edge_cf,
                    const rocksdb::ReadOptions& ro, std::function<StringId(NodeId)> ns_of,
-                   const ScanVisitor& visit)
-      : db_(db), edge_cf_(edge_cf), ro_(ro), ns_of_(std::move(ns_of)), visit_(visit) {
+                   SketchDecode mode, const ScanVisitor& visit)
+      : db_(db), edge_cf_(edge_cf), ro_(ro), ns_of_(std::move(ns_of)), mode_(mode), visit_(visit) {
     entries_.resize(kBatch);
   }
 
@@ -76,20 +76,25 @@ class ClientSketchJoin {
       Entry& e = entries_[i];
       e.value.server_latency.Clear();
       e.value.client_latency.Clear();
+      e.value.encoded = {};
       if (statuses_[i].ok()) {
-        Status st = DecodeRollup({values_[i].data(), values_[i].size()}, &scratch_);
+        // With kEncoded the views point into values_[i] (or this thread's aligned copy of it),
+        // which stay put until after the visit.
+        Status st = DecodeRollup({values_[i].data(), values_[i].size()}, &scratch_, mode_);
         if (!st.ok()) {
           *status = st.WithContext("client family join");
           return false;
         }
         std::swap(e.value.server_latency, scratch_.server_latency);
         std::swap(e.value.client_latency, scratch_.client_latency);
+        e.value.encoded = scratch_.encoded;
       } else if (!statuses_[i].IsNotFound()) {
         *status = FromRocks(statuses_[i], "client family join");
         return false;
       }
+      const bool go_on = visit_(e.time, e.dims, e.value);
       values_[i].Reset();
-      if (!visit_(e.time, e.dims, e.value)) return false;
+      if (!go_on) return false;
     }
     return true;
   }
@@ -104,6 +109,7 @@ class ClientSketchJoin {
   rocksdb::ColumnFamilyHandle* edge_cf_;
   const rocksdb::ReadOptions& ro_;
   std::function<StringId(NodeId)> ns_of_;
+  SketchDecode mode_;
   const ScanVisitor& visit_;
   std::vector<Entry> entries_;
   size_t size_ = 0;
@@ -141,11 +147,14 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
   const Family family = spec.family;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[TierCf(family, spec.tier)]));
   const size_t key_size = keys::TierKeySize(family);
+  const SketchDecode mode = !spec.need_sketches     ? SketchDecode::kSkip
+                            : spec.encoded_sketches ? SketchDecode::kEncoded
+                                                    : SketchDecode::kDecode;
   std::optional<ClientSketchJoin> join;
   if (family == Family::kEdgeByClient && spec.need_sketches) {
     join.emplace(
         db_, handles_[TierCf(Family::kEdge, spec.tier)], ro,
-        [this](NodeId n) { return NsOfNode(n); }, visit);
+        [this](NodeId n) { return NsOfNode(n); }, mode, visit);
   }
 
   RollupValue value;
@@ -175,7 +184,7 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
     }
     keys::DecodeTierKey(family, {key.data(), key.size()}, &k);
     rocksdb::Slice v = it->value();
-    EW_RETURN_IF_ERROR(DecodeRollup({v.data(), v.size()}, &value, spec.need_sketches && !join)
+    EW_RETURN_IF_ERROR(DecodeRollup({v.data(), v.size()}, &value, join ? SketchDecode::kSkip : mode)
                            .WithContext(kCfNames[TierCf(family, spec.tier)]));
     const bool go_on = join ? join->Add(time, keys::DimsOf(family, k), value, &status)
                             : visit(time, keys::DimsOf(family, k), value);

@@ -127,32 +127,16 @@ void LatencySketch::EncodeTo(std::string* out) const {
 
 Status LatencySketch::DecodeInto(std::string_view data, LatencySketch* out) {
   out->Clear();
-  size_t pos = 0;
-  int64_t previous = -1;
-  while (pos < data.size()) {
-    uint64_t head = 0, count = 1;
-    if (!coding::GetVarint64(data, &pos, &head)) {
-      out->Clear();
-      return Status::Corruption("latency sketch: truncated bucket");
-    }
-    if ((head & 1) != 0) {
-      if (!coding::GetVarint64(data, &pos, &count) || count > UINT64_MAX - 2) {
-        out->Clear();
-        return Status::Corruption("latency sketch: bad count");
-      }
-      count += 2;
-    }
-    uint64_t gap = head >> 1;
-    if (gap > static_cast<uint64_t>(kMaxIndex) ||
-        previous + 1 + static_cast<int64_t>(gap) > kMaxIndex || out->count_ > UINT64_MAX - count) {
-      out->Clear();
-      return Status::Corruption("latency sketch: bucket index or count out of range");
-    }
-    previous += 1 + static_cast<int64_t>(gap);
-    out->buckets_.emplace_back(static_cast<int32_t>(previous), count);
+  bool overflow = false;
+  Status s = ForEachEncodedBucket(data, [out, &overflow](int32_t index, uint64_t count) {
+    if (out->count_ > UINT64_MAX - count) overflow = true;
+    out->buckets_.emplace_back(index, count);
     out->count_ += count;
-  }
-  return Status::Ok();
+  });
+  if (s.ok() && overflow)
+    s = Status::Corruption("latency sketch: bucket index or count out of range");
+  if (!s.ok()) out->Clear();
+  return s;
 }
 
 Result<LatencySketch> LatencySketch::Decode(std::string_view data) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "storage/coding.h"
 
 namespace ew::storage {
 
@@ -33,6 +34,12 @@ class LatencySketch {
   // Decodes into *out, reusing its memory (no allocation once out has grown). On error *out is
   // left empty.
   static Status DecodeInto(std::string_view data, LatencySketch* out);
+  // Calls f(index, count) for every bucket of an encoding, in ascending index order, without
+  // materializing a sketch (for accumulators that merge encodings straight into their own
+  // counters). Corruption (and no further calls) on a malformed encoding; f may have been called
+  // for the buckets before the damage.
+  template <typename F>
+  static Status ForEachEncodedBucket(std::string_view data, F&& f);
   // Adds `count` to one bucket (for decoders and tests). REQUIRES: index in [0, kMaxIndex].
   void AddToBucket(int32_t index, uint64_t count);
 
@@ -55,5 +62,31 @@ class LatencySketch {
   std::vector<std::pair<int32_t, uint64_t>> buckets_;  // sorted by index, counts > 0
   uint64_t count_ = 0;
 };
+
+template <typename F>
+Status LatencySketch::ForEachEncodedBucket(std::string_view data, F&& f) {
+  size_t pos = 0;
+  int64_t previous = -1;
+  while (pos < data.size()) {
+    uint64_t head = 0, count = 1;
+    if (!coding::GetVarint64(data, &pos, &head)) {
+      return Status::Corruption("latency sketch: truncated bucket");
+    }
+    if ((head & 1) != 0) {
+      if (!coding::GetVarint64(data, &pos, &count) || count > UINT64_MAX - 2) {
+        return Status::Corruption("latency sketch: bad count");
+      }
+      count += 2;
+    }
+    const uint64_t gap = head >> 1;
+    if (gap > static_cast<uint64_t>(kMaxIndex) ||
+        previous + 1 + static_cast<int64_t>(gap) > kMaxIndex) {
+      return Status::Corruption("latency sketch: bucket index or count out of range");
+    }
+    previous += 1 + static_cast<int64_t>(gap);
+    f(static_cast<int32_t>(previous), count);
+  }
+  return Status::Ok();
+}
 
 }  // namespace ew::storage

@@ -108,7 +108,7 @@ std::string_view BytesOf(const flatbuffers::Vector<uint8_t>* v) {
 
 }  // namespace
 
-Status DecodeRollup(std::string_view data, RollupValue* out, bool need_sketches) {
+Status DecodeRollup(std::string_view data, RollupValue* out, SketchDecode sketches) {
   data = Aligned(data);
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(data.data()), data.size());
   if (!schemas::VerifyRollupBuffer(verifier)) {
@@ -120,9 +120,13 @@ Status DecodeRollup(std::string_view data, RollupValue* out, bool need_sketches)
   out->request_bytes = r->request_bytes();
   out->response_bytes = r->response_bytes();
   out->exemplars.clear();
-  if (!need_sketches) {
+  out->encoded = {};
+  if (sketches != SketchDecode::kDecode) {
     out->server_latency.Clear();
     out->client_latency.Clear();
+    if (sketches == SketchDecode::kEncoded) {
+      out->encoded = {BytesOf(r->server_latency()), BytesOf(r->client_latency())};
+    }
     return Status::Ok();
   }
   EW_RETURN_IF_ERROR(LatencySketch::DecodeInto(BytesOf(r->server_latency()), &out->server_latency));

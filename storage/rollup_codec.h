@@ -29,9 +29,16 @@ class RollupEncoder {
   std::string server_, client_;
 };
 
-// Decodes a Rollup table into *out (exemplars cleared). Sketches are decoded only when
-// need_sketches; otherwise they are left empty.
-Status DecodeRollup(std::string_view data, RollupValue* out, bool need_sketches = true);
+// How DecodeRollup treats the latency sketches.
+enum class SketchDecode : uint8_t {
+  kSkip,     // left empty
+  kDecode,   // decoded into out->server_latency / client_latency
+  kEncoded,  // left empty; out->encoded views their encodings (in data, or in a per-thread copy
+             // of data that the next DecodeRollup on this thread overwrites)
+};
+// Decodes a Rollup table into *out (exemplars cleared, out->encoded reset unless kEncoded).
+Status DecodeRollup(std::string_view data, RollupValue* out,
+                    SketchDecode sketches = SketchDecode::kDecode);
 
 void EncodeExemplars(const std::vector<Exemplar>& exemplars, std::string* out);
 Status DecodeExemplars(std::string_view data, std::vector<Exemplar>* out);

@@ -117,9 +117,25 @@ TEST(StorageValueTest, RollupRoundTripAndVerification) {
   EXPECT_EQ(back.server_latency, v.server_latency);
   EXPECT_EQ(back.client_latency, v.client_latency);
   RollupValue counts_only;
-  ASSERT_TRUE(DecodeRollup(bytes, &counts_only, /*need_sketches=*/false).ok());
+  ASSERT_TRUE(DecodeRollup(bytes, &counts_only, SketchDecode::kSkip).ok());
   EXPECT_EQ(counts_only.requests, 42u);
   EXPECT_TRUE(counts_only.server_latency.Empty());
+  EXPECT_TRUE(counts_only.encoded.server.empty());
+  // Encoded mode: counts decoded, the sketches handed over as their stored encodings.
+  RollupValue raw;
+  ASSERT_TRUE(DecodeRollup(bytes, &raw, SketchDecode::kEncoded).ok());
+  EXPECT_EQ(raw.requests, 42u);
+  EXPECT_TRUE(raw.server_latency.Empty());
+  std::string server_enc, client_enc;
+  v.server_latency.EncodeTo(&server_enc);
+  v.client_latency.EncodeTo(&client_enc);
+  EXPECT_EQ(raw.encoded.server, server_enc);
+  EXPECT_EQ(raw.encoded.client, client_enc);
+  LatencySketch rebuilt;
+  ASSERT_TRUE(LatencySketch::ForEachEncodedBucket(raw.encoded.server, [&](int32_t i, uint64_t c) {
+                rebuilt.AddToBucket(i, c);
+              }).ok());
+  EXPECT_EQ(rebuilt, v.server_latency);
   // Truncations and garbage fail verification instead of being read.
   size_t refused = 0;
   for (size_t n = 0; n < bytes.size(); ++n) {

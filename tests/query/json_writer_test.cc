@@ -1,0 +1,110 @@
+// JsonWriter: numbers, strings and structure of the hand-written JSON every endpoint returns;
+// LatencyAccumulator: the same percentiles as a merged LatencySketch, from sketches or from
+// their stored encodings.
+#include "query/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <random>
+#include <string>
+
+#include "query/map_builder.h"
+#include "storage/latency_sketch.h"
+
+namespace ew::query {
+namespace {
+
+std::string Num(double v) {
+  JsonWriter w;
+  w.Double(v);
+  return w.Take();
+}
+
+TEST(JsonWriterTest, DoublesHaveAtMostSixDecimalsAndNoNegativeZero) {
+  EXPECT_EQ(Num(0), "0");
+  EXPECT_EQ(Num(1), "1");
+  EXPECT_EQ(Num(0.5), "0.5");
+  EXPECT_EQ(Num(12.1), "12.1");
+  EXPECT_EQ(Num(1.0 / 3), "0.333333");
+  EXPECT_EQ(Num(2.0 / 3), "0.666667");
+  EXPECT_EQ(Num(0.000001), "0.000001");
+  EXPECT_EQ(Num(0.0000004), "0");
+  EXPECT_EQ(Num(-0.0000004), "0");
+  EXPECT_EQ(Num(-2.25), "-2.25");
+  EXPECT_EQ(Num(123456789.123456), "123456789.123456");
+  EXPECT_EQ(Num(1e12), "1000000000000");
+  EXPECT_EQ(Num(std::numeric_limits<double>::quiet_NaN()), "0");
+  EXPECT_EQ(Num(std::numeric_limits<double>::infinity()), "0");
+}
+
+TEST(JsonWriterTest, StructureAndEscaping) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("a").Uint(1);
+  w.Key("b\"").String("x\ny");
+  w.Key("c").BeginArray();
+  w.Int(-1).Bool(true).Null();
+  w.EndArray();
+  w.EndObject();
+  EXPECT_EQ(w.Take(), R"({"a":1,"b\"":"x\ny","c":[-1,true,null]})");
+}
+
+TEST(LatencyAccumulatorTest, QuantilesEqualThoseOfTheMergedSketch) {
+  std::mt19937_64 rng(3);
+  std::lognormal_distribution<double> lat(8, 1.5);
+  storage::LatencySketch merged;
+  LatencyAccumulator from_sketches, from_encodings;
+  for (int record = 0; record < 200; ++record) {
+    storage::LatencySketch s;
+    int n = 1 + static_cast<int>(rng() % 50);
+    for (int i = 0; i < n; ++i) s.Add(lat(rng) * (record % 7 == 0 ? 100 : 1));
+    merged.Merge(s);
+    from_sketches.Add(s);
+    std::string enc;
+    s.EncodeTo(&enc);
+    ASSERT_TRUE(from_encodings.AddEncoded(enc).ok());
+  }
+  for (const LatencyAccumulator* acc : {&from_sketches, &from_encodings}) {
+    LatencyQuantiles q = acc->Quantiles();
+    EXPECT_EQ(q.p50, merged.Quantile(0.50));
+    EXPECT_EQ(q.p90, merged.Quantile(0.90));
+    EXPECT_EQ(q.p95, merged.Quantile(0.95));
+    EXPECT_EQ(q.p99, merged.Quantile(0.99));
+  }
+  LatencyAccumulator both = from_sketches;
+  both.Merge(from_encodings);
+  storage::LatencySketch twice = merged;
+  twice.Merge(merged);
+  EXPECT_EQ(both.Quantiles().p99, twice.Quantile(0.99));
+  EXPECT_EQ(LatencyAccumulator().Quantiles().p50, 0);
+}
+
+TEST(LatencyAccumulatorTest, MalformedEncodingIsCorruption) {
+  LatencyAccumulator acc;
+  EXPECT_FALSE(acc.AddEncoded(std::string("\x81", 1)).ok());
+  EXPECT_FALSE(acc.AddEncoded(std::string("\xfe\xff\x03", 3)).ok());
+}
+
+TEST(EdgeStatsTest, ClientLatencyOnlyWhereNoServerSideExists) {
+  storage::RollupValue client_only, paired;
+  client_only.client_latency.Add(9000);
+  paired.server_latency.Add(1000);
+  paired.client_latency.Add(1500);
+  EdgeStats s;
+  ASSERT_TRUE(s.Add(client_only, storage::Protocol::kHttp, 1, 0).ok());
+  EXPECT_NEAR(s.Latency().p50, 9000, 90);
+  ASSERT_TRUE(s.Add(paired, storage::Protocol::kHttp, 1, 0).ok());
+  ASSERT_TRUE(s.Add(client_only, storage::Protocol::kHttp, 1, 0).ok());
+  EXPECT_NEAR(s.Latency().p99, 1000, 10);  // the server side wins once it exists
+  EXPECT_EQ(s.requests, 3u);
+  EdgeStats t;
+  ASSERT_TRUE(t.Add(client_only, storage::Protocol::kGrpc, 5, 1).ok());
+  t.Merge(s);
+  EXPECT_NEAR(t.Latency().p50, 1000, 10);
+  EXPECT_EQ(t.requests, 8u);
+  EXPECT_EQ(t.Summarize().protocol, storage::Protocol::kGrpc);
+}
+
+}  // namespace
+}  // namespace ew::query
