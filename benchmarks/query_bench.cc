@@ -8,6 +8,7 @@
 // while its signature file matches the data-set options (EW_QUERY_BENCH_RECOMPACT=1 rewrites a
 // reused store with the current table options first).
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -147,4 +148,13 @@ EW_QUERY_BENCH(BM_StorageScanOnly90d);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (std::getenv("EW_MALLOPT")) {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

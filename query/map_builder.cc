@@ -4,8 +4,10 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
 #include <string_view>
+#include <thread>
 #include <tuple>
 
 namespace ew::query {
@@ -187,13 +189,13 @@ EdgeStats& EdgeTable::operator[](uint64_t key) {
   if ((entries_.size() + 1) * 2 > slots_.size()) Rehash(std::max<size_t>(64, slots_.size() * 2));
   const size_t mask = slots_.size() - 1;
   for (size_t i = (key * 0x9e3779b97f4a7c15ULL) >> shift_;; i = (i + 1) & mask) {
-    const uint32_t slot = slots_[i];
-    if (slot == 0) {
-      slots_[i] = static_cast<uint32_t>(entries_.size()) + 1;
+    Slot& slot = slots_[i];
+    if (slot.index == 0) {
+      slot = {key, static_cast<uint32_t>(entries_.size()) + 1};
       entries_.emplace_back(key, EdgeStats{});
       return entries_.back().second;
     }
-    if (entries_[slot - 1].first == key) return entries_[slot - 1].second;
+    if (slot.key == key) return entries_[slot.index - 1].second;
   }
 }
 
@@ -205,13 +207,13 @@ void EdgeTable::reserve(size_t n) {
 }
 
 void EdgeTable::Rehash(size_t slots) {
-  slots_.assign(slots, 0);
+  slots_.assign(slots, Slot{});
   shift_ = 64 - std::countr_zero(slots);
   const size_t mask = slots - 1;
   for (size_t e = 0; e < entries_.size(); ++e) {
     size_t i = (entries_[e].first * 0x9e3779b97f4a7c15ULL) >> shift_;
-    while (slots_[i] != 0) i = (i + 1) & mask;
-    slots_[i] = static_cast<uint32_t>(e) + 1;
+    while (slots_[i].index != 0) i = (i + 1) & mask;
+    slots_[i] = {entries_[e].first, static_cast<uint32_t>(e) + 1};
   }
 }
 
@@ -230,24 +232,78 @@ Status RunPlan(const Plan& plan, const storage::EdgeStore& store, Predicate* pre
   return Status::Ok();
 }
 
-Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store,
-                                 Predicate* pred) {
-  EdgeTable table;
-  table.reserve(4096);
-  // Scans directly (no RecordSink indirection per record), merging the sketches' stored
-  // encodings straight into the edges' counters.
+namespace {
+
+// Runs specs into table; the first error stops.
+Status ScanInto(const std::vector<storage::ScanSpec>& specs, const storage::EdgeStore& store,
+                Predicate* pred, EdgeTable* table) {
   Status bad;
-  for (storage::ScanSpec spec : plan.Specs()) {
-    spec.encoded_sketches = true;
+  for (const storage::ScanSpec& spec : specs) {
     Status s = store.Scan(spec, [&](int64_t, const EdgeDims& d, const RollupValue& v) {
-      auto [req, err] = pred->Select(d, v.requests, v.errors);
+      uint64_t req = v.requests, err = v.errors;
+      if (pred != nullptr) std::tie(req, err) = pred->Select(d, v.requests, v.errors);
       if (req == 0) return true;
-      bad = table[EdgeKey(d.client, d.server)].Add(v, d.protocol, req, err);
+      bad = (*table)[EdgeKey(d.client, d.server)].Add(v, d.protocol, req, err);
       return bad.ok();
     });
     EW_RETURN_IF_ERROR(s);
     EW_RETURN_IF_ERROR(bad);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void EdgeTable::MergeFrom(EdgeTable& other) {
+  reserve(size() + other.size());
+  for (auto& [key, stats] : other) (*this)[key].Merge(stats);
+}
+
+int ScanThreads() {
+  static const int n = [] {
+    const char* env = std::getenv("EW_QUERY_THREADS");
+    int v = env ? std::atoi(env) : static_cast<int>(std::thread::hardware_concurrency());
+    return std::clamp(v, 1, 4);
+  }();
+  return n;
+}
+
+Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
+                                 int threads) {
+  // Scans directly (no RecordSink indirection per record), merging the sketches' stored
+  // encodings straight into the edges' counters.
+  std::vector<storage::ScanSpec> specs = plan.Specs();
+  for (auto& spec : specs) spec.encoded_sketches = true;
+  // Predicates cache per-id decisions and are not thread-safe: only a plan that selects every
+  // record (the unfiltered map, the biggest reads) is split between threads, by ranges of
+  // leading nodes, each thread into its own table; the tables merge at the end.
+  if (threads > 1 && pred->MatchesAll()) {
+    std::vector<std::vector<storage::ScanSpec>> work(static_cast<size_t>(threads));
+    size_t parts = 0;
+    for (const auto& spec : specs) {
+      auto split = store.SplitScan(spec, threads);
+      for (size_t i = 0; i < split.size(); ++i) work[i % work.size()].push_back(split[i]);
+      parts = std::max(parts, split.size());
+    }
+    if (parts > 1) {
+      std::vector<EdgeTable> tables(work.size());
+      std::vector<Status> status(work.size());
+      std::vector<std::thread> helpers;
+      for (size_t t = 1; t < work.size(); ++t) {
+        tables[t].reserve(4096);
+        helpers.emplace_back([&, t] { status[t] = ScanInto(work[t], store, nullptr, &tables[t]); });
+      }
+      tables[0].reserve(4096);
+      status[0] = ScanInto(work[0], store, nullptr, &tables[0]);
+      for (auto& h : helpers) h.join();
+      for (size_t t = 0; t < work.size(); ++t) EW_RETURN_IF_ERROR(status[t]);
+      for (size_t t = 1; t < work.size(); ++t) tables[0].MergeFrom(tables[t]);
+      return std::move(tables[0]);
+    }
+  }
+  EdgeTable table;
+  table.reserve(4096);
+  EW_RETURN_IF_ERROR(ScanInto(specs, store, pred, &table));
   return table;
 }
 
@@ -304,9 +360,8 @@ ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict, bo
     return it->second = jt->second;
   };
   // Per map edge, the table entry its statistics are merged into (grouping folds several).
-  std::unordered_map<uint64_t, size_t> edge_of;
+  std::unordered_map<uint64_t, uint32_t> edge_of;
   edge_of.reserve(current.size());
-  map.edges.reserve(current.size());
   std::vector<EdgeStats*> now_of, prev_of;
   std::vector<uint64_t> ends;  // per map edge: (source index << 32) | target index
   now_of.reserve(current.size());
@@ -318,8 +373,7 @@ ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict, bo
       uint32_t t = index(static_cast<storage::NodeId>(key & 0xffffffffu));
       auto [it, fresh] = edge_of.try_emplace((static_cast<uint64_t>(s) << 32) | t, 0);
       if (fresh) {
-        it->second = map.edges.size();
-        map.edges.push_back(MapEdge{identity[s]->id, identity[t]->id, {}, {}});
+        it->second = static_cast<uint32_t>(ends.size());
         now_of.push_back(nullptr);
         prev_of.push_back(nullptr);
         ends.push_back(it->first);
@@ -334,29 +388,30 @@ ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict, bo
   };
   add(current, false);
   if (previous) add(*previous, true);
-  for (size_t i = 0; i < map.edges.size(); ++i) {
-    if (now_of[i]) map.edges[i].stats = now_of[i]->Summarize();
-    if (prev_of[i]) map.edges[i].previous = prev_of[i]->Summarize();
-  }
-  // Sort by (source id, target id) strings through integer ranks: the node ids are ranked once,
-  // then the edges are sorted by a pair of ranks.
+  // Sorted by (source id, target id) strings through integer ranks: the node ids are ranked
+  // once, then the edges are sorted by a pair of ranks and built in that order.
   std::vector<uint32_t> by_id(identity.size());
   for (size_t i = 0; i < by_id.size(); ++i) by_id[i] = static_cast<uint32_t>(i);
   std::sort(by_id.begin(), by_id.end(),
             [&](uint32_t a, uint32_t b) { return identity[a]->id < identity[b]->id; });
   std::vector<uint32_t> rank(identity.size());
   for (size_t r = 0; r < by_id.size(); ++r) rank[by_id[r]] = static_cast<uint32_t>(r);
-  std::vector<std::pair<uint64_t, uint32_t>> order(map.edges.size());
+  std::vector<std::pair<uint64_t, uint32_t>> order(ends.size());
   for (size_t i = 0; i < order.size(); ++i) {
     const uint64_t st = ends[i];
     order[i] = {(static_cast<uint64_t>(rank[st >> 32]) << 32) | rank[st & 0xffffffffu],
                 static_cast<uint32_t>(i)};
   }
   std::sort(order.begin(), order.end());
-  std::vector<MapEdge> sorted;
-  sorted.reserve(order.size());
-  for (const auto& [key, i] : order) sorted.push_back(std::move(map.edges[i]));
-  map.edges = std::move(sorted);
+  map.edges.resize(order.size());
+  for (size_t k = 0; k < order.size(); ++k) {
+    const uint32_t i = order[k].second;
+    MapEdge& e = map.edges[k];
+    e.source = identity[ends[i] >> 32]->id;
+    e.target = identity[ends[i] & 0xffffffffu]->id;
+    if (now_of[i]) e.stats = now_of[i]->Summarize();
+    if (prev_of[i]) e.previous = prev_of[i]->Summarize();
+  }
   return map;
 }
 

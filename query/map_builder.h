@@ -101,6 +101,8 @@ class EdgeTable {
   // The entry of key, created empty when missing. The reference is valid until the next insert.
   EdgeStats& operator[](uint64_t key);
   void reserve(size_t n);
+  // Merges other's entries into this one (other's counters may be taken).
+  void MergeFrom(EdgeTable& other);
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
   std::vector<Entry>::iterator begin() { return entries_.begin(); }
@@ -110,12 +112,20 @@ class EdgeTable {
 
  private:
   void Rehash(size_t slots);
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t index = 0;  // entry index + 1; 0 = empty
+  };
   std::vector<Entry> entries_;
-  std::vector<uint32_t> slots_;  // power-of-two size; entry index + 1, 0 = empty
+  std::vector<Slot> slots_;  // power-of-two size, linear probing; keys here spare a miss
   int shift_ = 64;
 };
-Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store,
-                                 Predicate* pred);
+// The threads a query may scan with: the machine's hardware threads, at most 4.
+int ScanThreads();
+// Runs the plan into an edge table. With threads > 1, a plan whose predicate selects every
+// record is scanned by that many threads (ranges of leading nodes), the calling one included.
+Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
+                                 int threads = 1);
 
 // Opaque, stable node ids: "n<NodeId>" for nodes, "ns:<namespace>" for grouped namespaces.
 std::string NodeIdString(storage::NodeId id);

@@ -147,7 +147,7 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store) {
   if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
   Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
-  auto current = AggregateEdges(plan, *store, ctx.pred.get());
+  auto current = AggregateEdges(plan, *store, ctx.pred.get(), ScanThreads());
   if (!current.ok()) return StorageError(current.status());
   std::optional<Plan> prev_plan;
   std::optional<EdgeTable> previous;
@@ -157,7 +157,7 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store) {
   if (opts.compare_minutes) {
     prev_plan = MakePlan(root, ctx.start_minute + *opts.compare_minutes,
                          ctx.end_minute + *opts.compare_minutes, *store);
-    auto p = AggregateEdges(*prev_plan, *store, ctx.pred.get());
+    auto p = AggregateEdges(*prev_plan, *store, ctx.pred.get(), ScanThreads());
     if (!p.ok()) return StorageError(p.status());
     previous = std::move(p).value();
   }

@@ -147,6 +147,11 @@ struct ScanSpec {
   // With need_sketches: hand the visitor the sketches' stored encodings (RollupValue::encoded)
   // instead of decoded sketches, for callers that merge them into their own counters.
   bool encoded_sketches = false;
+  // Narrowing to a range of leading (namespace, node) pairs, compared as the 64-bit number
+  // (namespace id << 32 | node id): [lead_begin, lead_end); lead_end = UINT64_MAX: no upper
+  // limit. SplitScan sets these to divide one scan between threads.
+  uint64_t lead_begin = 0;
+  uint64_t lead_end = UINT64_MAX;
 };
 
 // One record of a scan. For kEdge and kEdgeByClient, path/method/status in dims are 0.
@@ -206,6 +211,10 @@ class EdgeStore {
 
   // --- Reads.
   virtual Status Scan(const ScanSpec& spec, const ScanVisitor& visit) const = 0;
+  // Divides a scan into up to `parts` scans over disjoint ranges of leading nodes, with about as
+  // many known nodes in each, that together read exactly what spec reads (for parallel scans).
+  // A scan of one node, or over too few nodes, comes back whole.
+  virtual std::vector<ScanSpec> SplitScan(const ScanSpec& spec, int parts) const = 0;
   // Exemplars of the edge (client -> server) in [start_minute, end_minute), newest minute first.
   virtual Status ScanExemplars(
       NodeId client, NodeId server, int64_t start_minute, int64_t end_minute,

@@ -85,6 +85,7 @@ class EdgeStoreImpl final : public EdgeStore {
       const std::function<void(std::string_view, std::string_view)>& fn) const override;
 
   Status Scan(const ScanSpec& spec, const ScanVisitor& visit) const override;
+  std::vector<ScanSpec> SplitScan(const ScanSpec& spec, int parts) const override;
   Status ScanExemplars(NodeId client, NodeId server, int64_t start_minute, int64_t end_minute,
                        const std::function<bool(int64_t, const Exemplar&)>& visit) const override;
   Result<std::array<uint64_t, 3>> SumExpiries(NodeId node, int64_t start_minute,

@@ -4,7 +4,10 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/snapshot.h>
 
+#include <algorithm>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 
 #include "storage/coding.h"
 #include "storage/edge_store_impl.h"
@@ -135,7 +138,17 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
   } else if (spec.ns.has_value()) {
     prefix = keys::NodePrefix(*spec.ns, 0).substr(0, 4);
   }
-  const std::string upper = PrefixSuccessor(prefix);
+  std::string upper = PrefixSuccessor(prefix);
+  // The leading-node range [lead_begin, lead_end) as 8-byte keys: raise the start, lower the
+  // upper bound.
+  std::string lead_lower(8, '\0'), lead_upper(8, '\0');
+  coding::PutBE32(lead_lower.data(), static_cast<uint32_t>(spec.lead_begin >> 32));
+  coding::PutBE32(lead_lower.data() + 4, static_cast<uint32_t>(spec.lead_begin));
+  if (spec.lead_end != UINT64_MAX) {
+    coding::PutBE32(lead_upper.data(), static_cast<uint32_t>(spec.lead_end >> 32));
+    coding::PutBE32(lead_upper.data() + 4, static_cast<uint32_t>(spec.lead_end));
+    if (upper.empty() || lead_upper < upper) upper = lead_upper;
+  }
   rocksdb::ManagedSnapshot snapshot(db_);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot.snapshot();
@@ -165,6 +178,8 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
     seek.resize(keys::kNodePrefixSize + 4);
     coding::PutBE32(seek.data() + keys::kNodePrefixSize, start);
   }
+  if (spec.lead_begin != 0 && seek < lead_lower) seek = lead_lower;
+  if (!upper.empty() && seek >= upper) return Status::Ok();
   it->Seek(ToSlice(seek));
   while (it->Valid()) {
     rocksdb::Slice key = it->key();
@@ -194,6 +209,36 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
   EW_RETURN_IF_ERROR(FromRocks(it->status(), "scanning"));
   if (join) join->Flush(&status);
   return status;
+}
+
+std::vector<ScanSpec> EdgeStoreImpl::SplitScan(const ScanSpec& spec, int parts) const {
+  if (parts <= 1 || spec.node.has_value()) return {spec};
+  std::vector<uint64_t> leads;
+  {
+    std::shared_lock lock(dict_mu_);
+    leads.reserve(nodes_.size());
+    for (size_t id = 1; id < nodes_.size(); ++id) {
+      const StringId ns = nodes_[id].ns_id;
+      if (spec.ns.has_value() && ns != *spec.ns) continue;
+      const uint64_t lead = (static_cast<uint64_t>(ns) << 32) | id;
+      if (lead >= spec.lead_begin && lead < spec.lead_end) leads.push_back(lead);
+    }
+  }
+  const auto n = static_cast<size_t>(parts);
+  if (leads.size() < 2 * n) return {spec};
+  std::sort(leads.begin(), leads.end());
+  std::vector<ScanSpec> out;
+  ScanSpec part = spec;
+  for (size_t k = 1; k < n; ++k) {
+    const uint64_t split = leads[leads.size() * k / n];
+    if (split <= part.lead_begin) continue;
+    part.lead_end = split;
+    out.push_back(part);
+    part.lead_begin = split;
+  }
+  part.lead_end = spec.lead_end;
+  out.push_back(part);
+  return out;
 }
 
 Status EdgeStoreImpl::ScanExemplars(
