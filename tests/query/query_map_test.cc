@@ -4,7 +4,9 @@
 
 #include <regex>
 
+#include "query/map_builder.h"
 #include "query/planner.h"
+#include "query/predicate.h"
 #include "query/query_language.h"
 #include "tests/query/query_fixture.h"
 
@@ -31,6 +33,33 @@ TEST_F(QueryMapTest, EmptyQuerySelectsEverything) {
   EXPECT_EQ((edges[{Id(frontend_), Id(cart_)}]), (std::pair<uint64_t, uint64_t>{138, 7}));
   EXPECT_EQ((edges[{Id(external_), Id(frontend_)}]), (std::pair<uint64_t, uint64_t>{10, 0}));
   EXPECT_EQ(edges.size(), 2u);
+}
+
+TEST_F(QueryMapTest, ParallelScansGiveTheSameEdgesAsOne) {
+  Dictionary dict(store_.get());
+  size_t pos = 0;
+  auto pred = Predicate::Compile(nullptr, &dict, &pos);
+  ASSERT_TRUE(pred.ok());
+  for (auto [start, end] : {std::pair{kStart, kEnd}, std::pair{kT0, kT0 + 60},
+                            std::pair{kT0 - 3 * 1440, kT0 + 3 * 1440}}) {
+    Plan plan = MakePlan(nullptr, start, end, *store_);
+    auto one = AggregateEdges(plan, *store_, pred->get(), 1);
+    ASSERT_TRUE(one.ok());
+    ASSERT_FALSE(one->empty());
+    for (int threads : {2, 3, 4}) {
+      auto many = AggregateEdges(plan, *store_, pred->get(), threads);
+      ASSERT_TRUE(many.ok());
+      ASSERT_EQ(many->size(), one->size()) << threads;
+      for (auto& [key, stats] : *one) {
+        EdgeStats& other = (*many)[key];
+        EXPECT_EQ(other.requests, stats.requests);
+        EXPECT_EQ(other.errors, stats.errors);
+        EXPECT_EQ(other.by_protocol, stats.by_protocol);
+        EXPECT_EQ(other.Latency().p50, stats.Latency().p50);
+        EXPECT_EQ(other.Latency().p99, stats.Latency().p99);
+      }
+    }
+  }
 }
 
 TEST_F(QueryMapTest, NodeFields) {

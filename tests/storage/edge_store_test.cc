@@ -266,6 +266,38 @@ TEST_F(EdgeStoreTest, NamespaceNodeAndTimeNarrowing) {
   EXPECT_EQ(ScanAll(Spec(Family::kEdge, Tier::kMinute, 0, int64_t{1} << 40)).size(), 5u);
 }
 
+TEST_F(EdgeStoreTest, SplitScansReadExactlyTheWholeBetweenThem) {
+  ASSERT_TRUE(store_->ApplyFlush(StandardBatch(1)).ok());
+  for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
+    ScanSpec whole = Spec(f, Tier::kMinute, kM0, kM0 + 3000);
+    const Seen all = ScanAll(whole);
+    ASSERT_FALSE(all.empty());
+    auto parts = store_->SplitScan(whole, 2);  // 4 known nodes: two parts
+    ASSERT_EQ(parts.size(), 2u);
+    EXPECT_EQ(parts[0].lead_begin, 0u);
+    EXPECT_EQ(parts[0].lead_end, parts[1].lead_begin);
+    EXPECT_EQ(parts[1].lead_end, UINT64_MAX);
+    Seen joined;
+    for (const auto& p : parts) {
+      for (const auto& [k, v] : ScanAll(p)) {
+        EXPECT_TRUE(joined.emplace(k, v).second) << "a record read by two parts";
+      }
+    }
+    EXPECT_EQ(joined, all);
+  }
+  ScanSpec one = Spec(Family::kEdge, Tier::kMinute, kM0, kM0 + 3000);
+  one.node = c_;
+  EXPECT_EQ(store_->SplitScan(one, 2).size(), 1u);  // one node: whole
+  one.node.reset();
+  EXPECT_EQ(store_->SplitScan(one, 3).size(), 1u);  // fewer than 2 nodes per part: whole
+  one.ns = shop_;
+  EXPECT_EQ(store_->SplitScan(one, 2).size(), 1u);  // two nodes in shop
+  // A lead range reads only its leading nodes.
+  ScanSpec none = Spec(Family::kEdge, Tier::kMinute, kM0, kM0 + 3000);
+  none.lead_begin = UINT64_MAX - 1;
+  EXPECT_TRUE(ScanAll(none).empty());
+}
+
 TEST_F(EdgeStoreTest, MergesAcrossFlushesAndCompaction) {
   ASSERT_TRUE(store_->ApplyFlush(StandardBatch(1)).ok());
   ASSERT_TRUE(store_->ApplyFlush(StandardBatch(2)).ok());
