@@ -149,9 +149,9 @@ EW_QUERY_BENCH(BM_StorageScanOnly90d);
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (std::getenv("EW_MALLOPT")) {
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  if (const char* m = std::getenv("EW_MALLOPT")) {
+    mallopt(M_MMAP_THRESHOLD, std::atoi(m) << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

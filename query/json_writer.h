@@ -19,6 +19,17 @@ class JsonWriter {
   JsonWriter& BeginArray();
   JsonWriter& EndArray();
   JsonWriter& Key(std::string_view k);
+  // A key that is a string literal of the code (letters, digits, '_', '-' only: nothing to
+  // escape), written as it is.
+  template <size_t N>
+  JsonWriter& Key(const char (&k)[N]) {
+    Sep();
+    out_.push_back('"');
+    out_.append(k, N - 1);
+    out_.append("\":", 2);
+    after_key_ = true;
+    return *this;
+  }
   JsonWriter& String(std::string_view s);
   JsonWriter& Uint(uint64_t v);
   JsonWriter& Int(int64_t v);
@@ -33,9 +44,18 @@ class JsonWriter {
   static void Escape(std::string_view s, std::string* out);
 
  private:
-  void Sep();
+  void Sep() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (!first_.empty()) {
+      if (!first_.back()) out_.push_back(',');
+      first_.back() = 0;
+    }
+  }
   std::string out_;
-  std::vector<bool> first_;  // per open container: nothing written yet
+  std::vector<uint8_t> first_;  // per open container: nothing written yet
   bool after_key_ = false;
 };
 

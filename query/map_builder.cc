@@ -33,7 +33,7 @@ LatencyQuantiles FromValues(const std::array<double, 4>& v) { return {v[0], v[1]
 
 // Slack added on each side when a window is created or grown, so that the sketches of one edge
 // (which wander by a few buckets from record to record) rarely grow it again.
-constexpr int32_t kSlack = 16;
+constexpr int32_t kSlack = 32;
 
 }  // namespace
 
@@ -71,6 +71,7 @@ void LatencyAccumulator::Add(const storage::LatencySketch& s) {
   Cover(b.front().first, b.back().first);  // buckets are sorted by index
   uint64_t* d = dense_.data();
   for (const auto& [index, count] : b) d[index - base_] += count;
+  NoteUsed(b.front().first, b.back().first);
   count_ += s.Count();
 }
 
@@ -93,6 +94,7 @@ Status LatencyAccumulator::AddEncoded(std::string_view encoding) {
     d[index - base_] += count;
     added += count;
   }
+  NoteUsed(run.front().first, run.back().first);
   count_ += added;
   return Status::Ok();
 }
@@ -103,6 +105,7 @@ void LatencyAccumulator::Merge(const LatencyAccumulator& o) {
   Cover(o.base_, o_hi);
   uint64_t* d = dense_.data() + (o.base_ - base_);
   for (size_t i = 0; i < o.dense_.size(); ++i) d[i] += o.dense_[i];
+  NoteUsed(o.used_lo_, o.used_hi_);
   count_ += o.count_;
 }
 
@@ -110,26 +113,41 @@ void LatencyAccumulator::Clear() {
   std::vector<uint64_t>().swap(dense_);
   base_ = 0;
   count_ = 0;
+  used_lo_ = used_hi_ = 0;
 }
 
 LatencyQuantiles LatencyAccumulator::Quantiles() const {
   if (count_ == 0) return {};
-  std::array<uint64_t, 4> ranks{};
-  for (size_t i = 0; i < kQuantiles.size(); ++i) ranks[i] = RankOf(kQuantiles[i], count_);
-  std::array<double, 4> v{};
-  size_t next = 0;
+  const uint64_t r50 = RankOf(kQuantiles[0], count_), r90 = RankOf(kQuantiles[1], count_),
+                 r95 = RankOf(kQuantiles[2], count_), r99 = RankOf(kQuantiles[3], count_);
+  const uint64_t* d = dense_.data();
+  const auto lo = static_cast<size_t>(used_lo_ - base_), hi = static_cast<size_t>(used_hi_ - base_);
+  // p50 walking up from the lowest occupied bucket: the first whose cumulative count reaches
+  // the rank.
   uint64_t seen = 0;
-  int32_t last = base_;
-  for (size_t i = 0; i < dense_.size() && next < ranks.size(); ++i) {
-    if (dense_[i] == 0) continue;
-    seen += dense_[i];
-    last = base_ + static_cast<int32_t>(i);
-    while (next < ranks.size() && seen >= ranks[next]) {
-      v[next++] = storage::LatencySketch::BucketValue(last);
-    }
+  size_t i50 = lo;
+  for (; i50 < hi; ++i50) {
+    seen += d[i50];
+    if (seen >= r50) break;
   }
-  while (next < ranks.size()) v[next++] = storage::LatencySketch::BucketValue(last);
-  return FromValues(v);
+  // p90..p99 walking down from the highest: the cumulative count at a bucket is count minus
+  // what lies above it; each answer is the lowest bucket whose cumulative still reaches its
+  // rank, so the walk stops once it falls below the p90 rank (about a tenth of the requests).
+  size_t i90 = hi, i95 = hi, i99 = hi;
+  uint64_t above = 0;
+  for (size_t k = hi + 1; k-- > lo;) {
+    if (d[k] == 0) continue;
+    const uint64_t cum = count_ - above;
+    if (cum < r90) break;
+    i90 = k;
+    if (cum >= r95) i95 = k;
+    if (cum >= r99) i99 = k;
+    above += d[k];
+  }
+  auto value = [&](size_t i) {
+    return storage::LatencySketch::BucketValue(base_ + static_cast<int32_t>(i));
+  };
+  return {value(i50), value(i90), value(i95), value(i99)};
 }
 
 Status EdgeStats::Add(const RollupValue& v, Protocol p, uint64_t req, uint64_t err) {

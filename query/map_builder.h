@@ -6,6 +6,7 @@
 // Thread-safety: functions over values; the store is thread-safe, a Predicate is per query.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -46,8 +47,18 @@ class LatencyAccumulator {
 
  private:
   void Cover(int32_t lo, int32_t hi);  // grows the window to hold [lo, hi]
-  std::vector<uint64_t> dense_;        // dense_[i]: count of bucket base_ + i
+  void NoteUsed(int32_t lo, int32_t hi) {
+    if (count_ == 0) {
+      used_lo_ = lo;
+      used_hi_ = hi;
+    } else {
+      used_lo_ = std::min(used_lo_, lo);
+      used_hi_ = std::max(used_hi_, hi);
+    }
+  }
+  std::vector<uint64_t> dense_;  // dense_[i]: count of bucket base_ + i
   int32_t base_ = 0;
+  int32_t used_lo_ = 0, used_hi_ = 0;  // the lowest and highest bucket with a count (count_ > 0)
   uint64_t count_ = 0;
 };
 

@@ -42,7 +42,7 @@ TEST(JsonWriterTest, StructureAndEscaping) {
   JsonWriter w;
   w.BeginObject();
   w.Key("a").Uint(1);
-  w.Key("b\"").String("x\ny");
+  w.Key(std::string_view("b\"")).String("x\ny");
   w.Key("c").BeginArray();
   w.Int(-1).Bool(true).Null();
   w.EndArray();
