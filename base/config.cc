@@ -65,6 +65,8 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"log-level", "info", "debug, info, warn or error"},
       {"io-threads", "2", "HTTP I/O threads"},
       {"ingest-shards", "2", "pairing/aggregation shards (spans routed by trace id)"},
+      {"query-threads", "0",
+       "threads one unfiltered map query scans with (0: the machine's cores, at most 4)"},
       {"web-dir", "", "directory of the web UI bundle (default: found next to the binary)"},
       {"config", "", "file of key = value lines with the same keys as the flags"},
   };
@@ -134,6 +136,10 @@ Status ApplyConfigValue(Config* cfg, const std::string& key, const std::string& 
     EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
     if (n == 0 || n > 64) return Status::InvalidArgument(what + ": must be 1..64");
     (key == "io-threads" ? cfg->io_threads : cfg->ingest_shards) = static_cast<uint32_t>(n);
+  } else if (key == "query-threads") {
+    EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
+    if (n > 64) return Status::InvalidArgument(what + ": must be 0..64");
+    cfg->query_threads = static_cast<uint32_t>(n);
   } else if (key == "web-dir") {
     cfg->web_dir = value;
   } else if (key == "config") {

@@ -34,7 +34,8 @@ struct Config {
   std::string log_level = "info";
   uint32_t io_threads = 2;
   uint32_t ingest_shards = 2;
-  std::string web_dir;  // empty: next to the binary / source tree (see server)
+  uint32_t query_threads = 0;  // 0: hardware threads, at most 4
+  std::string web_dir;         // empty: next to the binary / source tree (see server)
   std::string config_file;
 };
 

@@ -8,7 +8,6 @@
 // while its signature file matches the data-set options (EW_QUERY_BENCH_RECOMPACT=1 rewrites a
 // reused store with the current table options first).
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +15,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/malloc_policy.h"
 #include "base/time.h"
 #include "benchmarks/query_dataset.h"
 #include "query/planner.h"
@@ -70,7 +70,10 @@ Env* OpenEnv() {
       ew::Status c = e->store->CompactAll();
       if (!c.ok()) std::cerr << "compact: " << c.ToString() << "\n";
     }
-    e->service = ew::query::QueryService::Create(e->store.get(), nullptr);
+    // EW_QUERY_THREADS: the server's --query-threads (default 0: hardware threads, at most 4).
+    const char* threads = std::getenv("EW_QUERY_THREADS");
+    e->service =
+        ew::query::QueryService::Create(e->store.get(), nullptr, threads ? std::atoi(threads) : 0);
     e->now_ms = opts.now_minute * 60'000;
     return e;
   }();
@@ -149,10 +152,7 @@ EW_QUERY_BENCH(BM_StorageScanOnly90d);
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* m = std::getenv("EW_MALLOPT")) {
-    mallopt(M_MMAP_THRESHOLD, std::atoi(m) << 20);
-    mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  }
+  ew::ConfigureMalloc();  // the server's malloc policy
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

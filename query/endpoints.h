@@ -48,7 +48,8 @@ ApiResponse JsonResponse(int status, std::string body);
 ApiResponse ErrorResponse(const HttpError& e);
 ApiResponse StorageError(const Status& s);  // 503 when unavailable, else 500
 
-ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store);
+// scan_threads: as AggregateEdges (>= 1).
+ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, int scan_threads);
 ApiResponse HandleService(const ApiRequest& req, const storage::EdgeStore* store);
 ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store);
 ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store);

@@ -4,7 +4,6 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <deque>
 #include <string_view>
 #include <thread>
@@ -277,13 +276,8 @@ void EdgeTable::MergeFrom(EdgeTable& other) {
   for (auto& [key, stats] : other) (*this)[key].Merge(stats);
 }
 
-int ScanThreads() {
-  static const int n = [] {
-    const char* env = std::getenv("EW_QUERY_THREADS");
-    int v = env ? std::atoi(env) : static_cast<int>(std::thread::hardware_concurrency());
-    return std::clamp(v, 1, 4);
-  }();
-  return n;
+int DefaultScanThreads() {
+  return std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 4);
 }
 
 Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,

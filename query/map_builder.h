@@ -131,8 +131,8 @@ class EdgeTable {
   std::vector<Slot> slots_;  // power-of-two size, linear probing; keys here spare a miss
   int shift_ = 64;
 };
-// The threads a query may scan with: the machine's hardware threads, at most 4.
-int ScanThreads();
+// The default number of threads a query scans with: the machine's hardware threads, at most 4.
+int DefaultScanThreads();
 // Runs the plan into an edge table. With threads > 1, a plan whose predicate selects every
 // record is scanned by that many threads (ranges of leading nodes), the calling one included.
 Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,

@@ -140,14 +140,14 @@ std::optional<HttpError> ParseMapOptions(const ApiRequest& req, MapOptions* o) {
 
 }  // namespace
 
-ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store) {
+ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, int scan_threads) {
   QueryContext ctx;
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   MapOptions opts;
   if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
   Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
-  auto current = AggregateEdges(plan, *store, ctx.pred.get(), ScanThreads());
+  auto current = AggregateEdges(plan, *store, ctx.pred.get(), scan_threads);
   if (!current.ok()) return StorageError(current.status());
   std::optional<Plan> prev_plan;
   std::optional<EdgeTable> previous;
@@ -157,7 +157,7 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store) {
   if (opts.compare_minutes) {
     prev_plan = MakePlan(root, ctx.start_minute + *opts.compare_minutes,
                          ctx.end_minute + *opts.compare_minutes, *store);
-    auto p = AggregateEdges(*prev_plan, *store, ctx.pred.get(), ScanThreads());
+    auto p = AggregateEdges(*prev_plan, *store, ctx.pred.get(), scan_threads);
     if (!p.ok()) return StorageError(p.status());
     previous = std::move(p).value();
   }
@@ -183,7 +183,8 @@ namespace {
 
 class QueryServiceImpl final : public QueryService {
  public:
-  QueryServiceImpl(const storage::EdgeStore* store, MetricsRegistry* metrics) : store_(store) {
+  QueryServiceImpl(const storage::EdgeStore* store, MetricsRegistry* metrics, int scan_threads)
+      : store_(store), scan_threads_(scan_threads > 0 ? scan_threads : DefaultScanThreads()) {
     if (metrics) {
       for (const char* ep : {"map", "service", "series", "traces", "other"}) {
         requests_.push_back(metrics->GetCounter(
@@ -218,7 +219,7 @@ class QueryServiceImpl final : public QueryService {
     if (!requests_.empty()) requests_[which]->Add();
     switch (which) {
       case 0:
-        return HandleMap(req, store_);
+        return HandleMap(req, store_, scan_threads_);
       case 1:
         return HandleService(req, store_);
       case 2:
@@ -231,6 +232,7 @@ class QueryServiceImpl final : public QueryService {
   }
 
   const storage::EdgeStore* store_;
+  const int scan_threads_;
   std::vector<Counter*> requests_;
   Counter* errors_ = nullptr;
 };
@@ -238,8 +240,8 @@ class QueryServiceImpl final : public QueryService {
 }  // namespace
 
 std::unique_ptr<QueryService> QueryService::Create(const storage::EdgeStore* store,
-                                                   MetricsRegistry* metrics) {
-  return std::make_unique<QueryServiceImpl>(store, metrics);
+                                                   MetricsRegistry* metrics, int scan_threads) {
+  return std::make_unique<QueryServiceImpl>(store, metrics, scan_threads);
 }
 
 }  // namespace ew::query

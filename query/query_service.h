@@ -31,9 +31,10 @@ struct ApiResponse {
 
 class QueryService {
  public:
-  // The store must outlive the service.
+  // The store must outlive the service. scan_threads: threads one unfiltered map query scans
+  // with (0: the machine's hardware threads, at most 4).
   static std::unique_ptr<QueryService> Create(const storage::EdgeStore* store,
-                                              MetricsRegistry* metrics);
+                                              MetricsRegistry* metrics, int scan_threads = 0);
   virtual ~QueryService() = default;
   // Errors: 400 {"error": "...", "position": N} for bad queries/parameters, 404 for unknown
   // /api/ paths. Never throws.

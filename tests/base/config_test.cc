@@ -27,6 +27,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c->flush_interval_ms, 5'000);
   EXPECT_EQ(c->max_pending, 4'000'000u);
   EXPECT_EQ(c->max_body_bytes, 20u << 20);
+  EXPECT_EQ(c->query_threads, 0u);
 }
 
 TEST(Config, FlagsBothForms) {
@@ -37,6 +38,10 @@ TEST(Config, FlagsBothForms) {
   EXPECT_EQ(c->pair_wait_ms, 3000);
   EXPECT_EQ(c->flush_interval_ms, 250);
   EXPECT_EQ(c->http_addr, "127.0.0.1:0");
+  c = Parse({"--query-threads", "2"}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->query_threads, 2u);
+  EXPECT_FALSE(Parse({"--query-threads", "65"}, &help).ok());
 }
 
 TEST(Config, ErrorsNameTheKey) {
