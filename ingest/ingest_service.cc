@@ -162,14 +162,13 @@ Status IngestServiceImpl::Start() {
   // 1. Pending halves as of the last flush.
   Status load_error;
   Status st = store_->LoadPending([&](std::string_view key, std::string_view value) {
-    if (key.size() < 8) return;
-    uint64_t lo = 0;
-    for (int i = 0; i < 8; ++i) lo = (lo << 8) | static_cast<uint8_t>(key[i]);
-    Shard& shard = *shards_[MixHash(lo) % shards_.size()];
-    Status s = shard.state.LoadPending(key, value, now);
+    Status s = LoadPendingRecord(key, value, now);
     if (!s.ok() && load_error.ok()) load_error = s;
   });
   EW_RETURN_IF_ERROR(st.WithContext("loading pending halves"));
+  size_t loaded = 0;
+  for (auto& s : shards_) loaded += s->state.pending();
+  NotePendingWritten(loaded);
   if (!load_error.ok()) {
     EW_LOG(kWarn) << "ingest: skipped a bad pending entry: " << load_error.ToString();
   }
@@ -196,6 +195,49 @@ Status IngestServiceImpl::Start() {
   writer_ = std::thread([this] { WriterLoop(); });
   accepting_.store(true);
   return Status::Ok();
+}
+
+Status IngestServiceImpl::LoadPendingRecord(std::string_view key, std::string_view value,
+                                            int64_t now_ms) {
+  auto shard_of_key = [this](std::string_view k) -> ShardState& {
+    uint64_t lo = 0, span = 0;
+    DecodePendingKey(k, &lo, &span);
+    return shards_[MixHash(lo) % shards_.size()]->state;
+  };
+  pending_keys_.emplace_back(key);  // a snapshot deletes it, whatever it is
+  if (key.size() == kPendingKeyBytes) {
+    // The older form, one half per key: replaced by a snapshot at the first flush.
+    snapshot_wanted_.store(true);
+    ++pending_records_;
+    return shard_of_key(key).LoadPending(key, value, now_ms);
+  }
+  uint64_t seq = 0;
+  PendingChunkKind kind{};
+  if (!ParsePendingChunkKey(key, &seq, &kind)) {
+    snapshot_wanted_.store(true);  // drops the unreadable key
+    return Status::Corruption("pending state: malformed key of " + std::to_string(key.size()) +
+                              " bytes");
+  }
+  next_pending_seq_ = std::max(next_pending_seq_, seq + 1);
+  const size_t record = kind == PendingChunkKind::kAdds ? kPendingRecordBytes : kPendingKeyBytes;
+  if (value.empty() || static_cast<uint8_t>(value[0]) != kPendingChunkVersion ||
+      (value.size() - 1) % record != 0) {
+    snapshot_wanted_.store(true);
+    return Status::Corruption("pending state: malformed chunk (version or size)");
+  }
+  Status first_error;
+  for (size_t off = 1; off < value.size(); off += record) {
+    std::string_view k = value.substr(off, kPendingKeyBytes);
+    ++pending_records_;
+    if (kind == PendingChunkKind::kDrops) {
+      shard_of_key(k).DropPending(k);
+      continue;
+    }
+    Status s = shard_of_key(k).LoadPending(
+        k, value.substr(off + kPendingKeyBytes, kPendingValueBytes), now_ms);
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+  return first_error;
 }
 
 bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,

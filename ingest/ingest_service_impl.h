@@ -68,6 +68,7 @@ class IngestServiceImpl final : public IngestService {
     std::vector<HalfRecord> records;
     uint64_t marker_id = 0;
     uint64_t position = 0;
+    bool full = false;  // marker: hand over every pending half (a snapshot of the state)
   };
   struct Shard {
     explicit Shard(const ShardOptions& o) : state(o), queue(kShardQueueItems) {}
@@ -80,6 +81,7 @@ class IngestServiceImpl final : public IngestService {
   };
   struct FlushInProgress {
     uint64_t position = 0;
+    bool full = false;
     size_t parts = 0;
     std::vector<ShardFlush> shard_parts;
   };
@@ -115,7 +117,16 @@ class IngestServiceImpl final : public IngestService {
   // Flusher thread.
   void FlusherLoop();
   Status ApplyWithRetry(const storage::FlushBatch& batch);
-  static storage::FlushBatch MergeParts(FlushInProgress& f);
+  // Merges, applies (with retries) and truncates the log for one flush.
+  Status ApplyFlushOf(FlushInProgress& f);
+  static void ReleaseFreeMemory();
+  storage::FlushBatch MergeParts(FlushInProgress& f);
+  // After a successful flush: asks for a snapshot when the persisted chunks hold far more
+  // records than there are pending halves.
+  void NotePendingWritten(size_t pending_now);
+  // Start-up: one key/value of the pending column family (a chunk, or a record of the older
+  // one-record-per-key form).
+  Status LoadPendingRecord(std::string_view key, std::string_view value, int64_t now_ms);
 
   size_t ShardOf(const HalfRecord& r) const;
   void StopThreads();
@@ -154,7 +165,13 @@ class IngestServiceImpl final : public IngestService {
   uint64_t flushes_done_ = 0;                    // GUARDED_BY(flush_mu_)
   Status last_flush_status_;                     // GUARDED_BY(flush_mu_)
   std::map<uint64_t, FlushInProgress> flushes_;  // GUARDED_BY(flush_mu_)
-  bool stop_flusher_ = false;                    // GUARDED_BY(flush_mu_)
+  // The persisted pending state (docs/format/storage.md, "Pending state"): flusher thread only
+  // (and Start before the threads).
+  uint64_t next_pending_seq_ = 1;
+  std::vector<std::string> pending_keys_;     // every key in the pending column family
+  uint64_t pending_records_ = 0;              // records (adds and drops) in those keys
+  std::atomic<bool> snapshot_wanted_{false};  // the next marker is a full one
+  bool stop_flusher_ = false;                 // GUARDED_BY(flush_mu_)
   std::thread flusher_;
 };
 

@@ -12,8 +12,16 @@ namespace {
 __extension__ typedef unsigned __int128 Uint128;
 
 constexpr size_t kInitialCapacity = 1024;
+// Below this many slots (40 MiB) the table doubles; above, it grows by 1/32 at a time, so a
+// large table stays between 0.848 and 0.875 full: at most 40 / 0.848 = 47.2 B per half at any
+// count, not just at the final capacity (doubling alone leaves it as low as 0.44 full, 91 B per
+// half). A growth step re-inserts the entries in slot order, which with the multiplicative home
+// (Home) is nearly home order in the new array too: a sequential pass, not random writes.
+constexpr size_t kDoublingLimit = size_t{1} << 20;
+constexpr size_t kFineGrowthDivisor = 32;
 constexpr uint8_t kPendingValueVersion = 1;
 constexpr size_t kPendingValueSize = 1 + 4 * 4 + 2 * 3 + 8;  // version, 4 u32, 3 u16, arrival
+static_assert(kPendingValueSize == kPendingValueBytes);
 
 void PutBe(std::string* out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -56,7 +64,9 @@ PendingEntry* PendingTable::Find(uint64_t trace_lo, uint64_t span_key) {
 }
 
 void PendingTable::Grow() {
-  size_t next = std::min(capacity_ * 2, final_capacity_);
+  size_t next =
+      capacity_ < kDoublingLimit ? capacity_ * 2 : capacity_ + capacity_ / kFineGrowthDivisor;
+  next = std::min(next, final_capacity_);
   if (next <= capacity_) return;
   auto old = std::move(slots_);
   size_t old_capacity = capacity_;
@@ -103,27 +113,87 @@ void PendingTable::EraseSlot(size_t i) {
   --size_;
 }
 
+void AppendPendingKey(uint64_t trace_lo, uint64_t span_key, std::string* out) {
+  PutBe(out, trace_lo, 8);
+  PutBe(out, span_key, 8);
+}
+
 std::string EncodePendingKey(uint64_t trace_lo, uint64_t span_key) {
   std::string key;
-  key.reserve(16);
-  PutBe(&key, trace_lo, 8);
-  PutBe(&key, span_key, 8);
+  key.reserve(kPendingKeyBytes);
+  AppendPendingKey(trace_lo, span_key, &key);
   return key;
 }
+
+namespace {
+void AppendPendingValue(const PendingEntry& e, int64_t arrival_ms, std::string* v) {
+  v->push_back(static_cast<char>(kPendingValueVersion));
+  PutBe(v, e.node, 4);
+  PutBe(v, e.peer, 4);
+  PutBe(v, e.path, 4);
+  PutBe(v, e.minute_method, 4);
+  PutBe(v, e.duration_bucket, 2);
+  PutBe(v, e.bits & 0x7FFF, 2);
+  PutBe(v, e.weight, 2);
+  PutBe(v, static_cast<uint64_t>(arrival_ms), 8);
+}
+}  // namespace
 
 std::string EncodePendingValue(const PendingEntry& e, int64_t arrival_ms) {
   std::string v;
   v.reserve(kPendingValueSize);
-  v.push_back(static_cast<char>(kPendingValueVersion));
-  PutBe(&v, e.node, 4);
-  PutBe(&v, e.peer, 4);
-  PutBe(&v, e.path, 4);
-  PutBe(&v, e.minute_method, 4);
-  PutBe(&v, e.duration_bucket, 2);
-  PutBe(&v, e.bits & 0x7FFF, 2);
-  PutBe(&v, e.weight, 2);
-  PutBe(&v, static_cast<uint64_t>(arrival_ms), 8);
+  AppendPendingValue(e, arrival_ms, &v);
   return v;
+}
+
+void AppendPendingRecord(const PendingEntry& e, int64_t arrival_ms, std::string* out) {
+  // Same bytes as AppendPendingKey + AppendPendingValue, written into a local buffer first (a
+  // flush encodes millions of these).
+  char buf[kPendingRecordBytes];
+  char* p = buf;
+  auto put = [&p](uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) *p++ = static_cast<char>(v >> (8 * i));
+  };
+  put(e.trace_lo, 8);
+  put(e.span_key, 8);
+  put(kPendingValueVersion, 1);
+  put(e.node, 4);
+  put(e.peer, 4);
+  put(e.path, 4);
+  put(e.minute_method, 4);
+  put(e.duration_bucket, 2);
+  put(e.bits & 0x7FFF, 2);
+  put(e.weight, 2);
+  put(static_cast<uint64_t>(arrival_ms), 8);
+  out->append(buf, kPendingRecordBytes);
+}
+
+void DecodePendingKey(std::string_view key, uint64_t* trace_lo, uint64_t* span_key) {
+  const char* k = key.data();
+  *trace_lo = GetBe(k, 8);
+  *span_key = GetBe(k, 8);
+}
+
+std::string PendingChunkKey(uint64_t seq, PendingChunkKind kind, uint32_t chunk) {
+  std::string key;
+  key.reserve(kPendingChunkKeyBytes);
+  PutBe(&key, seq, 8);
+  key.push_back(static_cast<char>(kind));
+  PutBe(&key, chunk, 4);
+  return key;
+}
+
+bool ParsePendingChunkKey(std::string_view key, uint64_t* seq, PendingChunkKind* kind) {
+  if (key.size() != kPendingChunkKeyBytes) return false;
+  const char* p = key.data();
+  *seq = GetBe(p, 8);
+  const char k = *p;
+  if (k != static_cast<char>(PendingChunkKind::kAdds) &&
+      k != static_cast<char>(PendingChunkKind::kDrops)) {
+    return false;
+  }
+  *kind = static_cast<PendingChunkKind>(k);
+  return true;
 }
 
 Status DecodePending(std::string_view key, std::string_view value, PendingEntry* e,

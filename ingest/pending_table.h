@@ -1,7 +1,8 @@
 // PendingTable: the halves that wait for their partner, in one shard. Open addressing with linear
 // probing and backward-shift deletion (no tombstones); an entry is 40 bytes of ids and numbers
-// (no strings, no pointers) and the table grows by doubling up to a final capacity of exactly
-// max_entries / kMaxLoad, so a full table costs 40 / 0.875 = 45.7 bytes per pending half.
+// (no strings, no pointers). The table doubles up to 2^20 slots, then grows by 1/32 at a time,
+// up to a final capacity of exactly max_entries / kMaxLoad: a full table costs 40 / 0.875 =
+// 45.7 bytes per pending half, and a large one never more than 40 / 0.848 = 47.2 bytes.
 //
 // Key: (low 64 bits of the trace id, span id of the client half). A client half is stored under
 // its own span id, a server half under its parent span id — the same key — so whichever arrives
@@ -90,12 +91,38 @@ class PendingTable {
 };
 
 // Persisted form of a pending entry (EdgeStore pending-pair state; opaque to storage): a 16-byte
-// big-endian key (trace_lo, span_key) and a versioned value that carries the absolute arrival
-// time in wall milliseconds (ticks are process-relative). Layout: docs/ingest.md.
+// big-endian key (trace_lo, span_key) and a versioned 31-byte value that carries the absolute
+// arrival time in wall milliseconds (ticks are process-relative). Layout: docs/format/storage.md,
+// "Pending state".
+inline constexpr size_t kPendingKeyBytes = 16;
+inline constexpr size_t kPendingValueBytes = 31;
+inline constexpr size_t kPendingRecordBytes = kPendingKeyBytes + kPendingValueBytes;
 std::string EncodePendingKey(uint64_t trace_lo, uint64_t span_key);
 std::string EncodePendingValue(const PendingEntry& e, int64_t arrival_ms);
+// Appends key and value (one 47-byte record) to *out.
+void AppendPendingRecord(const PendingEntry& e, int64_t arrival_ms, std::string* out);
+void AppendPendingKey(uint64_t trace_lo, uint64_t span_key, std::string* out);
 // Fills *e (without arrival_tick and persisted) and *arrival_ms. Corruption when malformed.
 Status DecodePending(std::string_view key, std::string_view value, PendingEntry* e,
                      int64_t* arrival_ms);
+// The (trace_lo, span_key) of a 16-byte key. REQUIRES: key.size() == kPendingKeyBytes.
+void DecodePendingKey(std::string_view key, uint64_t* trace_lo, uint64_t* span_key);
+
+// The pending column family is a log of chunks (docs/format/storage.md, "Pending state"): each
+// flush that changes the pending state writes chunks under its own sequence number; a chunk of
+// kind kAdds holds 47-byte records (halves pending at that flush), one of kind kDrops 16-byte
+// keys (persisted halves gone since). Loading applies them in key order (= flush order).
+// Chunk key: u64 seq | u8 kind | u32 chunk number, big-endian (13 bytes; keys of the older
+// one-record-per-key form are 16 bytes). Chunk value: u8 version | records.
+inline constexpr size_t kPendingChunkKeyBytes = 13;
+inline constexpr uint8_t kPendingChunkVersion = 2;
+// Records per chunk, at most: ~1.5 MiB chunks, large enough to be allocated with mmap (the
+// server's malloc threshold is 1 MiB), so a flush's chunks go back to the kernel when freed.
+inline constexpr size_t kPendingChunkAdds = 32768;   // 47-byte records: 1.47 MiB
+inline constexpr size_t kPendingChunkDrops = 98304;  // 16-byte keys: 1.5 MiB
+enum class PendingChunkKind : char { kAdds = 'A', kDrops = 'D' };
+std::string PendingChunkKey(uint64_t seq, PendingChunkKind kind, uint32_t chunk);
+// False if key is not a well-formed chunk key.
+bool ParsePendingChunkKey(std::string_view key, uint64_t* seq, PendingChunkKind* kind);
 
 }  // namespace ew::ingest

@@ -198,7 +198,7 @@ void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same)
 void ShardState::EraseSlot(size_t i) {
   PendingEntry& e = table_.Slot(i);
   --tick_counts_[e.arrival_tick];
-  if (e.persisted()) pending_deletes_.push_back(EncodePendingKey(e.trace_lo, e.span_key));
+  if (e.persisted()) AppendPendingKey(e.trace_lo, e.span_key, &pending_drops_);
   table_.EraseSlot(i);
 }
 
@@ -274,7 +274,7 @@ Status ShardState::LoadPending(std::string_view key, std::string_view value, int
   return Status::Ok();
 }
 
-void ShardState::TakeFlush(ShardFlush* out) {
+void ShardState::TakeFlush(ShardFlush* out, bool full) {
   out->rollups.reserve(out->rollups.size() + agg_.size());
   for (auto& [key, agg] : agg_) {
     storage::MinuteRollup r;
@@ -292,26 +292,50 @@ void ShardState::TakeFlush(ShardFlush* out) {
         storage::ExpiryCount{key.node, key.minute, static_cast<ExpiryKind>(key.kind), count});
   }
   expiries_.clear();
-  // Deletes of keys that are pending again (re-inserted since) are covered by their put.
-  for (std::string& key : pending_deletes_) {
-    const char* p = key.data();
-    uint64_t lo = 0, span = 0;
-    for (int i = 0; i < 8; ++i) lo = (lo << 8) | static_cast<uint8_t>(p[i]);
-    for (int i = 8; i < 16; ++i) span = (span << 8) | static_cast<uint8_t>(p[i]);
-    if (table_.Find(lo, span) == nullptr) out->pending_deletes.push_back(std::move(key));
+  out->pending_now = table_.size();
+  // Drops of keys that are pending again (re-inserted since) are covered by their add; a full
+  // flush replaces the whole persisted state and needs none.
+  if (!full) {
+    for (size_t off = 0; off + kPendingKeyBytes <= pending_drops_.size(); off += kPendingKeyBytes) {
+      uint64_t lo = 0, span = 0;
+      DecodePendingKey(std::string_view(pending_drops_).substr(off, kPendingKeyBytes), &lo, &span);
+      if (table_.Find(lo, span) == nullptr) {
+        out->pending_drops.append(pending_drops_, off, kPendingKeyBytes);
+      }
+    }
   }
-  pending_deletes_.clear();
+  pending_drops_.clear();
+  if (pending_drops_.capacity() > (size_t{4} << 20)) pending_drops_.shrink_to_fit();
   const int64_t tick_base = FloorDiv(last_now_ms_, tick_ms_);
   const uint16_t now_tick = TickOf(last_now_ms_);
+  std::string* chunk = nullptr;
+  size_t in_chunk = 0;
   for (size_t i = 0; i < table_.capacity(); ++i) {
     PendingEntry& e = table_.Slot(i);
-    if (!table_.Occupied(i) || e.persisted()) continue;
+    if (!table_.Occupied(i) || (e.persisted() && !full)) continue;
+    if (chunk == nullptr || in_chunk == kPendingChunkAdds) {
+      chunk = &out->pending_adds.emplace_back();
+      chunk->reserve(1 + kPendingChunkAdds * kPendingRecordBytes);
+      chunk->push_back(static_cast<char>(kPendingChunkVersion));
+      in_chunk = 0;
+    }
     int64_t age = static_cast<uint16_t>(now_tick - e.arrival_tick);
     int64_t arrival_ms = (tick_base - age) * tick_ms_;
-    out->pending_puts.emplace_back(EncodePendingKey(e.trace_lo, e.span_key),
-                                   EncodePendingValue(e, arrival_ms));
+    AppendPendingRecord(e, arrival_ms, chunk);
+    ++in_chunk;
     e.set_persisted(true);
   }
+  if (chunk != nullptr) chunk->shrink_to_fit();
+}
+
+void ShardState::DropPending(std::string_view key) {
+  if (key.size() != kPendingKeyBytes) return;
+  uint64_t lo = 0, span = 0;
+  DecodePendingKey(key, &lo, &span);
+  PendingEntry* e = table_.Find(lo, span);
+  if (e == nullptr) return;
+  --tick_counts_[e->arrival_tick];
+  table_.Erase(e);
 }
 
 }  // namespace ew::ingest

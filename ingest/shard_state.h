@@ -57,9 +57,15 @@ struct ShardCounters {
 // What one shard contributes to a flush.
 struct ShardFlush {
   std::vector<storage::MinuteRollup> rollups;
-  std::vector<std::pair<std::string, std::string>> pending_puts;
-  std::vector<std::string> pending_deletes;
+  // Pending-state delta, already in the persisted chunk form (pending_table.h): chunks of at
+  // most kPendingChunkAdds 47-byte records, each chunk starting with the version byte, for
+  // the halves pending now and not persisted yet (all pending halves in a full flush) ...
+  std::vector<std::string> pending_adds;
+  // ... and the 16-byte keys (no version byte) of persisted halves gone since the last flush
+  // (none in a full flush).
+  std::string pending_drops;
   std::vector<storage::ExpiryCount> expiries;
+  size_t pending_now = 0;  // halves pending after this flush
 };
 
 class ShardState {
@@ -78,9 +84,13 @@ class ShardState {
   void Expire(int64_t now_ms, size_t max_slots);
   // Restores one persisted pending half (start-up, before replay).
   Status LoadPending(std::string_view key, std::string_view value, int64_t now_ms);
+  // Forgets a restored half again (a later chunk of the persisted state dropped it).
+  void DropPending(std::string_view key);
   // Moves out the aggregation tables and the pending delta since the last call; marks the
-  // remaining pending halves as persisted (they are in out->pending_puts or were already).
-  void TakeFlush(ShardFlush* out);
+  // remaining pending halves as persisted (they are in out->pending_adds or were already).
+  // full: every pending half goes into out->pending_adds, no drops (a snapshot that replaces
+  // the whole persisted state).
+  void TakeFlush(ShardFlush* out, bool full = false);
 
   size_t pending() const { return table_.size(); }
   const PendingTable& table() const { return table_; }
@@ -144,7 +154,7 @@ class ShardState {
   std::unordered_map<AggKey, AggValue, AggKeyHash> agg_;
   std::unordered_map<ExpiryKey, uint64_t, ExpiryKeyHash> expiries_;
   std::unordered_map<PathKey, storage::StringId, PathKeyHash> path_cache_;
-  std::vector<std::string> pending_deletes_;
+  std::string pending_drops_;  // 16-byte keys of persisted halves gone since the last flush
   ShardCounters counters_;
 };
 

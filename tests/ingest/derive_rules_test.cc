@@ -444,18 +444,43 @@ TEST(DeriveRules, PendingHalvesPersistAndPairAfterReload) {
   h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
   h.Feed(MakeSpan(SpanKind::kClient, "web", 2, 100, 0, h.now_ms));
   h.Flush();
-  ASSERT_EQ(h.last_flush().pending_puts.size(), 2u);
-  auto puts = h.last_flush().pending_puts;
-  // Pairing one of them deletes its persisted entry at the next flush.
+  // One chunk: the version byte and two 47-byte records (key | value).
+  ASSERT_EQ(h.last_flush().pending_adds.size(), 1u);
+  const std::string chunk = h.last_flush().pending_adds[0];
+  ASSERT_EQ(chunk.size(), 1 + 2 * kPendingRecordBytes);
+  EXPECT_EQ(static_cast<uint8_t>(chunk[0]), kPendingChunkVersion);
+  EXPECT_TRUE(h.last_flush().pending_drops.empty());
+  EXPECT_EQ(h.last_flush().pending_now, 2u);
+  auto key_of = [&](int i) { return chunk.substr(1 + i * kPendingRecordBytes, kPendingKeyBytes); };
+  auto value_of = [&](int i) {
+    return chunk.substr(1 + i * kPendingRecordBytes + kPendingKeyBytes, kPendingValueBytes);
+  };
+  // Records are the same bytes as the one-record-per-key form.
+  PendingEntry e0;
+  int64_t arrival = 0;
+  ASSERT_TRUE(DecodePending(key_of(0), value_of(0), &e0, &arrival).ok());
+  EXPECT_EQ(key_of(0), EncodePendingKey(e0.trace_lo, e0.span_key));
+  EXPECT_EQ(value_of(0), EncodePendingValue(e0, arrival));
+  const int paired = key_of(0) == EncodePendingKey(2, 100) ? 0 : 1;  // trace 2's record
+  // Pairing one of them drops its persisted record at the next flush.
   h.Feed(MakeSpan(SpanKind::kServer, "api", 2, 200, 100, h.now_ms));
   h.Flush();
-  EXPECT_TRUE(h.last_flush().pending_puts.empty());
-  ASSERT_EQ(h.last_flush().pending_deletes.size(), 1u);
-  EXPECT_EQ(h.last_flush().pending_deletes[0], puts[1].first);
-  // A fresh shard loads the first entry and pairs it.
+  EXPECT_TRUE(h.last_flush().pending_adds.empty());
+  EXPECT_EQ(h.last_flush().pending_drops, key_of(paired));
+  EXPECT_EQ(h.last_flush().pending_now, 1u);
+  // A full flush (snapshot) writes every pending half again and no drops.
+  h.Feed(MakeSpan(SpanKind::kServer, "api", 9, 200, 100, h.now_ms));  // waits
+  ShardFlush full;
+  h.shard().TakeFlush(&full, /*full=*/true);
+  ASSERT_EQ(full.pending_adds.size(), 1u);
+  EXPECT_EQ(full.pending_adds[0].size(), 1 + 2 * kPendingRecordBytes);
+  EXPECT_TRUE(full.pending_drops.empty());
+  // A fresh shard loads both records, drops the paired one again, and pairs the other.
   ShardState fresh(h.options());
   fresh.SetNow(h.now_ms);
-  ASSERT_TRUE(fresh.LoadPending(puts[0].first, puts[0].second, h.now_ms).ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(fresh.LoadPending(key_of(i), value_of(i), h.now_ms).ok());
+  EXPECT_EQ(fresh.pending(), 2u);
+  fresh.DropPending(key_of(paired));
   EXPECT_EQ(fresh.pending(), 1u);
   HalfRecord server;
   server.trace_id = testing::TraceId(0xabc, 1);
@@ -469,7 +494,7 @@ TEST(DeriveRules, PendingHalvesPersistAndPairAfterReload) {
   ShardFlush f;
   fresh.TakeFlush(&f);
   ASSERT_EQ(f.rollups.size(), 1u);
-  EXPECT_EQ(f.pending_deletes.size(), 1u);  // the loaded entry is gone from the store too
+  EXPECT_EQ(f.pending_drops, key_of(1 - paired));  // the loaded record is gone from the store too
   EXPECT_EQ(DecodePending("short", "", nullptr, nullptr).code(), StatusCode::kCorruption);
 }
 

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "ingest/pending_table.h"
 #include "tests/ingest/service_env.h"
 
 namespace ew::ingest {
@@ -156,6 +157,93 @@ TEST(IngestService, ShutdownPersistsPendingHalvesWithoutExpiring) {
   ASSERT_TRUE(env.service().FlushNow().ok());
   EXPECT_EQ(env.Count("web", "api"), 1u);
   EXPECT_EQ(env.Edges().size(), 1u);
+}
+
+uint64_t PendingHalves(ServiceEnv& env) {
+  const std::string text = env.metrics.RenderPrometheus();
+  const std::string name = std::string("\n") + "ew_pending_halves ";
+  size_t at = text.find(name);
+  if (at == std::string::npos) return UINT64_MAX;
+  return std::stoull(text.substr(at + name.size()));
+}
+
+// The persisted pending state is a log of per-flush chunks (adds, drops): after several flushes
+// that add and pair halves, a crash reloads exactly the halves pending at the last flush.
+TEST(IngestService, PendingChunksAcrossFlushesReloadExactly) {
+  ServiceEnv env;
+  env.Open();
+  const int64_t now = WallNowMs();
+  for (uint64_t t = 1; t <= 10; ++t) {
+    ASSERT_EQ(env.Export({OtlpHalf(kClient, t, 100, 0, now, 0)}).outcome, ExportOutcome::kOk);
+  }
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  for (uint64_t t = 1; t <= 4; ++t) {  // pairs 4 persisted halves: drops
+    ASSERT_EQ(env.Export({OtlpHalf(kServer, t, 200, 100, now, 1)}).outcome, ExportOutcome::kOk);
+  }
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  for (uint64_t t = 11; t <= 13; ++t) {
+    ASSERT_EQ(env.Export({OtlpHalf(kClient, t, 100, 0, now, 0)}).outcome, ExportOutcome::kOk);
+  }
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  env.Crash();
+  env.Open();
+  EXPECT_EQ(PendingHalves(env), 9u);
+  EXPECT_EQ(env.Count("web", "api"), 4u);
+  for (uint64_t t = 5; t <= 13; ++t) {
+    ASSERT_EQ(env.Export({OtlpHalf(kServer, t, 200, 100, now, 1)}).outcome, ExportOutcome::kOk);
+  }
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 13u);
+  env.Crash();
+  env.Open();
+  EXPECT_EQ(PendingHalves(env), 0u);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 13u);
+  EXPECT_EQ(env.Edges().size(), 1u);
+}
+
+// A store written by an older build holds one key per pending half (16 bytes): it is loaded,
+// and the first flush replaces it with a snapshot in chunks.
+TEST(IngestService, OneKeyPerHalfPendingFormIsLoadedAndReplaced) {
+  ServiceEnv env;
+  env.Open();
+  const int64_t now = WallNowMs();
+  auto web = env.store().InternNode(storage::NodeKind::kService, "", "web");
+  ASSERT_TRUE(web.ok());
+  env.Stop();
+  {
+    storage::StoreOptions so;
+    so.dir = env.config.data_dir + "/db";
+    auto store = storage::EdgeStore::Open(so);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    PendingEntry e;
+    e.trace_lo = 7;
+    e.span_key = 100;
+    e.node = *web;
+    e.minute_method = static_cast<uint32_t>(now / kMsPerMinute) << 4;
+    e.bits = PendingEntry::PackBits(0, false, /*server=*/false, storage::Protocol::kHttp);
+    storage::FlushBatch b;
+    b.log_position = (*store)->FlushedLogPosition();
+    b.pending_puts = {{EncodePendingKey(7, 100), EncodePendingValue(e, now)}};
+    ASSERT_TRUE((*store)->ApplyFlush(b).ok());
+  }
+  env.Open();
+  EXPECT_EQ(PendingHalves(env), 1u);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  size_t keys = 0;
+  ASSERT_TRUE(env.store()
+                  .LoadPending([&](std::string_view k, std::string_view) {
+                    ++keys;
+                    EXPECT_EQ(k.size(), kPendingChunkKeyBytes);
+                  })
+                  .ok());
+  EXPECT_EQ(keys, 1u);
+  env.Crash();
+  env.Open();
+  EXPECT_EQ(PendingHalves(env), 1u);
+  ASSERT_EQ(env.Export({OtlpHalf(kServer, 7, 200, 100, now, 1)}).outcome, ExportOutcome::kOk);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 1u);
 }
 
 TEST(IngestService, RefusesAfterShutdown) {
