@@ -1,8 +1,12 @@
 #include "ingest/pending_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 #include "base/hash.h"
 
@@ -46,7 +50,20 @@ PendingTable::PendingTable(size_t max_entries)
     : max_entries_(std::max<size_t>(max_entries, 1)),
       final_capacity_(static_cast<size_t>(std::ceil(max_entries_ / kPendingMaxLoad)) + 1) {
   capacity_ = std::min(kInitialCapacity, final_capacity_);
-  slots_ = std::make_unique<PendingEntry[]>(capacity_);
+  slots_ = MapSlots(capacity_);
+}
+
+PendingTable::Slots PendingTable::MapSlots(size_t count) {
+  const size_t bytes = count * sizeof(PendingEntry);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  // PendingEntry is an aggregate of integers (implicit-lifetime): zeroed pages are empty slots.
+  static_assert(std::is_aggregate_v<PendingEntry>);
+  return Slots(static_cast<PendingEntry*>(p), SlotsUnmapper{bytes});
+}
+
+void PendingTable::SlotsUnmapper::operator()(PendingEntry* p) const {
+  if (p != nullptr) munmap(p, bytes);
 }
 
 size_t PendingTable::Home(uint64_t trace_lo, uint64_t span_key) const {
@@ -71,7 +88,7 @@ void PendingTable::Grow() {
   auto old = std::move(slots_);
   size_t old_capacity = capacity_;
   capacity_ = next;
-  slots_ = std::make_unique<PendingEntry[]>(capacity_);
+  slots_ = MapSlots(capacity_);
   size_ = 0;
   for (size_t i = 0; i < old_capacity; ++i) {
     if (old[i].span_key != 0) Insert(old[i]);

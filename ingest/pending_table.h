@@ -83,11 +83,21 @@ class PendingTable {
   size_t Home(uint64_t trace_lo, uint64_t span_key) const;
   void Grow();
 
+  // The slot array is mapped straight from the kernel (zero pages are empty slots) and unmapped
+  // when the table grows or goes: its memory never stays behind in a malloc arena, whatever the
+  // process's malloc thresholds are.
+  struct SlotsUnmapper {
+    size_t bytes;
+    void operator()(PendingEntry* p) const;
+  };
+  using Slots = std::unique_ptr<PendingEntry[], SlotsUnmapper>;
+  static Slots MapSlots(size_t count);
+
   size_t max_entries_;
   size_t final_capacity_;
   size_t capacity_ = 0;
   size_t size_ = 0;
-  std::unique_ptr<PendingEntry[]> slots_;
+  Slots slots_;
 };
 
 // Persisted form of a pending entry (EdgeStore pending-pair state; opaque to storage): a 16-byte
