@@ -92,7 +92,7 @@ ApiResponse HandleService(const ApiRequest& req, const storage::EdgeStore* store
   if (!s.ok()) return StorageError(s);
   auto expiries = store->SumExpiries(*node, ctx.start_minute, ctx.end_minute);
   if (!expiries.ok()) return StorageError(expiries.status());
-  ServiceMap map = BuildMap(std::move(table), nullptr, ctx.dict.get(), false);
+  ServiceMap map = BuildMap(table, nullptr, ctx.dict.get(), false);
   FinishNodes(&map);
   std::string id = NodeIdString(*node);
   double seconds = RangeSeconds(ctx.start_minute, ctx.end_minute);

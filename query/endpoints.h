@@ -48,8 +48,9 @@ ApiResponse JsonResponse(int status, std::string body);
 ApiResponse ErrorResponse(const HttpError& e);
 ApiResponse StorageError(const Status& s);  // 503 when unavailable, else 500
 
-// scan_threads: as AggregateEdges (>= 1).
-ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, int scan_threads);
+// scan_threads and pool: as AggregateEdges (threads >= 1; pool may be null).
+ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, int scan_threads,
+                      EdgeTablePool* pool);
 ApiResponse HandleService(const ApiRequest& req, const storage::EdgeStore* store);
 ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store);
 ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store);

@@ -109,7 +109,7 @@ void LatencyAccumulator::Merge(const LatencyAccumulator& o) {
 }
 
 void LatencyAccumulator::Clear() {
-  std::vector<uint64_t>().swap(dense_);
+  dense_.clear();  // keeps the capacity for the next use (tables are reused across queries)
   base_ = 0;
   count_ = 0;
   used_lo_ = used_hi_ = 0;
@@ -198,19 +198,28 @@ Protocol EdgeStats::MajorityProtocol() const {
   return static_cast<Protocol>(best);
 }
 
+void EdgeStats::Clear() {
+  requests = errors = 0;
+  by_protocol = {};
+  server_latency.Clear();
+  client_latency.Clear();
+}
+
 EdgeSummary EdgeStats::Summarize() const {
   return EdgeSummary{requests, errors, MajorityProtocol(), Latency()};
 }
 
 EdgeStats& EdgeTable::operator[](uint64_t key) {
-  if ((entries_.size() + 1) * 2 > slots_.size()) Rehash(std::max<size_t>(64, slots_.size() * 2));
+  if ((used_ + 1) * 2 > slots_.size()) Rehash(std::max<size_t>(64, slots_.size() * 2));
   const size_t mask = slots_.size() - 1;
   for (size_t i = (key * 0x9e3779b97f4a7c15ULL) >> shift_;; i = (i + 1) & mask) {
     Slot& slot = slots_[i];
     if (slot.index == 0) {
-      slot = {key, static_cast<uint32_t>(entries_.size()) + 1};
-      entries_.emplace_back(key, EdgeStats{});
-      return entries_.back().second;
+      slot = {key, static_cast<uint32_t>(used_) + 1};
+      if (used_ == entries_.size()) entries_.emplace_back(key, EdgeStats{});
+      Entry& e = entries_[used_++];
+      e.first = key;  // a reused entry was cleared by Clear
+      return e.second;
     }
     if (slot.key == key) return entries_[slot.index - 1].second;
   }
@@ -227,7 +236,7 @@ void EdgeTable::Rehash(size_t slots) {
   slots_.assign(slots, Slot{});
   shift_ = 64 - std::countr_zero(slots);
   const size_t mask = slots - 1;
-  for (size_t e = 0; e < entries_.size(); ++e) {
+  for (size_t e = 0; e < used_; ++e) {
     size_t i = (entries_[e].first * 0x9e3779b97f4a7c15ULL) >> shift_;
     while (slots_[i].index != 0) i = (i + 1) & mask;
     slots_[i] = {entries_[e].first, static_cast<uint32_t>(e) + 1};
@@ -271,6 +280,26 @@ Status ScanInto(const std::vector<storage::ScanSpec>& specs, const storage::Edge
 
 }  // namespace
 
+void EdgeTable::Clear() {
+  for (size_t e = 0; e < used_; ++e) entries_[e].second.Clear();
+  used_ = 0;
+  std::fill(slots_.begin(), slots_.end(), Slot{});
+}
+
+EdgeTable EdgeTablePool::Take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (tables_.empty()) return EdgeTable();
+  EdgeTable t = std::move(tables_.back());
+  tables_.pop_back();
+  return t;
+}
+
+void EdgeTablePool::Give(EdgeTable&& table) {
+  table.Clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (tables_.size() < keep_) tables_.push_back(std::move(table));
+}
+
 void EdgeTable::MergeFrom(EdgeTable& other) {
   reserve(size() + other.size());
   for (auto& [key, stats] : other) (*this)[key].Merge(stats);
@@ -281,7 +310,8 @@ int DefaultScanThreads() {
 }
 
 Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
-                                 int threads) {
+                                 int threads, EdgeTablePool* pool) {
+  auto take = [pool] { return pool ? pool->Take() : EdgeTable(); };
   // Scans directly (no RecordSink indirection per record), merging the sketches' stored
   // encodings straight into the edges' counters.
   std::vector<storage::ScanSpec> specs = plan.Specs();
@@ -298,7 +328,8 @@ Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& sto
       parts = std::max(parts, split.size());
     }
     if (parts > 1) {
-      std::vector<EdgeTable> tables(work.size());
+      std::vector<EdgeTable> tables;
+      for (size_t t = 0; t < work.size(); ++t) tables.push_back(take());
       std::vector<Status> status(work.size());
       std::vector<std::thread> helpers;
       for (size_t t = 1; t < work.size(); ++t) {
@@ -309,11 +340,14 @@ Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& sto
       status[0] = ScanInto(work[0], store, nullptr, &tables[0]);
       for (auto& h : helpers) h.join();
       for (size_t t = 0; t < work.size(); ++t) EW_RETURN_IF_ERROR(status[t]);
-      for (size_t t = 1; t < work.size(); ++t) tables[0].MergeFrom(tables[t]);
+      for (size_t t = 1; t < work.size(); ++t) {
+        tables[0].MergeFrom(tables[t]);
+        if (pool) pool->Give(std::move(tables[t]));
+      }
       return std::move(tables[0]);
     }
   }
-  EdgeTable table;
+  EdgeTable table = take();
   table.reserve(4096);
   EW_RETURN_IF_ERROR(ScanInto(specs, store, pred, &table));
   return table;
@@ -355,7 +389,7 @@ bool BySourceTarget(const MapEdge& a, const MapEdge& b) {
 
 }  // namespace
 
-ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict, bool group) {
+ServiceMap BuildMap(EdgeTable& current, EdgeTable* previous, Dictionary* dict, bool group) {
   ServiceMap map;
   map.compared = previous != nullptr;
   // Map nodes get dense indexes (one string identity per node, built once); edges are keyed by

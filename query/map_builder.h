@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,7 +43,7 @@ class LatencyAccumulator {
   Status AddEncoded(std::string_view encoding);
   void Merge(const LatencyAccumulator& o);
   bool Empty() const { return count_ == 0; }
-  void Clear();
+  void Clear();  // empties it, keeping the window's memory
   LatencyQuantiles Quantiles() const;
 
  private:
@@ -90,6 +91,7 @@ struct EdgeStats {
   }
   storage::Protocol MajorityProtocol() const;
   EdgeSummary Summarize() const;
+  void Clear();  // back to empty, keeping the accumulators' memory
 };
 
 // Calls sink for every record of the plan with its selected (requests, errors), requests > 0.
@@ -114,12 +116,17 @@ class EdgeTable {
   void reserve(size_t n);
   // Merges other's entries into this one (other's counters may be taken).
   void MergeFrom(EdgeTable& other);
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  // Empties the table but keeps its memory: entries (and their latency windows) are reused by
+  // the next keys, so a table that served one query serves the next without allocating.
+  void Clear();
+  size_t size() const { return used_; }
+  bool empty() const { return used_ == 0; }
   std::vector<Entry>::iterator begin() { return entries_.begin(); }
-  std::vector<Entry>::iterator end() { return entries_.end(); }
+  std::vector<Entry>::iterator end() { return entries_.begin() + static_cast<ptrdiff_t>(used_); }
   std::vector<Entry>::const_iterator begin() const { return entries_.begin(); }
-  std::vector<Entry>::const_iterator end() const { return entries_.end(); }
+  std::vector<Entry>::const_iterator end() const {
+    return entries_.begin() + static_cast<ptrdiff_t>(used_);
+  }
 
  private:
   void Rehash(size_t slots);
@@ -127,16 +134,33 @@ class EdgeTable {
     uint64_t key = 0;
     uint32_t index = 0;  // entry index + 1; 0 = empty
   };
-  std::vector<Entry> entries_;
+  std::vector<Entry> entries_;  // [0, used_) live; the rest kept for reuse after Clear
+  size_t used_ = 0;
   std::vector<Slot> slots_;  // power-of-two size, linear probing; keys here spare a miss
   int shift_ = 64;
+};
+
+// Edge tables kept between queries (with their latency windows): a 10,000-edge map needs tens of
+// MiB of them, which fresh allocations would fault in page by page on every query. Holds at most
+// `keep` tables; thread-safe.
+class EdgeTablePool {
+ public:
+  explicit EdgeTablePool(size_t keep) : keep_(keep) {}
+  EdgeTable Take();              // a cleared table (empty one when the pool has none)
+  void Give(EdgeTable&& table);  // keeps it (cleared) unless the pool is full
+
+ private:
+  std::mutex mu_;
+  size_t keep_;
+  std::vector<EdgeTable> tables_;  // GUARDED_BY(mu_)
 };
 // The default number of threads a query scans with: the machine's hardware threads, at most 4.
 int DefaultScanThreads();
 // Runs the plan into an edge table. With threads > 1, a plan whose predicate selects every
 // record is scanned by that many threads (ranges of leading nodes), the calling one included.
+// Tables come from pool when given (and the helper threads' tables go back to it).
 Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
-                                 int threads = 1);
+                                 int threads = 1, EdgeTablePool* pool = nullptr);
 
 // Opaque, stable node ids: "n<NodeId>" for nodes, "ns:<namespace>" for grouped namespaces.
 std::string NodeIdString(storage::NodeId id);
@@ -168,7 +192,7 @@ struct ServiceMap {
 // Builds the map from the current (and, when given, previous-period) edge tables: entries that
 // become one map edge (namespace grouping) are merged inside the tables, then every map edge gets
 // its summary (percentiles computed once, here).
-ServiceMap BuildMap(EdgeTable current, EdgeTable* previous, Dictionary* dict,
+ServiceMap BuildMap(EdgeTable& current, EdgeTable* previous, Dictionary* dict,
                     bool group_by_namespace);
 // Keeps the edges within depth hops downstream or upstream of focus. False: focus not in map.
 bool FocusMap(ServiceMap* map, const std::string& focus, int depth);

@@ -140,14 +140,15 @@ std::optional<HttpError> ParseMapOptions(const ApiRequest& req, MapOptions* o) {
 
 }  // namespace
 
-ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, int scan_threads) {
+ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, int scan_threads,
+                      EdgeTablePool* pool) {
   QueryContext ctx;
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   MapOptions opts;
   if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
   Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
-  auto current = AggregateEdges(plan, *store, ctx.pred.get(), scan_threads);
+  auto current = AggregateEdges(plan, *store, ctx.pred.get(), scan_threads, pool);
   if (!current.ok()) return StorageError(current.status());
   std::optional<Plan> prev_plan;
   std::optional<EdgeTable> previous;
@@ -157,12 +158,15 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   if (opts.compare_minutes) {
     prev_plan = MakePlan(root, ctx.start_minute + *opts.compare_minutes,
                          ctx.end_minute + *opts.compare_minutes, *store);
-    auto p = AggregateEdges(*prev_plan, *store, ctx.pred.get(), scan_threads);
+    auto p = AggregateEdges(*prev_plan, *store, ctx.pred.get(), scan_threads, pool);
     if (!p.ok()) return StorageError(p.status());
     previous = std::move(p).value();
   }
-  ServiceMap map = BuildMap(std::move(current).value(), previous ? &*previous : nullptr,
-                            ctx.dict.get(), opts.group);
+  ServiceMap map = BuildMap(*current, previous ? &*previous : nullptr, ctx.dict.get(), opts.group);
+  if (pool) {  // the map holds summaries only from here on
+    pool->Give(std::move(*current));
+    if (previous) pool->Give(std::move(*previous));
+  }
   if (!opts.focus.empty() && !FocusMap(&map, opts.focus, static_cast<int>(opts.depth))) {
     map.edges.clear();  // the focus node has no traffic in the range
   }
@@ -219,7 +223,7 @@ class QueryServiceImpl final : public QueryService {
     if (!requests_.empty()) requests_[which]->Add();
     switch (which) {
       case 0:
-        return HandleMap(req, store_, scan_threads_);
+        return HandleMap(req, store_, scan_threads_, &tables_);
       case 1:
         return HandleService(req, store_);
       case 2:
@@ -233,6 +237,8 @@ class QueryServiceImpl final : public QueryService {
 
   const storage::EdgeStore* store_;
   const int scan_threads_;
+  // Per scan thread, a table for the current and one for the compared range.
+  EdgeTablePool tables_{static_cast<size_t>(2 * scan_threads_)};
   std::vector<Counter*> requests_;
   Counter* errors_ = nullptr;
 };

@@ -108,3 +108,38 @@ TEST(EdgeStatsTest, ClientLatencyOnlyWhereNoServerSideExists) {
 
 }  // namespace
 }  // namespace ew::query
+
+namespace ew::query {
+namespace {
+
+TEST(EdgeTableTest, ClearedTablesAreReusedWithoutStaleCounts) {
+  storage::RollupValue v;
+  v.server_latency.Add(1000);
+  v.server_latency.Add(200000);
+  EdgeTablePool pool(2);
+  for (int round = 0; round < 3; ++round) {
+    EdgeTable t = pool.Take();
+    EXPECT_TRUE(t.empty());
+    const uint64_t first = 1000 * static_cast<uint64_t>(round);
+    for (uint64_t k = first; k < first + 500; ++k) {
+      ASSERT_TRUE(t[k].Add(v, storage::Protocol::kHttp, 2, round).ok());
+    }
+    ASSERT_TRUE(t[first].Add(v, storage::Protocol::kHttp, 2, 0).ok());
+    EXPECT_EQ(t.size(), 500u);
+    uint64_t seen = 0;
+    for (const auto& [key, stats] : t) {
+      EXPECT_GE(key, first);
+      EXPECT_LT(key, first + 500);
+      EXPECT_EQ(stats.requests, key == first ? 4u : 2u);
+      EXPECT_EQ(stats.errors, static_cast<uint64_t>(round));
+      EXPECT_NEAR(stats.Latency().p50, 1000, 10);
+      EXPECT_NEAR(stats.Latency().p99, 200000, 2000);
+      ++seen;
+    }
+    EXPECT_EQ(seen, 500u);
+    pool.Give(std::move(t));
+  }
+}
+
+}  // namespace
+}  // namespace ew::query
