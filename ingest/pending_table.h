@@ -1,8 +1,8 @@
 // PendingTable: the halves that wait for their partner, in one shard. Open addressing with linear
 // probing and backward-shift deletion (no tombstones); an entry is 40 bytes of ids and numbers
-// (no strings, no pointers). The table doubles up to 2^20 slots, then grows by 1/32 at a time,
+// (no strings, no pointers). The table doubles up to 2^20 slots, then grows by 1/64 at a time,
 // up to a final capacity of exactly max_entries / kMaxLoad: a full table costs 40 / 0.875 =
-// 45.7 bytes per pending half, and a large one never more than 40 / 0.848 = 47.2 bytes.
+// 45.7 bytes per pending half, and a large one never more than 40 / 0.861 = 46.4 bytes.
 //
 // Key: (low 64 bits of the trace id, span id of the client half). A client half is stored under
 // its own span id, a server half under its parent span id — the same key — so whichever arrives

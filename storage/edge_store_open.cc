@@ -181,6 +181,15 @@ Status EdgeStoreImpl::OpenDb() {
           options_.retention_ms[i % 3], options_.fixed_now_ms));
       cf.compaction_filter = filters_.back().get();
       cf.merge_operator = NewRollupMergeOperator();
+    } else if (i == kCfPending) {
+      // Ingest's pending state: one WriteBatch per flush can carry tens of MiB of chunks (after a
+      // burst of unpaired halves), and its records are mostly random ids. No compression (it
+      // buys little here and slows the memtable flush), and room for more immutable memtables,
+      // so that such a write does not stall behind the flush of the previous one.
+      cf.compression = rocksdb::kNoCompression;
+      cf.bottommost_compression = rocksdb::kNoCompression;
+      cf.bottommost_compression_opts.enabled = false;
+      cf.max_write_buffer_number = 4;
     } else if (i == kCfExemplars || i == kCfExpiry) {
       // Exemplars and expiry diagnostics live as long as the minute tier.
       filters_.push_back(std::make_unique<RetentionFilter>(kCfNames[i], i == kCfExemplars ? 8 : 4,

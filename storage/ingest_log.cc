@@ -20,6 +20,10 @@
 namespace ew::storage {
 namespace {
 
+// Append's framing buffer is kept between appends up to this size (a burst's group of
+// requests can be MiBs; it is released after such an append).
+constexpr size_t kMaxKeptScratch = size_t{1} << 20;
+
 namespace fmt = ingest_log_format;
 
 std::string ErrnoText(int err) { return std::strerror(err); }
@@ -301,6 +305,8 @@ Result<uint64_t> IngestLogImpl::Append(const std::vector<std::string_view>& reco
     return FailAppend(WriteError("fdatasync", PathOf(active_start_), errno));
   }
   active_size_ += total;
+  // A burst's group can be MiBs; keep only a small buffer between appends (RSS).
+  if (scratch_.capacity() > kMaxKeptScratch) std::string().swap(scratch_);
   const uint64_t end = active_start_ + active_size_;
   end_.store(end, std::memory_order_release);
   return end;
