@@ -20,6 +20,7 @@ constexpr size_t kMaxGroupRequests = 512;
 constexpr size_t kMaxGroupBytes = 16 << 20;
 constexpr int64_t kMaxIdleWaitMs = 50;
 constexpr int64_t kMaxSweepPeriodMs = 100;
+constexpr uint32_t kShardWakeBacklog = 32;
 constexpr int64_t kFlushRetryMaxMs = 5000;
 constexpr int kShutdownFlushAttempts = 5;
 constexpr size_t kPrefetchAhead = 8;
@@ -138,7 +139,14 @@ void IngestServiceImpl::PushToShard(size_t shard, ShardItem* item) {
     s.waker.Notify();
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
-  s.waker.Notify();
+  // Shards are not on the acknowledgement path (the 200 follows the log append), so records
+  // need no immediate wake-up: a sleeping shard is woken once kShardWakeBacklog items wait, or
+  // by a marker, and otherwise finds them at its sweep timer (at most kMaxSweepPeriodMs). One
+  // futex wake and context switch per request and shard was ~3 % of the server's CPU.
+  if (item->kind == ShardItem::Kind::kMarker || ++s.unnotified >= kShardWakeBacklog) {
+    s.unnotified = 0;
+    s.waker.Notify();
+  }
 }
 
 void IngestServiceImpl::EmitMarker() {

@@ -77,7 +77,8 @@ class IngestServiceImpl final : public IngestService {
     Waker waker;
     std::thread thread;
     std::atomic<uint64_t> pending{0};
-    ShardCounters reported;  // what was already added to the metric counters
+    ShardCounters reported;   // what was already added to the metric counters
+    uint32_t unnotified = 0;  // writer thread only: record items pushed since the last Notify
   };
   struct FlushInProgress {
     uint64_t position = 0;
