@@ -135,6 +135,8 @@ void IngestServiceImpl::Dispatch(const HalfBatch& batch) {
 
 void IngestServiceImpl::PushToShard(size_t shard, ShardItem* item) {
   Shard& s = *shards_[shard];
+  // Read before the push: once pushed, the shard may process and delete the item at any time.
+  const bool marker = item->kind == ShardItem::Kind::kMarker;
   while (!s.queue.TryPush(item)) {  // backpressure: the shard is busy, wait for room
     s.waker.Notify();
     std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -143,7 +145,7 @@ void IngestServiceImpl::PushToShard(size_t shard, ShardItem* item) {
   // need no immediate wake-up: a sleeping shard is woken once kShardWakeBacklog items wait, or
   // by a marker, and otherwise finds them at its sweep timer (at most kMaxSweepPeriodMs). One
   // futex wake and context switch per request and shard was ~3 % of the server's CPU.
-  if (item->kind == ShardItem::Kind::kMarker || ++s.unnotified >= kShardWakeBacklog) {
+  if (marker || ++s.unnotified >= kShardWakeBacklog) {
     s.unnotified = 0;
     s.waker.Notify();
   }
