@@ -126,8 +126,8 @@ void DecodePendingKey(std::string_view key, uint64_t* trace_lo, uint64_t* span_k
 // one-record-per-key form are 16 bytes). Chunk value: u8 version | records.
 inline constexpr size_t kPendingChunkKeyBytes = 13;
 inline constexpr uint8_t kPendingChunkVersion = 2;
-// Records per chunk, at most: ~1.5 MiB chunks, large enough to be allocated with mmap (the
-// server's malloc threshold is 1 MiB), so a flush's chunks go back to the kernel when freed.
+// Records per chunk, at most: ~1.5 MiB chunks (few keys and allocations per flush; with a
+// malloc mmap threshold below that they go straight back to the kernel when freed).
 inline constexpr size_t kPendingChunkAdds = 32768;   // 47-byte records: 1.47 MiB
 inline constexpr size_t kPendingChunkDrops = 98304;  // 16-byte keys: 1.5 MiB
 enum class PendingChunkKind : char { kAdds = 'A', kDrops = 'D' };

@@ -339,7 +339,12 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
     if (flush_failures_total_ != nullptr) flush_failures_total_->Add();
     return Status::Unavailable("storage unavailable: " + health.message());
   }
-  rocksdb::WriteBatch wb;
+  // Sized up front: the pending chunks alone can be tens of MiB, and growing the batch by
+  // doubling copies it several times and leaves the intermediate blocks in a malloc arena.
+  size_t reserve = 64 + batch.rollups.size() * 512;
+  for (const auto& [k, v] : batch.pending_puts) reserve += k.size() + v.size() + 16;
+  for (const auto& k : batch.pending_deletes) reserve += k.size() + 8;
+  rocksdb::WriteBatch wb(reserve);
   BuildFlushBatch(batch, &wb);
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
