@@ -1,5 +1,5 @@
 // Query benchmarks: server-side time of QueryService::Handle (parse, plan, scan, merge, render
-// JSON) on the data set of benchmarks/query_dataset.h (1,000 services, 10,000 edges, 7 days of
+// JSON) on the data set of tools/query_dataset.h (1,000 services, 10,000 edges, 7 days of
 // per-minute data plus 90 days in the hour/day tiers).
 //
 // Run: build-*/benchmarks/query_bench --benchmark_repetitions=5
@@ -17,13 +17,13 @@
 
 #include "base/malloc_policy.h"
 #include "base/time.h"
-#include "benchmarks/query_dataset.h"
 #include "query/planner.h"
 #include "query/query_service.h"
+#include "tools/query_dataset.h"
 
 namespace {
 
-using ew::bench::QueryDatasetOptions;
+using ew::tools::QueryDatasetOptions;
 
 struct Env {
   std::unique_ptr<ew::storage::EdgeStore> store;
@@ -54,7 +54,7 @@ Env* OpenEnv() {
     e->store = std::move(store).value();
     if (!reuse) {
       int64_t t0 = ew::MonoNowNs();
-      auto info = ew::bench::GenerateQueryDataset(e->store.get(), opts);
+      auto info = ew::tools::GenerateQueryDataset(e->store.get(), opts);
       if (!info.ok()) {
         std::cerr << "generate: " << info.status().ToString() << "\n";
         std::exit(1);

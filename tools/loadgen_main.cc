@@ -6,8 +6,10 @@
 #include <fstream>
 #include <string>
 
+#include "base/time.h"
 #include "tools/flags.h"
 #include "tools/loadgen.h"
+#include "tools/query_dataset.h"
 #include "tools/rollups.h"
 #include "tools/verify.h"
 
@@ -24,6 +26,12 @@ constexpr const char* kUsage = R"(usage:
                                            edges straight into a (stopped) server's store, and
                                            the same as Tempo service-graph series for
                                            VictoriaMetrics' /api/v1/import (benchmarks)
+  edgewise-loadgen query-dataset --data-dir DIR [--services 1000] [--days 7] [--archive-days 90]
+                                           [--end-minute M]
+                                           write the query benchmark's data set (10 calls per
+                                           service; hot and cold edges; 3 paths each) straight
+                                           into a (stopped) server's store, ending at minute M
+                                           since the epoch (default: now)
 
 run options:
   --otlp HOST:PORT      OTLP/HTTP listener (default 127.0.0.1:4318)
@@ -107,6 +115,50 @@ int Rollups(int argc, const char* const* argv) {
   return ew::tools::RunRollups(o, &sum);
 }
 
+int QueryDataset(int argc, const char* const* argv) {
+  ew::tools::Flags f({"data-dir", "services", "days", "archive-days", "end-minute"}, {"help"});
+  if (auto st = f.Parse(argc, argv, 2); !st.ok()) return Usage(st.message());
+  if (!f.Has("data-dir")) return Usage("query-dataset needs --data-dir");
+  ew::tools::QueryDatasetOptions o;
+  auto services = f.Int("services", o.services);
+  auto days = f.Int("days", o.history_days);
+  auto archive = f.Int("archive-days", o.archive_days);
+  auto end = f.Int("end-minute", ew::WallNowMs() / 60'000);
+  for (auto* r : {&services, &days, &archive, &end}) {
+    if (!r->ok()) return Usage(r->status().message());
+  }
+  if (*services < 20 || *services > 100'000) return Usage("--services: 20..100000");
+  if (*days < 1 || *days > 60) return Usage("--days: 1..60");
+  if (*archive < *days || *archive > 3650) return Usage("--archive-days: --days..3650");
+  o.services = static_cast<int>(*services);
+  o.hot_edges = std::max(1, o.services / 2);
+  o.history_days = static_cast<int>(*days);
+  o.archive_days = static_cast<int>(*archive);
+  o.now_minute = *end;
+  ew::storage::StoreOptions so;
+  so.dir = f.Str("data-dir") + "/db";
+  so.fixed_now_ms = o.now_minute * 60'000;  // retention measured from the data set's end
+  auto store = ew::storage::EdgeStore::Open(so);
+  if (!store.ok()) {
+    std::fprintf(stderr, "query-dataset: %s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  const int64_t t0 = ew::MonoNowNs();
+  auto info = ew::tools::GenerateQueryDataset(store->get(), o);
+  ew::Status st = info.ok() ? (*store)->CompactAll() : info.status();
+  if (!st.ok()) {
+    std::fprintf(stderr, "query-dataset: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  std::printf(
+      "{\"edges\":%llu,\"rollups\":%llu,\"requests\":%llu,\"end_minute\":%lld,"
+      "\"seconds\":%.1f}\n",
+      static_cast<unsigned long long>(info->edges), static_cast<unsigned long long>(info->rollups),
+      static_cast<unsigned long long>(info->requests), static_cast<long long>(o.now_minute),
+      static_cast<double>(ew::MonoNowNs() - t0) / 1e9);
+  return 0;
+}
+
 ew::Status ParseRunOptions(const ew::tools::Flags& f, ew::tools::LoadgenOptions* o) {
   if (f.Has("otlp")) {
     EW_ASSIGN_OR_RETURN(o->otlp, ew::tools::ParseHostPort(f.Str("otlp")));
@@ -150,6 +202,7 @@ int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "verify") return Verify(argc, argv);
   if (cmd == "rollups") return Rollups(argc, argv);
+  if (cmd == "query-dataset") return QueryDataset(argc, argv);
   if (cmd == "help" || cmd == "-h") return Usage("");
   int first = (cmd == "run" || cmd == "topology") ? 2 : 1;
   ew::tools::Flags f({"otlp", "encoding", "rate", "connections", "duration", "requests", "batch",

@@ -3,6 +3,8 @@
 // and restore refuses a directory a running server holds.
 #include <gtest/gtest.h>
 
+#include "tests/common/http_client.h"
+#include "tests/common/json.h"
 #include "tests/common/server_process.h"
 #include "tests/common/temp_dir.h"
 #include "tests/tools/tool_process.h"
@@ -110,6 +112,35 @@ TEST(CtlAdmin, BackupRestoreCompactAndRefuseARunningServersDirectory) {
       RunTool("edgewise-ctl", {"restore", "--from", backup, "--data-dir", restored});
   EXPECT_EQ(running.exit_code, 1);
   EXPECT_NE(running.err.find("running edgewise server"), std::string::npos) << running.err;
+}
+
+// The query benchmark's data set, written by the tool through the storage API, is what a server
+// started on that directory serves: every request of it, over the whole range.
+TEST(LoadgenQueryDataset, AServerAnswersTheGeneratedMap) {
+  TempDir dir;
+  std::string data = dir.Sub("data");
+  ToolResult gen = RunTool("edgewise-loadgen", {"query-dataset", "--data-dir", data, "--services",
+                                                "40", "--days", "2", "--archive-days", "4"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  auto summary = Json::Parse(gen.out);
+  ASSERT_TRUE(summary.ok()) << gen.out;
+  EXPECT_EQ((*summary)["edges"].Uint(), 400u);
+  const uint64_t requests = (*summary)["requests"].Uint();
+  ASSERT_GT(requests, 0u);
+  EXPECT_EQ(RunTool("edgewise-loadgen", {"query-dataset"}).exit_code, 2);
+  ServerProcess server(Fast(data));
+  ASSERT_TRUE(server.Start().ok()) << server.Stderr();
+  HttpClient http(server.host(), server.http_port());
+  auto r = http.Get("/api/v1/map?start=now-5d");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto map = Json::Parse(r->body);
+  ASSERT_TRUE(map.ok());
+  uint64_t total = 0;
+  for (const Json& e : (*map)["edges"].Elements()) total += e["requests"].Uint();
+  EXPECT_EQ(total, requests);
+  EXPECT_EQ((*map)["nodes"].Size(), 40u);
+  ASSERT_EQ(server.Stop(), 0) << server.Stderr();
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Query benchmark data set: a synthetic service graph written straight through the storage API
-// (InternNode / InternString / ApplyFlush), not through spans. Header-only; used by
-// benchmarks/query_bench.cc (and meant to back a tools/ generator).
+// (InternNode / InternString / ApplyFlush), not through spans. Header-only; written by
+// `edgewise-loadgen query-dataset` (tools/README.md) and by benchmarks/query_bench.cc.
 //
 // Shape (defaults): 1,000 services in 20 namespaces; 10,000 distinct edges (each service calls
 // 10 others, 70 % within its namespace); 3 HTTP paths per edge out of a pool of 200, GET/POST,
@@ -23,7 +23,7 @@
 #include "base/status.h"
 #include "storage/edge_store.h"
 
-namespace ew::bench {
+namespace ew::tools {
 
 struct QueryDatasetOptions {
   int services = 1000;
@@ -53,7 +53,8 @@ struct QueryDatasetOptions {
 
 struct QueryDatasetInfo {
   uint64_t rollups = 0;
-  uint64_t edges = 0;
+  uint64_t edges = 0;  // edge models (two may share a client and server in small data sets)
+  uint64_t requests = 0;
 };
 
 namespace detail {
@@ -155,6 +156,7 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
     m.value.AddExemplar(x);
     batch.rollups.push_back(std::move(m));
     ++info.rollups;
+    info.requests += requests;
     if (batch.rollups.size() >= 20000) return flush();
     return Status::Ok();
   };
@@ -179,4 +181,4 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
   return info;
 }
 
-}  // namespace ew::bench
+}  // namespace ew::tools
