@@ -141,8 +141,13 @@ class Session : public std::enable_shared_from_this<Session> {
     in_request_ = true;
     auto& req = parser_->get();
     if (req[http::field::expect].size() > 0 && IEquals(req[http::field::expect], "100-continue") &&
-        !parser_->is_done() && queue_.empty() && !writing_) {
-      return WriteContinue();
+        !parser_->is_done()) {
+      if (queue_.empty() && !writing_) return WriteContinue();
+      // Earlier responses are still being written (the client may already have read them and
+      // sent this header before our write completion ran): the 100 goes out once they are all
+      // written, never between them; OnWrite sends it. The body is not read before.
+      continue_wanted_ = true;
+      return;
     }
     ReadBody();
   }
@@ -278,6 +283,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (slot->close) return ShutdownAfterClose();
     if (stopping_ && queue_.empty() && !in_request_) return CloseNow();
     MaybeWrite();
+    if (continue_wanted_ && queue_.empty() && !writing_) {
+      continue_wanted_ = false;
+      return WriteContinue();
+    }
     if (!reading_ && !read_done_ && queue_.size() < shared_->options.max_pipelined) ReadHeader();
     if (read_done_ && queue_.empty()) CloseNow();
   }
@@ -323,7 +332,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_ = false;     // a header or body read is pending
   bool in_request_ = false;  // a header has arrived, its body has not
   bool writing_ = false;
-  bool read_done_ = false;  // no more requests are read on this connection
+  bool continue_wanted_ = false;  // a "100 Continue" waits for the earlier responses
+  bool read_done_ = false;        // no more requests are read on this connection
   bool closed_ = false;
   bool stopping_ = false;
 };

@@ -270,6 +270,29 @@ TEST_F(ServerHttpTest, ExpectContinueGetsInterimResponse) {
   EXPECT_EQ(final_response->status, 200) << final_response->body;
 }
 
+// A header with Expect: 100-continue that arrives while an earlier response is still pending
+// (pipelined here, so always) gets its 100 after that response, not never.
+TEST_F(ServerHttpTest, ExpectContinueBehindAPendingResponse) {
+  auto o = Otlp();
+  std::string first =
+      "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+      "Content-Length: 0\r\n\r\n";
+  std::string second =
+      "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\nExpect: 100-continue\r\n\r\n";
+  ASSERT_TRUE(o.SendRaw(first + second).ok());
+  auto r = o.ReadResponse();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  auto interim = o.ReadResponse();
+  ASSERT_TRUE(interim.ok()) << interim.status().ToString();
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(o.SendRaw("{}").ok());
+  auto final_response = o.ReadResponse();
+  ASSERT_TRUE(final_response.ok()) << final_response.status().ToString();
+  EXPECT_EQ(final_response->status, 200) << final_response->body;
+}
+
 TEST_F(ServerHttpTest, ConnectionCloseIsHonored) {
   auto c = Http();
   auto r = c.Get("/healthz", {{"Connection", "close"}});
