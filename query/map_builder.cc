@@ -28,20 +28,11 @@ uint64_t RankOf(double q, uint64_t count) {
   return std::clamp<uint64_t>(rank, 1, count);
 }
 
-LatencyQuantiles FromValues(const std::array<double, 4>& v) { return {v[0], v[1], v[2], v[3]}; }
-
 // Slack added on each side when a window is created or grown, so that the sketches of one edge
 // (which wander by a few buckets from record to record) rarely grow it again.
 constexpr int32_t kSlack = 32;
 
 }  // namespace
-
-LatencyQuantiles QuantilesOf(const storage::LatencySketch& s) {
-  if (s.Empty()) return {};
-  std::array<double, 4> v{};
-  for (size_t i = 0; i < kQuantiles.size(); ++i) v[i] = s.Quantile(kQuantiles[i]);
-  return FromValues(v);
-}
 
 void LatencyAccumulator::Cover(int32_t lo, int32_t hi) {
   const int32_t max_index = storage::LatencySketch::kMaxIndex;

@@ -28,7 +28,6 @@ namespace ew::query {
 struct LatencyQuantiles {
   double p50 = 0, p90 = 0, p95 = 0, p99 = 0;
 };
-LatencyQuantiles QuantilesOf(const storage::LatencySketch& s);
 
 // Merges many latency sketches cheaply: bucket counts are added into a dense window of counters
 // (bucket indexes are bounded by LatencySketch::kMaxIndex, and one edge's latencies span a few
