@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "storage/edge_store.h"
+#include "storage/latency_sketch.h"
 
 namespace ew::storage {
 namespace {
@@ -106,10 +108,40 @@ void Sample(const EdgeModel& m, uint64_t n, std::mt19937_64& rng, RollupValue* v
   }
 }
 
+// The information floor of 1 %-accurate sketches: the Shannon information, in bits, of a
+// sketch's bucket multiset under the true latency model of its edge (lognormal mu, sigma), i.e.
+// -log2 of the multinomial probability n! / prod(c_i!) * prod(p_i^c_i). No encoder, however
+// clever, stores these buckets in fewer bits on average, even one that knows mu and sigma.
+double SketchInfoBits(const LatencySketch& s, const EdgeModel& m) {
+  static const double kLogGamma =
+      std::log((1.0 + LatencySketch::kRelativeAccuracy) / (1.0 - LatencySketch::kRelativeAccuracy));
+  auto cdf = [&](double log_us) {
+    return 0.5 * std::erfc(-(log_us - m.mu) / (m.sigma * std::sqrt(2.0)));
+  };
+  double bits = -std::lgamma(static_cast<double>(s.Count()) + 1.0) / std::log(2.0);
+  for (const auto& [index, count] : s.Buckets()) {
+    // Bucket i holds (gamma^(i-1), gamma^i] µs; bucket 0 everything up to 1 µs.
+    const double hi = cdf(index * kLogGamma);
+    const double lo = index == 0 ? 0.0 : cdf((index - 1) * kLogGamma);
+    const double p = std::max(hi - lo, 1e-300);
+    const double c = static_cast<double>(count);
+    bits += -c * std::log2(p) + std::lgamma(c + 1.0) / std::log(2.0);
+  }
+  return std::max(bits, 0.0);
+}
+
+// Information floor of one minute's sketches (see SketchInfoBits), in bytes.
+struct FloorBytes {
+  double detail = 0;  // the server sketch of every detail series (what path filters need)
+  double edge = 0;    // the server sketch of every edge (all series of the edge merged)
+};
+
 // The rollups of one minute of the whole data set (what one ingest flush writes).
-FlushBatch MinuteBatch(const DataSet& ds, int64_t minute, std::mt19937_64& rng) {
+FlushBatch MinuteBatch(const DataSet& ds, int64_t minute, std::mt19937_64& rng,
+                       FloorBytes* floor = nullptr) {
   FlushBatch b;
   for (const EdgeModel& m : ds.edges) {
+    const size_t first_rollup = b.rollups.size();
     uint64_t total = std::poisson_distribution<uint64_t>(m.rpm)(rng);
     if (total == 0) continue;
     std::discrete_distribution<size_t> pick(m.weights.begin(), m.weights.end());
@@ -139,6 +171,14 @@ FlushBatch MinuteBatch(const DataSet& ds, int64_t minute, std::mt19937_64& rng) 
         }
         b.rollups.push_back(std::move(r));
       }
+    }
+    if (floor != nullptr && b.rollups.size() > first_rollup) {
+      LatencySketch edge;
+      for (size_t i = first_rollup; i < b.rollups.size(); ++i) {
+        floor->detail += SketchInfoBits(b.rollups[i].value.server_latency, m) / 8;
+        edge.Merge(b.rollups[i].value.server_latency);
+      }
+      floor->edge += SketchInfoBits(edge, m) / 8;
     }
   }
   return b;
@@ -173,8 +213,9 @@ void BM_StorageDay(benchmark::State& state) {
     DataSet ds = BuildModel(*store, n_edges, minutes, rng);
     double flush_seconds = 0, flush_cpu_seconds = 0;
     uint64_t rollups = 0, edge_minutes = 0, requests = 0;
+    FloorBytes floor;
     for (int64_t m = 0; m < minutes; ++m) {
-      FlushBatch b = MinuteBatch(ds, ds.first_minute + m, rng);
+      FlushBatch b = MinuteBatch(ds, ds.first_minute + m, rng, &floor);
       b.log_position = static_cast<uint64_t>(m + 1);
       rollups += b.rollups.size();
       for (const auto& r : b.rollups) requests += r.value.requests;
@@ -216,6 +257,13 @@ void BM_StorageDay(benchmark::State& state) {
     state.counters["exemplar_bytes_per_edge_minute"] =
         static_cast<double>(stats.families[10].live_bytes) / static_cast<double>(edge_minutes);
     state.counters["compact_s"] = compact_seconds;
+    // The information floor (SketchInfoBits) of the server sketches per edge-minute: of the
+    // detail series alone (the least any store answering path filters at 1 % must keep) and of
+    // the edge-level sketches (what an edge family with its own sketches adds).
+    state.counters["floor_detail_sketch_B_per_edge_minute"] =
+        floor.detail / static_cast<double>(edge_minutes);
+    state.counters["floor_edge_sketch_B_per_edge_minute"] =
+        floor.edge / static_cast<double>(edge_minutes);
     store.reset();
     std::filesystem::remove_all(o.dir);
   }

@@ -197,10 +197,11 @@ StringId EdgeStoreImpl::NsOfNode(NodeId id) const {
 namespace {
 
 // Adds what family f stores of v (never exemplars: they have their own column family).
-// kEdge: counts and both sketches. kEdgeByClient: counts only (an index; scans join the sketches
-// from kEdge). kDetail: counts, the server sketch, and the client sketch only for requests that
-// have no server-side measurement (the latency the map reports is the server side where one
-// exists). See docs/format/storage.md.
+// kEdge: counts and both sketches (its minute tier drops the client sketch where a server sketch
+// exists when it is encoded: WriteFamilyTiers). kEdgeByClient: counts only (an index; scans join
+// the sketches from kEdge). kDetail: counts, the server sketch, and the client sketch only for
+// requests that have no server-side measurement (the latency the map reports is the server side
+// where one exists). See docs/format/storage.md.
 void MergeCounts(RollupValue* into, const RollupValue& v, Family f) {
   into->requests += v.requests;
   into->errors += v.errors;
@@ -234,15 +235,25 @@ void EdgeStoreImpl::WriteFamilyTiers(Family f,
   sorted.reserve(minute.size());
   for (const auto& [k, v] : minute) sorted.push_back(&k);
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return *a < *b; });
+  // The edge family's minute tier keeps the client sketch only where there is no server sketch
+  // (as the detail family does in every tier); its hour and day tiers keep both. A minute value
+  // encoded without its client sketch cannot be reused for them (`reusable`).
+  std::vector<bool> reusable;
+  reusable.reserve(minute.size());
   for (const std::string* k : sorted) {
+    const RollupValue& v = minute.find(*k)->second;
+    const bool drop_client =
+        f == Family::kEdge && !v.server_latency.Empty() && !v.client_latency.Empty();
     encoded.emplace_back(k, std::string());
-    encoder.Encode(minute.find(*k)->second, &encoded.back().second);
+    encoder.Encode(v, &encoded.back().second, !drop_client);
+    reusable.push_back(!drop_client);
     wb->Merge(handles_[TierCf(f, Tier::kMinute)], *k, encoded.back().second).PermitUncheckedError();
   }
   std::string value;
   for (Tier tier : {Tier::kHour, Tier::kDay}) {
     std::map<std::string, Group> groups;
-    for (const auto& [key_ptr, enc] : encoded) {
+    for (size_t i = 0; i < encoded.size(); ++i) {
+      const auto& [key_ptr, enc] = encoded[i];
       std::string key = *key_ptr;
       const uint32_t m = coding::GetBE32(key.data() + keys::kTimeOffset);
       coding::PutBE32(key.data() + keys::kTimeOffset,
@@ -251,7 +262,7 @@ void EdgeStoreImpl::WriteFamilyTiers(Family f,
       const RollupValue& v = minute.find(*key_ptr)->second;
       if (g.n == 0) {
         g.first = &v;
-        g.first_encoded = &enc;
+        g.first_encoded = reusable[i] ? &enc : nullptr;
       } else {
         if (g.n == 1) g.merged = *g.first;
         g.merged.Merge(v);
@@ -262,6 +273,9 @@ void EdgeStoreImpl::WriteFamilyTiers(Family f,
       const std::string* v = g.first_encoded;
       if (g.n > 1) {
         encoder.Encode(g.merged, &value);
+        v = &value;
+      } else if (v == nullptr) {
+        encoder.Encode(*g.first, &value);
         v = &value;
       }
       wb->Merge(handles_[TierCf(f, tier)], k, *v).PermitUncheckedError();

@@ -68,12 +68,12 @@ void RollupValue::Merge(const RollupValue& other) {
   for (const auto& e : other.exemplars) AddExemplar(e);
 }
 
-void RollupEncoder::Encode(const RollupValue& v, std::string* out) {
+void RollupEncoder::Encode(const RollupValue& v, std::string* out, bool client_sketch) {
   fbb_.Clear();
   server_.clear();
   client_.clear();
   v.server_latency.EncodeTo(&server_);
-  v.client_latency.EncodeTo(&client_);
+  if (client_sketch) v.client_latency.EncodeTo(&client_);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> server_off, client_off;
   if (!server_.empty()) {
     server_off =

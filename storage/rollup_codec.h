@@ -21,8 +21,9 @@ bool ExemplarBetter(const Exemplar& a, const Exemplar& b);
 
 class RollupEncoder {
  public:
-  // Replaces *out with the Rollup table of v (exemplars are not part of it).
-  void Encode(const RollupValue& v, std::string* out);
+  // Replaces *out with the Rollup table of v (exemplars are not part of it). Without
+  // client_sketch, v.client_latency is left out.
+  void Encode(const RollupValue& v, std::string* out, bool client_sketch = true);
 
  private:
   flatbuffers::FlatBufferBuilder fbb_{256};

@@ -73,6 +73,43 @@ def micro_section(run_dir):
     return lines + [""]
 
 
+def storage_section(run_dir):
+    """Issue 3's figures from storage_bench's BM_StorageDay counters."""
+    doc = load(os.path.join(run_dir, "micro", "storage_bench.json"))
+    day = None
+    for b in (doc or {}).get("benchmarks", []):
+        if b["name"].startswith("BM_StorageDay"):
+            day = b
+    if day is None:
+        return []
+    em = day.get("edge_minutes", 0) or 1
+    lines = ["## Storage: bytes per edge-minute and flush throughput", "",
+             f"`BM_StorageDay` (benchmarks/storage_bench.cc): {fmt(day.get('rollups'))} rollups of "
+             f"{fmt(em)} edge-minutes ({day.get('requests', 0) / em:.0f} requests per edge-minute), "
+             "one ApplyFlush per minute, then a full compaction. Bytes are the live SST bytes of all "
+             "9 tier column families (keys, values, sketches; edge, client and detail families; "
+             "minute, hour and day tiers) divided by the edge-minutes holding data.", "",
+             "| measure | value | goal |", "|---|---|---|",
+             f"| bytes per edge-minute, all tiers and families | {day['bytes_per_edge_minute']:.1f} | ≤ 32 |"]
+    for cf in ("edge_1m", "detail_1m", "client_1m"):
+        if f"B_{cf}" in day:
+            lines.append(f"| of which `{cf}` | {day['B_' + cf] / em:.1f} | |")
+    hd = sum(day.get(f"B_{f}_{t}", 0) for f in ("edge", "client", "detail") for t in ("1h", "1d"))
+    lines.append(f"| of which hour and day tiers | {hd / em:.1f} | |")
+    if "floor_detail_sketch_B_per_edge_minute" in day:
+        lines.append(f"| information floor of the detail family's 1 % sketches (no encoding stores "
+                     f"them in less) | {day['floor_detail_sketch_B_per_edge_minute']:.1f} | |")
+        lines.append(f"| information floor of the edge-level 1 % sketches | "
+                     f"{day['floor_edge_sketch_B_per_edge_minute']:.1f} | |")
+    lines.append(f"| exemplars per edge-minute (apart) | {day.get('exemplar_bytes_per_edge_minute', 0):.1f} | |")
+    lines.append(f"| flush throughput, rollups per flushing-thread CPU-second | {fmt(day.get('rollups_per_cpu_s'))} | |")
+    lines.append(f"| flush throughput, rollups per second (wall) | {fmt(day.get('rollups_per_s'))} | |")
+    lines += ["", "Command: `build/benchmarks/storage_bench --benchmark_filter=StorageDay` "
+              "(EW_BENCH_EDGES=2000, EW_BENCH_MINUTES=1440 by default). The information floor is "
+              "explained in docs/format/storage.md.", ""]
+    return lines
+
+
 def ingest_section(e2e):
     lines = ["## Ingest throughput (end to end, real server)", ""]
     ing = (e2e or {}).get("ingest")
@@ -211,7 +248,7 @@ def main():
              "own CPU time so its share does not count. Load average (1 min) at the start and end "
              f"of the end-to-end run: {load_text(e2e)} (other work on the machine inflates wall-clock "
              "latencies; CPU-time figures are less affected).", ""]
-    lines += ingest_section(e2e) + pending_section(e2e) + peer_section(e2e, vm) + micro_section(args.dir)
+    lines += ingest_section(e2e) + pending_section(e2e) + storage_section(args.dir) + peer_section(e2e, vm) + micro_section(args.dir)
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
 

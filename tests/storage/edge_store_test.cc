@@ -198,6 +198,24 @@ TEST_F(EdgeStoreTest, SketchesPerFamily) {
     Sketches by_client = collect(Family::kEdgeByClient, t, kM0 / u, kM0 / u + 3000 / u);
     Sketches detail = collect(Family::kDetail, t, kM0 / u, kM0 / u + 3000 / u);
     ASSERT_EQ(edge.size(), by_client.size());
+    // What was written, per edge and tier unit.
+    Sketches written;
+    for (const MinuteRollup& r : b.rollups) {
+      auto& w = written[{r.minute / u, r.dims.client, r.dims.server}];
+      w.first.Merge(r.value.server_latency);
+      w.second.Merge(r.value.client_latency);
+    }
+    ASSERT_EQ(edge.size(), written.size());
+    for (const auto& [key, w] : written) {
+      // The edge family keeps the server sketch; the client sketch in the hour and day tiers
+      // always, in the minute tier only where no server side measured.
+      EXPECT_EQ(edge[key].first, w.first);
+      if (t != Tier::kMinute || w.first.Empty()) {
+        EXPECT_EQ(edge[key].second, w.second);
+      } else {
+        EXPECT_TRUE(edge[key].second.Empty());
+      }
+    }
     for (const auto& [key, sk] : edge) {
       // The client family joins both sketches from the edge family.
       EXPECT_EQ(by_client[key].first, sk.first);
