@@ -235,9 +235,24 @@ Result<WellKnownIds> InternWellKnown(Interner* interner) {
 }
 
 Result<storage::NodeId> HalfDeriver::ExternalPeer(const SpanView& span) {
+  // ExternalHostName depends only on the first non-empty candidate: the same candidate (from the
+  // same attribute) as the last span's names the same node.
+  const std::string_view candidates[] = {span.peer_service, span.server_address,
+                                         span.net_peer_name, span.http_host,
+                                         UrlHost(span.url_full)};
+  int source = 0;
+  while (source < 5 && candidates[source].empty()) ++source;
+  const std::string_view raw = source < 5 ? candidates[source] : std::string_view();
+  if (source == last_peer_.source && raw == last_peer_.raw) return last_peer_.id;
   std::string host = ExternalHostName(span);
-  if (host.empty()) return ids_.unknown_external;
-  return interner_->Node(NodeKind::kExternalService, "", host);
+  storage::NodeId id = ids_.unknown_external;
+  if (!host.empty()) {
+    EW_ASSIGN_OR_RETURN(id, interner_->Node(NodeKind::kExternalService, "", host));
+  }
+  last_peer_.source = source;
+  last_peer_.raw.assign(raw);
+  last_peer_.id = id;
+  return id;
 }
 
 Result<storage::NodeId> HalfDeriver::MessagingNode(const SpanView& span) {
@@ -249,8 +264,26 @@ Result<storage::NodeId> HalfDeriver::MessagingNode(const SpanView& span) {
 }
 
 Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
+  // NormalizePathInto reads the first non-empty of route, url.path, url.full; gRPC spans (none
+  // of them) are normalized and interned each time.
+  int source = -1;
+  std::string_view raw;
+  if (!span.http_route.empty()) {
+    source = 0, raw = span.http_route;
+  } else if (!span.url_path.empty()) {
+    source = 1, raw = span.url_path;
+  } else if (!span.url_full.empty()) {
+    source = 2, raw = span.url_full;
+  }
+  if (source >= 0 && source == last_path_.source && raw == last_path_.raw) return last_path_.id;
   NormalizePathInto(span, &path_);
-  return interner_->String(storage::StringKind::kPath, path_);
+  EW_ASSIGN_OR_RETURN(storage::StringId id, interner_->String(storage::StringKind::kPath, path_));
+  if (source >= 0) {
+    last_path_.source = source;
+    last_path_.raw.assign(raw);
+    last_path_.id = id;
+  }
+  return id;
 }
 
 Result<DeriveResult> HalfDeriver::Derive(const SpanView& span, int64_t now_ms, HalfRecord* out) {
@@ -278,8 +311,16 @@ Result<DeriveResult> HalfDeriver::Derive(const SpanView& span, int64_t now_ms, H
 
   std::string_view ns = !span.k8s_namespace.empty() ? span.k8s_namespace : span.service_namespace;
   std::string_view name = span.service_name.empty() ? kUnknownServiceName : span.service_name;
-  EW_ASSIGN_OR_RETURN(r.node, interner_->Node(NodeKind::kService, ns.substr(0, kMaxPathBytes),
-                                              name.substr(0, kMaxPathBytes)));
+  ns = ns.substr(0, kMaxPathBytes);
+  name = name.substr(0, kMaxPathBytes);
+  if (last_service_.id != 0 && ns == last_service_.ns && name == last_service_.name) {
+    r.node = last_service_.id;
+  } else {
+    EW_ASSIGN_OR_RETURN(r.node, interner_->Node(NodeKind::kService, ns, name));
+    last_service_.ns.assign(ns);
+    last_service_.name.assign(name);
+    last_service_.id = r.node;
+  }
   EW_ASSIGN_OR_RETURN(r.path, PathId(span));
   const bool messaging = !span.messaging_system.empty();
 

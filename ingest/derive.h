@@ -64,6 +64,17 @@ class HalfDeriver {
   DeriveLimits limits_;
   std::string scratch_;
   std::string path_;
+  // The last lookups, by their raw inputs: consecutive spans of one resource share the service,
+  // and often the route or the destination, so most spans skip hashing these strings.
+  struct LastService {
+    std::string ns, name;
+    storage::NodeId id = 0;
+  } last_service_;
+  struct LastRaw {  // a raw input (which attribute it came from, its bytes) and its id
+    int source = -1;
+    std::string raw;
+    uint32_t id = 0;
+  } last_path_, last_peer_;
 };
 
 // --- Pure rules (exposed for tests).

@@ -3,6 +3,7 @@
 // rollups a flush would write.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "ingest/derive.h"
@@ -320,6 +321,54 @@ TEST(DeriveRules, PathFromRouteElseUrlPathWithoutQueryIdsNormalized) {
   EXPECT_EQ(NormalizePathSegments("/v1/traces"), "/v1/traces");  // short words stay
   EXPECT_EQ(NormalizePathSegments("/api/v2/items/abcdef"), "/api/v2/items/abcdef");
   EXPECT_EQ(NormalizePath(SpanView{}), "");
+}
+
+// The deriver remembers the last service, path and destination lookups by their raw inputs;
+// consecutive spans whose inputs differ in any part (or come from another attribute) must still
+// get their own ids.
+TEST(DeriveRules, ConsecutiveSpansGetTheirOwnIdsWhateverTheLastSpanHad) {
+  ShardHarness h(/*pair_wait_ms=*/1000);
+  std::vector<SpanView> spans;
+  auto server = [&](const char* ns, const char* name, uint8_t trace) {
+    SpanView s = MakeSpan(SpanKind::kServer, name, trace, trace, 0, h.now_ms);
+    s.service_namespace = ns;
+    s.has_parent = false;
+    return s;
+  };
+  spans.push_back(server("a", "bc", 1));
+  spans.back().url_path = "https://h.example.com/y/7";
+  spans.push_back(server("ab", "c", 2));                // same bytes split differently
+  spans.back().url_full = "https://h.example.com/y/7";  // same bytes, another attribute
+  spans.push_back(server("ab", "c", 3));
+  spans.back().http_route = "https://h.example.com/y/7";
+  spans.push_back(server("ab", "c", 4));  // no path at all
+  spans.push_back(server("ab", "c", 5));
+  spans.back().url_path = "https://h.example.com/y/7";
+  for (const SpanView& s : spans) h.Feed(s);
+  auto rows = h.Flush();
+  std::map<std::pair<std::string, std::string>, uint64_t> got, want;
+  for (const auto& r : rows) got[{r.server, r.path}] += r.requests;
+  for (const SpanView& s : spans) {
+    ++want[{"service:" + std::string(s.service_namespace) + "/" + std::string(s.service_name),
+            NormalizePath(s)}];
+  }
+  EXPECT_EQ(got, want);
+  // Destinations: the same host through another attribute, then another host from the same one.
+  std::vector<SpanView> calls;
+  for (int i = 0; i < 4; ++i)
+    calls.push_back(MakeSpan(SpanKind::kClient, "web", 10 + i, 10 + i, 0, h.now_ms));
+  calls[0].peer_service = "one.example.com";
+  calls[1].server_address = "one.example.com";
+  calls[2].server_address = "two.example.com";
+  calls[3].server_address = "10.0.0.1";
+  for (const SpanView& s : calls) h.Feed(s);
+  h.Advance(1000 + 100);
+  rows = h.Flush();
+  std::map<std::string, uint64_t> by_server;
+  for (const auto& r : rows) by_server[r.server] += r.requests;
+  EXPECT_EQ(by_server["external_service:/one.example.com"], 2u);
+  EXPECT_EQ(by_server["external_service:/two.example.com"], 1u);
+  EXPECT_EQ(by_server[kUnknownExt], 1u);
 }
 
 TEST(DeriveRules, PathCapPerEdgeOverflowsToOther) {
