@@ -57,11 +57,17 @@ void IngestServiceImpl::WriterLoop() {
       bytes += e->batch.records.size() * kEncodedHalfRecordSize;
     }
     if (!group.empty()) {
+      std::lock_guard<std::mutex> lock(log_mu_);
       CommitGroup(group);
-      unsynced = config_.fsync == FsyncMode::kInterval;
+    }
+    // Requests committed by I/O threads (Export's fast path) need syncing too.
+    if (config_.fsync == FsyncMode::kInterval && log_->EndPosition() != synced_position_) {
+      unsynced = true;
     }
     int64_t now = MonoMs();
     if (unsynced && now - last_sync >= config_.fsync_interval_ms) {
+      std::lock_guard<std::mutex> lock(log_mu_);
+      synced_position_ = log_->EndPosition();
       Status st = log_->Sync();
       if (!st.ok()) {
         EW_LOG(kWarn) << "ingest: log sync failed: " << st.ToString();
@@ -71,6 +77,7 @@ void IngestServiceImpl::WriterLoop() {
     }
     const bool wanted = flush_wanted_.load(std::memory_order_acquire);
     if (now >= next_flush || (wanted && writer_queue_.Empty())) {
+      std::lock_guard<std::mutex> lock(log_mu_);
       EmitMarker();
       next_flush = now + config_.flush_interval_ms;
     }
@@ -83,17 +90,33 @@ void IngestServiceImpl::WriterLoop() {
       });
     }
   }
-  if (unsynced) (void)log_->Sync();
+  if (unsynced || log_->EndPosition() != synced_position_) {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    (void)log_->Sync();
+  }
 }
 
 void IngestServiceImpl::CommitGroup(std::vector<PendingExport*>& group) {
-  std::vector<std::string> encoded(group.size());
+  // The encodings' buffers are kept for the next group (writer thread only); a burst's group
+  // can be large, so buffers over 1 MiB are released afterwards.
+  std::vector<std::string>& encoded = commit_encoded_;
+  if (encoded.size() < group.size()) encoded.resize(group.size());
   std::vector<std::string_view> views;
   views.reserve(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
+    encoded[i].clear();
     EncodeHalfBatch(group[i]->batch, &encoded[i]);
     views.push_back(encoded[i]);
   }
+  struct Release {
+    std::vector<std::string>& v;
+    ~Release() {
+      for (std::string& s : v) {
+        if (s.capacity() > (size_t{1} << 20)) std::string().swap(s);
+      }
+      if (v.size() > 64) v.resize(64);
+    }
+  } release{encoded};
   Result<uint64_t> end = log_->Append(views);
   if (!end.ok()) {
     if (!log_failed_.exchange(true)) {
@@ -119,14 +142,23 @@ void IngestServiceImpl::CommitGroup(std::vector<PendingExport*>& group) {
 }
 
 void IngestServiceImpl::Dispatch(const HalfBatch& batch) {
+  // Each shard's item is sized exactly (growing 512 records by doubling copied them twice).
   std::vector<ShardItem*> items(shards_.size(), nullptr);
-  for (const HalfRecord& r : batch.records) {
-    size_t s = ShardOf(r);
-    if (items[s] == nullptr) {
-      items[s] = new ShardItem;
-      items[s]->arrival_ms = batch.arrival_ms;
-    }
-    items[s]->records.push_back(r);
+  std::vector<uint32_t> counts(shards_.size(), 0);
+  dispatch_shard_of_.resize(batch.records.size());
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    const size_t s = ShardOf(batch.records[i]);
+    dispatch_shard_of_[i] = static_cast<uint32_t>(s);
+    ++counts[s];
+  }
+  for (size_t s = 0; s < items.size(); ++s) {
+    if (counts[s] == 0) continue;
+    items[s] = new ShardItem;
+    items[s]->arrival_ms = batch.arrival_ms;
+    items[s]->records.reserve(counts[s]);
+  }
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    items[dispatch_shard_of_[i]]->records.push_back(batch.records[i]);
   }
   for (size_t s = 0; s < items.size(); ++s) {
     if (items[s] != nullptr) PushToShard(s, items[s]);

@@ -61,6 +61,9 @@ class IngestServiceImpl final : public IngestService {
     BodyType type = BodyType::kProtobuf;
     std::function<void(ExportResponse)> done;
   };
+  // Scratch of CommitGroup and Dispatch (under log_mu_), kept between groups.
+  std::vector<std::string> commit_encoded_;
+  std::vector<uint32_t> dispatch_shard_of_;
   // Work for one shard: records of one request in log order, or a flush marker, or stop.
   struct ShardItem {
     enum class Kind { kRecords, kMarker } kind = Kind::kRecords;
@@ -146,7 +149,11 @@ class IngestServiceImpl final : public IngestService {
   BoundedQueue<PendingExport> writer_queue_{kWriterQueueRequests};
   Waker writer_waker_;
   std::thread writer_;
-  uint64_t log_position_ = 0;  // writer thread only (and Start before threads)
+  // Serializes log appends, dispatch to the shards and markers: held by the writer thread for
+  // each group, marker and sync, and by an I/O thread committing its own request (Export).
+  std::mutex log_mu_;
+  uint64_t log_position_ = 0;     // under log_mu_ (and Start before threads)
+  uint64_t synced_position_ = 0;  // writer thread: the log end at its last sync
 
   std::atomic<bool> accepting_{false};
   std::atomic<bool> stop_writer_{false};

@@ -355,7 +355,14 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
   }
   // Sized up front: the pending chunks alone can be tens of MiB, and growing the batch by
   // doubling copies it several times and leaves the intermediate blocks in a malloc arena.
-  size_t reserve = 64 + batch.rollups.size() * 512;
+  // Per rollup at most 9 tier records (key, framing, counts) of which 6 carry sketches (a
+  // varint or two per bucket), plus exemplars; an overestimate only costs address space.
+  size_t reserve = 64;
+  for (const MinuteRollup& r : batch.rollups) {
+    reserve +=
+        9 * 96 + 200 +
+        12 * (r.value.server_latency.Buckets().size() + r.value.client_latency.Buckets().size());
+  }
   for (const auto& [k, v] : batch.pending_puts) reserve += k.size() + v.size() + 16;
   for (const auto& k : batch.pending_deletes) reserve += k.size() + 8;
   rocksdb::WriteBatch wb(reserve);
