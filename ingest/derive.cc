@@ -238,11 +238,10 @@ Result<storage::NodeId> HalfDeriver::ExternalPeer(const SpanView& span) {
   // ExternalHostName depends only on the first non-empty candidate: the same candidate (from the
   // same attribute) as the last span's names the same node.
   const std::string_view candidates[] = {span.peer_service, span.server_address,
-                                         span.net_peer_name, span.http_host,
-                                         UrlHost(span.url_full)};
+                                         span.net_peer_name, span.http_host};
   int source = 0;
-  while (source < 5 && candidates[source].empty()) ++source;
-  const std::string_view raw = source < 5 ? candidates[source] : std::string_view();
+  while (source < 4 && candidates[source].empty()) ++source;
+  const std::string_view raw = source < 4 ? candidates[source] : UrlHost(span.url_full);
   if (source == last_peer_.source && raw == last_peer_.raw) return last_peer_.id;
   std::string host = ExternalHostName(span);
   storage::NodeId id = ids_.unknown_external;
