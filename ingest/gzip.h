@@ -1,7 +1,7 @@
 // Gzip (and zlib) decompression of request bodies with a hard output limit, so a small
 // decompression bomb costs at most `max_output` bytes of memory and the time to produce them.
 //
-// Thread-safety: a plain function; no shared state.
+// Thread-safety: plain functions, no shared state (libdeflate decompressors are per thread).
 #pragma once
 
 #include <cstddef>
