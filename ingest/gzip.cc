@@ -1,14 +1,26 @@
 #include "ingest/gzip.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <memory>
+#include <optional>
 
 namespace ew::ingest {
 namespace {
 
 constexpr size_t kFirstChunk = 64 << 10;
+
+// A gzip member is at least a 10-byte header, 2 bytes of deflate data and an 8-byte trailer
+// (CRC32, ISIZE); libdeflate refuses anything shorter anyway.
+constexpr size_t kGzipMinMember = 20;
+constexpr uint8_t kGzipFlagHeaderCrc = 0x02;  // FHCRC
+// Deflate cannot expand by more than 1032:1 (a 258-byte match in two 1-bit codes), so an ISIZE
+// above this many times the compressed size is a lie, and not worth allocating for.
+constexpr size_t kMaxDeflateRatio = 1032;
 
 // RAII for a z_stream set up for inflation.
 class Inflater {
@@ -36,9 +48,83 @@ Status Malformed(const char* what, size_t offset) {
                                  std::to_string(offset));
 }
 
-}  // namespace
+struct DecompressorFree {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
 
-Status GunzipBody(std::string_view compressed, size_t max_output, std::string* out) {
+// One libdeflate decompressor per thread (it holds ~10 KB of decode tables and no stream state).
+libdeflate_decompressor* ThreadDecompressor() {
+  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorFree> d(
+      libdeflate_alloc_decompressor());
+  return d.get();
+}
+
+uint32_t LoadLe32(const char* p) {
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 |
+         static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
+}
+
+// The fast path: libdeflate into a buffer sized from the trailer's ISIZE (the uncompressed size of
+// the last member, mod 2^32). Returns true when the whole body inflated into exactly that buffer,
+// with every member's CRC32 and ISIZE checked. Returns false, leaving `out` to be replaced, in
+// every other case (ISIZE over the limit or implausible, output not fitting, malformed data, a
+// header CRC, which libdeflate skips without checking): the zlib path then decides, so limits,
+// error codes and messages stay those of the streaming inflater.
+bool InflateWithLibdeflate(std::string_view compressed, size_t max_output, std::string* out) {
+  const std::optional<size_t> trusted = internal::TrustedIsize(compressed, max_output);
+  if (!trusted) return false;
+  const size_t isize = *trusted;
+  libdeflate_decompressor* d = ThreadDecompressor();
+  if (d == nullptr) return false;
+  if (out->capacity() < isize + kGunzipPaddingReserve) {
+    // Drop the old buffer first: growing it would round the capacity up (to twice the old one).
+    std::string().swap(*out);
+    out->reserve(isize + kGunzipPaddingReserve);
+  }
+  out->resize(isize);
+  size_t consumed = 0;
+  size_t produced = 0;
+  while (consumed < compressed.size()) {
+    const size_t left = compressed.size() - consumed;
+    if (left < kGzipMinMember ||
+        (static_cast<uint8_t>(compressed[consumed + 3]) & kGzipFlagHeaderCrc) != 0) {
+      return false;
+    }
+    size_t in_used = 0;
+    size_t out_used = 0;
+    if (libdeflate_gzip_decompress_ex(d, compressed.data() + consumed, left, out->data() + produced,
+                                      isize - produced, &in_used,
+                                      &out_used) != LIBDEFLATE_SUCCESS) {
+      return false;
+    }
+    consumed += in_used;
+    produced += out_used;
+  }
+  // The last member alone fills ISIZE bytes, so earlier ones were empty and produced == isize;
+  // kept exact in any case.
+  out->resize(produced);
+  return true;
+}
+
+// Resizes `out` (holding `produced` bytes) to `size` with a capacity of exactly that: growing a
+// std::string in place rounds the capacity up to twice the old one, which near the limit meant
+// reserving up to twice --max-decompressed.
+void GrowExactly(std::string* out, size_t produced, size_t size) {
+  if (size <= out->capacity()) {
+    out->resize(size);
+    return;
+  }
+  std::string bigger;
+  bigger.reserve(size);
+  bigger.append(out->data(), produced);
+  bigger.resize(size);
+  out->swap(bigger);
+}
+
+// The streaming path (zlib): grows the output up to max_output + 1 bytes, so it stops at the
+// limit whatever the trailer claims.
+Status InflateWithZlib(std::string_view compressed, size_t max_output, std::string* out) {
   out->clear();
   Inflater inflater;
   if (!inflater.Init()) return Status::Internal("gzip: inflateInit2 failed");
@@ -50,7 +136,7 @@ Status GunzipBody(std::string_view compressed, size_t max_output, std::string* o
   while (true) {
     if (produced == out->size()) {
       if (produced > max_output) break;
-      out->resize(std::min(out->size() * 2, max_output + 1));
+      GrowExactly(out, produced, std::min(out->size() * 2, max_output + 1));
     }
     size_t in_avail = compressed.size() - consumed;
     size_t out_avail = out->size() - produced;
@@ -86,6 +172,27 @@ Status GunzipBody(std::string_view compressed, size_t max_output, std::string* o
   out->clear();
   return Status::ResourceExhausted("gzip: decompressed body exceeds " + std::to_string(max_output) +
                                    " bytes");
+}
+
+}  // namespace
+
+namespace internal {
+
+std::optional<size_t> TrustedIsize(std::string_view compressed, size_t max_output) {
+  if (compressed.size() < kGzipMinMember) return std::nullopt;
+  const size_t isize = LoadLe32(compressed.data() + compressed.size() - 4);
+  if (isize > max_output || isize / kMaxDeflateRatio > compressed.size()) return std::nullopt;
+  return isize;
+}
+
+}  // namespace internal
+
+Status GunzipBody(std::string_view compressed, size_t max_output, std::string* out) {
+  if (InflateWithLibdeflate(compressed, max_output, out)) return Status::Ok();
+  // Start the streaming path from nothing, as before, so the buffer the trailer asked for and
+  // the one the streaming path grows never add up.
+  std::string().swap(*out);
+  return InflateWithZlib(compressed, max_output, out);
 }
 
 }  // namespace ew::ingest

@@ -89,6 +89,52 @@ TEST(IngestService, GzipAndJsonBodiesPair) {
   EXPECT_EQ(env.Count("web", "api"), 1u);
 }
 
+// Each I/O thread keeps its inflated-body buffer: bodies of changing sizes and kinds, a broken one
+// in between and one past the kept size, all on this thread, each decode exactly (nothing of one
+// body shows through in the next).
+TEST(IngestService, GzipBodiesOfChangingSizesOnOneThread) {
+  ServiceEnv env;
+  env.Open();
+  const int64_t now = WallNowMs();
+  std::vector<tools::OtlpSpan> clients;
+  std::vector<tools::OtlpSpan> servers;
+  for (uint64_t trace = 1; trace <= 300; ++trace) {
+    clients.push_back(OtlpHalf(kClient, trace, 100, 0, now, 0));
+    servers.push_back(OtlpHalf(kServer, trace, 200, 100, now, 1));
+  }
+  ExportResponse r = env.Export(clients, tools::Encoding::kGzipProtobuf);
+  ASSERT_EQ(r.outcome, ExportOutcome::kOk) << r.body;
+  EXPECT_EQ(r.accepted_spans, 300u);
+  // A small JSON body inflated into the big one's buffer.
+  r = env.Export({OtlpHalf(kClient, 1000, 100, 0, now, 0)}, tools::Encoding::kGzipJson);
+  ASSERT_EQ(r.outcome, ExportOutcome::kOk) << r.body;
+  EXPECT_EQ(r.accepted_spans, 1u);
+  ExportRequest broken;
+  broken.body = tools::Gzip("{\"resourceSpans\":[]}");
+  broken.body.resize(broken.body.size() - 3);
+  broken.gzip = true;
+  broken.type = BodyType::kJson;
+  r = env.ExportRaw(std::move(broken));
+  EXPECT_EQ(r.outcome, ExportOutcome::kMalformed);
+  EXPECT_NE(r.body.find("gzip: "), std::string::npos) << r.body;
+  // 6 MiB of JSON whitespace: past the 4 MiB an I/O thread keeps.
+  const tools::OtlpSpan server_1000 = OtlpHalf(kServer, 1000, 200, 100, now, 1);
+  ExportRequest huge;
+  huge.body =
+      tools::Gzip(tools::EncodeTraces({&server_1000}, env.resources, tools::Encoding::kJson) +
+                  std::string(6 << 20, ' '));
+  huge.gzip = true;
+  huge.type = BodyType::kJson;
+  r = env.ExportRaw(std::move(huge));
+  ASSERT_EQ(r.outcome, ExportOutcome::kOk) << r.body;
+  EXPECT_EQ(r.accepted_spans, 1u);
+  r = env.Export(servers, tools::Encoding::kGzipProtobuf);
+  ASSERT_EQ(r.outcome, ExportOutcome::kOk) << r.body;
+  EXPECT_EQ(r.accepted_spans, 300u);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 301u);
+}
+
 TEST(IngestService, UnpairedClientExpiresToExternalServiceAfterPairWait) {
   ServiceEnv env(/*pair_wait_ms=*/200);
   env.resources[0].push_back(tools::Attr::Str("service.namespace", "shop"));
