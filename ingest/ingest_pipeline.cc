@@ -29,6 +29,9 @@ constexpr size_t kPrefetchAhead = 8;
 // pending state and a snapshot's cost is amortized over at least as many records as it writes.
 constexpr uint64_t kSnapshotMinRecords = uint64_t{1} << 20;
 constexpr size_t kSnapshotMaxKeys = 16384;
+// A flush that writes at least this many bytes of pending chunks waits for them to leave
+// RocksDB's memtable (ApplyFlushOf).
+constexpr size_t kPendingBytesFlushedAtOnce = size_t{8} << 20;
 
 int64_t MonoMs() { return MonoNowNs() / 1'000'000; }
 
@@ -390,8 +393,20 @@ Status IngestServiceImpl::ApplyFlushOf(FlushInProgress& f) {
   size_t pending_now = 0;
   for (const ShardFlush& p : f.shard_parts) pending_now += p.pending_now;
   storage::FlushBatch batch = MergeParts(f);
+  size_t pending_bytes = 0;
+  for (const auto& [key, value] : batch.pending_puts) pending_bytes += value.size();
   Status st = ApplyWithRetry(batch);
   if (st.ok()) {
+    if (pending_bytes >= kPendingBytesFlushedAtOnce) {
+      // A burst of unpaired halves: its records sit in RocksDB's memtable (as much again as
+      // the halves' table entries) until a background flush writes them out, and that memory
+      // goes back to the kernel only at the malloc_trim after the next ingest flush. Writing
+      // them out now makes the memtable's memory free for this flush's malloc_trim.
+      Status m = store_->FlushPendingMemtables();
+      if (!m.ok()) {
+        EW_LOG(kWarn) << "ingest: " << m.ToString();
+      }
+    }
     NotePendingWritten(pending_now);
     Status t = log_->TruncateBefore(batch.log_position);
     if (!t.ok()) {

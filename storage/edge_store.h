@@ -205,6 +205,9 @@ class EdgeStore {
   virtual Status ApplyFlush(const FlushBatch& batch) = 0;
   // The log_position of the last applied flush (0 for a new store).
   virtual uint64_t FlushedLogPosition() const = 0;
+  // Writes the pending state's memtables out and waits, so that the memory of a large pending
+  // write is free (for the caller's malloc_trim) now instead of after a background flush.
+  virtual Status FlushPendingMemtables() { return Status::Ok(); }
   // Calls fn for every stored pending-pair entry (at start-up, before replaying the log).
   virtual Status LoadPending(
       const std::function<void(std::string_view key, std::string_view value)>& fn) const = 0;

@@ -93,6 +93,7 @@ class EdgeStoreImpl final : public EdgeStore {
 
   Status Health() const override;
   Status CompactAll() override;
+  Status FlushPendingMemtables() override;
   Status Checkpoint(const std::string& dir) override;
   StoreStats Stats() const override;
 

@@ -280,6 +280,13 @@ Status EdgeStoreImpl::TryResume() const {
 
 Status EdgeStoreImpl::Health() const { return TryResume(); }
 
+Status EdgeStoreImpl::FlushPendingMemtables() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  fo.allow_write_stall = true;
+  return FromRocks(db_->Flush(fo, handles_[kCfPending]), "flushing pending memtables");
+}
+
 Status EdgeStoreImpl::CompactAll() {
   if (options_.read_only) return Status::FailedPrecondition("storage: opened read-only");
   rocksdb::CompactRangeOptions opts;
