@@ -4,7 +4,8 @@
 // counters, the response buffer: tens of MiB for a 10,000-edge map) is reused by the next query
 // instead of being faulted in again page by page — measured at about half the time of a full-map
 // query on this kind of VM. Free memory goes back to the kernel explicitly (malloc_trim) where a
-// caller decides it should, e.g. once per ingest flush.
+// caller decides it should, e.g. once per ingest flush. All threads share one arena, so that
+// trim reaches every free block.
 //
 // Thread-safety: call once at start-up, before threads start.
 #pragma once

@@ -145,7 +145,12 @@ def pending_section(e2e):
         f"{fmt(p['pending_halves'])} unpaired client halves held with `--pair-wait 30m`: RSS "
         f"{p['rss_before'] / 2**20:.0f} MiB → {p['rss_after'] / 2**20:.0f} MiB, "
         f"**{p['bytes_per_pending_half']:.1f} B per pending half** (goal ≤ 48 B; count "
-        f"{'from the server metrics' if p['pending_from_metrics'] else '= spans sent'}).", "",
+        f"{'from the server metrics' if p['pending_from_metrics'] else '= spans sent'}). "
+        "RSS is the median of ten samples over 5 s once the pending count stopped growing and two "
+        "more ingest flushes completed"
+        + (f"; the largest RSS seen during the load and its flushes was {p['rss_peak'] / 2**20:.0f} MiB "
+           f"({p['peak_bytes_per_pending_half']:.1f} B per half: a flush briefly holds the new halves' "
+           "pending chunks, write batch and memtable copies)" if 'rss_peak' in p else "") + ".", "",
         "Command: `" + p["command"] + "`", ""]
 
 
