@@ -169,6 +169,7 @@ Status IngestServiceImpl::Start() {
     if (!s.ok() && load_error.ok()) load_error = s;
   });
   EW_RETURN_IF_ERROR(st.WithContext("loading pending halves"));
+  for (auto& s : shards_) s->state.FinishLoad();
   size_t loaded = 0;
   for (auto& s : shards_) loaded += s->state.pending();
   NotePendingWritten(loaded);

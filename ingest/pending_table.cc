@@ -53,6 +53,13 @@ PendingTable::PendingTable(size_t max_entries)
   slots_ = MapSlots(capacity_);
 }
 
+void PendingTable::SetMaxEntries(size_t max_entries) {
+  max_entries_ = std::max<size_t>(max_entries, 1);
+  // Never below the current capacity: lowering the bound does not shrink the array.
+  final_capacity_ =
+      std::max(capacity_, static_cast<size_t>(std::ceil(max_entries_ / kPendingMaxLoad)) + 1);
+}
+
 PendingTable::Slots PendingTable::MapSlots(size_t count) {
   const size_t bytes = count * sizeof(PendingEntry);
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

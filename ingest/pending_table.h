@@ -72,6 +72,9 @@ class PendingTable {
 
   size_t size() const { return size_; }
   size_t max_entries() const { return max_entries_; }
+  // Lets the table hold up to max_entries (it grows past the constructor's bound as needed);
+  // a caller that raises it lowers it again with SetMaxEntries once it evicted what is over.
+  void SetMaxEntries(size_t max_entries);
   size_t capacity() const { return capacity_; }
   bool Occupied(size_t i) const { return slots_[i].span_key != 0; }
   PendingEntry& Slot(size_t i) { return slots_[i]; }

@@ -265,13 +265,23 @@ Status ShardState::LoadPending(std::string_view key, std::string_view value, int
   e.arrival_tick = TickOf(std::max(arrival_ms, floor_ms));
   e.set_persisted(true);
   if (table_.Find(e.trace_lo, e.span_key) == nullptr && table_.size() >= table_.max_entries()) {
-    EvictOldest(last_now_ms_);
+    table_.SetMaxEntries(table_.max_entries() + table_.max_entries() / 4 + 1024);
   }
   PendingEntry* old = table_.Find(e.trace_lo, e.span_key);
   if (old != nullptr) --tick_counts_[old->arrival_tick];
   table_.Insert(e);
   ++tick_counts_[e.arrival_tick];
   return Status::Ok();
+}
+
+void ShardState::FinishLoad() {
+  const size_t bound = options_.max_pending;
+  while (table_.size() > bound) {
+    const size_t before = table_.size();
+    EvictOldest(last_now_ms_);
+    if (table_.size() == before) break;  // nothing evictable (cannot happen: every half has a tick)
+  }
+  if (table_.max_entries() != bound) table_.SetMaxEntries(bound);
 }
 
 void ShardState::TakeFlush(ShardFlush* out, bool full) {

@@ -82,8 +82,13 @@ class ShardState {
   // Expires halves whose arrival is at least pair_wait before now_ms, visiting at most
   // max_slots slots from where the last call stopped (SIZE_MAX: the whole table).
   void Expire(int64_t now_ms, size_t max_slots);
-  // Restores one persisted pending half (start-up, before replay).
+  // Restores one persisted pending half (start-up, before replay). Loading never evicts: a
+  // later chunk may drop a half that was paired or expired (and counted) in the previous run, so
+  // evicting it while loading would count it twice. FinishLoad evicts what is over the bound.
   Status LoadPending(std::string_view key, std::string_view value, int64_t now_ms);
+  // After the last LoadPending/DropPending: evicts the oldest halves over max_pending (a store
+  // written with a larger --max-pending), counting them as evicted, once.
+  void FinishLoad();
   // Forgets a restored half again (a later chunk of the persisted state dropped it).
   void DropPending(std::string_view key);
   // Moves out the aggregation tables and the pending delta since the last call; marks the

@@ -42,7 +42,8 @@ TEST(MallocPolicy, BlocksBelow64MiBComeFromTheHeapAndThreadsShareOneArena) {
   std::string xml(buf, len);
   std::free(buf);
   size_t heaps = 0;
-  for (size_t at = xml.find("<heap nr="); at != std::string::npos; at = xml.find("<heap nr=", at + 1)) {
+  for (size_t at = xml.find("<heap nr="); at != std::string::npos;
+       at = xml.find("<heap nr=", at + 1)) {
     ++heaps;
   }
   EXPECT_EQ(heaps, 1u) << xml;

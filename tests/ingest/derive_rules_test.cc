@@ -488,6 +488,47 @@ TEST(DeriveRules, ResentDuplicateHalfIsKeptOnce) {
   EXPECT_EQ(h.TotalRequests(h.Flush()), 1u);
 }
 
+// A store written with a larger --max-pending: its chunks may add a half that a later chunk of
+// the same store drops (it was paired or expired, and counted, in that run). Loading must not
+// evict such a half on the way (that would count it again); what is over the bound after the
+// whole load is evicted once.
+TEST(DeriveRules, ReloadUnderASmallerBoundCountsNoDroppedHalfAgain) {
+  ShardHarness h;
+  for (uint64_t t = 1; t <= 10; ++t)
+    h.Feed(MakeSpan(SpanKind::kClient, "web", t, 100, 0, h.now_ms));
+  h.Flush();
+  ASSERT_EQ(h.last_flush().pending_adds.size(), 1u);
+  const std::string chunk = h.last_flush().pending_adds[0];
+  ASSERT_EQ(chunk.size(), 1 + 10 * kPendingRecordBytes);
+  auto key_of = [&](int i) { return chunk.substr(1 + i * kPendingRecordBytes, kPendingKeyBytes); };
+  auto value_of = [&](int i) {
+    return chunk.substr(1 + i * kPendingRecordBytes + kPendingKeyBytes, kPendingValueBytes);
+  };
+  ShardOptions small = h.options();
+  small.max_pending = 4;
+  ShardState fresh(small);
+  fresh.SetNow(h.now_ms);
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(fresh.LoadPending(key_of(i), value_of(i), h.now_ms).ok());
+  for (int i = 0; i < 5; ++i) fresh.DropPending(key_of(i));  // paired in the previous run
+  EXPECT_EQ(fresh.counters().expired[2], 0u) << "evicted while loading";
+  EXPECT_EQ(fresh.pending(), 5u);
+  fresh.FinishLoad();
+  EXPECT_LE(fresh.pending(), 4u);
+  const uint64_t evicted = fresh.counters().expired[2];
+  EXPECT_EQ(fresh.pending() + evicted, 5u);
+  ShardFlush f;
+  fresh.TakeFlush(&f);
+  uint64_t requests = 0;
+  for (const auto& r : f.rollups) requests += r.value.requests;
+  EXPECT_EQ(requests, evicted);  // each evicted half counted once, no dropped one at all
+  // Their persisted records are dropped with that flush.
+  EXPECT_EQ(f.pending_drops.size(), evicted * kPendingKeyBytes);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(f.pending_drops.find(key_of(i)), std::string::npos) << "dropped half " << i;
+  }
+}
+
 TEST(DeriveRules, PendingHalvesPersistAndPairAfterReload) {
   ShardHarness h;
   h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
