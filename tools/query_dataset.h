@@ -40,8 +40,11 @@ struct QueryDatasetOptions {
   int paths_per_edge = 3;
   uint64_t seed = 1;
 
+  // What the generated store depends on: the options and the storage layout version ("s2":
+  // edge_1m without the client sketch of paired requests), so a cached store is regenerated
+  // when either changes.
   std::string Signature() const {
-    return std::to_string(services) + "/" + std::to_string(namespaces) + "/" +
+    return std::string("s2/") + std::to_string(services) + "/" + std::to_string(namespaces) + "/" +
            std::to_string(calls_per_service) + "/" + std::to_string(hot_edges) + "/" +
            std::to_string(now_minute) + "/" + std::to_string(dense_minutes) + "/" +
            std::to_string(cold_period_dense) + "/" + std::to_string(history_days) + "/" +
