@@ -139,11 +139,14 @@ void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, co
     storage::Exemplar ex;
     ex.trace_id = arriving->trace_id;
     ex.start_ms = minute * kMsPerMinute;
-    ex.duration_us =
-        static_cast<uint32_t>(storage::LatencySketch::BucketValue((s ? s : c)->duration_bucket));
+    // The server side's duration where there is one: the arriving half's own when it is that
+    // side (or the only one), else the waiting server half's, from its bucket.
     if (!s || arriving->role == HalfRole::kServerPending ||
         arriving->role == HalfRole::kServerAlone) {
       ex.duration_us = arriving->duration_us;
+    } else {
+      ex.duration_us =
+          static_cast<uint32_t>(storage::LatencySketch::BucketValue(s->duration_bucket));
     }
     ex.status = dims.status;
     ex.error = error;
