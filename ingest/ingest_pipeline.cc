@@ -34,6 +34,9 @@ constexpr size_t kSnapshotMaxKeys = 16384;
 constexpr size_t kPendingBytesFlushedAtOnce = size_t{8} << 20;
 // Free heap memory beyond this goes back to the kernel after a flush (ReleaseFreeMemory).
 constexpr size_t kTrimFreeBytes = size_t{48} << 20;
+// Less free heap than kTrimFreeBytes goes back at most every kTrimPeriodMs, and not below this.
+constexpr size_t kTrimMinFreeBytes = size_t{4} << 20;
+constexpr int64_t kTrimPeriodMs = 10'000;
 
 int64_t MonoMs() { return MonoNowNs() / 1'000'000; }
 
@@ -426,11 +429,18 @@ void IngestServiceImpl::ReleaseFreeMemory() {
   // for good. Handing free pages back once per flush keeps RSS at what is in use (measured:
   // 2 M pending halves cost ~125 B of RSS each without this, mostly free arena memory).
   // mallinfo2 walks the bins of the one arena (base/malloc_policy.h): microseconds.
-  // Only past 48 MiB of free heap: steady ingest frees 10-30 MiB per flush and allocates it
-  // again right after, and trimming that every flush (madvise, TLB shootdowns, page faults to
-  // get it back) cost ~7 % of protobuf ingest CPU. A burst (pending halves, big groups) frees far
-  // more and still goes back at once.
-  if (mallinfo2().fordblks >= kTrimFreeBytes) malloc_trim(0);
+  // At once past 48 MiB of free heap (a burst: pending halves, big groups); otherwise at most
+  // every 10 s. Steady ingest frees 10-30 MiB per flush and allocates it again right after, and
+  // trimming that every flush (madvise, TLB shootdowns, page faults to get it back) cost ~7 %
+  // of protobuf ingest CPU; never trimming it would leave up to 48 MiB of free heap resident.
+  static int64_t last_trim_ms = 0;  // the flusher thread only
+  const size_t free_bytes = mallinfo2().fordblks;
+  const int64_t now = MonoMs();
+  if (free_bytes >= kTrimFreeBytes ||
+      (free_bytes >= kTrimMinFreeBytes && now - last_trim_ms >= kTrimPeriodMs)) {
+    malloc_trim(0);
+    last_trim_ms = now;
+  }
 #endif
 }
 

@@ -146,8 +146,8 @@ def pending_section(e2e):
         f"{p['rss_before'] / 2**20:.0f} MiB → {p['rss_after'] / 2**20:.0f} MiB, "
         f"**{p['bytes_per_pending_half']:.1f} B per pending half** (goal ≤ 48 B; count "
         f"{'from the server metrics' if p['pending_from_metrics'] else '= spans sent'}). "
-        "RSS is the median of ten samples over 5 s once the pending count stopped growing and two "
-        "more ingest flushes completed"
+        "RSS is the median of ten samples over 5 s once the pending count stopped growing and six "
+        "more ingest flushes (12 s) completed"
         + (f"; the largest RSS seen during the load and its flushes was {p['rss_peak'] / 2**20:.0f} MiB "
            f"({p['peak_bytes_per_pending_half']:.1f} B per half: a flush briefly holds the new halves' "
            "pending chunks, write batch and memtable copies)" if 'rss_peak' in p else "") + ".", "",
