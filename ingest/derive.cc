@@ -97,17 +97,38 @@ std::string_view UrlHost(std::string_view url) {
   return rest;
 }
 
-std::string ExternalHostName(const SpanView& span) {
-  std::string_view candidates[] = {span.peer_service, span.server_address, span.net_peer_name,
-                                   span.http_host, UrlHost(span.url_full)};
-  for (std::string_view c : candidates) {
-    if (c.empty()) continue;
-    std::string host = StripPortLower(c);
-    if (host.empty() || IsIpLiteral(host)) return {};
-    if (host.size() > kMaxPathBytes) host.resize(kMaxPathBytes);
-    return host;
+namespace {
+
+// The attribute a client span's destination comes from: the first present of peer.service,
+// server.address, net.peer.name, http.host (0-3) and url.full's host (4); -1 when none. The
+// destination depends on that one value only.
+int ExternalHostSource(const SpanView& span, std::string_view* raw) {
+  const std::string_view candidates[] = {span.peer_service, span.server_address, span.net_peer_name,
+                                         span.http_host};
+  for (int i = 0; i < 4; ++i) {
+    if (!candidates[i].empty()) {
+      *raw = candidates[i];
+      return i;
+    }
   }
-  return {};
+  *raw = UrlHost(span.url_full);
+  return raw->empty() ? -1 : 4;
+}
+
+// The destination named by one attribute value: "" for an IP literal or nothing.
+std::string ExternalHostOf(std::string_view raw) {
+  std::string host = StripPortLower(raw);
+  if (host.empty() || IsIpLiteral(host)) return {};
+  if (host.size() > kMaxPathBytes) host.resize(kMaxPathBytes);
+  return host;
+}
+
+}  // namespace
+
+std::string ExternalHostName(const SpanView& span) {
+  std::string_view raw;
+  if (ExternalHostSource(span, &raw) < 0) return {};
+  return ExternalHostOf(raw);
 }
 
 void NormalizePathSegmentsInto(std::string_view path, std::string* out) {
@@ -131,10 +152,34 @@ std::string NormalizePathSegments(std::string_view path) {
   return out;
 }
 
+namespace {
+
+// The attribute a span's path comes from: http.route (0), url.path/http.target (1), url.full
+// (2); -1 when none (gRPC spans then use rpc.service/method).
+int PathSource(const SpanView& span, std::string_view* raw) {
+  const std::string_view candidates[] = {span.http_route, span.url_path, span.url_full};
+  for (int i = 0; i < 3; ++i) {
+    if (!candidates[i].empty()) {
+      *raw = candidates[i];
+      return i;
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
 void NormalizePathInto(const SpanView& span, std::string* out) {
-  if (!span.http_route.empty()) return NormalizePathSegmentsInto(StripQuery(span.http_route), out);
-  if (!span.url_path.empty()) return NormalizePathSegmentsInto(StripQuery(span.url_path), out);
-  if (!span.url_full.empty()) return NormalizePathSegmentsInto(UrlPath(span.url_full), out);
+  std::string_view raw;
+  switch (PathSource(span, &raw)) {
+    case 0:
+    case 1:
+      return NormalizePathSegmentsInto(StripQuery(raw), out);
+    case 2:
+      return NormalizePathSegmentsInto(UrlPath(raw), out);
+    default:
+      break;
+  }
   out->clear();
   if (span.rpc_system == "grpc" && !span.rpc_service.empty()) {
     std::string p = "/";
@@ -235,18 +280,14 @@ Result<WellKnownIds> InternWellKnown(Interner* interner) {
 }
 
 Result<storage::NodeId> HalfDeriver::ExternalPeer(const SpanView& span) {
-  // ExternalHostName depends only on the first non-empty candidate: the same candidate (from the
-  // same attribute) as the last span's names the same node.
-  const std::string_view candidates[] = {span.peer_service, span.server_address,
-                                         span.net_peer_name, span.http_host};
-  int source = 0;
-  while (source < 4 && candidates[source].empty()) ++source;
-  const std::string_view raw = source < 4 ? candidates[source] : UrlHost(span.url_full);
+  std::string_view raw;
+  const int source = ExternalHostSource(span, &raw);
   if (source == last_peer_.source && raw == last_peer_.raw) return last_peer_.id;
-  std::string host = ExternalHostName(span);
   storage::NodeId id = ids_.unknown_external;
-  if (!host.empty()) {
-    EW_ASSIGN_OR_RETURN(id, interner_->Node(NodeKind::kExternalService, "", host));
+  if (source >= 0) {
+    if (std::string host = ExternalHostOf(raw); !host.empty()) {
+      EW_ASSIGN_OR_RETURN(id, interner_->Node(NodeKind::kExternalService, "", host));
+    }
   }
   last_peer_.source = source;
   last_peer_.raw.assign(raw);
@@ -263,17 +304,8 @@ Result<storage::NodeId> HalfDeriver::MessagingNode(const SpanView& span) {
 }
 
 Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
-  // NormalizePathInto reads the first non-empty of route, url.path, url.full; gRPC spans (none
-  // of them) are normalized and interned each time.
-  int source = -1;
   std::string_view raw;
-  if (!span.http_route.empty()) {
-    source = 0, raw = span.http_route;
-  } else if (!span.url_path.empty()) {
-    source = 1, raw = span.url_path;
-  } else if (!span.url_full.empty()) {
-    source = 2, raw = span.url_full;
-  }
+  const int source = PathSource(span, &raw);  // gRPC-only paths (-1) are not remembered
   if (source >= 0 && source == last_path_.source && raw == last_path_.raw) return last_path_.id;
   NormalizePathInto(span, &path_);
   EW_ASSIGN_OR_RETURN(storage::StringId id, interner_->String(storage::StringKind::kPath, path_));

@@ -70,8 +70,8 @@ class HalfDeriver {
     std::string ns, name;
     storage::NodeId id = 0;
   } last_service_;
-  struct LastRaw {  // a raw input (which attribute it came from, its bytes) and its id
-    int source = -1;
+  struct LastRaw {    // a raw input (which attribute it came from, its bytes) and its id
+    int source = -2;  // none yet (the sources are -1 "no attribute" and 0..4)
     std::string raw;
     uint32_t id = 0;
   } last_path_, last_peer_;

@@ -105,8 +105,8 @@ void IngestServiceImpl::WriterLoop() {
 }
 
 void IngestServiceImpl::CommitGroup(std::vector<PendingExport*>& group) {
-  // The encodings' buffers are kept for the next group (writer thread only); a burst's group
-  // can be large, so buffers over 1 MiB are released afterwards.
+  // The encodings' buffers are kept for the next group (callers hold log_mu_); a burst's group
+  // can be large, so buffers over 1 MiB, and slots past 64, are released afterwards.
   std::vector<std::string>& encoded = commit_encoded_;
   if (encoded.size() < group.size()) encoded.resize(group.size());
   std::vector<std::string_view> views;

@@ -369,6 +369,13 @@ TEST(DeriveRules, ConsecutiveSpansGetTheirOwnIdsWhateverTheLastSpanHad) {
   EXPECT_EQ(by_server["external_service:/one.example.com"], 2u);
   EXPECT_EQ(by_server["external_service:/two.example.com"], 1u);
   EXPECT_EQ(by_server[kUnknownExt], 1u);
+  // A deriver's very first destination lookup, with no naming attribute at all.
+  ShardHarness fresh(/*pair_wait_ms=*/1000);
+  fresh.Feed(MakeSpan(SpanKind::kClient, "web", 20, 20, 0, fresh.now_ms));
+  fresh.Advance(1000 + 100);
+  rows = fresh.Flush();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].server, kUnknownExt);
 }
 
 TEST(DeriveRules, PathCapPerEdgeOverflowsToOther) {
