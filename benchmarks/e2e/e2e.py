@@ -168,6 +168,8 @@ def main():
     p.add_argument("--reps", type=int, default=30)
     p.add_argument("--quick", action="store_true", help="1 run of 5 s, 500k pending, 2 days")
     p.add_argument("--only", default="ingest,pending,rollups")
+    p.add_argument("--encodings", default="proto,gzip,json",
+                   help="ingest encodings to measure (comma-separated)")
     args = p.parse_args()
     if args.quick:
         args.runs, args.seconds, args.pending_spans, args.days, args.reps = 1, 5, 500_000, 2, 10
@@ -180,7 +182,7 @@ def main():
     try:
         if "ingest" in only:
             out["ingest"] = {}
-            for enc in ("proto", "gzip", "json"):
+            for enc in args.encodings.split(","):
                 print(f"e2e: ingest {enc} ...", file=sys.stderr, flush=True)
                 out["ingest"][enc] = ingest(args, tmp, enc)
                 save(args.out, out)
