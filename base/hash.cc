@@ -1,5 +1,7 @@
 #include "base/hash.h"
 
+// XXH3_state_t on the stack (its layout is that of the installed header and library).
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 namespace ew {
@@ -9,6 +11,15 @@ uint64_t Hash64(std::string_view data, uint64_t seed) {
 }
 uint64_t Hash64(const void* data, size_t size, uint64_t seed) {
   return XXH3_64bits_withSeed(data, size, seed);
+}
+uint64_t Hash64Concat(std::string_view a, std::string_view b, uint64_t seed) {
+  if (b.empty()) return Hash64(a, seed);
+  if (a.empty()) return Hash64(b, seed);
+  XXH3_state_t state;
+  XXH3_64bits_reset_withSeed(&state, seed);
+  XXH3_64bits_update(&state, a.data(), a.size());
+  XXH3_64bits_update(&state, b.data(), b.size());
+  return XXH3_64bits_digest(&state);
 }
 
 }  // namespace ew

@@ -2,7 +2,10 @@
 #include "ingest/half_record.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 namespace ew::ingest {
 namespace {
@@ -33,7 +36,7 @@ T Get(const char*& p) {
   return static_cast<T>(v);
 }
 
-void EncodeRecord(const HalfRecord& r, std::string* out) {
+[[maybe_unused]] void EncodeRecord(const HalfRecord& r, std::string* out) {
   out->append(reinterpret_cast<const char*>(r.trace_id.data()), 16);
   Put<uint64_t>(out, r.span_key);
   Put<uint64_t>(out, static_cast<uint64_t>(r.start_ms));
@@ -115,12 +118,44 @@ uint64_t HalfRecord::TraceHigh() const {
   return v;
 }
 
+// On a little-endian machine the in-memory HalfRecord is byte for byte its encoding (the
+// fields are declared in encoding order, with no padding), so a batch is encoded with one copy.
+constexpr bool kRecordIsItsEncoding =
+    std::endian::native == std::endian::little && sizeof(HalfRecord) == kEncodedHalfRecordSize &&
+    offsetof(HalfRecord, span_key) == 16 && offsetof(HalfRecord, start_ms) == 24 &&
+    offsetof(HalfRecord, node) == 32 && offsetof(HalfRecord, peer) == 36 &&
+    offsetof(HalfRecord, path) == 40 && offsetof(HalfRecord, duration_us) == 44 &&
+    offsetof(HalfRecord, request_bytes) == 48 && offsetof(HalfRecord, response_bytes) == 52 &&
+    offsetof(HalfRecord, status) == 56 && offsetof(HalfRecord, weight) == 58 &&
+    offsetof(HalfRecord, role) == 60 && offsetof(HalfRecord, protocol) == 61 &&
+    offsetof(HalfRecord, method) == 62 && offsetof(HalfRecord, error) == 63 &&
+    sizeof(HalfRole) == 1 && sizeof(storage::Protocol) == 1 && sizeof(MethodCode) == 1 &&
+    sizeof(bool) == 1 && std::is_trivially_copyable_v<HalfRecord>;
+
 void EncodeHalfBatch(const HalfBatch& batch, std::string* out) {
   out->reserve(out->size() + kHeaderSize + batch.records.size() * kEncodedHalfRecordSize);
   Put<uint8_t>(out, kBatchVersion);
   Put<uint64_t>(out, static_cast<uint64_t>(batch.arrival_ms));
   Put<uint32_t>(out, static_cast<uint32_t>(batch.records.size()));
-  for (const HalfRecord& r : batch.records) EncodeRecord(r, out);
+  if constexpr (kRecordIsItsEncoding) {
+    out->append(reinterpret_cast<const char*>(batch.records.data()),
+                batch.records.size() * kEncodedHalfRecordSize);
+  } else {
+    for (const HalfRecord& r : batch.records) EncodeRecord(r, out);
+  }
+}
+
+void EncodeHalfBatchParts(const HalfBatch& batch, std::string* head, std::string_view* body) {
+  if constexpr (kRecordIsItsEncoding) {
+    Put<uint8_t>(head, kBatchVersion);
+    Put<uint64_t>(head, static_cast<uint64_t>(batch.arrival_ms));
+    Put<uint32_t>(head, static_cast<uint32_t>(batch.records.size()));
+    *body = std::string_view(reinterpret_cast<const char*>(batch.records.data()),
+                             batch.records.size() * kEncodedHalfRecordSize);
+  } else {
+    EncodeHalfBatch(batch, head);
+    *body = {};
+  }
 }
 
 Status DecodeHalfBatch(std::string_view data, HalfBatch* out) {

@@ -87,6 +87,10 @@ struct HalfBatch {
 inline constexpr size_t kEncodedHalfRecordSize = 64;
 
 void EncodeHalfBatch(const HalfBatch& batch, std::string* out);
+// The same encoding in two pieces, *head + *body: on little-endian machines *head is the 13-byte
+// header and *body the records' own memory (valid while batch is unchanged), otherwise *head is
+// the whole encoding and *body empty. *head is appended to.
+void EncodeHalfBatchParts(const HalfBatch& batch, std::string* head, std::string_view* body);
 // Fails with Corruption on a record that is not a whole, known-version batch.
 Status DecodeHalfBatch(std::string_view data, HalfBatch* out);
 

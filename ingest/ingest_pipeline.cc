@@ -107,25 +107,30 @@ void IngestServiceImpl::WriterLoop() {
 void IngestServiceImpl::CommitGroup(std::vector<PendingExport*>& group) {
   // The encodings' buffers are kept for the next group (callers hold log_mu_); a burst's group
   // can be large, so buffers over 1 MiB, and slots past 64, are released afterwards.
+  // Each request is written as its batch header plus its records' own memory (one gathered
+  // write, no copy of the records on little-endian machines).
   std::vector<std::string>& encoded = commit_encoded_;
   if (encoded.size() < group.size()) encoded.resize(group.size());
-  std::vector<std::string_view> views;
-  views.reserve(group.size());
+  std::vector<storage::IngestLog::RecordParts>& parts = commit_parts_;
+  parts.resize(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
     encoded[i].clear();
-    EncodeHalfBatch(group[i]->batch, &encoded[i]);
-    views.push_back(encoded[i]);
+    std::string_view body;
+    EncodeHalfBatchParts(group[i]->batch, &encoded[i], &body);
+    parts[i] = {encoded[i], body};
   }
   struct Release {
     std::vector<std::string>& v;
+    std::vector<storage::IngestLog::RecordParts>& p;
     ~Release() {
       for (std::string& s : v) {
         if (s.capacity() > (size_t{1} << 20)) std::string().swap(s);
       }
       if (v.size() > 64) v.resize(64);
+      if (p.capacity() > 64) std::vector<storage::IngestLog::RecordParts>().swap(p);
     }
-  } release{encoded};
-  Result<uint64_t> end = log_->Append(views);
+  } release{encoded, parts};
+  Result<uint64_t> end = log_->AppendParts(parts);
   if (!end.ok()) {
     if (!log_failed_.exchange(true)) {
       EW_LOG(kError) << "ingest: log append failed, answering 503: " << end.status().ToString();

@@ -5,6 +5,7 @@
 
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "base/time.h"
 #include "ingest/gzip.h"
 #include "ingest/ingest_service_impl.h"
@@ -193,10 +194,19 @@ Status IngestServiceImpl::Start() {
   for (auto& s : shards_) ReportShardCounters(*s);
   // 3. Threads.
   for (size_t i = 0; i < shards_.size(); ++i) {
-    shards_[i]->thread = std::thread([this, i] { ShardLoop(i); });
+    shards_[i]->thread = std::thread([this, i] {
+      SetThreadName("ew-shard-" + std::to_string(i));
+      ShardLoop(i);
+    });
   }
-  flusher_ = std::thread([this] { FlusherLoop(); });
-  writer_ = std::thread([this] { WriterLoop(); });
+  flusher_ = std::thread([this] {
+    SetThreadName("ew-flusher");
+    FlusherLoop();
+  });
+  writer_ = std::thread([this] {
+    SetThreadName("ew-log-writer");
+    WriterLoop();
+  });
   accepting_.store(true);
   return Status::Ok();
 }

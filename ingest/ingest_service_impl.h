@@ -63,6 +63,7 @@ class IngestServiceImpl final : public IngestService {
   };
   // Scratch of CommitGroup and Dispatch (under log_mu_), kept between groups.
   std::vector<std::string> commit_encoded_;
+  std::vector<storage::IngestLog::RecordParts> commit_parts_;
   std::vector<uint32_t> dispatch_shard_of_;
   // Work for one shard: records of one request in log order, or a flush marker, or stop.
   struct ShardItem {

@@ -5,11 +5,13 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -109,18 +111,32 @@ Result<std::vector<uint64_t>> ListSegments(const std::string& dir) {
   return starts;
 }
 
-// Writes all of data at offset, continuing after short writes; returns 0 or the errno.
-int PwriteAll(int fd, const char* data, size_t size, uint64_t offset) {
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+// Writes all of the buffers at offset with pwritev (at most IOV_MAX at a time), continuing after
+// short writes; returns 0 or the errno. The iovecs are consumed (advanced) as they are written.
+int PwritevAll(int fd, std::vector<struct iovec>& iov, uint64_t offset) {
+  size_t first = 0;
+  while (first < iov.size()) {
+    if (iov[first].iov_len == 0) {
+      ++first;
+      continue;
+    }
+    const int count = static_cast<int>(std::min<size_t>(iov.size() - first, IOV_MAX));
+    const ssize_t n = ::pwritev(fd, &iov[first], count, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
     if (n == 0) return EIO;
-    data += n;
-    size -= static_cast<size_t>(n);
     offset += static_cast<uint64_t>(n);
+    size_t left = static_cast<size_t>(n);
+    while (left > 0) {
+      struct iovec& v = iov[first];
+      const size_t take = std::min(left, v.iov_len);
+      v.iov_base = static_cast<char*>(v.iov_base) + take;
+      v.iov_len -= take;
+      left -= take;
+      if (v.iov_len == 0) ++first;
+    }
   }
   return 0;
 }
@@ -143,6 +159,7 @@ class IngestLogImpl final : public IngestLog {
   Status Init();
 
   Result<uint64_t> Append(const std::vector<std::string_view>& records) override;
+  Result<uint64_t> AppendParts(const std::vector<RecordParts>& records) override;
   Status Sync() override;
   Status Replay(uint64_t from,
                 const std::function<Status(uint64_t end, std::string_view record)>& fn) override;
@@ -172,11 +189,13 @@ class IngestLogImpl final : public IngestLog {
   Counter* append_errors_ = nullptr;
 
   // Writer-thread state (Append/Sync, and Open before the log is shared).
-  Fd fd_;                      // the active (newest) segment
-  uint64_t active_start_ = 0;  // its start position
-  uint64_t active_size_ = 0;   // bytes of whole records in it
-  bool needs_repair_ = false;  // a failed append left bytes past active_size_
-  std::string scratch_;        // the framed bytes of one Append
+  Fd fd_;                           // the active (newest) segment
+  uint64_t active_start_ = 0;       // its start position
+  uint64_t active_size_ = 0;        // bytes of whole records in it
+  bool needs_repair_ = false;       // a failed append left bytes past active_size_
+  std::string scratch_;             // the record headers of one Append
+  std::vector<struct iovec> iov_;   // headers and payload pieces of one Append
+  std::vector<RecordParts> parts_;  // Append's records as parts
 
   // Release-stored after the bytes are written, so a reader that sees a position also sees the
   // segment list that holds it.
@@ -272,13 +291,20 @@ Status IngestLogImpl::FailAppend(Status s) {
 }
 
 Result<uint64_t> IngestLogImpl::Append(const std::vector<std::string_view>& records) {
+  parts_.clear();
+  for (std::string_view r : records) parts_.push_back({r, {}});
+  return AppendParts(parts_);
+}
+
+Result<uint64_t> IngestLogImpl::AppendParts(const std::vector<RecordParts>& records) {
   uint64_t total = 0;
-  for (std::string_view r : records) {
-    if (r.size() > fmt::kMaxRecordBytes) {
-      return Status::InvalidArgument("ingest log record of " + std::to_string(r.size()) +
+  for (const RecordParts& r : records) {
+    const uint64_t size = r.head.size() + r.body.size();
+    if (size > fmt::kMaxRecordBytes) {
+      return Status::InvalidArgument("ingest log record of " + std::to_string(size) +
                                      " bytes is over the limit");
     }
-    total += fmt::kHeaderBytes + r.size();
+    total += fmt::kHeaderBytes + size;
   }
   if (total == 0) return EndPosition();
   if (needs_repair_) {
@@ -295,10 +321,20 @@ Result<uint64_t> IngestLogImpl::Append(const std::vector<std::string_view>& reco
     Status s = StartSegment(active_start_ + active_size_);
     if (!s.ok()) return FailAppend(s);
   }
-  scratch_.clear();
-  scratch_.reserve(total);
-  for (std::string_view r : records) fmt::AppendFramed(r, &scratch_);
-  if (int err = PwriteAll(fd_.get(), scratch_.data(), scratch_.size(), active_size_); err != 0) {
+  // Headers go into scratch_ (sized first: the iovecs point into it); the payload pieces are
+  // written from the caller's memory.
+  scratch_.resize(records.size() * fmt::kHeaderBytes);
+  iov_.clear();
+  iov_.reserve(records.size() * 3);
+  for (size_t i = 0; i < records.size(); ++i) {
+    char* header = scratch_.data() + i * fmt::kHeaderBytes;
+    fmt::FrameHeader(records[i].head, records[i].body, header);
+    iov_.push_back({header, fmt::kHeaderBytes});
+    for (std::string_view piece : {records[i].head, records[i].body}) {
+      if (!piece.empty()) iov_.push_back({const_cast<char*>(piece.data()), piece.size()});
+    }
+  }
+  if (int err = PwritevAll(fd_.get(), iov_, active_size_); err != 0) {
     return FailAppend(WriteError("write", PathOf(active_start_), err));
   }
   if (options_.sync_each_append && ::fdatasync(fd_.get()) != 0) {
@@ -307,6 +343,8 @@ Result<uint64_t> IngestLogImpl::Append(const std::vector<std::string_view>& reco
   active_size_ += total;
   // A burst's group can be MiBs; keep only a small buffer between appends (RSS).
   if (scratch_.capacity() > kMaxKeptScratch) std::string().swap(scratch_);
+  if (iov_.capacity() > kMaxKeptScratch / sizeof(struct iovec))
+    std::vector<struct iovec>().swap(iov_);
   const uint64_t end = active_start_ + active_size_;
   end_.store(end, std::memory_order_release);
   return end;

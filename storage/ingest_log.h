@@ -47,6 +47,13 @@ class IngestLog {
   // Appends the records with one write; returns the position after the last of them. When the
   // write fails nothing is acknowledged (the caller answers 503) and the log stays appendable.
   virtual Result<uint64_t> Append(const std::vector<std::string_view>& records) = 0;
+  // The same for records given in two pieces each: record i's payload is head + body (the
+  // bytes on disk are identical). Written with one gathered write, without copying them.
+  struct RecordParts {
+    std::string_view head;
+    std::string_view body;
+  };
+  virtual Result<uint64_t> AppendParts(const std::vector<RecordParts>& records) = 0;
   virtual Status Sync() = 0;
   // Calls fn(position_after_record, record) for each whole record that starts at or after
   // `from`. Stops at a corrupt record (reported) rather than guessing past it.

@@ -24,10 +24,20 @@ uint32_t RecordChecksum(std::string_view payload) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+uint32_t RecordChecksum(std::string_view head, std::string_view body) {
+  const uint64_t h =
+      Hash64Concat(head, body, kChecksumSeed ^ static_cast<uint64_t>(head.size() + body.size()));
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+void FrameHeader(std::string_view head, std::string_view body, char out[8]) {
+  PutU32(static_cast<uint32_t>(head.size() + body.size()), out);
+  PutU32(RecordChecksum(head, body), out + 4);
+}
+
 void AppendFramed(std::string_view payload, std::string* out) {
   char header[kHeaderBytes];
-  PutU32(static_cast<uint32_t>(payload.size()), header);
-  PutU32(RecordChecksum(payload), header + 4);
+  FrameHeader(payload, {}, header);
   out->append(header, kHeaderBytes);
   out->append(payload);
 }

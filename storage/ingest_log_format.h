@@ -25,6 +25,10 @@ constexpr std::string_view kSegmentSuffix = ".log";
 // XXH3-64 of the payload seeded with kChecksumSeed ^ length, folded to 32 bits (high ^ low). The
 // length is part of the seed, so a header whose length field changed fails the check too.
 uint32_t RecordChecksum(std::string_view payload);
+// The same for the payload head + body (two pieces, not concatenated).
+uint32_t RecordChecksum(std::string_view head, std::string_view body);
+// The 8-byte header of the record whose payload is head + body.
+void FrameHeader(std::string_view head, std::string_view body, char out[8]);
 
 // Appends the framed record (header + payload) to out.
 void AppendFramed(std::string_view payload, std::string* out);
