@@ -61,7 +61,10 @@ class PendingTable {
   PendingEntry* Find(uint64_t trace_lo, uint64_t span_key);
   // A cache hint only: starts loading the slot where a probe for the key begins.
   void Prefetch(uint64_t trace_lo, uint64_t span_key) const {
-    __builtin_prefetch(&slots_[Home(trace_lo, span_key)]);
+    // A 40-byte slot may straddle two cache lines: fetch both ends.
+    const char* slot = reinterpret_cast<const char*>(&slots_[Home(trace_lo, span_key)]);
+    __builtin_prefetch(slot);
+    __builtin_prefetch(slot + sizeof(PendingEntry) - 1);
   }
   // Inserts e (or overwrites the entry with the same key). REQUIRES: e.span_key != 0, and
   // size() < max_entries() unless the key is present.

@@ -95,10 +95,17 @@ PendingEntry ShardState::ToEntry(const HalfRecord& r, int64_t arrival_ms) const 
 StringId ShardState::CapPath(NodeId client, NodeId server, StringId path) {
   if (path == 0) return 0;
   PathKey key{client, server, path};
-  auto it = path_cache_.find(key);
-  if (it != path_cache_.end()) return it->second;
-  StringId out = options_.path_cap->Admit(client, server, path) ? path : options_.ids.other_path;
-  path_cache_.emplace(key, out);
+  if (last_path_valid_ && key == last_path_key_) return last_path_out_;
+  StringId out;
+  if (auto it = path_cache_.find(key); it != path_cache_.end()) {
+    out = it->second;
+  } else {
+    out = options_.path_cap->Admit(client, server, path) ? path : options_.ids.other_path;
+    path_cache_.emplace(key, out);
+  }
+  last_path_valid_ = true;
+  last_path_key_ = key;
+  last_path_out_ = out;
   return out;
 }
 
@@ -126,7 +133,14 @@ void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, co
   const uint16_t weight = c ? c->weight : s->weight;
   const int64_t minute = c ? c->minute() : s->minute();
 
-  AggValue& agg = agg_[AggKey{minute, dims}];
+  // Consecutive edges of a request are often the same (minute, dims): remember the last one
+  // (unordered_map nodes stay put until the table is cleared at TakeFlush).
+  const AggKey key{minute, dims};
+  if (last_agg_ == nullptr || !(last_agg_key_ == key)) {
+    last_agg_ = &agg_[key];
+    last_agg_key_ = key;
+  }
+  AggValue& agg = *last_agg_;
   const uint64_t w = WeightFixedOf(weight);
   agg.requests_fp += w;
   if (error) agg.errors_fp += w;
@@ -300,6 +314,7 @@ void ShardState::TakeFlush(ShardFlush* out, bool full) {
     out->rollups.push_back(std::move(r));
   }
   agg_.clear();
+  last_agg_ = nullptr;
   for (auto& [key, count] : expiries_) {
     out->expiries.push_back(
         storage::ExpiryCount{key.node, key.minute, static_cast<ExpiryKind>(key.kind), count});

@@ -159,6 +159,12 @@ class ShardState {
   std::unordered_map<AggKey, AggValue, AggKeyHash> agg_;
   std::unordered_map<ExpiryKey, uint64_t, ExpiryKeyHash> expiries_;
   std::unordered_map<PathKey, storage::StringId, PathKeyHash> path_cache_;
+  // The last lookups of agg_ and path_cache_ (the next edge is often the same).
+  AggValue* last_agg_ = nullptr;
+  AggKey last_agg_key_{};
+  bool last_path_valid_ = false;
+  PathKey last_path_key_{};
+  storage::StringId last_path_out_ = 0;
   std::string pending_drops_;  // 16-byte keys of persisted halves gone since the last flush
   ShardCounters counters_;
 };

@@ -36,12 +36,23 @@ double LatencySketch::BucketValue(int32_t index) {
 
 void LatencySketch::AddToBucket(int32_t index, uint64_t count) {
   if (count == 0) return;
-  auto it = std::lower_bound(buckets_.begin(), buckets_.end(), index,
-                             [](const auto& b, int32_t i) { return b.first < i; });
-  if (it != buckets_.end() && it->first == index) {
-    it->second += count;
+  // Branch-free lower bound: ingest adds every request to a sketch of a few hundred buckets,
+  // and std::lower_bound's data-dependent branches mispredicted on most steps of the search.
+  size_t at = 0;
+  if (!buckets_.empty()) {
+    const std::pair<int32_t, uint64_t>* base = buckets_.data();
+    size_t n = buckets_.size();
+    while (n > 1) {
+      const size_t half = n / 2;
+      base = base[half - 1].first < index ? base + half : base;
+      n -= half;
+    }
+    at = static_cast<size_t>(base - buckets_.data()) + (base->first < index ? 1 : 0);
+  }
+  if (at < buckets_.size() && buckets_[at].first == index) {
+    buckets_[at].second += count;
   } else {
-    buckets_.insert(it, {index, count});
+    buckets_.insert(buckets_.begin() + static_cast<ptrdiff_t>(at), {index, count});
   }
   count_ += count;
 }

@@ -69,7 +69,8 @@ TEST(HalfBatchFormat, EncodingIsTheDocumentedLittleEndianLayout) {
   ASSERT_TRUE(DecodeHalfBatch(std::string_view(got).substr(6), &back).ok());
   EXPECT_EQ(back.arrival_ms, batch.arrival_ms);
   ASSERT_EQ(back.records.size(), 3u);
-  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(Documented(back.records[i]), Documented(batch.records[i]));
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(Documented(back.records[i]), Documented(batch.records[i]));
 }
 
 TEST(HalfBatchFormat, DecodeRefusesBadRecordsAndSizes) {

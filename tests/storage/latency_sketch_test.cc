@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -115,6 +116,44 @@ TEST(LatencySketchTest, AddWithCountEqualsRepeatedAdds) {
   EXPECT_EQ(a, b);
   EXPECT_EQ(a.Count(), 5u);
   EXPECT_EQ(LatencySketch().Quantile(0.5), 0.0);
+}
+
+// AddToBucket keeps the buckets sorted and exact whatever the order of indices (the search is
+// branch-free; checked against a reference map on random and adversarial orders).
+TEST(LatencySketchTest, AddToBucketMatchesAReferenceInAnyOrder) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    LatencySketch sketch;
+    std::map<int32_t, uint64_t> want;
+    const int adds = 1 + static_cast<int>(rng() % 600);
+    const int32_t span =
+        1 + static_cast<int32_t>(rng() % (round % 2 ? 40 : LatencySketch::kMaxIndex));
+    for (int i = 0; i < adds; ++i) {
+      int32_t index;
+      switch (round % 4) {
+        case 0:
+          index = static_cast<int32_t>(rng() % span);
+          break;
+        case 1:
+          index = i % span;
+          break;  // ascending runs
+        case 2:
+          index = span - 1 - (i % span);
+          break;  // descending runs
+        default:
+          index = (i % 2) ? 0 : span - 1;
+          break;  // both ends
+      }
+      const uint64_t count = 1 + rng() % 3;
+      sketch.AddToBucket(index, count);
+      want[index] += count;
+    }
+    std::vector<std::pair<int32_t, uint64_t>> expected(want.begin(), want.end());
+    ASSERT_EQ(sketch.Buckets(), expected) << "round " << round;
+    uint64_t total = 0;
+    for (const auto& [i, c] : expected) total += c;
+    EXPECT_EQ(sketch.Count(), total);
+  }
 }
 
 TEST(LatencySketchTest, EncodeDecodeRoundTripIsCompact) {
