@@ -24,8 +24,8 @@ constexpr int kMadvPopulateWrite = MADV_POPULATE_WRITE;
 constexpr int kMadvPopulateWrite = 23;  // Linux 5.14
 #endif
 // Below this many slots (40 MiB) the table doubles; above, it grows by 1/64 at a time, so a
-// large table stays between 0.861 and 0.875 full: at most 40 / 0.861 = 46.4 B per half at any
-// count, not just at the final capacity (doubling alone leaves it as low as 0.44 full, 91 B per
+// large table stays between 0.861 and 0.875 full: at most 41 / 0.861 = 47.6 B per half at any
+// count, not just at the final capacity (doubling alone leaves it as low as 0.44 full, 94 B per
 // half). A growth step re-inserts the entries in slot order, which with the multiplicative home
 // (Home) is nearly home order in the new array too: a sequential pass, not random writes.
 constexpr size_t kDoublingLimit = size_t{1} << 20;
@@ -58,6 +58,7 @@ PendingTable::PendingTable(size_t max_entries)
       final_capacity_(static_cast<size_t>(std::ceil(max_entries_ / kPendingMaxLoad)) + 1) {
   capacity_ = std::min(kInitialCapacity, final_capacity_);
   slots_ = MapSlots(capacity_);
+  tags_ = TagsOf(slots_, capacity_);
 }
 
 void PendingTable::SetMaxEntries(size_t max_entries) {
@@ -68,7 +69,7 @@ void PendingTable::SetMaxEntries(size_t max_entries) {
 }
 
 PendingTable::Slots PendingTable::MapSlots(size_t count) {
-  const size_t bytes = count * sizeof(PendingEntry);
+  const size_t bytes = count * (sizeof(PendingEntry) + 1);
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   // Probes are random over the whole array: with 4 KiB pages nearly every probe of a large
@@ -94,15 +95,14 @@ void PendingTable::SlotsUnmapper::operator()(PendingEntry* p) const {
   if (p != nullptr) munmap(p, bytes);
 }
 
-size_t PendingTable::Home(uint64_t trace_lo, uint64_t span_key) const {
-  uint64_t h = MixHash(trace_lo ^ MixHash(span_key));
-  return static_cast<size_t>((static_cast<Uint128>(h) * capacity_) >> 64);
-}
-
 PendingEntry* PendingTable::Find(uint64_t trace_lo, uint64_t span_key) {
-  size_t i = Home(trace_lo, span_key);
-  while (slots_[i].span_key != 0) {
-    if (slots_[i].span_key == span_key && slots_[i].trace_lo == trace_lo) return &slots_[i];
+  const uint64_t h = Hash(trace_lo, span_key);
+  const uint8_t tag = TagOf(h);
+  size_t i = HomeOf(h);
+  for (uint8_t t; (t = tags_[i]) != 0;) {
+    if (t == tag && slots_[i].span_key == span_key && slots_[i].trace_lo == trace_lo) {
+      return &slots_[i];
+    }
     if (++i == capacity_) i = 0;
   }
   return nullptr;
@@ -114,12 +114,14 @@ void PendingTable::Grow() {
   next = std::min(next, final_capacity_);
   if (next <= capacity_) return;
   auto old = std::move(slots_);
+  const uint8_t* old_tags = tags_;
   size_t old_capacity = capacity_;
   capacity_ = next;
   slots_ = MapSlots(capacity_);
+  tags_ = TagsOf(slots_, capacity_);
   size_ = 0;
   for (size_t i = 0; i < old_capacity; ++i) {
-    if (old[i].span_key != 0) Insert(old[i]);
+    if (old_tags[i] != 0) Insert(old[i]);
   }
 }
 
@@ -128,15 +130,18 @@ PendingEntry* PendingTable::Insert(const PendingEntry& e) {
       capacity_ < final_capacity_) {
     Grow();
   }
-  size_t i = Home(e.trace_lo, e.span_key);
-  while (slots_[i].span_key != 0) {
-    if (slots_[i].span_key == e.span_key && slots_[i].trace_lo == e.trace_lo) {
+  const uint64_t h = Hash(e.trace_lo, e.span_key);
+  const uint8_t tag = TagOf(h);
+  size_t i = HomeOf(h);
+  for (uint8_t t; (t = tags_[i]) != 0;) {
+    if (t == tag && slots_[i].span_key == e.span_key && slots_[i].trace_lo == e.trace_lo) {
       slots_[i] = e;
       return &slots_[i];
     }
     if (++i == capacity_) i = 0;
   }
   slots_[i] = e;
+  tags_[i] = tag;
   ++size_;
   return &slots_[i];
 }
@@ -147,14 +152,16 @@ void PendingTable::EraseSlot(size_t i) {
   size_t j = i;
   while (true) {
     if (++j == capacity_) j = 0;
-    if (slots_[j].span_key == 0) break;
+    if (tags_[j] == 0) break;
     size_t k = Home(slots_[j].trace_lo, slots_[j].span_key);
     bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
     if (stays) continue;
     slots_[i] = slots_[j];
+    tags_[i] = tags_[j];
     i = j;
   }
   slots_[i] = PendingEntry{};
+  tags_[i] = 0;
   --size_;
 }
 

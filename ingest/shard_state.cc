@@ -27,6 +27,35 @@ uint64_t SketchCount(uint16_t weight) {
 
 }  // namespace
 
+void ShardState::DenseBuckets::Add(int32_t index, uint64_t n, storage::LatencySketch* overflow) {
+  if (counts.empty()) {
+    lo = index;
+    counts.assign(1, 0);
+  } else if (index < lo) {
+    // Grow downwards with some room, so a run of ever smaller values does not copy each time.
+    const int32_t room = std::max<int32_t>(16, static_cast<int32_t>(counts.size() / 2));
+    const int32_t new_lo = std::max(0, std::min(index, lo - room));
+    counts.insert(counts.begin(), static_cast<size_t>(lo - new_lo), 0);
+    lo = new_lo;
+  } else if (static_cast<size_t>(index - lo) >= counts.size()) {
+    counts.resize(static_cast<size_t>(index - lo) + 1, 0);
+  }
+  uint32_t& c = counts[static_cast<size_t>(index - lo)];
+  if (n > UINT32_MAX - c) {  // would overflow: the sketch takes what is here
+    overflow->AddToBucket(index, c + n);
+    c = 0;
+    return;
+  }
+  c += static_cast<uint32_t>(n);
+}
+
+void ShardState::DenseBuckets::MoveInto(storage::LatencySketch* out) {
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] != 0) out->AddToBucket(lo + static_cast<int32_t>(i), counts[i]);
+  }
+  counts.clear();
+}
+
 bool PathCap::Admit(NodeId client, NodeId server, StringId path) {
   uint64_t edge = (static_cast<uint64_t>(client) << 32) | server;
   std::lock_guard<std::mutex> lock(mu_);
@@ -145,8 +174,8 @@ void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, co
   agg.requests_fp += w;
   if (error) agg.errors_fp += w;
   const uint64_t n = SketchCount(weight);
-  if (s) agg.value.server_latency.AddToBucket(s->duration_bucket, n);
-  if (c) agg.value.client_latency.AddToBucket(c->duration_bucket, n);
+  if (s) agg.server_buckets.Add(s->duration_bucket, n, &agg.value.server_latency);
+  if (c) agg.client_buckets.Add(c->duration_bucket, n, &agg.value.client_latency);
   if (arriving) {
     agg.value.request_bytes += arriving->request_bytes;
     agg.value.response_bytes += arriving->response_bytes;
@@ -307,6 +336,8 @@ void ShardState::TakeFlush(ShardFlush* out, bool full) {
     storage::MinuteRollup r;
     r.minute = key.minute;
     r.dims = key.dims;
+    agg.server_buckets.MoveInto(&agg.value.server_latency);
+    agg.client_buckets.MoveInto(&agg.value.client_latency);
     r.value = std::move(agg.value);
     // Weighted counts are summed in 1/65536 units and rounded once per flush (docs/ingest.md).
     r.value.requests = (agg.requests_fp + kWeightOne / 2) >> 16;

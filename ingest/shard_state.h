@@ -113,9 +113,21 @@ class ShardState {
   struct AggKeyHash {
     size_t operator()(const AggKey& k) const;
   };
+  // Latency bucket counts of one aggregate between flushes: a dense window of 32-bit counters
+  // over the bucket indices seen so far (an edge's latencies cover a few hundred buckets: ~1 KB,
+  // a quarter of the sorted (index, count) pairs of a LatencySketch), so adding a request is one
+  // increment instead of a search and, for a new bucket, a vector insert. Moved into the
+  // rollup's LatencySketch at TakeFlush. A count that would pass 2^32 goes to the sketch.
+  struct DenseBuckets {
+    int32_t lo = 0;
+    std::vector<uint32_t> counts;
+    void Add(int32_t index, uint64_t n, storage::LatencySketch* overflow);
+    void MoveInto(storage::LatencySketch* out);
+  };
   struct AggValue {
     uint64_t requests_fp = 0;  // weighted, in 1/65536 units
     uint64_t errors_fp = 0;
+    DenseBuckets server_buckets, client_buckets;
     storage::RollupValue value;  // bytes, sketches, exemplars (requests/errors set at flush)
   };
   struct ExpiryKey {

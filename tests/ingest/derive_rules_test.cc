@@ -269,6 +269,45 @@ TEST(DeriveRules, LatencyOfEachHalfFromItsOwnClock) {
   EXPECT_NEAR(rows[0].server_p50_us, 30'000, 300);
 }
 
+// The sketches a flush writes hold exactly the bucket of every half, whatever order the
+// durations come in (the shard counts them in a dense window that grows both ways) and however
+// heavy the sampling weights (a bucket's count past 2^32 within one flush goes to the sketch).
+TEST(DeriveRules, LatencySketchesHoldEveryHalfExactly) {
+  ShardHarness h;
+  storage::LatencySketch want_server, want_client;
+  std::vector<uint64_t> durations;
+  for (uint64_t d = 400'000; d >= 3; d = d * 9 / 10) durations.push_back(d);         // descending
+  for (uint64_t d = 2; d < 9'000'000; d = d * 7 / 5 + 1) durations.push_back(d);     // ascending
+  for (uint64_t i = 0; i < 500; ++i) durations.push_back(1 + (i * 7919) % 100'000);  // scattered
+  uint64_t trace = 1;
+  for (uint64_t d : durations) {
+    h.Feed(MakeSpan(SpanKind::kClient, "web", trace, 100, 0, h.now_ms, d + 17));
+    h.Feed(MakeSpan(SpanKind::kServer, "api", trace, 200, 100, h.now_ms, d));
+    want_client.Add(static_cast<double>(d + 17));
+    want_server.Add(static_cast<double>(d));
+    ++trace;
+  }
+  // 70,000 halves of weight 65,536 each in one bucket: 4.6e9 > 2^32.
+  for (int i = 0; i < 70'000; ++i) {
+    SpanView s = MakeSpan(SpanKind::kServer, "heavy", trace++, 10, 0, h.now_ms, 5000);
+    s.trace_state = "ot=th:ffff";
+    h.Feed(s);
+  }
+  h.Flush();
+  const storage::RollupValue* pair = nullptr;
+  const storage::RollupValue* heavy = nullptr;
+  for (const auto& r : h.last_flush().rollups) {
+    (r.value.client_latency.Empty() ? heavy : pair) = &r.value;
+  }
+  ASSERT_NE(pair, nullptr);
+  ASSERT_NE(heavy, nullptr);
+  EXPECT_EQ(pair->server_latency.Buckets(), want_server.Buckets());
+  EXPECT_EQ(pair->client_latency.Buckets(), want_client.Buckets());
+  ASSERT_EQ(heavy->server_latency.Buckets().size(), 1u);
+  EXPECT_EQ(heavy->server_latency.Buckets()[0].first, storage::LatencySketch::BucketOf(5000));
+  EXPECT_EQ(heavy->server_latency.Count(), 70'000ull * 65'536ull);
+}
+
 TEST(DeriveRules, MinuteIsTheClientHalfStartWhenPaired) {
   ShardHarness h;
   // Client starts in minute M, the (skewed) server half in M-1: the edge is in M.
