@@ -10,15 +10,9 @@
 #include <sstream>
 
 #include "ingest/gzip.h"
+#include "ingest/otlp_proto_walkers.h"
 #include "ingest/span_view.h"
 #include "tests/ingest_decode/otlp_test_builder.h"
-
-namespace ew::ingest::internal {
-// Defined in ingest/otlp_proto.cc: each walker on its own.
-Status DecodeOtlpProtobufPrecise(std::string_view body, SpanSink& sink);
-bool DecodeOtlpProtobufFastOnly(std::string_view body, SpanSink& sink, Status* sink_status,
-                                size_t* delivered);
-}  // namespace ew::ingest::internal
 
 namespace ew::ingest::testing {
 namespace {
