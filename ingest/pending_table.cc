@@ -13,8 +13,6 @@
 namespace ew::ingest {
 namespace {
 
-__extension__ typedef unsigned __int128 Uint128;
-
 constexpr size_t kInitialCapacity = 1024;
 constexpr size_t kSmallPageBytes = 4096;
 #ifdef MADV_POPULATE_WRITE
