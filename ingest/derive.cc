@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "base/hash.h"
+
 namespace ew::ingest {
 namespace {
 
@@ -289,14 +291,45 @@ Result<WellKnownIds> InternWellKnown(Interner* interner) {
   return ids;
 }
 
+void DeriveCache::Reset(uint64_t owner) {
+  owner_ = owner;
+  for (Entry* table : {paths_, peers_}) {
+    for (size_t i = 0; i < kSlots; ++i) {
+      table[i].hash = 0;
+      table[i].source = -2;
+      std::string().swap(table[i].raw);
+    }
+  }
+}
+
+uint64_t DeriveCache::HashOf(int source, std::string_view raw) {
+  return Hash64(raw, static_cast<uint64_t>(source + 2));
+}
+
 Result<storage::NodeId> HalfDeriver::ExternalPeer(const SpanView& span) {
   std::string_view raw;
   const int source = ExternalHostSource(span, &raw);
   if (source == last_peer_.source && raw == last_peer_.raw) return last_peer_.id;
   storage::NodeId id = ids_.unknown_external;
   if (source >= 0) {
-    if (std::string host = ExternalHostOf(raw); !host.empty()) {
-      EW_ASSIGN_OR_RETURN(id, interner_->Node(NodeKind::kExternalService, "", host));
+    DeriveCache::Entry* slot = nullptr;
+    uint64_t hash = 0;
+    if (cache_ != nullptr && raw.size() <= DeriveCache::kMaxRawBytes) {
+      hash = DeriveCache::HashOf(source, raw);
+      slot = &cache_->PeerSlot(hash);
+    }
+    if (slot != nullptr && DeriveCache::Matches(*slot, hash, source, raw)) {
+      id = slot->id;
+    } else {
+      if (std::string host = ExternalHostOf(raw); !host.empty()) {
+        EW_ASSIGN_OR_RETURN(id, interner_->Node(NodeKind::kExternalService, "", host));
+      }
+      if (slot != nullptr) {
+        slot->hash = hash;
+        slot->source = source;
+        slot->raw.assign(raw);
+        slot->id = id;
+      }
     }
   }
   last_peer_.source = source;
@@ -317,8 +350,25 @@ Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
   std::string_view raw;
   const int source = PathSource(span, &raw);  // gRPC-only paths (-1) are not remembered
   if (source >= 0 && source == last_path_.source && raw == last_path_.raw) return last_path_.id;
-  NormalizePathInto(span, &path_);
-  EW_ASSIGN_OR_RETURN(storage::StringId id, interner_->String(storage::StringKind::kPath, path_));
+  DeriveCache::Entry* slot = nullptr;
+  uint64_t hash = 0;
+  if (cache_ != nullptr && source >= 0 && raw.size() <= DeriveCache::kMaxRawBytes) {
+    hash = DeriveCache::HashOf(source, raw);
+    slot = &cache_->PathSlot(hash);
+  }
+  storage::StringId id = 0;
+  if (slot != nullptr && DeriveCache::Matches(*slot, hash, source, raw)) {
+    id = slot->id;
+  } else {
+    NormalizePathInto(span, &path_);
+    EW_ASSIGN_OR_RETURN(id, interner_->String(storage::StringKind::kPath, path_));
+    if (slot != nullptr) {
+      slot->hash = hash;
+      slot->source = source;
+      slot->raw.assign(raw);
+      slot->id = id;
+    }
+  }
   if (source >= 0) {
     last_path_.source = source;
     last_path_.raw.assign(raw);

@@ -46,10 +46,46 @@ enum class DeriveResult {
   kTooNew,  // refused: start more than max_span_future ahead
 };
 
+// What a thread already derived from raw attribute values, across requests: a raw path (by the
+// attribute it came from) to its normalized path's id, and a raw destination to its external
+// node's id. Direct-mapped (a new value replaces the one in its slot), each entry verified by its
+// full bytes, so a hit is exactly what normalizing and interning would give. Ids are a store's:
+// a cache serves one interner, named by owner (see Reset).
+class DeriveCache {
+ public:
+  static constexpr size_t kSlots = 1024;  // per table
+  static constexpr size_t kMaxRawBytes = 512;  // longer values are not cached
+
+  struct Entry {
+    uint64_t hash = 0;
+    int source = -2;  // -2: empty
+    uint32_t id = 0;
+    std::string raw;
+  };
+  uint64_t owner() const { return owner_; }
+  // Forgets every entry, and names the interner the ids come from from now on.
+  void Reset(uint64_t owner);
+
+  // The slot for (source, raw): a hit when Matches(slot, ...).
+  static uint64_t HashOf(int source, std::string_view raw);
+  Entry& PathSlot(uint64_t hash) { return paths_[hash & (kSlots - 1)]; }
+  Entry& PeerSlot(uint64_t hash) { return peers_[hash & (kSlots - 1)]; }
+  static bool Matches(const Entry& e, uint64_t hash, int source, std::string_view raw) {
+    return e.hash == hash && e.source == source && e.raw == raw;
+  }
+
+ private:
+  uint64_t owner_ = 0;
+  Entry paths_[kSlots];
+  Entry peers_[kSlots];
+};
+
 class HalfDeriver {
  public:
-  HalfDeriver(Interner* interner, const WellKnownIds& ids, const DeriveLimits& limits)
-      : interner_(interner), ids_(ids), limits_(limits) {}
+  // cache (optional): the calling thread's DeriveCache for this interner.
+  HalfDeriver(Interner* interner, const WellKnownIds& ids, const DeriveLimits& limits,
+              DeriveCache* cache = nullptr)
+      : interner_(interner), ids_(ids), limits_(limits), cache_(cache) {}
 
   // Fails only when interning fails (storage error).
   Result<DeriveResult> Derive(const SpanView& span, int64_t now_ms, HalfRecord* out);
@@ -62,6 +98,7 @@ class HalfDeriver {
   Interner* interner_;
   WellKnownIds ids_;
   DeriveLimits limits_;
+  DeriveCache* cache_;
   std::string scratch_;
   std::string path_;
   // The last lookups, by their raw inputs: consecutive spans of one resource share the service,

@@ -145,6 +145,25 @@ void EncodeHalfBatch(const HalfBatch& batch, std::string* out) {
   }
 }
 
+void EncodeHalfBatchGroups(int64_t arrival_ms, std::span<const std::vector<HalfRecord>> groups,
+                           std::string* head, std::vector<std::string_view>* bodies) {
+  bodies->clear();
+  size_t count = 0;
+  for (const std::vector<HalfRecord>& g : groups) count += g.size();
+  Put<uint8_t>(head, kBatchVersion);
+  Put<uint64_t>(head, static_cast<uint64_t>(arrival_ms));
+  Put<uint32_t>(head, static_cast<uint32_t>(count));
+  for (const std::vector<HalfRecord>& g : groups) {
+    if (g.empty()) continue;
+    if constexpr (kRecordIsItsEncoding) {
+      bodies->emplace_back(reinterpret_cast<const char*>(g.data()),
+                           g.size() * kEncodedHalfRecordSize);
+    } else {
+      for (const HalfRecord& r : g) EncodeRecord(r, head);
+    }
+  }
+}
+
 void EncodeHalfBatchParts(const HalfBatch& batch, std::string* head, std::string_view* body) {
   if constexpr (kRecordIsItsEncoding) {
     Put<uint8_t>(head, kBatchVersion);

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,12 @@ void EncodeHalfBatch(const HalfBatch& batch, std::string* out);
 // header and *body the records' own memory (valid while batch is unchanged), otherwise *head is
 // the whole encoding and *body empty. *head is appended to.
 void EncodeHalfBatchParts(const HalfBatch& batch, std::string* head, std::string_view* body);
+// The encoding of one batch whose records are given in groups (in order: the batch's records are
+// the groups' concatenation), in pieces: *head (appended to) then each of *bodies (replaced). On
+// little-endian machines *head is the header and *bodies the groups' own memory (valid while the
+// groups are unchanged), otherwise *head is the whole encoding and *bodies empty.
+void EncodeHalfBatchGroups(int64_t arrival_ms, std::span<const std::vector<HalfRecord>> groups,
+                           std::string* head, std::vector<std::string_view>* bodies);
 // Fails with Corruption on a record that is not a whole, known-version batch.
 Status DecodeHalfBatch(std::string_view data, HalfBatch* out);
 

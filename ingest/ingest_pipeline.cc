@@ -62,7 +62,7 @@ void IngestServiceImpl::WriterLoop() {
     PendingExport* e = nullptr;
     while (group.size() < kMaxGroupRequests && bytes < kMaxGroupBytes && writer_queue_.TryPop(&e)) {
       group.push_back(e);
-      bytes += e->batch.records.size() * kEncodedHalfRecordSize;
+      bytes += e->records * kEncodedHalfRecordSize;
     }
     if (!group.empty()) {
       std::lock_guard<std::mutex> lock(log_mu_);
@@ -112,24 +112,27 @@ void IngestServiceImpl::CommitGroup(std::vector<PendingExport*>& group) {
   std::vector<std::string>& encoded = commit_encoded_;
   if (encoded.size() < group.size()) encoded.resize(group.size());
   std::vector<storage::IngestLog::RecordParts>& parts = commit_parts_;
+  std::vector<std::vector<std::string_view>>& bodies = commit_bodies_;
   parts.resize(group.size());
+  if (bodies.size() < group.size()) bodies.resize(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
     encoded[i].clear();
-    std::string_view body;
-    EncodeHalfBatchParts(group[i]->batch, &encoded[i], &body);
-    parts[i] = {encoded[i], body};
+    EncodeHalfBatchGroups(group[i]->arrival_ms, group[i]->by_shard, &encoded[i], &bodies[i]);
+    parts[i] = {encoded[i], {}, bodies[i]};
   }
   struct Release {
     std::vector<std::string>& v;
     std::vector<storage::IngestLog::RecordParts>& p;
+    std::vector<std::vector<std::string_view>>& b;
     ~Release() {
       for (std::string& s : v) {
         if (s.capacity() > (size_t{1} << 20)) std::string().swap(s);
       }
       if (v.size() > 64) v.resize(64);
       if (p.capacity() > 64) std::vector<storage::IngestLog::RecordParts>().swap(p);
+      if (b.size() > 64) b.resize(64);
     }
-  } release{encoded, parts};
+  } release{encoded, parts, bodies};
   Result<uint64_t> end = log_->AppendParts(parts);
   if (!end.ok()) {
     if (!log_failed_.exchange(true)) {
@@ -147,34 +150,21 @@ void IngestServiceImpl::CommitGroup(std::vector<PendingExport*>& group) {
   log_position_ = *end;
   // Records reach the shards in log order, before any later marker: the marker's position then
   // covers exactly what the shards applied before it.
-  for (PendingExport* e : group) Dispatch(e->batch);
+  for (PendingExport* e : group) Dispatch(*e);
   for (PendingExport* e : group) {
     std::unique_ptr<PendingExport> owned(e);
     Answer(*owned, ExportOutcome::kOk, "", 0);
   }
 }
 
-void IngestServiceImpl::Dispatch(const HalfBatch& batch) {
-  // Each shard's item is sized exactly (growing 512 records by doubling copied them twice).
-  std::vector<ShardItem*> items(shards_.size(), nullptr);
-  std::vector<uint32_t> counts(shards_.size(), 0);
-  dispatch_shard_of_.resize(batch.records.size());
-  for (size_t i = 0; i < batch.records.size(); ++i) {
-    const size_t s = ShardOf(batch.records[i]);
-    dispatch_shard_of_[i] = static_cast<uint32_t>(s);
-    ++counts[s];
-  }
-  for (size_t s = 0; s < items.size(); ++s) {
-    if (counts[s] == 0) continue;
-    items[s] = new ShardItem;
-    items[s]->arrival_ms = batch.arrival_ms;
-    items[s]->records.reserve(counts[s]);
-  }
-  for (size_t i = 0; i < batch.records.size(); ++i) {
-    items[dispatch_shard_of_[i]]->records.push_back(batch.records[i]);
-  }
-  for (size_t s = 0; s < items.size(); ++s) {
-    if (items[s] != nullptr) PushToShard(s, items[s]);
+void IngestServiceImpl::Dispatch(PendingExport& e) {
+  // The request's records are already grouped by shard: each group moves into its item.
+  for (size_t s = 0; s < e.by_shard.size(); ++s) {
+    if (e.by_shard[s].empty()) continue;
+    auto* item = new ShardItem;
+    item->arrival_ms = e.arrival_ms;
+    item->records = std::move(e.by_shard[s]);
+    PushToShard(s, item);
   }
 }
 

@@ -1,6 +1,8 @@
 // IngestService: creation, start-up (load pending, replay), Export on the I/O threads, shutdown.
 // The writer, shard and flusher threads are in ingest_pipeline.cc.
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "base/hash.h"
@@ -20,11 +22,13 @@ constexpr int kRetryAfterUnavailableS = 5;
 // An I/O thread keeps the buffer of its last inflated body up to this size (typical OTLP bodies
 // inflate to 100-300 KB).
 constexpr size_t kKeepInflatedBytes = size_t{4} << 20;
+// The size a request's record vectors are reserved for assumes spans of at least this many bytes.
+constexpr size_t kMinSpanBytes = 150;
 
-// Derives every decoded span of one request into the request's batch.
+// Derives every decoded span of one request into the request's vector for its shard.
 class DeriveSink final : public SpanSink {
  public:
-  DeriveSink(HalfDeriver* deriver, int64_t now_ms, std::vector<HalfRecord>* out)
+  DeriveSink(HalfDeriver* deriver, int64_t now_ms, std::vector<std::vector<HalfRecord>>* out)
       : deriver_(deriver), now_ms_(now_ms), out_(out) {}
 
   Status OnSpan(const SpanView& span) override {
@@ -37,7 +41,8 @@ class DeriveSink final : public SpanSink {
     }
     switch (*res) {
       case DeriveResult::kHalf:
-        out_->push_back(r);
+        (*out_)[ShardIndexOf(r, out_->size())].push_back(r);
+        ++records;
         break;
       case DeriveResult::kNoEdge:
         break;
@@ -52,6 +57,7 @@ class DeriveSink final : public SpanSink {
   }
 
   uint64_t spans = 0;
+  uint64_t records = 0;
   uint64_t too_old = 0;
   uint64_t too_new = 0;
   Status store_error;
@@ -59,7 +65,7 @@ class DeriveSink final : public SpanSink {
  private:
   HalfDeriver* deriver_;
   int64_t now_ms_;
-  std::vector<HalfRecord>* out_;
+  std::vector<std::vector<HalfRecord>>* out_;
 };
 
 std::string RejectMessage(uint64_t too_old, uint64_t too_new, const Config& config) {
@@ -75,6 +81,16 @@ std::string RejectMessage(uint64_t too_old, uint64_t too_new, const Config& conf
     msg.append(FormatDurationMs(config.max_span_future_ms)).append(" in the future");
   }
   return msg;
+}
+
+std::atomic<uint64_t> g_next_service_instance{1};
+
+// The calling I/O thread's DeriveCache for the service numbered instance (a thread that serves
+// another service, in tests, starts over).
+DeriveCache& ThreadDeriveCache(uint64_t instance) {
+  thread_local std::unique_ptr<DeriveCache> cache = std::make_unique<DeriveCache>();
+  if (cache->owner() != instance) cache->Reset(instance);
+  return *cache;
 }
 
 ExportResponse ErrorResponse(ExportOutcome outcome, std::string message, int retry_after_s) {
@@ -98,7 +114,11 @@ Result<std::unique_ptr<IngestService>> IngestService::Create(storage::EdgeStore*
 
 IngestServiceImpl::IngestServiceImpl(storage::EdgeStore* store, const Config& config,
                                      MetricsRegistry* metrics)
-    : store_(store), config_(config), metrics_registry_(metrics), interner_(store) {
+    : store_(store),
+      config_(config),
+      metrics_registry_(metrics),
+      interner_(store),
+      instance_(g_next_service_instance.fetch_add(1, std::memory_order_relaxed)) {
   if (config_.ingest_shards == 0) config_.ingest_shards = 1;
   if (config_.pair_wait_ms < 1) config_.pair_wait_ms = 1;
   if (config_.flush_interval_ms < 1) config_.flush_interval_ms = 1;
@@ -153,10 +173,6 @@ Status IngestServiceImpl::Init() {
     shards_.push_back(std::make_unique<Shard>(so));
   }
   return Status::Ok();
-}
-
-size_t IngestServiceImpl::ShardOf(const HalfRecord& r) const {
-  return static_cast<size_t>(MixHash(r.TraceLow()) % shards_.size());
 }
 
 Status IngestServiceImpl::Start() {
@@ -281,10 +297,17 @@ bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,
     return false;
   }
   const int64_t now = WallNowMs();
-  out->batch.arrival_ms = now;
+  out->arrival_ms = now;
+  // Room for the records at once: OTLP protobuf spans take 150 bytes or more (JSON far more), so
+  // growing past this is rare.
+  out->by_shard.resize(shards_.size());
+  for (std::vector<HalfRecord>& v : out->by_shard) {
+    v.reserve(body->size() / (kMinSpanBytes * shards_.size()) + 8);
+  }
   HalfDeriver deriver(&interner_, ids_,
-                      DeriveLimits{config_.max_span_age_ms, config_.max_span_future_ms});
-  DeriveSink sink(&deriver, now, &out->batch.records);
+                      DeriveLimits{config_.max_span_age_ms, config_.max_span_future_ms},
+                      &ThreadDeriveCache(instance_));
+  DeriveSink sink(&deriver, now, &out->by_shard);
   Status st;
   if (request.type == BodyType::kJson) {
     PadJsonBody(*body);
@@ -293,6 +316,7 @@ bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,
     st = DecodeOtlpProtobuf(*body, sink);
   }
   metrics_.received->Add(sink.spans);
+  out->records = sink.records;
   if (!sink.store_error.ok()) {
     *error = ErrorResponse(ExportOutcome::kUnavailable, "storage: " + sink.store_error.message(),
                            kRetryAfterUnavailableS);
@@ -356,7 +380,7 @@ void IngestServiceImpl::Export(ExportRequest request, std::function<void(ExportR
     return;
   }
   pending->done = std::move(done);
-  if (pending->batch.records.empty()) {  // nothing to make durable
+  if (pending->records == 0) {  // nothing to make durable
     Answer(*pending, ExportOutcome::kOk, "", 0);
     return;
   }

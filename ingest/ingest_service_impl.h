@@ -19,10 +19,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "base/config.h"
+#include "base/hash.h"
 #include "base/metrics.h"
 #include "ingest/derive.h"
 #include "ingest/half_record.h"
@@ -34,6 +36,11 @@
 #include "storage/ingest_log.h"
 
 namespace ew::ingest {
+
+// The shard of a record among n: by its trace, so that both halves of a request meet.
+inline size_t ShardIndexOf(const HalfRecord& r, size_t n) {
+  return static_cast<size_t>(MixHash(r.TraceLow()) % n);
+}
 
 class IngestServiceImpl final : public IngestService {
  public:
@@ -52,9 +59,14 @@ class IngestServiceImpl final : public IngestService {
   static constexpr size_t kShardQueueItems = 8192;
 
  private:
-  // One accepted request on its way to the log.
+  // One accepted request on its way to the log. Its half records are derived straight into one
+  // vector per shard (the shard each goes to, ShardIndexOf); the log gets the vectors' memory as
+  // pieces of one batch record, and each vector then moves into its shard's item: no copy of a
+  // record on the way.
   struct PendingExport {
-    HalfBatch batch;
+    int64_t arrival_ms = 0;  // wall clock when the request was received (pair-wait expiry)
+    std::vector<std::vector<HalfRecord>> by_shard;
+    size_t records = 0;
     uint64_t accepted = 0;
     uint64_t rejected = 0;
     std::string reject_message;
@@ -64,7 +76,7 @@ class IngestServiceImpl final : public IngestService {
   // Scratch of CommitGroup and Dispatch (under log_mu_), kept between groups.
   std::vector<std::string> commit_encoded_;
   std::vector<storage::IngestLog::RecordParts> commit_parts_;
-  std::vector<uint32_t> dispatch_shard_of_;
+  std::vector<std::vector<std::string_view>> commit_bodies_;
   // Work for one shard: records of one request in log order, or a flush marker, or stop.
   struct ShardItem {
     enum class Kind { kRecords, kMarker } kind = Kind::kRecords;
@@ -110,7 +122,7 @@ class IngestServiceImpl final : public IngestService {
   // Writer thread.
   void WriterLoop();
   void CommitGroup(std::vector<PendingExport*>& group);
-  void Dispatch(const HalfBatch& batch);
+  void Dispatch(PendingExport& e);
   void EmitMarker();
   void PushToShard(size_t shard, ShardItem* item);
 
@@ -133,7 +145,7 @@ class IngestServiceImpl final : public IngestService {
   // one-record-per-key form).
   Status LoadPendingRecord(std::string_view key, std::string_view value, int64_t now_ms);
 
-  size_t ShardOf(const HalfRecord& r) const;
+  size_t ShardOf(const HalfRecord& r) const { return ShardIndexOf(r, shards_.size()); }
   void StopThreads();
 
   storage::EdgeStore* store_;
@@ -143,6 +155,7 @@ class IngestServiceImpl final : public IngestService {
   Metrics metrics_;
   std::unique_ptr<storage::IngestLog> log_;
   StoreInterner interner_;
+  const uint64_t instance_;  // names this service's ids in the I/O threads' DeriveCaches
   WellKnownIds ids_;
   std::unique_ptr<PathCap> path_cap_;
   std::vector<std::unique_ptr<Shard>> shards_;

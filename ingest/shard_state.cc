@@ -111,7 +111,7 @@ PendingEntry ShardState::ToEntry(const HalfRecord& r, int64_t arrival_ms) const 
   int64_t minute = std::clamp<int64_t>(FloorDiv(r.start_ms, kMsPerMinute), 0, kMaxMinute);
   e.minute_method = static_cast<uint32_t>(minute) << 4 | (static_cast<uint32_t>(r.method) & 0xF);
   e.duration_bucket = static_cast<uint16_t>(
-      std::clamp(storage::LatencySketch::BucketOf(static_cast<double>(r.duration_us)), 0, 0xFFFF));
+      std::clamp(storage::LatencySketch::BucketOfMicros(r.duration_us), 0, 0xFFFF));
   e.bits = PendingEntry::PackBits(r.status, r.error, !IsClientRole(r.role), r.protocol);
   e.weight = r.weight;
   // Arrivals older than now - pair_wait (replayed or loaded halves) are clamped to "just

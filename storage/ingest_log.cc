@@ -298,8 +298,11 @@ Result<uint64_t> IngestLogImpl::Append(const std::vector<std::string_view>& reco
 
 Result<uint64_t> IngestLogImpl::AppendParts(const std::vector<RecordParts>& records) {
   uint64_t total = 0;
+  size_t pieces = 0;
   for (const RecordParts& r : records) {
-    const uint64_t size = r.head.size() + r.body.size();
+    uint64_t size = r.head.size() + r.body.size();
+    for (std::string_view p : r.more) size += p.size();
+    pieces += 3 + r.more.size();
     if (size > fmt::kMaxRecordBytes) {
       return Status::InvalidArgument("ingest log record of " + std::to_string(size) +
                                      " bytes is over the limit");
@@ -325,12 +328,15 @@ Result<uint64_t> IngestLogImpl::AppendParts(const std::vector<RecordParts>& reco
   // written from the caller's memory.
   scratch_.resize(records.size() * fmt::kHeaderBytes);
   iov_.clear();
-  iov_.reserve(records.size() * 3);
+  iov_.reserve(pieces);
   for (size_t i = 0; i < records.size(); ++i) {
     char* header = scratch_.data() + i * fmt::kHeaderBytes;
-    fmt::FrameHeader(records[i].head, records[i].body, header);
+    fmt::FrameHeader(records[i].head, records[i].body, header, records[i].more);
     iov_.push_back({header, fmt::kHeaderBytes});
     for (std::string_view piece : {records[i].head, records[i].body}) {
+      if (!piece.empty()) iov_.push_back({const_cast<char*>(piece.data()), piece.size()});
+    }
+    for (std::string_view piece : records[i].more) {
       if (!piece.empty()) iov_.push_back({const_cast<char*>(piece.data()), piece.size()});
     }
   }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,11 +48,13 @@ class IngestLog {
   // Appends the records with one write; returns the position after the last of them. When the
   // write fails nothing is acknowledged (the caller answers 503) and the log stays appendable.
   virtual Result<uint64_t> Append(const std::vector<std::string_view>& records) = 0;
-  // The same for records given in two pieces each: record i's payload is head + body (the
-  // bytes on disk are identical). Written with one gathered write, without copying them.
+  // The same for records given in pieces: record i's payload is head + body + each piece of
+  // more, in order (the bytes on disk are identical). Written with one gathered write, without
+  // copying them; more's pieces must stay valid for the call.
   struct RecordParts {
     std::string_view head;
     std::string_view body;
+    std::span<const std::string_view> more = {};
   };
   virtual Result<uint64_t> AppendParts(const std::vector<RecordParts>& records) = 0;
   virtual Status Sync() = 0;

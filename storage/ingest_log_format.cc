@@ -24,15 +24,26 @@ uint32_t RecordChecksum(std::string_view payload) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
-uint32_t RecordChecksum(std::string_view head, std::string_view body) {
+namespace {
+uint64_t PayloadSize(std::string_view head, std::string_view body,
+                     std::span<const std::string_view> more) {
+  uint64_t n = head.size() + body.size();
+  for (std::string_view p : more) n += p.size();
+  return n;
+}
+}  // namespace
+
+uint32_t RecordChecksum(std::string_view head, std::string_view body,
+                        std::span<const std::string_view> more) {
   const uint64_t h =
-      Hash64Concat(head, body, kChecksumSeed ^ static_cast<uint64_t>(head.size() + body.size()));
+      Hash64Concat(head, body, more, kChecksumSeed ^ PayloadSize(head, body, more));
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
-void FrameHeader(std::string_view head, std::string_view body, char out[8]) {
-  PutU32(static_cast<uint32_t>(head.size() + body.size()), out);
-  PutU32(RecordChecksum(head, body), out + 4);
+void FrameHeader(std::string_view head, std::string_view body, char out[8],
+                 std::span<const std::string_view> more) {
+  PutU32(static_cast<uint32_t>(PayloadSize(head, body, more)), out);
+  PutU32(RecordChecksum(head, body, more), out + 4);
 }
 
 void AppendFramed(std::string_view payload, std::string* out) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,9 +27,11 @@ constexpr std::string_view kSegmentSuffix = ".log";
 // length is part of the seed, so a header whose length field changed fails the check too.
 uint32_t RecordChecksum(std::string_view payload);
 // The same for the payload head + body (two pieces, not concatenated).
-uint32_t RecordChecksum(std::string_view head, std::string_view body);
-// The 8-byte header of the record whose payload is head + body.
-void FrameHeader(std::string_view head, std::string_view body, char out[8]);
+uint32_t RecordChecksum(std::string_view head, std::string_view body,
+                        std::span<const std::string_view> more = {});
+// The 8-byte header of the record whose payload is head + body (+ the pieces of more).
+void FrameHeader(std::string_view head, std::string_view body, char out[8],
+                 std::span<const std::string_view> more = {});
 
 // Appends the framed record (header + payload) to out.
 void AppendFramed(std::string_view payload, std::string* out);

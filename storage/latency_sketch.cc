@@ -29,6 +29,66 @@ int32_t LatencySketch::BucketOf(double micros) {
   return std::clamp(index, 0, kMaxIndex);
 }
 
+namespace {
+
+// Tables for BucketOfMicros. Values below kDirect index kSmall directly. Above, the octave e
+// (floor log2) and the next kSubBits bits of a value pick the bucket of the smallest value with
+// that prefix; a prefix spans at most 2^-kSubBits (0.78 %) of its value, less than one bucket
+// (gamma - 1 ~ 2 %), so at most one bucket boundary lies inside it, found with kUpper (the
+// largest whole value of each bucket).
+constexpr int kSubBits = 7;
+constexpr int kDirectBits = 10;
+constexpr uint32_t kDirect = uint32_t{1} << kDirectBits;
+
+struct MicrosTables {
+  uint16_t small[kDirect];
+  uint16_t start[32 - kDirectBits][1 << kSubBits];
+  std::vector<uint32_t> upper;  // upper[i]: the largest uint32_t u with BucketOf(u) == i
+
+  MicrosTables() {
+    for (uint32_t u = 0; u < kDirect; ++u) {
+      small[u] = static_cast<uint16_t>(LatencySketch::BucketOf(static_cast<double>(u)));
+    }
+    for (int e = kDirectBits; e < 32; ++e) {
+      for (uint32_t m = 0; m < (1u << kSubBits); ++m) {
+        const uint32_t u0 = (uint32_t{1} << e) | (m << (e - kSubBits));
+        start[e - kDirectBits][m] =
+            static_cast<uint16_t>(LatencySketch::BucketOf(static_cast<double>(u0)));
+      }
+    }
+    const int32_t top = LatencySketch::BucketOf(static_cast<double>(UINT32_MAX));
+    upper.assign(static_cast<size_t>(top) + 1, UINT32_MAX);
+    // Walk the boundaries: for each bucket, search the largest member from its estimate
+    // gamma^i (BucketOf is non-decreasing in its argument).
+    for (int32_t i = 0; i < top; ++i) {
+      double estimate = std::floor(std::exp(i * kLogGamma));
+      uint64_t c = estimate >= static_cast<double>(UINT32_MAX) ? UINT32_MAX
+                                                                : static_cast<uint64_t>(estimate);
+      auto bucket = [](uint64_t u) { return LatencySketch::BucketOf(static_cast<double>(u)); };
+      while (c > 0 && bucket(c) > i) --c;
+      while (c < UINT32_MAX && bucket(c + 1) <= i) ++c;
+      upper[static_cast<size_t>(i)] = static_cast<uint32_t>(c);
+    }
+  }
+};
+
+const MicrosTables& Tables() {
+  static const MicrosTables tables;
+  return tables;
+}
+
+}  // namespace
+
+int32_t LatencySketch::BucketOfMicros(uint32_t micros) {
+  const MicrosTables& t = Tables();
+  if (micros < kDirect) return t.small[micros];
+  const int e = 31 - __builtin_clz(micros);
+  const uint32_t m = (micros >> (e - kSubBits)) & ((1u << kSubBits) - 1);
+  int32_t i = t.start[e - kDirectBits][m];
+  if (micros > t.upper[static_cast<size_t>(i)]) ++i;
+  return i;
+}
+
 double LatencySketch::BucketValue(int32_t index) {
   if (index <= 0) return 1.0;
   return 2.0 * std::exp(index * kLogGamma) / (kGamma + 1.0);

@@ -54,6 +54,9 @@ class LatencySketch {
 
   // The bucket of a value and the value a bucket reports (its relative midpoint).
   static int32_t BucketOf(double micros);
+  // BucketOf(micros) for a whole number of microseconds, from tables (no logarithm): the same
+  // index for every uint32_t (tested against BucketOf at and around every bucket boundary).
+  static int32_t BucketOfMicros(uint32_t micros);
   static double BucketValue(int32_t index);
 
   bool operator==(const LatencySketch& o) const { return buckets_ == o.buckets_; }

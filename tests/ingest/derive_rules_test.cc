@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
+#include <random>
 #include <set>
 
 #include "ingest/derive.h"
@@ -415,6 +417,60 @@ TEST(DeriveRules, ConsecutiveSpansGetTheirOwnIdsWhateverTheLastSpanHad) {
   rows = fresh.Flush();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].server, kUnknownExt);
+}
+
+// The per-thread DeriveCache (raw path or destination -> id, across requests) gives exactly the
+// ids that normalizing and interning give: the same raw bytes through different attributes,
+// values that share a slot (3,000 raws in 1,024 slots), long values past the cache's limit, and
+// a cache that changes owner.
+TEST(DeriveRules, DeriveCacheGivesTheIdsDerivationGives) {
+  ew::testing::TempDir dir("ew-derive-cache-");
+  storage::StoreOptions so;
+  so.dir = dir.Sub("db");
+  auto store = storage::EdgeStore::Open(so);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  StoreInterner interner(store->get());
+  auto ids = InternWellKnown(&interner);
+  ASSERT_TRUE(ids.ok());
+  const int64_t now = WallNowMs();
+  std::vector<std::string> raws;
+  for (int i = 0; i < 1000; ++i) {
+    raws.push_back("/v1/items/" + std::to_string(i * 7919));  // path-like
+    raws.push_back("api-" + std::to_string(i) + ".Example.com:8443");  // host-like
+    raws.push_back("https://h" + std::to_string(i % 50) + ".example.com/x/" +
+                   std::to_string(i) + "?q=1");  // URL
+  }
+  raws.push_back(std::string(600, 'a') + "/1");  // not cached
+  raws.push_back("10.1.2.3:80");
+  std::mt19937_64 rng(17);
+  DeriveCache cache;
+  cache.Reset(1);
+  std::unique_ptr<HalfDeriver> cached;
+  for (int n = 0; n < 40'000; ++n) {
+    if (n % 7 == 0) {  // a new request
+      cached = std::make_unique<HalfDeriver>(&interner, *ids, DeriveLimits{}, &cache);
+    }
+    if (n == 20'000) cache.Reset(2);
+    const std::string& raw = raws[rng() % raws.size()];
+    const bool client = rng() & 1;
+    SpanView s = MakeSpan(client ? SpanKind::kClient : SpanKind::kServer, "svc", n + 1, n + 1, 0,
+                          now);
+    s.has_parent = false;
+    switch (rng() % 5) {
+      case 0: s.http_route = raw; s.peer_service = raw; break;
+      case 1: s.url_path = raw; s.server_address = raw; break;
+      case 2: s.url_full = raw; s.net_peer_name = raw; break;
+      case 3: s.url_path = raw; s.http_host = raw; break;
+      default: s.url_full = raw; break;  // destination from url.full's host
+    }
+    HalfDeriver plain(&interner, *ids, DeriveLimits{});
+    HalfRecord want, got;
+    ASSERT_TRUE(plain.Derive(s, now, &want).ok());
+    ASSERT_TRUE(cached->Derive(s, now, &got).ok());
+    ASSERT_EQ(got.path, want.path) << n << " " << raw;
+    ASSERT_EQ(got.peer, want.peer) << n << " " << raw;
+    ASSERT_EQ(got.node, want.node);
+  }
 }
 
 TEST(DeriveRules, PathCapPerEdgeOverflowsToOther) {

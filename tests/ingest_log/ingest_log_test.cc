@@ -115,8 +115,9 @@ std::string FileBytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Records given as (head, body) pieces are the same records on disk as their concatenations,
-// also for a batch of more pieces than one pwritev takes (IOV_MAX) and with empty pieces.
+// Records given as (head, body, more...) pieces are the same records on disk as their
+// concatenations, also for a batch of more pieces than one pwritev takes (IOV_MAX) and with
+// empty pieces.
 TEST(IngestLogTest, AppendPartsWritesTheSameBytesAsWholeRecords) {
   ScratchDir a, b;
   IngestLogOptions oa, ob;
@@ -129,9 +130,19 @@ TEST(IngestLogTest, AppendPartsWritesTheSameBytesAsWholeRecords) {
   for (int i = 0; i < 1500; ++i) payloads.push_back(Payload(i, 1 + static_cast<size_t>(i % 97)));
   std::vector<std::string_view> views(payloads.begin(), payloads.end());
   std::vector<IngestLog::RecordParts> split;
+  std::vector<std::vector<std::string_view>> more(payloads.size());
   for (size_t i = 0; i < payloads.size(); ++i) {
     std::string_view p = payloads[i];
     const size_t cut = i % 3 == 0 ? 0 : (i % 3 == 1 ? p.size() : p.size() / 2);
+    if (i % 5 == 4) {  // the body in further pieces too: 1 byte, empty, then thirds of the rest
+      std::string_view rest = p.substr(cut);
+      const size_t first = std::min<size_t>(1, rest.size());
+      more[i].push_back(rest.substr(first, rest.size() / 3));
+      more[i].push_back({});
+      more[i].push_back(rest.substr(first + rest.size() / 3));
+      split.push_back({p.substr(0, cut), rest.substr(0, first), more[i]});
+      continue;
+    }
     split.push_back({p.substr(0, cut), p.substr(cut)});
   }
   auto end_whole = whole->Append(views);

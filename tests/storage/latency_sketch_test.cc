@@ -85,6 +85,36 @@ TEST(LatencySketchTest, EveryBucketValueIsWithinAccuracyOfItsRange) {
   }
 }
 
+TEST(LatencySketchTest, BucketOfMicrosEqualsBucketOfForEveryWholeValue) {
+  auto same = [](uint64_t u) {
+    ASSERT_EQ(LatencySketch::BucketOfMicros(static_cast<uint32_t>(u)),
+              LatencySketch::BucketOf(static_cast<double>(u)))
+        << u;
+  };
+  for (uint64_t u = 0; u < (uint64_t{1} << 21); ++u) same(u);
+  // Around every bucket boundary up to 2^32 (where the tables switch buckets).
+  const double a = LatencySketch::kRelativeAccuracy;
+  const double log_gamma = std::log((1 + a) / (1 - a));
+  for (int32_t i = 1; std::exp((i - 1) * log_gamma) < 4294967296.0; ++i) {
+    const auto b = static_cast<int64_t>(std::exp(i * log_gamma));
+    for (int64_t u = b - 3; u <= b + 3; ++u) {
+      if (u >= 0 && u <= static_cast<int64_t>(UINT32_MAX)) same(static_cast<uint64_t>(u));
+    }
+  }
+  // And around every octave's prefix steps, the extremes and random values.
+  for (int e = 10; e < 32; ++e) {
+    for (uint64_t m = 0; m < 128; ++m) {
+      const uint64_t u0 = (uint64_t{1} << e) | (m << (e - 7));
+      same(u0);
+      same(u0 - 1);
+    }
+  }
+  same(UINT32_MAX);
+  same(UINT32_MAX - 1);
+  std::mt19937_64 rng(9);
+  for (int k = 0; k < 1'000'000; ++k) same(rng() & 0xFFFFFFFF);
+}
+
 TEST(LatencySketchTest, MergeIsExact) {
   std::mt19937_64 rng(4);
   std::lognormal_distribution<double> dist(8.0, 1.0);
