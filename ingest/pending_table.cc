@@ -93,6 +93,11 @@ void PendingTable::SlotsUnmapper::operator()(PendingEntry* p) const {
 }
 
 PendingEntry* PendingTable::Find(uint64_t trace_lo, uint64_t span_key) {
+  Miss unused;
+  return Find(trace_lo, span_key, &unused);
+}
+
+PendingEntry* PendingTable::Find(uint64_t trace_lo, uint64_t span_key, Miss* miss) {
   const uint64_t h = Hash(trace_lo, span_key);
   const uint8_t tag = TagOf(h);
   size_t i = HomeOf(h);
@@ -102,7 +107,20 @@ PendingEntry* PendingTable::Find(uint64_t trace_lo, uint64_t span_key) {
     }
     if (++i == capacity_) i = 0;
   }
+  miss->slot = i;
+  miss->tag = tag;
   return nullptr;
+}
+
+PendingEntry* PendingTable::InsertAfterMiss(const PendingEntry& e, const Miss& miss) {
+  if (static_cast<double>(size_ + 1) > kPendingMaxLoad * static_cast<double>(capacity_) &&
+      capacity_ < final_capacity_) {
+    return Insert(e);  // grows first: the slot moves
+  }
+  slots_[miss.slot] = e;
+  tags_[miss.slot] = miss.tag;
+  ++size_;
+  return &slots_[miss.slot];
 }
 
 void PendingTable::Grow() {
@@ -116,9 +134,18 @@ void PendingTable::Grow() {
   capacity_ = next;
   slots_ = MapSlots(capacity_);
   tags_ = TagsOf(slots_, capacity_);
-  size_ = 0;
+  // Keys are unique and the new array has room for all: no duplicate check, no growth check,
+  // and the tag (the same hash's) is copied.
   for (size_t i = 0; i < old_capacity; ++i) {
-    if (old_tags[i] != 0) Insert(old[i]);
+    const uint8_t tag = old_tags[i];
+    if (tag == 0) continue;
+    const PendingEntry& e = old[i];
+    size_t j = HomeOf(Hash(e.trace_lo, e.span_key));
+    while (tags_[j] != 0) {
+      if (++j == capacity_) j = 0;
+    }
+    slots_[j] = e;
+    tags_[j] = tag;
   }
 }
 

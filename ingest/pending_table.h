@@ -73,8 +73,15 @@ class PendingTable {
   // max_entries: the most entries the table will hold (the caller evicts before inserting more).
   explicit PendingTable(size_t max_entries);
 
+  // Where a probe for an absent key ended: the empty slot the key would go to, and its tag.
+  struct Miss {
+    size_t slot = 0;
+    uint8_t tag = 0;
+  };
   // The entry under key, or nullptr. The pointer is valid until the next Insert or Erase.
   PendingEntry* Find(uint64_t trace_lo, uint64_t span_key);
+  // The same; on a miss *miss says where the probe ended (for InsertAfterMiss).
+  PendingEntry* Find(uint64_t trace_lo, uint64_t span_key, Miss* miss);
   // A cache hint only: starts loading the slot where a probe for the key begins.
   void Prefetch(uint64_t trace_lo, uint64_t span_key) const {
     const size_t i = HomeOf(Hash(trace_lo, span_key));
@@ -88,6 +95,9 @@ class PendingTable {
   // Inserts e (or overwrites the entry with the same key). REQUIRES: e.span_key != 0, and
   // size() < max_entries() unless the key is present.
   PendingEntry* Insert(const PendingEntry& e);
+  // Insert(e) for the key whose Find(..., &miss) just missed, without probing again. REQUIRES: no
+  // Insert or Erase since that Find.
+  PendingEntry* InsertAfterMiss(const PendingEntry& e, const Miss& miss);
   // Removes the entry in slot i. Entries behind it may move back into slot i (re-examine it).
   void EraseSlot(size_t i);
   void Erase(PendingEntry* e) { EraseSlot(static_cast<size_t>(e - slots_.get())); }

@@ -210,7 +210,8 @@ void ShardState::Apply(const HalfRecord& r, int64_t arrival_ms) {
     case HalfRole::kServerPending:
       break;
   }
-  PendingEntry* other = table_.Find(e.trace_lo, e.span_key);
+  PendingTable::Miss miss;
+  PendingEntry* other = table_.Find(e.trace_lo, e.span_key, &miss);
   if (other != nullptr && other->server() != e.server()) {
     const PendingEntry* c = e.server() ? other : &e;
     const PendingEntry* s = e.server() ? &e : other;
@@ -219,7 +220,7 @@ void ShardState::Apply(const HalfRecord& r, int64_t arrival_ms) {
     EraseSlot(static_cast<size_t>(other - &table_.Slot(0)));
     return;
   }
-  Hold(e, arrival_ms, other);  // other is null or a waiting half of the same role
+  Hold(e, arrival_ms, other, &miss);  // other is null or a waiting half of the same role
 }
 
 void ShardState::Prefetch(const HalfRecord& r) const {
@@ -228,7 +229,8 @@ void ShardState::Prefetch(const HalfRecord& r) const {
   }
 }
 
-void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same) {
+void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same,
+                      const PendingTable::Miss* miss) {
   SetNow(now_ms);
   if (same != nullptr) {  // a resent duplicate of a waiting half: keep one
     --tick_counts_[same->arrival_tick];
@@ -236,8 +238,15 @@ void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same)
     ++tick_counts_[e.arrival_tick];
     return;
   }
-  if (table_.size() >= table_.max_entries()) EvictOldest(last_now_ms_);
-  table_.Insert(e);
+  if (table_.size() >= table_.max_entries()) {
+    EvictOldest(last_now_ms_);
+    miss = nullptr;  // evictions moved entries: probe again
+  }
+  if (miss != nullptr) {
+    table_.InsertAfterMiss(e, *miss);
+  } else {
+    table_.Insert(e);
+  }
   ++tick_counts_[e.arrival_tick];
 }
 

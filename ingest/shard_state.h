@@ -156,7 +156,9 @@ class ShardState {
   void ExpireSlot(size_t i, storage::ExpiryKind kind);
   void EraseSlot(size_t i);
   // same: the table's entry under e's key (from the caller's Find), or nullptr.
-  void Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same);
+  // miss: where Find for e's key ended, when nothing changed the table since (else nullptr).
+  void Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same,
+            const PendingTable::Miss* miss = nullptr);
   void EvictOldest(int64_t now_ms);
   storage::StringId CapPath(storage::NodeId client, storage::NodeId server, storage::StringId path);
 

@@ -1,5 +1,5 @@
-// PendingTable against a reference map: inserts, overwrites, lookups and backward-shift erases
-// in random order, through growth to the final capacity.
+// PendingTable against a reference map: inserts (also after a missed Find), overwrites, lookups
+// and backward-shift erases in random order, through growth to the final capacity.
 #include "ingest/pending_table.h"
 
 #include <gtest/gtest.h>
@@ -24,7 +24,18 @@ TEST(PendingTable, MatchesReferenceUnderRandomInsertErase) {
       e.trace_lo = lo;
       e.span_key = key;
       e.node = static_cast<uint32_t>(step);
-      t.Insert(e);
+      // Half the inserts go through Find + InsertAfterMiss (the shards' path), growth included.
+      PendingTable::Miss miss;
+      if ((step & 1) != 0) {
+        if (PendingEntry* found = t.Find(lo, key, &miss)) {
+          *found = e;
+        } else {
+          ASSERT_FALSE(ref.count(key));
+          t.InsertAfterMiss(e, miss);
+        }
+      } else {
+        t.Insert(e);
+      }
       ref[key] = e.node;
     } else if (PendingEntry* e = t.Find(lo, key)) {
       ASSERT_TRUE(ref.count(key));
