@@ -106,12 +106,6 @@ uint64_t WeightFixedOf(WeightCode code) {
   return ((1ULL << 32) + den / 2) / den;
 }
 
-uint64_t HalfRecord::TraceLow() const {
-  uint64_t v = 0;
-  for (int i = 8; i < 16; ++i) v = (v << 8) | trace_id[i];
-  return v;
-}
-
 uint64_t HalfRecord::TraceHigh() const {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | trace_id[i];

@@ -75,7 +75,13 @@ struct HalfRecord {
   MethodCode method = MethodCode::kNone;
   bool error = false;
 
-  uint64_t TraceLow() const;   // low 64 bits (bytes 8..15, big-endian) — the pending key part
+  // low 64 bits (bytes 8..15, big-endian) — the pending key part; inline: every record's shard
+  // and pending key come from it
+  uint64_t TraceLow() const {
+    uint64_t v = 0;
+    for (int i = 8; i < 16; ++i) v = (v << 8) | trace_id[i];
+    return v;
+  }
   uint64_t TraceHigh() const;  // bytes 0..7
 };
 
