@@ -58,6 +58,13 @@ double WeightOf(WeightCode code);
 uint64_t WeightFixedOf(WeightCode code);
 inline constexpr uint64_t kWeightOne = 1ULL << 16;
 
+// Bytes 8..15 of a trace id, big-endian: its low 64 bits.
+inline uint64_t TraceLowOf(const std::array<uint8_t, 16>& trace_id) {
+  uint64_t v = 0;
+  for (int i = 8; i < 16; ++i) v = (v << 8) | trace_id[i];
+  return v;
+}
+
 struct HalfRecord {
   std::array<uint8_t, 16> trace_id{};
   uint64_t span_key = 0;        // kClientPending: span_id; kServerPending: parent_span_id
@@ -75,13 +82,8 @@ struct HalfRecord {
   MethodCode method = MethodCode::kNone;
   bool error = false;
 
-  // low 64 bits (bytes 8..15, big-endian) — the pending key part; inline: every record's shard
-  // and pending key come from it
-  uint64_t TraceLow() const {
-    uint64_t v = 0;
-    for (int i = 8; i < 16; ++i) v = (v << 8) | trace_id[i];
-    return v;
-  }
+  // The pending key part (TraceLowOf); inline: every record's shard and pending key use it.
+  uint64_t TraceLow() const { return TraceLowOf(trace_id); }
   uint64_t TraceHigh() const;  // bytes 0..7
 };
 
