@@ -102,6 +102,8 @@ class ShardState {
   const ShardCounters& counters() const { return counters_; }
   // Slots the background sweep visits per call so the table is covered every pair_wait / 2.
   size_t SweepSlotsPerTick(int64_t tick_ms) const;
+  // The longest a full sweep of the table takes (SweepSlotsPerTick).
+  static constexpr int64_t kMaxFullSweepMs = 1000;
   int64_t tick_ms() const { return tick_ms_; }
 
  private:
