@@ -251,6 +251,9 @@ void IngestServiceImpl::ProcessShardItem(size_t index, ShardItem* raw) {
   }
   ShardFlush part;
   s.state.TakeFlush(&part, item->full);
+  // The metrics cover everything before the marker by the time its flush completes (a FlushNow
+  // caller reads them right after).
+  ReportShardCounters(s);
   std::lock_guard<std::mutex> lock(flush_mu_);
   FlushInProgress& f = flushes_[item->marker_id];
   f.shard_parts.push_back(std::move(part));
