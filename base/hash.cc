@@ -22,8 +22,8 @@ uint64_t Hash64Concat(std::string_view a, std::string_view b, uint64_t seed) {
   return XXH3_64bits_digest(&state);
 }
 
-uint64_t Hash64Concat(std::string_view a, std::string_view b, std::span<const std::string_view> more,
-                      uint64_t seed) {
+uint64_t Hash64Concat(std::string_view a, std::string_view b,
+                      std::span<const std::string_view> more, uint64_t seed) {
   if (more.empty()) return Hash64Concat(a, b, seed);
   XXH3_state_t state;
   XXH3_64bits_reset_withSeed(&state, seed);

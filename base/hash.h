@@ -12,8 +12,8 @@ uint64_t Hash64(const void* data, size_t size, uint64_t seed = 0);
 // Hash64 of the concatenation a + b, without concatenating (XXH3's streaming form).
 uint64_t Hash64Concat(std::string_view a, std::string_view b, uint64_t seed = 0);
 // Hash64 of the concatenation a + b + every piece of more (empty pieces change nothing).
-uint64_t Hash64Concat(std::string_view a, std::string_view b, std::span<const std::string_view> more,
-                      uint64_t seed = 0);
+uint64_t Hash64Concat(std::string_view a, std::string_view b,
+                      std::span<const std::string_view> more, uint64_t seed = 0);
 
 // A cheap, well-mixed 64-bit finalizer for integer keys (splitmix64).
 constexpr uint64_t MixHash(uint64_t x) {

@@ -53,7 +53,7 @@ enum class DeriveResult {
 // a cache serves one interner, named by owner (see Reset).
 class DeriveCache {
  public:
-  static constexpr size_t kSlots = 1024;  // per table
+  static constexpr size_t kSlots = 1024;       // per table
   static constexpr size_t kMaxRawBytes = 512;  // longer values are not cached
 
   struct Entry {

@@ -35,8 +35,7 @@ uint64_t PayloadSize(std::string_view head, std::string_view body,
 
 uint32_t RecordChecksum(std::string_view head, std::string_view body,
                         std::span<const std::string_view> more) {
-  const uint64_t h =
-      Hash64Concat(head, body, more, kChecksumSeed ^ PayloadSize(head, body, more));
+  const uint64_t h = Hash64Concat(head, body, more, kChecksumSeed ^ PayloadSize(head, body, more));
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 

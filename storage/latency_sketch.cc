@@ -63,7 +63,7 @@ struct MicrosTables {
     for (int32_t i = 0; i < top; ++i) {
       double estimate = std::floor(std::exp(i * kLogGamma));
       uint64_t c = estimate >= static_cast<double>(UINT32_MAX) ? UINT32_MAX
-                                                                : static_cast<uint64_t>(estimate);
+                                                               : static_cast<uint64_t>(estimate);
       auto bucket = [](uint64_t u) { return LatencySketch::BucketOf(static_cast<double>(u)); };
       while (c > 0 && bucket(c) > i) --c;
       while (c < UINT32_MAX && bucket(c + 1) <= i) ++c;

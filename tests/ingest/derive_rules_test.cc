@@ -435,10 +435,10 @@ TEST(DeriveRules, DeriveCacheGivesTheIdsDerivationGives) {
   const int64_t now = WallNowMs();
   std::vector<std::string> raws;
   for (int i = 0; i < 1000; ++i) {
-    raws.push_back("/v1/items/" + std::to_string(i * 7919));  // path-like
+    raws.push_back("/v1/items/" + std::to_string(i * 7919));           // path-like
     raws.push_back("api-" + std::to_string(i) + ".Example.com:8443");  // host-like
-    raws.push_back("https://h" + std::to_string(i % 50) + ".example.com/x/" +
-                   std::to_string(i) + "?q=1");  // URL
+    raws.push_back("https://h" + std::to_string(i % 50) + ".example.com/x/" + std::to_string(i) +
+                   "?q=1");  // URL
   }
   raws.push_back(std::string(600, 'a') + "/1");  // not cached
   raws.push_back("10.1.2.3:80");
@@ -453,15 +453,29 @@ TEST(DeriveRules, DeriveCacheGivesTheIdsDerivationGives) {
     if (n == 20'000) cache.Reset(2);
     const std::string& raw = raws[rng() % raws.size()];
     const bool client = rng() & 1;
-    SpanView s = MakeSpan(client ? SpanKind::kClient : SpanKind::kServer, "svc", n + 1, n + 1, 0,
-                          now);
+    SpanView s =
+        MakeSpan(client ? SpanKind::kClient : SpanKind::kServer, "svc", n + 1, n + 1, 0, now);
     s.has_parent = false;
     switch (rng() % 5) {
-      case 0: s.http_route = raw; s.peer_service = raw; break;
-      case 1: s.url_path = raw; s.server_address = raw; break;
-      case 2: s.url_full = raw; s.net_peer_name = raw; break;
-      case 3: s.url_path = raw; s.http_host = raw; break;
-      default: s.url_full = raw; break;  // destination from url.full's host
+      case 0:
+        s.http_route = raw;
+        s.peer_service = raw;
+        break;
+      case 1:
+        s.url_path = raw;
+        s.server_address = raw;
+        break;
+      case 2:
+        s.url_full = raw;
+        s.net_peer_name = raw;
+        break;
+      case 3:
+        s.url_path = raw;
+        s.http_host = raw;
+        break;
+      default:
+        s.url_full = raw;
+        break;  // destination from url.full's host
     }
     HalfDeriver plain(&interner, *ids, DeriveLimits{});
     HalfRecord want, got;
