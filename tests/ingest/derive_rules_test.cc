@@ -456,27 +456,17 @@ TEST(DeriveRules, DeriveCacheGivesTheIdsDerivationGives) {
     SpanView s =
         MakeSpan(client ? SpanKind::kClient : SpanKind::kServer, "svc", n + 1, n + 1, 0, now);
     s.has_parent = false;
-    switch (rng() % 5) {
-      case 0:
-        s.http_route = raw;
-        s.peer_service = raw;
-        break;
-      case 1:
-        s.url_path = raw;
-        s.server_address = raw;
-        break;
-      case 2:
-        s.url_full = raw;
-        s.net_peer_name = raw;
-        break;
-      case 3:
-        s.url_path = raw;
-        s.http_host = raw;
-        break;
-      default:
-        s.url_full = raw;
-        break;  // destination from url.full's host
-    }
+    // (path attribute, destination attribute); the last takes its destination from url.full.
+    using Field = std::string_view SpanView::*;
+    static const std::pair<Field, Field> kFields[] = {
+        {&SpanView::http_route, &SpanView::peer_service},
+        {&SpanView::url_path, &SpanView::server_address},
+        {&SpanView::url_full, &SpanView::net_peer_name},
+        {&SpanView::url_path, &SpanView::http_host},
+        {&SpanView::url_full, nullptr}};
+    const auto& [path_field, host_field] = kFields[rng() % std::size(kFields)];
+    s.*path_field = raw;
+    if (host_field != nullptr) s.*host_field = raw;
     HalfDeriver plain(&interner, *ids, DeriveLimits{});
     HalfRecord want, got;
     ASSERT_TRUE(plain.Derive(s, now, &want).ok());
