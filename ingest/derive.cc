@@ -302,8 +302,21 @@ void DeriveCache::Reset(uint64_t owner) {
   }
 }
 
-uint64_t DeriveCache::HashOf(int source, std::string_view raw) {
-  return Hash64(raw, static_cast<uint64_t>(source + 2));
+DeriveCache::Probe DeriveCache::Find(Entry* table, int source, std::string_view raw) {
+  Probe p;
+  if (raw.size() > kMaxRawBytes) return p;
+  p.hash = Hash64(raw, static_cast<uint64_t>(source + 2));
+  p.slot = &table[p.hash & (kSlots - 1)];
+  p.hit = p.slot->hash == p.hash && p.slot->source == source && p.slot->raw == raw;
+  return p;
+}
+
+void DeriveCache::Probe::Fill(int source, std::string_view raw, uint32_t id) const {
+  if (slot == nullptr) return;
+  slot->hash = hash;
+  slot->source = source;
+  slot->raw.assign(raw);
+  slot->id = id;
 }
 
 Result<storage::NodeId> HalfDeriver::ExternalPeer(const SpanView& span) {
@@ -312,24 +325,14 @@ Result<storage::NodeId> HalfDeriver::ExternalPeer(const SpanView& span) {
   if (source == last_peer_.source && raw == last_peer_.raw) return last_peer_.id;
   storage::NodeId id = ids_.unknown_external;
   if (source >= 0) {
-    DeriveCache::Entry* slot = nullptr;
-    uint64_t hash = 0;
-    if (cache_ != nullptr && raw.size() <= DeriveCache::kMaxRawBytes) {
-      hash = DeriveCache::HashOf(source, raw);
-      slot = &cache_->PeerSlot(hash);
-    }
-    if (slot != nullptr && DeriveCache::Matches(*slot, hash, source, raw)) {
-      id = slot->id;
+    const DeriveCache::Probe probe = cache_ != nullptr ? cache_->Peer(source, raw) : DeriveCache::Probe{};
+    if (probe.hit) {
+      id = probe.slot->id;
     } else {
       if (std::string host = ExternalHostOf(raw); !host.empty()) {
         EW_ASSIGN_OR_RETURN(id, interner_->Node(NodeKind::kExternalService, "", host));
       }
-      if (slot != nullptr) {
-        slot->hash = hash;
-        slot->source = source;
-        slot->raw.assign(raw);
-        slot->id = id;
-      }
+      probe.Fill(source, raw, id);
     }
   }
   last_peer_.source = source;
@@ -350,24 +353,15 @@ Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
   std::string_view raw;
   const int source = PathSource(span, &raw);  // gRPC-only paths (-1) are not remembered
   if (source >= 0 && source == last_path_.source && raw == last_path_.raw) return last_path_.id;
-  DeriveCache::Entry* slot = nullptr;
-  uint64_t hash = 0;
-  if (cache_ != nullptr && source >= 0 && raw.size() <= DeriveCache::kMaxRawBytes) {
-    hash = DeriveCache::HashOf(source, raw);
-    slot = &cache_->PathSlot(hash);
-  }
+  const DeriveCache::Probe probe = cache_ != nullptr && source >= 0 ? cache_->Path(source, raw)
+                                                                     : DeriveCache::Probe{};
   storage::StringId id = 0;
-  if (slot != nullptr && DeriveCache::Matches(*slot, hash, source, raw)) {
-    id = slot->id;
+  if (probe.hit) {
+    id = probe.slot->id;
   } else {
     NormalizePathInto(span, &path_);
     EW_ASSIGN_OR_RETURN(id, interner_->String(storage::StringKind::kPath, path_));
-    if (slot != nullptr) {
-      slot->hash = hash;
-      slot->source = source;
-      slot->raw.assign(raw);
-      slot->id = id;
-    }
+    probe.Fill(source, raw, id);
   }
   if (source >= 0) {
     last_path_.source = source;

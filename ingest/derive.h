@@ -62,19 +62,23 @@ class DeriveCache {
     uint32_t id = 0;
     std::string raw;
   };
+  // A lookup of (source, raw) in one table: its slot (nullptr when raw is too long to cache) and
+  // whether the slot holds it (then slot->id is the answer; else Fill the slot once it is known).
+  struct Probe {
+    Entry* slot = nullptr;
+    uint64_t hash = 0;
+    bool hit = false;
+    void Fill(int source, std::string_view raw, uint32_t id) const;
+  };
   uint64_t owner() const { return owner_; }
   // Forgets every entry, and names the interner the ids come from from now on.
   void Reset(uint64_t owner);
-
-  // The slot for (source, raw): a hit when Matches(slot, ...).
-  static uint64_t HashOf(int source, std::string_view raw);
-  Entry& PathSlot(uint64_t hash) { return paths_[hash & (kSlots - 1)]; }
-  Entry& PeerSlot(uint64_t hash) { return peers_[hash & (kSlots - 1)]; }
-  static bool Matches(const Entry& e, uint64_t hash, int source, std::string_view raw) {
-    return e.hash == hash && e.source == source && e.raw == raw;
-  }
+  Probe Path(int source, std::string_view raw) { return Find(paths_, source, raw); }
+  Probe Peer(int source, std::string_view raw) { return Find(peers_, source, raw); }
 
  private:
+  static Probe Find(Entry* table, int source, std::string_view raw);
+
   uint64_t owner_ = 0;
   Entry paths_[kSlots];
   Entry peers_[kSlots];

@@ -158,19 +158,6 @@ void EncodeHalfBatchGroups(int64_t arrival_ms, std::span<const std::vector<HalfR
   }
 }
 
-void EncodeHalfBatchParts(const HalfBatch& batch, std::string* head, std::string_view* body) {
-  if constexpr (kRecordIsItsEncoding) {
-    Put<uint8_t>(head, kBatchVersion);
-    Put<uint64_t>(head, static_cast<uint64_t>(batch.arrival_ms));
-    Put<uint32_t>(head, static_cast<uint32_t>(batch.records.size()));
-    *body = std::string_view(reinterpret_cast<const char*>(batch.records.data()),
-                             batch.records.size() * kEncodedHalfRecordSize);
-  } else {
-    EncodeHalfBatch(batch, head);
-    *body = {};
-  }
-}
-
 Status DecodeHalfBatch(std::string_view data, HalfBatch* out) {
   if (data.size() < kHeaderSize) return Status::Corruption("half batch: short header");
   const char* p = data.data();

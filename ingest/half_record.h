@@ -96,10 +96,6 @@ struct HalfBatch {
 inline constexpr size_t kEncodedHalfRecordSize = 64;
 
 void EncodeHalfBatch(const HalfBatch& batch, std::string* out);
-// The same encoding in two pieces, *head + *body: on little-endian machines *head is the 13-byte
-// header and *body the records' own memory (valid while batch is unchanged), otherwise *head is
-// the whole encoding and *body empty. *head is appended to.
-void EncodeHalfBatchParts(const HalfBatch& batch, std::string* head, std::string_view* body);
 // The encoding of one batch whose records are given in groups (in order: the batch's records are
 // the groups' concatenation), in pieces: *head (appended to) then each of *bodies (replaced). On
 // little-endian machines *head is the header and *bodies the groups' own memory (valid while the

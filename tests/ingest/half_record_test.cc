@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace ew::ingest {
 namespace {
@@ -64,6 +65,15 @@ TEST(HalfBatchFormat, EncodingIsTheDocumentedLittleEndianLayout) {
   EncodeHalfBatch(batch, &got);
   ASSERT_EQ(got.size(), 6 + 13 + 3 * kEncodedHalfRecordSize);
   EXPECT_EQ(got.substr(6), want);
+
+  // In groups (the log's gathered write): the head and the pieces concatenated are the same bytes.
+  std::vector<std::vector<HalfRecord>> groups = {
+      {batch.records[0]}, {}, {batch.records[1], batch.records[2]}};
+  std::string head = "prefix";
+  std::vector<std::string_view> bodies = {"stale"};
+  EncodeHalfBatchGroups(batch.arrival_ms, groups, &head, &bodies);
+  for (std::string_view piece : bodies) head.append(piece);
+  EXPECT_EQ(head, got);
 
   HalfBatch back;
   ASSERT_TRUE(DecodeHalfBatch(std::string_view(got).substr(6), &back).ok());
