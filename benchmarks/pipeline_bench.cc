@@ -138,7 +138,7 @@ void BM_PendingBytesPerHalf(benchmark::State& state) {
     PendingTable table(n);
     PendingEntry e;
     for (size_t i = 0; i < n; ++i) {
-      e.trace_lo = MixHash(i);
+      e.trace_key = static_cast<uint32_t>(MixHash(i));
       e.span_key = MixHash(i ^ 0x5555) | 1;
       e.node = static_cast<uint32_t>(i % 1000);
       table.Insert(e);

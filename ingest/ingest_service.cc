@@ -230,12 +230,13 @@ Status IngestServiceImpl::Start() {
 Status IngestServiceImpl::LoadPendingRecord(std::string_view key, std::string_view value,
                                             int64_t now_ms) {
   auto shard_of_key = [this](std::string_view k) -> ShardState& {
-    uint64_t lo = 0, span = 0;
-    DecodePendingKey(k, &lo, &span);
-    return shards_[MixHash(lo) % shards_.size()]->state;
+    uint32_t trace_key = 0;
+    uint64_t span = 0;
+    DecodePendingKey(k, &trace_key, &span);  // k has a valid size: checked by the callers
+    return shards_[ShardOfTraceKey(trace_key, shards_.size())]->state;
   };
   pending_keys_.emplace_back(key);  // a snapshot deletes it, whatever it is
-  if (key.size() == kPendingKeyBytes) {
+  if (key.size() == kPendingKeyBytesV2) {
     // The older form, one half per key: replaced by a snapshot at the first flush.
     snapshot_wanted_.store(true);
     ++pending_records_;
@@ -249,22 +250,29 @@ Status IngestServiceImpl::LoadPendingRecord(std::string_view key, std::string_vi
                               " bytes");
   }
   next_pending_seq_ = std::max(next_pending_seq_, seq + 1);
-  const size_t record = kind == PendingChunkKind::kAdds ? kPendingRecordBytes : kPendingKeyBytes;
-  if (value.empty() || static_cast<uint8_t>(value[0]) != kPendingChunkVersion ||
-      (value.size() - 1) % record != 0) {
+  size_t add_bytes = 0, key_bytes = 0;
+  if (value.empty() || !PendingChunkSizes(static_cast<uint8_t>(value[0]), &add_bytes, &key_bytes)) {
     snapshot_wanted_.store(true);
-    return Status::Corruption("pending state: malformed chunk (version or size)");
+    return Status::Corruption("pending state: chunk of unknown version");
+  }
+  // A chunk of the older version is rewritten in the current one by the first flush.
+  if (static_cast<uint8_t>(value[0]) != kPendingChunkVersion) snapshot_wanted_.store(true);
+  const size_t record = kind == PendingChunkKind::kAdds ? add_bytes : key_bytes;
+  if ((value.size() - 1) % record != 0) {
+    snapshot_wanted_.store(true);
+    return Status::Corruption("pending state: malformed chunk (size " +
+                              std::to_string(value.size()) + ")");
   }
   Status first_error;
   for (size_t off = 1; off < value.size(); off += record) {
-    std::string_view k = value.substr(off, kPendingKeyBytes);
+    std::string_view k = value.substr(off, key_bytes);
     ++pending_records_;
     if (kind == PendingChunkKind::kDrops) {
       shard_of_key(k).DropPending(k);
       continue;
     }
-    Status s = shard_of_key(k).LoadPending(
-        k, value.substr(off + kPendingKeyBytes, kPendingValueBytes), now_ms);
+    Status s =
+        shard_of_key(k).LoadPending(k, value.substr(off + key_bytes, kPendingValueBytes), now_ms);
     if (!s.ok() && first_error.ok()) first_error = s;
   }
   return first_error;

@@ -39,7 +39,7 @@ namespace ew::ingest {
 
 // The shard of a record among n: by its trace, so that both halves of a request meet.
 inline size_t ShardIndexOf(const HalfRecord& r, size_t n) {
-  return static_cast<size_t>(MixHash(r.TraceLow()) % n);
+  return ShardOfTraceKey(TraceKeyOf(r.TraceLow()), n);
 }
 
 class IngestServiceImpl final : public IngestService {

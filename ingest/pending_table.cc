@@ -20,13 +20,16 @@ constexpr int kMadvPopulateWrite = MADV_POPULATE_WRITE;
 #else
 constexpr int kMadvPopulateWrite = 23;  // Linux 5.14
 #endif
-// Below this many slots (40 MiB) the table doubles; above, it grows by 1/64 at a time, so a
-// large table stays between 0.861 and 0.875 full: at most 41 / 0.861 = 47.6 B per half at any
-// count, not just at the final capacity (doubling alone leaves it as low as 0.44 full, 94 B per
-// half). A growth step re-inserts the entries in slot order, which with the multiplicative home
-// (Home) is nearly home order in the new array too: a sequential pass, not random writes.
+// Below this many slots (37 MiB) the table doubles; above, it grows by 1/10 at a time, so a
+// large table stays between 0.795 and 0.875 full: at most 37 / 0.795 = 46.5 B per half at any
+// count, not just at the final capacity (doubling alone leaves it as low as 0.44 full, 85 B per
+// half). Each step re-inserts every entry, so an entry is moved ~10 times while the table grows
+// from 2^20 slots to its size (with 41-byte slots the steps had to be 1/64: ~64 moves, 5 % of
+// the server's CPU in a 10-s protobuf run). A growth step re-inserts the entries in slot order,
+// which with the multiplicative home (Home) is nearly home order in the new array too: a sequential
+// pass, not random writes.
 constexpr size_t kDoublingLimit = size_t{1} << 20;
-constexpr size_t kFineGrowthDivisor = 64;
+constexpr size_t kFineGrowthDivisor = 10;
 constexpr uint8_t kPendingValueVersion = 1;
 constexpr size_t kPendingValueSize = 1 + 4 * 4 + 2 * 3 + 8;  // version, 4 u32, 3 u16, arrival
 static_assert(kPendingValueSize == kPendingValueBytes);
@@ -92,17 +95,17 @@ void PendingTable::SlotsUnmapper::operator()(PendingEntry* p) const {
   if (p != nullptr) munmap(p, bytes);
 }
 
-PendingEntry* PendingTable::Find(uint64_t trace_lo, uint64_t span_key) {
+PendingEntry* PendingTable::Find(uint32_t trace_key, uint64_t span_key) {
   Miss unused;
-  return Find(trace_lo, span_key, &unused);
+  return Find(trace_key, span_key, &unused);
 }
 
-PendingEntry* PendingTable::Find(uint64_t trace_lo, uint64_t span_key, Miss* miss) {
-  const uint64_t h = Hash(trace_lo, span_key);
+PendingEntry* PendingTable::Find(uint32_t trace_key, uint64_t span_key, Miss* miss) {
+  const uint64_t h = Hash(trace_key, span_key);
   const uint8_t tag = TagOf(h);
   size_t i = HomeOf(h);
   for (uint8_t t; (t = tags_[i]) != 0;) {
-    if (t == tag && slots_[i].span_key == span_key && slots_[i].trace_lo == trace_lo) {
+    if (t == tag && slots_[i].span_key == span_key && slots_[i].trace_key == trace_key) {
       return &slots_[i];
     }
     if (++i == capacity_) i = 0;
@@ -140,7 +143,7 @@ void PendingTable::Grow() {
     const uint8_t tag = old_tags[i];
     if (tag == 0) continue;
     const PendingEntry& e = old[i];
-    size_t j = HomeOf(Hash(e.trace_lo, e.span_key));
+    size_t j = HomeOf(Hash(e.trace_key, e.span_key));
     while (tags_[j] != 0) {
       if (++j == capacity_) j = 0;
     }
@@ -154,11 +157,11 @@ PendingEntry* PendingTable::Insert(const PendingEntry& e) {
       capacity_ < final_capacity_) {
     Grow();
   }
-  const uint64_t h = Hash(e.trace_lo, e.span_key);
+  const uint64_t h = Hash(e.trace_key, e.span_key);
   const uint8_t tag = TagOf(h);
   size_t i = HomeOf(h);
   for (uint8_t t; (t = tags_[i]) != 0;) {
-    if (t == tag && slots_[i].span_key == e.span_key && slots_[i].trace_lo == e.trace_lo) {
+    if (t == tag && slots_[i].span_key == e.span_key && slots_[i].trace_key == e.trace_key) {
       slots_[i] = e;
       return &slots_[i];
     }
@@ -177,7 +180,7 @@ void PendingTable::EraseSlot(size_t i) {
   while (true) {
     if (++j == capacity_) j = 0;
     if (tags_[j] == 0) break;
-    size_t k = Home(slots_[j].trace_lo, slots_[j].span_key);
+    size_t k = Home(slots_[j].trace_key, slots_[j].span_key);
     bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
     if (stays) continue;
     slots_[i] = slots_[j];
@@ -189,15 +192,15 @@ void PendingTable::EraseSlot(size_t i) {
   --size_;
 }
 
-void AppendPendingKey(uint64_t trace_lo, uint64_t span_key, std::string* out) {
-  PutBe(out, trace_lo, 8);
+void AppendPendingKey(uint32_t trace_key, uint64_t span_key, std::string* out) {
+  PutBe(out, trace_key, 4);
   PutBe(out, span_key, 8);
 }
 
-std::string EncodePendingKey(uint64_t trace_lo, uint64_t span_key) {
+std::string EncodePendingKey(uint32_t trace_key, uint64_t span_key) {
   std::string key;
   key.reserve(kPendingKeyBytes);
-  AppendPendingKey(trace_lo, span_key, &key);
+  AppendPendingKey(trace_key, span_key, &key);
   return key;
 }
 
@@ -230,7 +233,7 @@ void AppendPendingRecord(const PendingEntry& e, int64_t arrival_ms, std::string*
   auto put = [&p](uint64_t v, int bytes) {
     for (int i = bytes - 1; i >= 0; --i) *p++ = static_cast<char>(v >> (8 * i));
   };
-  put(e.trace_lo, 8);
+  put(e.trace_key, 4);
   put(e.span_key, 8);
   put(kPendingValueVersion, 1);
   put(e.node, 4);
@@ -244,10 +247,31 @@ void AppendPendingRecord(const PendingEntry& e, int64_t arrival_ms, std::string*
   out->append(buf, kPendingRecordBytes);
 }
 
-void DecodePendingKey(std::string_view key, uint64_t* trace_lo, uint64_t* span_key) {
+bool DecodePendingKey(std::string_view key, uint32_t* trace_key, uint64_t* span_key) {
   const char* k = key.data();
-  *trace_lo = GetBe(k, 8);
+  if (key.size() == kPendingKeyBytes) {
+    *trace_key = static_cast<uint32_t>(GetBe(k, 4));
+  } else if (key.size() == kPendingKeyBytesV2) {
+    *trace_key = TraceKeyOf(GetBe(k, 8));
+  } else {
+    return false;
+  }
   *span_key = GetBe(k, 8);
+  return true;
+}
+
+bool PendingChunkSizes(uint8_t version, size_t* record_bytes, size_t* key_bytes) {
+  if (version == kPendingChunkVersion) {
+    *record_bytes = kPendingRecordBytes;
+    *key_bytes = kPendingKeyBytes;
+    return true;
+  }
+  if (version == kPendingChunkVersionV2) {
+    *record_bytes = kPendingRecordBytesV2;
+    *key_bytes = kPendingKeyBytesV2;
+    return true;
+  }
+  return false;
 }
 
 std::string PendingChunkKey(uint64_t seq, PendingChunkKind kind, uint32_t chunk) {
@@ -274,14 +298,16 @@ bool ParsePendingChunkKey(std::string_view key, uint64_t* seq, PendingChunkKind*
 
 Status DecodePending(std::string_view key, std::string_view value, PendingEntry* e,
                      int64_t* arrival_ms) {
-  if (key.size() != 16)
+  uint32_t trace_key = 0;
+  uint64_t span_key = 0;
+  if (!DecodePendingKey(key, &trace_key, &span_key)) {
     return Status::Corruption("pending key: size " + std::to_string(key.size()));
+  }
   if (value.size() != kPendingValueSize || static_cast<uint8_t>(value[0]) != kPendingValueVersion) {
     return Status::Corruption("pending value: bad size or version");
   }
-  const char* k = key.data();
-  e->trace_lo = GetBe(k, 8);
-  e->span_key = GetBe(k, 8);
+  e->trace_key = trace_key;
+  e->span_key = span_key;
   if (e->span_key == 0) return Status::Corruption("pending key: zero span id");
   const char* p = value.data() + 1;
   e->node = static_cast<uint32_t>(GetBe(p, 4));

@@ -1,17 +1,19 @@
 // PendingTable: the halves that wait for their partner, in one shard. Open addressing with linear
-// probing and backward-shift deletion (no tombstones); an entry is 40 bytes of ids and numbers
+// probing and backward-shift deletion (no tombstones); an entry is 36 bytes of ids and numbers
 // (no strings, no pointers), and every slot has a one-byte tag beside it in a dense array (0:
 // empty, else 8 bits of the key's hash), so a probe walks tags — 64 to a cache line — and reads
 // an entry only where its tag matches. At the 0.875 load the table runs at, a probe for an
-// absent key passes ~30 slots: 30 tags instead of 30 entries (~19 cache lines).
-// The table doubles up to 2^20 slots, then grows by 1/64 at a time, up to a final capacity of
-// exactly max_entries / kMaxLoad: a full table costs 41 / 0.875 = 46.9 bytes per pending half,
-// and a large one never more than 41 / 0.861 = 47.6 bytes.
+// absent key passes ~30 slots: 30 tags instead of 30 entries (~17 cache lines).
+// The table doubles up to 2^20 slots, then grows by 1/10 at a time, up to a final capacity of
+// exactly max_entries / kMaxLoad: a full table costs 37 / 0.875 = 42.3 bytes per pending half,
+// and a large one never more than 37 * 1.1 / 0.875 = 46.5 bytes.
 //
-// Key: (low 64 bits of the trace id, span id of the client half). A client half is stored under
-// its own span id, a server half under its parent span id — the same key — so whichever arrives
-// second finds the first. Both parts are random in W3C trace context, so two different halves
-// collide only when 128 random bits agree (for 10^7 pending halves, p ~ 10^14 / 2^129 ≈ 10^-25).
+// Key: (32-bit trace key, span id of the client half); the trace key is 32 mixed bits of the
+// trace id's low half (TraceKeyOf). A client half is stored under its own span id, a server half
+// under its parent span id — the same key — so whichever arrives second finds the first. The span
+// id is random in W3C trace context, so two different halves collide only when 96 bits agree (for
+// 10^7 pending halves, p ~ 10^14 / 2^97 ≈ 10^-15; halves whose span ids are not random still need
+// their traces' keys to agree, p = 2^-32 a pair).
 //
 // Thread-safety: none; owned by one shard worker.
 #pragma once
@@ -28,9 +30,19 @@
 
 namespace ew::ingest {
 
-struct PendingEntry {
-  uint64_t trace_lo = 0;
-  uint64_t span_key = 0;  // 0 marks an empty slot (span ids are never all zero)
+// The 32-bit trace part of a pending key: the high half of the mixed low 64 bits of the trace id.
+// Shards are picked from it too (ShardOfTraceKey), so a persisted key alone names its shard.
+inline uint32_t TraceKeyOf(uint64_t trace_lo) {
+  return static_cast<uint32_t>(MixHash(trace_lo) >> 32);
+}
+// The shard (of n) that owns the halves of traces with this key.
+inline size_t ShardOfTraceKey(uint32_t trace_key, size_t n) { return trace_key % n; }
+
+// Packed to 4-byte alignment: 36 bytes, so a slot with its tag is 37 (x86 loads the 8-byte span
+// id from any address at no cost).
+struct __attribute__((packed, aligned(4))) PendingEntry {
+  uint64_t span_key = 0;   // span id of the client half (never 0 in a table)
+  uint32_t trace_key = 0;  // TraceKeyOf(low 64 bits of the trace id)
   storage::NodeId node = 0;
   storage::NodeId peer = 0;
   storage::StringId path = 0;
@@ -50,7 +62,7 @@ struct PendingEntry {
   void set_persisted(bool p) { bits = static_cast<uint16_t>((bits & 0x7FFF) | (p ? 0x8000 : 0)); }
   static uint16_t PackBits(uint16_t status, bool error, bool server, storage::Protocol protocol);
 };
-static_assert(sizeof(PendingEntry) == 40, "a pending half must stay 40 bytes");
+static_assert(sizeof(PendingEntry) == 36, "a pending half must stay 36 bytes");
 
 // The table's load factor ceiling, and the resulting cost per pending half.
 inline constexpr double kPendingMaxLoad = 0.875;
@@ -79,14 +91,14 @@ class PendingTable {
     uint8_t tag = 0;
   };
   // The entry under key, or nullptr. The pointer is valid until the next Insert or Erase.
-  PendingEntry* Find(uint64_t trace_lo, uint64_t span_key);
+  PendingEntry* Find(uint32_t trace_key, uint64_t span_key);
   // The same; on a miss *miss says where the probe ended (for InsertAfterMiss).
-  PendingEntry* Find(uint64_t trace_lo, uint64_t span_key, Miss* miss);
+  PendingEntry* Find(uint32_t trace_key, uint64_t span_key, Miss* miss);
   // A cache hint only: starts loading the slot where a probe for the key begins.
-  void Prefetch(uint64_t trace_lo, uint64_t span_key) const {
-    const size_t i = HomeOf(Hash(trace_lo, span_key));
+  void Prefetch(uint32_t trace_key, uint64_t span_key) const {
+    const size_t i = HomeOf(Hash(trace_key, span_key));
     PrefetchLine(tags_ + i);
-    // The entry is read when a tag matches (a hit, usually at or near home); a 40-byte slot may
+    // The entry is read when a tag matches (a hit, usually at or near home); a 36-byte slot may
     // straddle two cache lines.
     const char* slot = reinterpret_cast<const char*>(slots_.get() + i);
     PrefetchLine(slot);
@@ -115,8 +127,8 @@ class PendingTable {
   size_t MemoryBytes() const { return capacity_ * (sizeof(PendingEntry) + 1); }
 
  private:
-  static uint64_t Hash(uint64_t trace_lo, uint64_t span_key) {
-    return MixHash(trace_lo ^ MixHash(span_key));
+  static uint64_t Hash(uint32_t trace_key, uint64_t span_key) {
+    return MixHash(trace_key ^ MixHash(span_key));
   }
   // Multiplicative: the high bits of the hash pick the slot (order-preserving, see Grow).
   size_t HomeOf(uint64_t hash) const {
@@ -128,8 +140,8 @@ class PendingTable {
     const auto t = static_cast<uint8_t>(hash);
     return t == 0 ? 1 : t;
   }
-  size_t Home(uint64_t trace_lo, uint64_t span_key) const {
-    return HomeOf(Hash(trace_lo, span_key));
+  size_t Home(uint32_t trace_key, uint64_t span_key) const {
+    return HomeOf(Hash(trace_key, span_key));
   }
   void Grow();
 
@@ -154,36 +166,44 @@ class PendingTable {
   uint8_t* tags_ = nullptr;  // capacity_ tags, inside slots_'s mapping
 };
 
-// Persisted form of a pending entry (EdgeStore pending-pair state; opaque to storage): a 16-byte
-// big-endian key (trace_lo, span_key) and a versioned 31-byte value that carries the absolute
+// Persisted form of a pending entry (EdgeStore pending-pair state; opaque to storage): a 12-byte
+// big-endian key (trace_key, span_key) and a versioned 31-byte value that carries the absolute
 // arrival time in wall milliseconds (ticks are process-relative). Layout: docs/format/storage.md,
-// "Pending state".
-inline constexpr size_t kPendingKeyBytes = 16;
+// "Pending state". Stores written before version 3 keyed a half by the whole low half of its
+// trace id (16-byte keys); those keys are still read, and folded with TraceKeyOf.
+inline constexpr size_t kPendingKeyBytes = 12;
+inline constexpr size_t kPendingKeyBytesV2 = 16;  // u64 trace_lo | u64 span_key
 inline constexpr size_t kPendingValueBytes = 31;
 inline constexpr size_t kPendingRecordBytes = kPendingKeyBytes + kPendingValueBytes;
-std::string EncodePendingKey(uint64_t trace_lo, uint64_t span_key);
+inline constexpr size_t kPendingRecordBytesV2 = kPendingKeyBytesV2 + kPendingValueBytes;
+std::string EncodePendingKey(uint32_t trace_key, uint64_t span_key);
 std::string EncodePendingValue(const PendingEntry& e, int64_t arrival_ms);
-// Appends key and value (one 47-byte record) to *out.
+// Appends key and value (one 43-byte record) to *out.
 void AppendPendingRecord(const PendingEntry& e, int64_t arrival_ms, std::string* out);
-void AppendPendingKey(uint64_t trace_lo, uint64_t span_key, std::string* out);
-// Fills *e (without arrival_tick and persisted) and *arrival_ms. Corruption when malformed.
+void AppendPendingKey(uint32_t trace_key, uint64_t span_key, std::string* out);
+// Fills *e (without arrival_tick and persisted) and *arrival_ms from a key of either form (12 or
+// 16 bytes). Corruption when malformed.
 Status DecodePending(std::string_view key, std::string_view value, PendingEntry* e,
                      int64_t* arrival_ms);
-// The (trace_lo, span_key) of a 16-byte key. REQUIRES: key.size() == kPendingKeyBytes.
-void DecodePendingKey(std::string_view key, uint64_t* trace_lo, uint64_t* span_key);
+// The (trace_key, span_key) of a key of either form. False unless key has 12 or 16 bytes.
+bool DecodePendingKey(std::string_view key, uint32_t* trace_key, uint64_t* span_key);
 
 // The pending column family is a log of chunks (docs/format/storage.md, "Pending state"): each
 // flush that changes the pending state writes chunks under its own sequence number; a chunk of
-// kind kAdds holds 47-byte records (halves pending at that flush), one of kind kDrops 16-byte
+// kind kAdds holds 43-byte records (halves pending at that flush), one of kind kDrops 12-byte
 // keys (persisted halves gone since). Loading applies them in key order (= flush order).
 // Chunk key: u64 seq | u8 kind | u32 chunk number, big-endian (13 bytes; keys of the older
-// one-record-per-key form are 16 bytes). Chunk value: u8 version | records.
+// one-record-per-key form are 16 bytes). Chunk value: u8 version | records; version 2 chunks
+// (before 36-byte entries) hold 47-byte records and 16-byte keys, and are still read.
 inline constexpr size_t kPendingChunkKeyBytes = 13;
-inline constexpr uint8_t kPendingChunkVersion = 2;
-// Records per chunk, at most: ~1.5 MiB chunks (few keys and allocations per flush; with a
+inline constexpr uint8_t kPendingChunkVersion = 3;
+inline constexpr uint8_t kPendingChunkVersionV2 = 2;
+// Records per chunk, at most: ~1.4 MiB chunks (few keys and allocations per flush; with a
 // malloc mmap threshold below that they go straight back to the kernel when freed).
-inline constexpr size_t kPendingChunkAdds = 32768;   // 47-byte records: 1.47 MiB
-inline constexpr size_t kPendingChunkDrops = 98304;  // 16-byte keys: 1.5 MiB
+inline constexpr size_t kPendingChunkAdds = 32768;    // 43-byte records: 1.34 MiB
+inline constexpr size_t kPendingChunkDrops = 131072;  // 12-byte keys: 1.5 MiB
+// The record and key sizes of a chunk version; false for an unknown version.
+bool PendingChunkSizes(uint8_t version, size_t* record_bytes, size_t* key_bytes);
 enum class PendingChunkKind : char { kAdds = 'A', kDrops = 'D' };
 std::string PendingChunkKey(uint64_t seq, PendingChunkKind kind, uint32_t chunk);
 // False if key is not a well-formed chunk key.

@@ -109,7 +109,7 @@ size_t ShardState::SweepSlotsPerTick(int64_t tick_ms) const {
 
 PendingEntry ShardState::ToEntry(const HalfRecord& r, int64_t arrival_ms) const {
   PendingEntry e;
-  e.trace_lo = r.TraceLow();
+  e.trace_key = TraceKeyOf(r.TraceLow());
   e.span_key = r.span_key;
   e.node = r.node;
   e.peer = r.peer;
@@ -217,7 +217,7 @@ void ShardState::Apply(const HalfRecord& r, int64_t arrival_ms) {
       break;
   }
   PendingTable::Miss miss;
-  PendingEntry* other = table_.Find(e.trace_lo, e.span_key, &miss);
+  PendingEntry* other = table_.Find(e.trace_key, e.span_key, &miss);
   if (other != nullptr && other->server() != e.server()) {
     const PendingEntry* c = e.server() ? other : &e;
     const PendingEntry* s = e.server() ? &e : other;
@@ -231,7 +231,7 @@ void ShardState::Apply(const HalfRecord& r, int64_t arrival_ms) {
 
 void ShardState::Prefetch(const HalfRecord& r) const {
   if (r.role == HalfRole::kClientPending || r.role == HalfRole::kServerPending) {
-    table_.Prefetch(r.TraceLow(), r.span_key);
+    table_.Prefetch(TraceKeyOf(r.TraceLow()), r.span_key);
   }
 }
 
@@ -259,7 +259,7 @@ void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same,
 void ShardState::EraseSlot(size_t i) {
   PendingEntry& e = table_.Slot(i);
   --tick_counts_[e.arrival_tick];
-  if (e.persisted()) AppendPendingKey(e.trace_lo, e.span_key, &pending_drops_);
+  if (e.persisted()) AppendPendingKey(e.trace_key, e.span_key, &pending_drops_);
   table_.EraseSlot(i);
 }
 
@@ -325,10 +325,10 @@ Status ShardState::LoadPending(std::string_view key, std::string_view value, int
   int64_t floor_ms = last_now_ms_ - options_.pair_wait_ms - 2 * tick_ms_;
   e.arrival_tick = TickOf(std::max(arrival_ms, floor_ms));
   e.set_persisted(true);
-  if (table_.Find(e.trace_lo, e.span_key) == nullptr && table_.size() >= table_.max_entries()) {
+  if (table_.Find(e.trace_key, e.span_key) == nullptr && table_.size() >= table_.max_entries()) {
     table_.SetMaxEntries(table_.max_entries() + table_.max_entries() / 4 + 1024);
   }
-  PendingEntry* old = table_.Find(e.trace_lo, e.span_key);
+  PendingEntry* old = table_.Find(e.trace_key, e.span_key);
   if (old != nullptr) --tick_counts_[old->arrival_tick];
   table_.Insert(e);
   ++tick_counts_[e.arrival_tick];
@@ -371,9 +371,11 @@ void ShardState::TakeFlush(ShardFlush* out, bool full) {
   // flush replaces the whole persisted state and needs none.
   if (!full) {
     for (size_t off = 0; off + kPendingKeyBytes <= pending_drops_.size(); off += kPendingKeyBytes) {
-      uint64_t lo = 0, span = 0;
-      DecodePendingKey(std::string_view(pending_drops_).substr(off, kPendingKeyBytes), &lo, &span);
-      if (table_.Find(lo, span) == nullptr) {
+      uint32_t trace_key = 0;
+      uint64_t span = 0;
+      DecodePendingKey(std::string_view(pending_drops_).substr(off, kPendingKeyBytes), &trace_key,
+                       &span);
+      if (table_.Find(trace_key, span) == nullptr) {
         out->pending_drops.append(pending_drops_, off, kPendingKeyBytes);
       }
     }
@@ -403,10 +405,10 @@ void ShardState::TakeFlush(ShardFlush* out, bool full) {
 }
 
 void ShardState::DropPending(std::string_view key) {
-  if (key.size() != kPendingKeyBytes) return;
-  uint64_t lo = 0, span = 0;
-  DecodePendingKey(key, &lo, &span);
-  PendingEntry* e = table_.Find(lo, span);
+  uint32_t trace_key = 0;
+  uint64_t span = 0;
+  if (!DecodePendingKey(key, &trace_key, &span)) return;
+  PendingEntry* e = table_.Find(trace_key, span);
   if (e == nullptr) return;
   --tick_counts_[e->arrival_tick];
   table_.Erase(e);

@@ -1,9 +1,9 @@
-// ShardState: pairing and aggregation for the traces of one shard (hash of the trace id's low 64
-// bits). It owns the pending table, the per-minute aggregation table keyed by (minute, EdgeDims),
-// the pending-state delta since the last flush and the expiry diagnostics. Everything here is
-// ids and numbers; no strings, no locks.
+// ShardState: pairing and aggregation for the traces of one shard (by the trace key, a hash of the
+// trace id's low 64 bits). It owns the pending table, the per-minute aggregation table keyed by
+// (minute, EdgeDims), the pending-state delta since the last flush and the expiry diagnostics.
+// Everything here is ids and numbers; no strings, no locks.
 //
-// Pairing: a half finds its partner under (trace_lo, client span id) and the edge is added at
+// Pairing: a half finds its partner under (trace key, client span id) and the edge is added at
 // once; otherwise it waits. Halves that waited pair_wait_ms of arrival (wall) time expire into
 // their unpaired edge (client -> its peer, or peer -> server); when the table is full the oldest
 // expire early (ExpiryKind::kEvicted). Rules: docs/ingest.md.
@@ -58,10 +58,10 @@ struct ShardCounters {
 struct ShardFlush {
   std::vector<storage::MinuteRollup> rollups;
   // Pending-state delta, already in the persisted chunk form (pending_table.h): chunks of at
-  // most kPendingChunkAdds 47-byte records, each chunk starting with the version byte, for
+  // most kPendingChunkAdds 43-byte records, each chunk starting with the version byte, for
   // the halves pending now and not persisted yet (all pending halves in a full flush) ...
   std::vector<std::string> pending_adds;
-  // ... and the 16-byte keys (no version byte) of persisted halves gone since the last flush
+  // ... and the 12-byte keys (no version byte) of persisted halves gone since the last flush
   // (none in a full flush).
   std::string pending_drops;
   std::vector<storage::ExpiryCount> expiries;
@@ -181,7 +181,7 @@ class ShardState {
   bool last_path_valid_ = false;
   PathKey last_path_key_{};
   storage::StringId last_path_out_ = 0;
-  std::string pending_drops_;  // 16-byte keys of persisted halves gone since the last flush
+  std::string pending_drops_;  // 12-byte keys of persisted halves gone since the last flush
   ShardCounters counters_;
 };
 

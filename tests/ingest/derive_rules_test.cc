@@ -640,7 +640,7 @@ TEST(DeriveRules, PendingHalvesPersistAndPairAfterReload) {
   h.Feed(MakeSpan(SpanKind::kClient, "web", 1, 100, 0, h.now_ms));
   h.Feed(MakeSpan(SpanKind::kClient, "web", 2, 100, 0, h.now_ms));
   h.Flush();
-  // One chunk: the version byte and two 47-byte records (key | value).
+  // One chunk: the version byte and two 43-byte records (key | value).
   ASSERT_EQ(h.last_flush().pending_adds.size(), 1u);
   const std::string chunk = h.last_flush().pending_adds[0];
   ASSERT_EQ(chunk.size(), 1 + 2 * kPendingRecordBytes);
@@ -655,9 +655,10 @@ TEST(DeriveRules, PendingHalvesPersistAndPairAfterReload) {
   PendingEntry e0;
   int64_t arrival = 0;
   ASSERT_TRUE(DecodePending(key_of(0), value_of(0), &e0, &arrival).ok());
-  EXPECT_EQ(key_of(0), EncodePendingKey(e0.trace_lo, e0.span_key));
+  EXPECT_EQ(key_of(0), EncodePendingKey(e0.trace_key, e0.span_key));
   EXPECT_EQ(value_of(0), EncodePendingValue(e0, arrival));
-  const int paired = key_of(0) == EncodePendingKey(2, 100) ? 0 : 1;  // trace 2's record
+  // trace 2's record
+  const int paired = key_of(0) == EncodePendingKey(TraceKeyOf(2), 100) ? 0 : 1;
   // Pairing one of them drops its persisted record at the next flush.
   h.Feed(MakeSpan(SpanKind::kServer, "api", 2, 200, 100, h.now_ms));
   h.Flush();
@@ -704,13 +705,13 @@ TEST(DeriveRules, HostNameHelpers) {
   EXPECT_EQ(UrlHost("/relative"), "");
 }
 
-TEST(PendingEntryLayout, FortyBytesAndAtMostFortyEightPerHalfAtMaxLoad) {
-  static_assert(sizeof(PendingEntry) == 40);
+TEST(PendingEntryLayout, ThirtySixBytesAndAtMostFortyEightPerHalfAtMaxLoad) {
+  static_assert(sizeof(PendingEntry) == 36);
   static_assert(kPendingBytesPerHalfAtMaxLoad <= 48.0);
   PendingTable t(10'000);
   for (uint64_t i = 1; i <= 10'000; ++i) {
     PendingEntry e;
-    e.trace_lo = i * 7919;
+    e.trace_key = static_cast<uint32_t>(i * 7919);
     e.span_key = i;
     t.Insert(e);
   }

@@ -3,6 +3,7 @@
 // service destroyed without Shutdown) and pending halves surviving a restart.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <thread>
 
 #include "ingest/pending_table.h"
@@ -248,48 +249,80 @@ TEST(IngestService, PendingChunksAcrossFlushesReloadExactly) {
   EXPECT_EQ(env.Edges().size(), 1u);
 }
 
-// A store written by an older build holds one key per pending half (16 bytes): it is loaded,
-// and the first flush replaces it with a snapshot in chunks.
-TEST(IngestService, OneKeyPerHalfPendingFormIsLoadedAndReplaced) {
-  ServiceEnv env;
-  env.Open();
-  const int64_t now = WallNowMs();
-  auto web = env.store().InternNode(storage::NodeKind::kService, "", "web");
-  ASSERT_TRUE(web.ok());
-  env.Stop();
-  {
-    storage::StoreOptions so;
-    so.dir = env.config.data_dir + "/db";
-    auto store = storage::EdgeStore::Open(so);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    PendingEntry e;
-    e.trace_lo = 7;
-    e.span_key = 100;
-    e.node = *web;
-    e.minute_method = static_cast<uint32_t>(now / kMsPerMinute) << 4;
-    e.bits = PendingEntry::PackBits(0, false, /*server=*/false, storage::Protocol::kHttp);
-    storage::FlushBatch b;
-    b.log_position = (*store)->FlushedLogPosition();
-    b.pending_puts = {{EncodePendingKey(7, 100), EncodePendingValue(e, now)}};
-    ASSERT_TRUE((*store)->ApplyFlush(b).ok());
+// The pending state of an older build, as a RocksDB key and value: the form that build wrote.
+struct OldPendingForm {
+  const char* name;
+  std::function<std::pair<std::string, std::string>(const PendingEntry&, int64_t)> put;
+};
+
+// The 16-byte key of builds before version-3 chunks: u64 trace_lo | u64 span_key, big-endian.
+std::string SixteenByteKey(uint64_t trace_lo, uint64_t span_key) {
+  std::string k;
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>(trace_lo >> (8 * i)));
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>(span_key >> (8 * i)));
+  return k;
+}
+
+// A store written by an older build holds one key per pending half (16 bytes), or version-2
+// chunks (47-byte records under 16-byte keys): either is loaded, the half pairs with its partner
+// after the restart, and the first flush replaces the old form with a snapshot in chunks.
+TEST(IngestService, OlderPendingFormsAreLoadedAndReplaced) {
+  const OldPendingForm forms[] = {
+      {"one key per half",
+       [](const PendingEntry& e, int64_t now) {
+         return std::make_pair(SixteenByteKey(7, 100), EncodePendingValue(e, now));
+       }},
+      {"version-2 chunk",
+       [](const PendingEntry& e, int64_t now) {
+         std::string v(1, static_cast<char>(kPendingChunkVersionV2));
+         v += SixteenByteKey(7, 100);
+         v += EncodePendingValue(e, now);
+         return std::make_pair(PendingChunkKey(1, PendingChunkKind::kAdds, 0), v);
+       }},
+  };
+  for (const OldPendingForm& form : forms) {
+    SCOPED_TRACE(form.name);
+    ServiceEnv env;
+    env.Open();
+    const int64_t now = WallNowMs();
+    auto web = env.store().InternNode(storage::NodeKind::kService, "", "web");
+    ASSERT_TRUE(web.ok());
+    env.Stop();
+    {
+      storage::StoreOptions so;
+      so.dir = env.config.data_dir + "/db";
+      auto store = storage::EdgeStore::Open(so);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+      PendingEntry e;
+      e.span_key = 100;
+      e.node = *web;
+      e.minute_method = static_cast<uint32_t>(now / kMsPerMinute) << 4;
+      e.bits = PendingEntry::PackBits(0, false, /*server=*/false, storage::Protocol::kHttp);
+      storage::FlushBatch b;
+      b.log_position = (*store)->FlushedLogPosition();
+      b.pending_puts = {form.put(e, now)};
+      ASSERT_TRUE((*store)->ApplyFlush(b).ok());
+    }
+    env.Open();
+    EXPECT_EQ(PendingHalves(env), 1u);
+    ASSERT_TRUE(env.service().FlushNow().ok());
+    size_t keys = 0;
+    ASSERT_TRUE(env.store()
+                    .LoadPending([&](std::string_view k, std::string_view v) {
+                      ++keys;
+                      EXPECT_EQ(k.size(), kPendingChunkKeyBytes);
+                      ASSERT_FALSE(v.empty());
+                      EXPECT_EQ(static_cast<uint8_t>(v[0]), kPendingChunkVersion);
+                    })
+                    .ok());
+    EXPECT_EQ(keys, 1u);
+    env.Crash();
+    env.Open();
+    EXPECT_EQ(PendingHalves(env), 1u);
+    ASSERT_EQ(env.Export({OtlpHalf(kServer, 7, 200, 100, now, 1)}).outcome, ExportOutcome::kOk);
+    ASSERT_TRUE(env.service().FlushNow().ok());
+    EXPECT_EQ(env.Count("web", "api"), 1u);
   }
-  env.Open();
-  EXPECT_EQ(PendingHalves(env), 1u);
-  ASSERT_TRUE(env.service().FlushNow().ok());
-  size_t keys = 0;
-  ASSERT_TRUE(env.store()
-                  .LoadPending([&](std::string_view k, std::string_view) {
-                    ++keys;
-                    EXPECT_EQ(k.size(), kPendingChunkKeyBytes);
-                  })
-                  .ok());
-  EXPECT_EQ(keys, 1u);
-  env.Crash();
-  env.Open();
-  EXPECT_EQ(PendingHalves(env), 1u);
-  ASSERT_EQ(env.Export({OtlpHalf(kServer, 7, 200, 100, now, 1)}).outcome, ExportOutcome::kOk);
-  ASSERT_TRUE(env.service().FlushNow().ok());
-  EXPECT_EQ(env.Count("web", "api"), 1u);
 }
 
 TEST(IngestService, RefusesAfterShutdown) {

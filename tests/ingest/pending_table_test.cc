@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <unordered_map>
 
@@ -17,11 +18,11 @@ TEST(PendingTable, MatchesReferenceUnderRandomInsertErase) {
   std::mt19937_64 rng(42);
   for (int step = 0; step < 200'000; ++step) {
     uint64_t key = 1 + rng() % 8000;
-    uint64_t lo = key * 31;  // trace_lo derived from key
+    auto lo = static_cast<uint32_t>(key * 31);  // trace key derived from key
     int op = static_cast<int>(rng() % 3);
     if (op < 2 && (ref.count(key) || ref.size() < kMax)) {
       PendingEntry e;
-      e.trace_lo = lo;
+      e.trace_key = lo;
       e.span_key = key;
       e.node = static_cast<uint32_t>(step);
       // Half the inserts go through Find + InsertAfterMiss (the shards' path), growth included.
@@ -47,7 +48,7 @@ TEST(PendingTable, MatchesReferenceUnderRandomInsertErase) {
     ASSERT_EQ(t.size(), ref.size());
   }
   for (const auto& [key, node] : ref) {
-    PendingEntry* e = t.Find(key * 31, key);
+    PendingEntry* e = t.Find(static_cast<uint32_t>(key * 31), key);
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->node, node);
   }
@@ -58,10 +59,10 @@ TEST(PendingTable, MatchesReferenceUnderRandomInsertErase) {
 TEST(PendingTable, SameSpanIdInOtherTraceIsOtherKey) {
   PendingTable t(10);
   PendingEntry a;
-  a.trace_lo = 1;
+  a.trace_key = 1;
   a.span_key = 7;
   PendingEntry b = a;
-  b.trace_lo = 2;
+  b.trace_key = 2;
   t.Insert(a);
   t.Insert(b);
   EXPECT_EQ(t.size(), 2u);
@@ -71,7 +72,7 @@ TEST(PendingTable, SameSpanIdInOtherTraceIsOtherKey) {
 
 TEST(PendingTable, PersistedFormRoundTrips) {
   PendingEntry e;
-  e.trace_lo = 0x0102030405060708;
+  e.trace_key = 0x01020304;
   e.span_key = 0x1112131415161718;
   e.node = 7;
   e.peer = 9;
@@ -80,13 +81,14 @@ TEST(PendingTable, PersistedFormRoundTrips) {
   e.duration_bucket = 700;
   e.bits = PendingEntry::PackBits(503, true, true, storage::Protocol::kGrpc);
   e.weight = 0x8000;
-  std::string key = EncodePendingKey(e.trace_lo, e.span_key);
+  std::string key = EncodePendingKey(e.trace_key, e.span_key);
+  EXPECT_EQ(key, std::string("\x01\x02\x03\x04\x11\x12\x13\x14\x15\x16\x17\x18", 12));
   std::string value = EncodePendingValue(e, 1'764'000'000'123);
   PendingEntry d;
   int64_t arrival = 0;
   ASSERT_TRUE(DecodePending(key, value, &d, &arrival).ok());
   EXPECT_EQ(arrival, 1'764'000'000'123);
-  EXPECT_EQ(d.trace_lo, e.trace_lo);
+  EXPECT_EQ(d.trace_key, e.trace_key);
   EXPECT_EQ(d.span_key, e.span_key);
   EXPECT_EQ(d.node, 7u);
   EXPECT_EQ(d.peer, 9u);
@@ -100,6 +102,55 @@ TEST(PendingTable, PersistedFormRoundTrips) {
   EXPECT_EQ(d.weight, 0x8000);
   EXPECT_FALSE(DecodePending(key, value.substr(1), &d, &arrival).ok());
   EXPECT_FALSE(DecodePending(key.substr(2), value, &d, &arrival).ok());
+}
+
+// Stores written before version 3 keyed a half by the whole low half of its trace id: those
+// 16-byte keys decode to the trace key a new half of the same trace gets.
+TEST(PendingTable, SixteenByteKeysOfOlderStoresFoldToTheTraceKey) {
+  const uint64_t trace_lo = 0x0102030405060708;
+  std::string old_key("\x01\x02\x03\x04\x05\x06\x07\x08\x11\x12\x13\x14\x15\x16\x17\x18", 16);
+  uint32_t trace_key = 0;
+  uint64_t span_key = 0;
+  ASSERT_TRUE(DecodePendingKey(old_key, &trace_key, &span_key));
+  EXPECT_EQ(trace_key, TraceKeyOf(trace_lo));
+  EXPECT_EQ(span_key, 0x1112131415161718u);
+  EXPECT_FALSE(DecodePendingKey(old_key.substr(1), &trace_key, &span_key));
+  PendingEntry e;
+  e.span_key = span_key;
+  e.node = 5;
+  PendingEntry d;
+  int64_t arrival = 0;
+  ASSERT_TRUE(DecodePending(old_key, EncodePendingValue(e, 77), &d, &arrival).ok());
+  EXPECT_EQ(d.trace_key, TraceKeyOf(trace_lo));
+  EXPECT_EQ(d.node, 5u);
+  size_t record = 0, key_bytes = 0;
+  ASSERT_TRUE(PendingChunkSizes(kPendingChunkVersionV2, &record, &key_bytes));
+  EXPECT_EQ(record, 47u);
+  EXPECT_EQ(key_bytes, 16u);
+  ASSERT_TRUE(PendingChunkSizes(kPendingChunkVersion, &record, &key_bytes));
+  EXPECT_EQ(record, 43u);
+  EXPECT_EQ(key_bytes, 12u);
+  EXPECT_FALSE(PendingChunkSizes(1, &record, &key_bytes));
+}
+
+// The growth policy's memory bound: past the doubling limit, at every count, a table costs at
+// most 37 * 1.1 / 0.875 = 46.5 bytes per half, and never runs fuller than the load ceiling.
+TEST(PendingTable, FineGrowthKeepsEveryCountUnderFortySevenBytesPerHalf) {
+  constexpr size_t kMax = 2'000'000;
+  PendingTable t(kMax);
+  PendingEntry e;
+  double worst = 0;
+  for (size_t i = 1; i <= kMax; ++i) {
+    e.span_key = MixHash(i) | 1;
+    e.trace_key = static_cast<uint32_t>(i);
+    t.Insert(e);
+    if (t.capacity() > (size_t{1} << 20) && i % 1000 == 0) {
+      worst = std::max(worst, static_cast<double>(t.MemoryBytes()) / static_cast<double>(i));
+    }
+    ASSERT_LE(static_cast<double>(t.size()), kPendingMaxLoad * static_cast<double>(t.capacity()));
+  }
+  EXPECT_GT(worst, 0);
+  EXPECT_LE(worst, 46.6);
 }
 
 }  // namespace
