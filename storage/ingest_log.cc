@@ -25,6 +25,8 @@ namespace {
 // Append's framing buffer is kept between appends up to this size (a burst's group of
 // requests can be MiBs; it is released after such an append).
 constexpr size_t kMaxKeptScratch = size_t{1} << 20;
+// Flushed segments kept for reuse, at most (docs/format/ingest-log.md, "Truncation").
+constexpr size_t kMaxFreeSegments = 4;
 
 namespace fmt = ingest_log_format;
 
@@ -98,17 +100,34 @@ Status SyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
-Result<std::vector<uint64_t>> ListSegments(const std::string& dir) {
+// One segment file: its start position and its format.
+struct Segment {
+  uint64_t start = 0;
+  bool legacy = false;  // checksums without the position (".log"); read, never written
+  bool operator<(const Segment& o) const { return start < o.start; }
+};
+
+struct Listing {
+  std::vector<Segment> segments;  // ascending
+  std::vector<uint64_t> free;     // the old starts of segments kept for reuse
+};
+
+Result<Listing> ListSegments(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return Status::IOError("opendir " + dir + ": " + ErrnoText(errno));
-  std::vector<uint64_t> starts;
+  Listing out;
   while (struct dirent* e = ::readdir(d)) {
-    uint64_t start = 0;
-    if (fmt::ParseSegmentFileName(e->d_name, &start)) starts.push_back(start);
+    Segment seg;
+    uint64_t free_start = 0;
+    if (fmt::ParseSegmentFileName(e->d_name, &seg.start, &seg.legacy)) {
+      out.segments.push_back(seg);
+    } else if (fmt::ParseFreeFileName(e->d_name, &free_start)) {
+      out.free.push_back(free_start);
+    }
   }
   ::closedir(d);
-  std::sort(starts.begin(), starts.end());
-  return starts;
+  std::sort(out.segments.begin(), out.segments.end());
+  return out;
 }
 
 // Writes all of the buffers at offset with pwritev (at most IOV_MAX at a time), continuing after
@@ -156,6 +175,17 @@ class IngestLogImpl final : public IngestLog {
     }
   }
 
+  // A reused segment holds its former bytes past the records of this one: they are cut here, so
+  // that a clean restart finds no tail to cut (after a crash Open cuts them: they never check
+  // out as records of this segment).
+  ~IngestLogImpl() override {
+    struct stat st;
+    if (fd_.get() >= 0 && ::fstat(fd_.get(), &st) == 0 &&
+        static_cast<uint64_t>(st.st_size) > active_size_) {
+      if (::ftruncate(fd_.get(), static_cast<off_t>(active_size_)) == 0) ::fdatasync(fd_.get());
+    }
+  }
+
   Status Init();
 
   Result<uint64_t> Append(const std::vector<std::string_view>& records) override;
@@ -170,11 +200,21 @@ class IngestLogImpl final : public IngestLog {
   std::string PathOf(uint64_t start) const {
     return options_.dir + "/" + fmt::SegmentFileName(start);
   }
+  std::string PathOf(const Segment& seg) const {
+    return options_.dir + "/" +
+           (seg.legacy ? fmt::LegacySegmentFileName(seg.start) : fmt::SegmentFileName(seg.start));
+  }
+  std::string FreePathOf(uint64_t start) const {
+    return options_.dir + "/" + fmt::FreeFileName(start);
+  }
   Status OpenActive(uint64_t start, uint64_t size);
-  Status CutTornTail(uint64_t start);
+  Status CutTornTail(const Segment& seg);
   Status StartSegment(uint64_t start);
+  // Opens a free segment renamed to `path` (the former bytes stay until overwritten), or returns
+  // an invalid Fd when none is left or the rename fails.
+  Fd ReuseFreeSegment(const std::string& path);
   Status FailAppend(Status s);
-  Status ReplaySegment(uint64_t start, uint64_t limit, uint64_t from,
+  Status ReplaySegment(const Segment& seg, uint64_t limit, uint64_t from,
                        const std::function<Status(uint64_t, std::string_view)>& fn,
                        uint64_t* valid_end);
   Status ReportCorruption(std::string message) {
@@ -202,11 +242,16 @@ class IngestLogImpl final : public IngestLog {
   std::atomic<uint64_t> end_{0};
 
   mutable std::mutex mu_;
-  std::vector<uint64_t> segments_;  // GUARDED_BY(mu_): start positions, ascending
+  std::vector<Segment> segments_;  // GUARDED_BY(mu_): ascending
+  std::vector<uint64_t> free_;     // GUARDED_BY(mu_): segments kept for reuse (old starts)
 };
 
 Status IngestLogImpl::OpenActive(uint64_t start, uint64_t size) {
-  const std::string path = PathOf(start);
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    path = PathOf(segments_.back());
+  }
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   if (fd.get() < 0) return WriteError("open", path, errno);
   fd_ = std::move(fd);
@@ -216,34 +261,74 @@ Status IngestLogImpl::OpenActive(uint64_t start, uint64_t size) {
   return Status::Ok();
 }
 
-// Scans the newest segment and cuts whatever follows its last whole, valid record.
-Status IngestLogImpl::CutTornTail(uint64_t start) {
-  const std::string path = PathOf(start);
+// Scans the newest segment and cuts whatever follows its last whole, valid record. A legacy
+// newest segment is not appended to: a current one is started where it ends.
+Status IngestLogImpl::CutTornTail(const Segment& seg) {
+  const std::string path = PathOf(seg);
   uint64_t file_size = 0;
   fmt::ParseOutcome outcome;
   {
     EW_ASSIGN_OR_RETURN(auto mapped, MappedFile::Open(path));
     file_size = mapped->view().size();
     Status unused;
-    outcome = fmt::ParseRecords(mapped->view(), nullptr, &unused);
+    outcome = fmt::ParseRecords(mapped->view(), {seg.start, seg.legacy}, nullptr, &unused);
   }
-  if (outcome.problem.empty()) return OpenActive(start, file_size);
-  EW_LOG(kWarn) << "ingest log: cutting the tail of " << path << " at byte " << outcome.valid_end
-                << " (position " << start + outcome.valid_end << "): " << outcome.problem << "; "
-                << file_size - outcome.valid_end << " bytes dropped";
-  if (torn_tails_ != nullptr) torn_tails_->Add();
-  EW_RETURN_IF_ERROR(OpenActive(start, outcome.valid_end));
-  if (::ftruncate(fd_.get(), static_cast<off_t>(outcome.valid_end)) != 0) {
-    return WriteError("truncate", path, errno);
+  const uint64_t start = seg.start;
+  if (outcome.problem.empty()) {
+    EW_RETURN_IF_ERROR(OpenActive(start, file_size));
+  } else {
+    EW_LOG(kWarn) << "ingest log: cutting the tail of " << path << " at byte " << outcome.valid_end
+                  << " (position " << start + outcome.valid_end << "): " << outcome.problem << "; "
+                  << file_size - outcome.valid_end
+                  << " bytes dropped (a torn write, or the unused rest of a reused segment)";
+    if (torn_tails_ != nullptr) torn_tails_->Add();
+    EW_RETURN_IF_ERROR(OpenActive(start, outcome.valid_end));
+    if (::ftruncate(fd_.get(), static_cast<off_t>(outcome.valid_end)) != 0) {
+      return WriteError("truncate", path, errno);
+    }
+    if (::fdatasync(fd_.get()) != 0) return WriteError("fdatasync", path, errno);
+  }
+  if (!seg.legacy) return Status::Ok();
+  if (active_size_ == 0) {
+    // Empty: replaced by a current segment under the same start (which then carries the end).
+    fd_.Reset();
+    if (::unlink(path.c_str()) != 0) return WriteError("unlink", path, errno);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      segments_.pop_back();
+    }
+    return StartSegment(start);
   }
   if (::fdatasync(fd_.get()) != 0) return WriteError("fdatasync", path, errno);
-  return Status::Ok();
+  return StartSegment(start + active_size_);
 }
 
-// Creates (or empties) the segment file starting at `start` and makes it the active one.
+Fd IngestLogImpl::ReuseFreeSegment(const std::string& path) {
+  uint64_t old_start = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return Fd();
+    old_start = free_.back();
+    free_.pop_back();
+  }
+  const std::string from = FreePathOf(old_start);
+  if (::rename(from.c_str(), path.c_str()) != 0) {
+    EW_LOG(kWarn) << "ingest log: reusing " << from << ": " << ErrnoText(errno);
+    ::unlink(from.c_str());
+    return Fd();
+  }
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) ::unlink(path.c_str());  // created afresh by the caller
+  return fd;
+}
+
+// Makes the segment file starting at `start` the active one: a free segment renamed (its pages
+// are likely still cached, and overwriting them costs ~40 % of appending to a new file), else a
+// new empty file.
 Status IngestLogImpl::StartSegment(uint64_t start) {
   const std::string path = PathOf(start);
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  Fd fd = ReuseFreeSegment(path);
+  if (fd.get() < 0) fd = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (fd.get() < 0) return WriteError("create", path, errno);
   Status s = SyncDir(options_.dir);
   if (!s.ok()) {
@@ -256,7 +341,7 @@ Status IngestLogImpl::StartSegment(uint64_t start) {
   needs_repair_ = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (segments_.empty() || segments_.back() != start) segments_.push_back(start);
+    if (segments_.empty() || segments_.back().start != start) segments_.push_back({start, false});
   }
   end_.store(start, std::memory_order_release);
   return Status::Ok();
@@ -266,13 +351,18 @@ Status IngestLogImpl::Init() {
   std::error_code ec;
   std::filesystem::create_directories(options_.dir, ec);
   if (ec) return Status::IOError("creating " + options_.dir + ": " + ec.message());
-  EW_ASSIGN_OR_RETURN(std::vector<uint64_t> starts, ListSegments(options_.dir));
+  EW_ASSIGN_OR_RETURN(Listing listing, ListSegments(options_.dir));
+  while (listing.free.size() > kMaxFreeSegments) {
+    ::unlink(FreePathOf(listing.free.back()).c_str());
+    listing.free.pop_back();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    segments_ = starts;
+    segments_ = listing.segments;
+    free_ = listing.free;
   }
-  if (starts.empty()) return StartSegment(options_.min_position);
-  EW_RETURN_IF_ERROR(CutTornTail(starts.back()));
+  if (listing.segments.empty()) return StartSegment(options_.min_position);
+  EW_RETURN_IF_ERROR(CutTornTail(listing.segments.back()));
   const uint64_t end = EndPosition();
   if (end < options_.min_position) {
     EW_LOG(kWarn) << "ingest log: ends at position " << end << ", before the flushed position "
@@ -329,9 +419,13 @@ Result<uint64_t> IngestLogImpl::AppendParts(const std::vector<RecordParts>& reco
   scratch_.resize(records.size() * fmt::kHeaderBytes);
   iov_.clear();
   iov_.reserve(pieces);
+  uint64_t position = active_start_ + active_size_;
   for (size_t i = 0; i < records.size(); ++i) {
     char* header = scratch_.data() + i * fmt::kHeaderBytes;
-    fmt::FrameHeader(records[i].head, records[i].body, header, records[i].more);
+    fmt::FrameHeader(records[i].head, records[i].body, header, records[i].more,
+                     fmt::PositionSeed(position));
+    position += fmt::kHeaderBytes + records[i].head.size() + records[i].body.size();
+    for (std::string_view p : records[i].more) position += p.size();
     iov_.push_back({header, fmt::kHeaderBytes});
     for (std::string_view piece : {records[i].head, records[i].body}) {
       if (!piece.empty()) iov_.push_back({const_cast<char*>(piece.data()), piece.size()});
@@ -363,16 +457,17 @@ Status IngestLogImpl::Sync() {
 
 // Replays the records of one segment (at most `limit` bytes of it) that start at or after
 // `from`; *valid_end is the segment offset where its whole records end.
-Status IngestLogImpl::ReplaySegment(uint64_t start, uint64_t limit, uint64_t from,
+Status IngestLogImpl::ReplaySegment(const Segment& seg, uint64_t limit, uint64_t from,
                                     const std::function<Status(uint64_t, std::string_view)>& fn,
                                     uint64_t* valid_end) {
-  const std::string path = PathOf(start);
+  const std::string path = PathOf(seg);
+  const uint64_t start = seg.start;
   EW_ASSIGN_OR_RETURN(auto mapped, MappedFile::Open(path));
   std::string_view data = mapped->view();
   if (data.size() > limit) data = data.substr(0, limit);
   Status fn_status;
   fmt::ParseOutcome outcome = fmt::ParseRecords(
-      data,
+      data, {seg.start, seg.legacy},
       [&](uint64_t off, uint64_t end, std::string_view payload) -> Status {
         if (start + off < from) return Status::Ok();
         return fn(start + end, payload);
@@ -389,7 +484,7 @@ Status IngestLogImpl::ReplaySegment(uint64_t start, uint64_t limit, uint64_t fro
 
 Status IngestLogImpl::Replay(
     uint64_t from, const std::function<Status(uint64_t end, std::string_view record)>& fn) {
-  std::vector<uint64_t> segments;
+  std::vector<Segment> segments;
   {
     std::lock_guard<std::mutex> lock(mu_);
     segments = segments_;
@@ -401,21 +496,22 @@ Status IngestLogImpl::Replay(
     }
     return Status::Ok();
   }
-  if (from < segments.front()) {
+  if (from < segments.front().start) {
     return ReportCorruption("replay from position " + std::to_string(from) +
                             " but the oldest segment starts at " +
-                            std::to_string(segments.front()) + " (records are missing)");
+                            std::to_string(segments.front().start) + " (records are missing)");
   }
   for (size_t i = 0; i < segments.size(); ++i) {
+    const uint64_t seg_start = segments[i].start;
     const bool last = i + 1 == segments.size();
-    const uint64_t seg_end = last ? log_end : segments[i + 1];
+    const uint64_t seg_end = last ? log_end : segments[i + 1].start;
     if (seg_end <= from) continue;  // wholly before from (the last segment never is)
     uint64_t valid_end = 0;
-    EW_RETURN_IF_ERROR(ReplaySegment(segments[i], seg_end - segments[i], from, fn, &valid_end));
-    if (segments[i] + valid_end != seg_end) {
-      return ReportCorruption("segment " + fmt::SegmentFileName(segments[i]) +
-                              " ends at position " + std::to_string(segments[i] + valid_end) +
-                              " but the next starts at " + std::to_string(seg_end));
+    EW_RETURN_IF_ERROR(ReplaySegment(segments[i], seg_end - seg_start, from, fn, &valid_end));
+    if (seg_start + valid_end != seg_end) {
+      return ReportCorruption("segment " + PathOf(segments[i]) + " ends at position " +
+                              std::to_string(seg_start + valid_end) + " but the next starts at " +
+                              std::to_string(seg_end));
     }
   }
   return Status::Ok();
@@ -424,9 +520,19 @@ Status IngestLogImpl::Replay(
 Status IngestLogImpl::TruncateBefore(uint64_t position) {
   std::lock_guard<std::mutex> lock(mu_);
   size_t removed = 0;
-  // The newest segment always stays: its name carries the log's end across restarts.
-  while (removed + 1 < segments_.size() && segments_[removed + 1] <= position) {
-    const std::string path = PathOf(segments_[removed]);
+  // The newest segment always stays: its name carries the log's end across restarts. Up to
+  // kMaxFreeSegments flushed ones are kept for reuse (renamed, so no listing takes them for
+  // segments), the others deleted.
+  while (removed + 1 < segments_.size() && segments_[removed + 1].start <= position) {
+    const Segment& seg = segments_[removed];
+    const std::string path = PathOf(seg);
+    if (!seg.legacy && free_.size() < kMaxFreeSegments) {
+      if (::rename(path.c_str(), FreePathOf(seg.start).c_str()) == 0) {
+        free_.push_back(seg.start);
+        ++removed;
+        continue;
+      }
+    }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       const int err = errno;
       segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));

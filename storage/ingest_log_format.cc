@@ -19,8 +19,16 @@ uint32_t GetU32(const char* in) {
 
 }  // namespace
 
-uint32_t RecordChecksum(std::string_view payload) {
-  const uint64_t h = Hash64(payload, kChecksumSeed ^ static_cast<uint64_t>(payload.size()));
+uint64_t PositionSeed(uint64_t position) {
+  // Never 0 (the legacy seed), and different positions give different seeds (MixHash is a
+  // bijection).
+  const uint64_t m = MixHash(position ^ 0x9e3779b97f4a7c15ULL);
+  return m == 0 ? 1 : m;
+}
+
+uint32_t RecordChecksum(std::string_view payload, uint64_t position_seed) {
+  const uint64_t h =
+      Hash64(payload, kChecksumSeed ^ static_cast<uint64_t>(payload.size()) ^ position_seed);
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
@@ -34,31 +42,33 @@ uint64_t PayloadSize(std::string_view head, std::string_view body,
 }  // namespace
 
 uint32_t RecordChecksum(std::string_view head, std::string_view body,
-                        std::span<const std::string_view> more) {
-  const uint64_t h = Hash64Concat(head, body, more, kChecksumSeed ^ PayloadSize(head, body, more));
+                        std::span<const std::string_view> more, uint64_t position_seed) {
+  const uint64_t h =
+      Hash64Concat(head, body, more, kChecksumSeed ^ PayloadSize(head, body, more) ^ position_seed);
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
 void FrameHeader(std::string_view head, std::string_view body, char out[8],
-                 std::span<const std::string_view> more) {
+                 std::span<const std::string_view> more, uint64_t position_seed) {
   PutU32(static_cast<uint32_t>(PayloadSize(head, body, more)), out);
-  PutU32(RecordChecksum(head, body, more), out + 4);
+  PutU32(RecordChecksum(head, body, more, position_seed), out + 4);
 }
 
-void AppendFramed(std::string_view payload, std::string* out) {
+namespace {
+void AppendFramedWithSeed(std::string_view payload, uint64_t position_seed, std::string* out) {
   char header[kHeaderBytes];
-  FrameHeader(payload, {}, header);
+  FrameHeader(payload, {}, header, {}, position_seed);
   out->append(header, kHeaderBytes);
   out->append(payload);
 }
 
-std::string SegmentFileName(uint64_t start) {
+std::string NumberedName(uint64_t start, std::string_view suffix) {
   std::string digits = std::to_string(start);
-  return std::string(20 - digits.size(), '0') + digits + std::string(kSegmentSuffix);
+  return std::string(20 - digits.size(), '0') + digits + std::string(suffix);
 }
 
-bool ParseSegmentFileName(std::string_view name, uint64_t* start) {
-  if (name.size() != 20 + kSegmentSuffix.size() || !name.ends_with(kSegmentSuffix)) return false;
+bool ParseNumberedName(std::string_view name, std::string_view suffix, uint64_t* start) {
+  if (name.size() != 20 + suffix.size() || !name.ends_with(suffix)) return false;
   uint64_t v = 0;
   for (size_t i = 0; i < 20; ++i) {
     const char c = name[i];
@@ -70,9 +80,38 @@ bool ParseSegmentFileName(std::string_view name, uint64_t* start) {
   *start = v;
   return true;
 }
+}  // namespace
+
+void AppendFramed(std::string_view payload, uint64_t position, std::string* out) {
+  AppendFramedWithSeed(payload, PositionSeed(position), out);
+}
+
+void AppendFramedLegacy(std::string_view payload, std::string* out) {
+  AppendFramedWithSeed(payload, 0, out);
+}
+
+std::string SegmentFileName(uint64_t start) { return NumberedName(start, kSegmentSuffix); }
+std::string LegacySegmentFileName(uint64_t start) {
+  return NumberedName(start, kLegacySegmentSuffix);
+}
+std::string FreeFileName(uint64_t start) { return NumberedName(start, kFreeSuffix); }
+
+bool ParseSegmentFileName(std::string_view name, uint64_t* start, bool* legacy) {
+  bool is_legacy = false;
+  if (!ParseNumberedName(name, kSegmentSuffix, start)) {
+    if (!ParseNumberedName(name, kLegacySegmentSuffix, start)) return false;
+    is_legacy = true;
+  }
+  if (legacy != nullptr) *legacy = is_legacy;
+  return true;
+}
+
+bool ParseFreeFileName(std::string_view name, uint64_t* start) {
+  return ParseNumberedName(name, kFreeSuffix, start);
+}
 
 ParseOutcome ParseRecords(
-    std::string_view data,
+    std::string_view data, SegmentFraming framing,
     const std::function<Status(uint64_t offset, uint64_t end, std::string_view payload)>& fn,
     Status* fn_status) {
   ParseOutcome out;
@@ -95,7 +134,7 @@ ParseOutcome ParseRecords(
       break;
     }
     const std::string_view payload = data.substr(off + kHeaderBytes, length);
-    if (RecordChecksum(payload) != checksum) {
+    if (RecordChecksum(payload, framing.SeedAt(off)) != checksum) {
       out.problem = "checksum mismatch (record length " + std::to_string(length) + ")";
       break;
     }

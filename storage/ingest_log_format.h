@@ -20,37 +20,60 @@ constexpr uint64_t kHeaderBytes = 8;
 constexpr uint32_t kMaxRecordBytes = 1u << 30;
 // The seed of the checksum hash ("ewingest" in ASCII).
 constexpr uint64_t kChecksumSeed = 0x6577696e67657374ULL;
-// Segment files: 20 decimal digits of the start position, then this suffix.
-constexpr std::string_view kSegmentSuffix = ".log";
+// Segment files: 20 decimal digits of the start position, then this suffix. Segments of the
+// first format (checksums without the position) end in kLegacySegmentSuffix; they are read, and
+// never written again. A segment kept for reuse ends in kFreeSuffix (its old start, no meaning).
+constexpr std::string_view kSegmentSuffix = ".wal";
+constexpr std::string_view kLegacySegmentSuffix = ".log";
+constexpr std::string_view kFreeSuffix = ".free";
 
-// XXH3-64 of the payload seeded with kChecksumSeed ^ length, folded to 32 bits (high ^ low). The
-// length is part of the seed, so a header whose length field changed fails the check too.
-uint32_t RecordChecksum(std::string_view payload);
+// What a record's checksum covers besides its payload and length: 0 in legacy segments; in
+// current ones PositionSeed(the record's start position), so the bytes of a reused segment's
+// former life — valid records, at other positions — never check out as records of this one.
+uint64_t PositionSeed(uint64_t position);
+
+// XXH3-64 of the payload seeded with kChecksumSeed ^ length ^ position_seed, folded to 32 bits
+// (high ^ low). The length is part of the seed, so a header whose length field changed fails the
+// check too.
+uint32_t RecordChecksum(std::string_view payload, uint64_t position_seed = 0);
 // The same for the payload head + body (two pieces, not concatenated).
 uint32_t RecordChecksum(std::string_view head, std::string_view body,
-                        std::span<const std::string_view> more = {});
+                        std::span<const std::string_view> more, uint64_t position_seed);
 // The 8-byte header of the record whose payload is head + body (+ the pieces of more).
 void FrameHeader(std::string_view head, std::string_view body, char out[8],
-                 std::span<const std::string_view> more = {});
+                 std::span<const std::string_view> more, uint64_t position_seed);
 
-// Appends the framed record (header + payload) to out.
-void AppendFramed(std::string_view payload, std::string* out);
+// Appends the framed record (header + payload) starting at `position` to out (legacy: the
+// checksum without the position).
+void AppendFramed(std::string_view payload, uint64_t position, std::string* out);
+void AppendFramedLegacy(std::string_view payload, std::string* out);
 
-// "00000000000000001234.log" for 1234.
+// "00000000000000001234.wal" for 1234 (LegacySegmentFileName: ".log", FreeFileName: ".free").
 std::string SegmentFileName(uint64_t start);
-// Parses a segment file name; false when name is not one.
-bool ParseSegmentFileName(std::string_view name, uint64_t* start);
+std::string LegacySegmentFileName(uint64_t start);
+std::string FreeFileName(uint64_t start);
+// Parses a segment file name of either format (*legacy: which); false when name is not one.
+bool ParseSegmentFileName(std::string_view name, uint64_t* start, bool* legacy = nullptr);
+// Parses a free segment's name.
+bool ParseFreeFileName(std::string_view name, uint64_t* start);
 
 struct ParseOutcome {
   uint64_t valid_end = 0;  // offset just past the last whole, valid record
   std::string problem;     // empty when the records reach exactly to the end of the data
 };
 
-// Walks the records in data, calling fn(offset, end_offset, payload) for each valid one, in
-// order, until the data ends, a record is torn or corrupt (outcome.problem says which), or fn
-// returns an error (returned through *fn_status).
+// How the records of one segment are checked: legacy (no position) or from its start position.
+struct SegmentFraming {
+  uint64_t start = 0;
+  bool legacy = false;
+  uint64_t SeedAt(uint64_t offset) const { return legacy ? 0 : PositionSeed(start + offset); }
+};
+
+// Walks the records in data (a segment's bytes from its start), calling fn(offset, end_offset,
+// payload) for each valid one, in order, until the data ends, a record is torn or corrupt
+// (outcome.problem says which), or fn returns an error (returned through *fn_status).
 ParseOutcome ParseRecords(
-    std::string_view data,
+    std::string_view data, SegmentFraming framing,
     const std::function<Status(uint64_t offset, uint64_t end, std::string_view payload)>& fn,
     Status* fn_status);
 

@@ -103,9 +103,25 @@ Records AppendMany(IngestLog* log, int n, int first = 0, size_t size = 0) {
   return ledger;
 }
 
+// The names of the segment files in dir (free segments kept for reuse are not segments).
 std::vector<std::string> SegmentFiles(const std::string& dir) {
   std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(dir)) {
+    uint64_t start = 0;
+    const std::string name = e.path().filename().string();
+    if (fmt::ParseSegmentFileName(name, &start)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> FreeFiles(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    uint64_t start = 0;
+    const std::string name = e.path().filename().string();
+    if (fmt::ParseFreeFileName(name, &start)) names.push_back(name);
+  }
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -174,27 +190,50 @@ void FlipByte(const std::string& path, uint64_t offset) {
 }
 
 TEST(IngestLogFormat, SegmentNamesAreTwentyDigits) {
-  EXPECT_EQ(fmt::SegmentFileName(0), "00000000000000000000.log");
-  EXPECT_EQ(fmt::SegmentFileName(1234), "00000000000000001234.log");
+  EXPECT_EQ(fmt::SegmentFileName(0), "00000000000000000000.wal");
+  EXPECT_EQ(fmt::SegmentFileName(1234), "00000000000000001234.wal");
+  EXPECT_EQ(fmt::LegacySegmentFileName(1234), "00000000000000001234.log");
+  EXPECT_EQ(fmt::FreeFileName(1234), "00000000000000001234.free");
   uint64_t v = 0;
-  ASSERT_TRUE(fmt::ParseSegmentFileName("18446744073709551615.log", &v));
+  bool legacy = true;
+  ASSERT_TRUE(fmt::ParseSegmentFileName("18446744073709551615.wal", &v, &legacy));
   EXPECT_EQ(v, UINT64_MAX);
-  EXPECT_FALSE(fmt::ParseSegmentFileName("18446744073709551616.log", &v));
-  EXPECT_FALSE(fmt::ParseSegmentFileName("0000000000000000123.log", &v));
-  EXPECT_FALSE(fmt::ParseSegmentFileName("0000000000000000012a.log", &v));
+  EXPECT_FALSE(legacy);
+  ASSERT_TRUE(fmt::ParseSegmentFileName("00000000000000000012.log", &v, &legacy));
+  EXPECT_EQ(v, 12u);
+  EXPECT_TRUE(legacy);
+  EXPECT_FALSE(fmt::ParseSegmentFileName("18446744073709551616.wal", &v));
+  EXPECT_FALSE(fmt::ParseSegmentFileName("0000000000000000123.wal", &v));
+  EXPECT_FALSE(fmt::ParseSegmentFileName("0000000000000000012a.wal", &v));
   EXPECT_FALSE(fmt::ParseSegmentFileName("00000000000000000123.tmp", &v));
+  EXPECT_FALSE(fmt::ParseSegmentFileName("00000000000000000123.free", &v));
+  ASSERT_TRUE(fmt::ParseFreeFileName("00000000000000000123.free", &v));
+  EXPECT_EQ(v, 123u);
+  EXPECT_FALSE(fmt::ParseFreeFileName("00000000000000000123.wal", &v));
 }
 
-TEST(IngestLogFormat, ChecksumCoversLengthAndPayload) {
+TEST(IngestLogFormat, ChecksumCoversLengthPayloadAndPosition) {
   std::string a;
-  fmt::AppendFramed("hello", &a);
+  fmt::AppendFramed("hello", 100, &a);
   ASSERT_EQ(a.size(), 13u);
   EXPECT_EQ(a.substr(0, 4), std::string("\x05\x00\x00\x00", 4));
   EXPECT_NE(fmt::RecordChecksum("hello"), fmt::RecordChecksum("hellp"));
   EXPECT_NE(fmt::RecordChecksum(""), 0u);  // an all-zero header is never a valid empty record
+  EXPECT_NE(fmt::RecordChecksum("", fmt::PositionSeed(0)), 0u);
+  EXPECT_NE(fmt::PositionSeed(0), 0u);
+  EXPECT_NE(fmt::PositionSeed(1), fmt::PositionSeed(2));
   Status st;
-  EXPECT_TRUE(fmt::ParseRecords(a, nullptr, &st).problem.empty());
-  EXPECT_FALSE(fmt::ParseRecords(std::string(8, '\0'), nullptr, &st).problem.empty());
+  // A record checks out only at the position it was written for (a segment starting at 100,
+  // the record at offset 0), and only in its format.
+  EXPECT_TRUE(fmt::ParseRecords(a, {100, false}, nullptr, &st).problem.empty());
+  EXPECT_FALSE(fmt::ParseRecords(a, {101, false}, nullptr, &st).problem.empty());
+  EXPECT_FALSE(fmt::ParseRecords(a, {100, true}, nullptr, &st).problem.empty());
+  std::string legacy;
+  fmt::AppendFramedLegacy("hello", &legacy);
+  EXPECT_TRUE(fmt::ParseRecords(legacy, {7, true}, nullptr, &st).problem.empty());
+  EXPECT_FALSE(fmt::ParseRecords(legacy, {7, false}, nullptr, &st).problem.empty());
+  EXPECT_FALSE(fmt::ParseRecords(std::string(8, '\0'), {0, false}, nullptr, &st).problem.empty());
+  EXPECT_FALSE(fmt::ParseRecords(std::string(8, '\0'), {0, true}, nullptr, &st).problem.empty());
 }
 
 TEST(IngestLog, RoundTrip) {
@@ -212,8 +251,8 @@ TEST(IngestLog, RoundTrip) {
   EXPECT_EQ(*same, *end);
   EXPECT_EQ(ReplayAll(log.get(), 0), ledger);
   EXPECT_TRUE(log->Sync().ok());
-  EXPECT_EQ(SegmentFiles(dir.Sub("log")), std::vector<std::string>{"00000000000000000000.log"});
-  EXPECT_EQ(fs::file_size(dir.Sub("log/00000000000000000000.log")), *end);
+  EXPECT_EQ(SegmentFiles(dir.Sub("log")), std::vector<std::string>{"00000000000000000000.wal"});
+  EXPECT_EQ(fs::file_size(dir.Sub("log/00000000000000000000.wal")), *end);
 }
 
 TEST(IngestLog, RestartKeepsPositions) {
@@ -535,6 +574,115 @@ TEST_F(IngestLogTmpfs, DiskFullFailsCleanlyAndRecovers) {
     log.reset();
     fs::remove_all(opts.dir);
   }
+}
+
+// Flushed segments are kept (up to 4) and reused when the log rolls: their former bytes stay
+// past the new records until overwritten, and never come back as records — not at replay, not
+// after a crash (the copy of the directory taken while the log is open), not after a clean
+// restart (which finds no tail to cut).
+TEST(IngestLog, FlushedSegmentsAreReusedAndTheirFormerBytesNeverReplayed) {
+  ScratchDir dir;
+  MetricsRegistry metrics;
+  IngestLogOptions opts{.dir = dir.Sub("log"), .segment_bytes = 1000, .metrics = &metrics};
+  auto log = OpenLog(opts);
+  ASSERT_NE(log, nullptr);
+  Records first = AppendMany(log.get(), 200, 0, 40);
+  ASSERT_GE(SegmentFiles(opts.dir).size(), 6u);
+  const uint64_t flushed = log->EndPosition();
+  ASSERT_TRUE(log->TruncateBefore(flushed).ok());
+  EXPECT_EQ(SegmentFiles(opts.dir).size(), 1u);
+  EXPECT_EQ(FreeFiles(opts.dir).size(), 4u) << "at most 4 kept, the others deleted";
+  // Enough to roll twice (two free segments reused), then a little: the active segment is a
+  // reused one, with its former bytes past the end.
+  Records second = AppendMany(log.get(), 25, 1000, 40);  // ~1,350 bytes
+  Records tail = AppendMany(log.get(), 3, 2000, 40);
+  second.insert(second.end(), tail.begin(), tail.end());
+  EXPECT_EQ(FreeFiles(opts.dir).size(), 2u);
+  const auto files = SegmentFiles(opts.dir);
+  ASSERT_EQ(files.size(), 3u);
+  uint64_t active_start = 0;
+  ASSERT_TRUE(fmt::ParseSegmentFileName(files.back(), &active_start));
+  const uint64_t end = log->EndPosition();
+  ASSERT_GT(fs::file_size(opts.dir + "/" + files.back()), end - active_start)
+      << "the active segment is a reused file";
+  EXPECT_EQ(ReplayAll(log.get(), flushed), second);
+  // A crash now: the copy has the reused segment's former bytes after the last record.
+  ScratchDir crashed;
+  fs::copy(opts.dir, crashed.Sub("log"));
+  {
+    MetricsRegistry m2;
+    auto copy = OpenLog({.dir = crashed.Sub("log"), .segment_bytes = 1000, .metrics = &m2});
+    ASSERT_NE(copy, nullptr);
+    EXPECT_EQ(copy->EndPosition(), end);
+    EXPECT_EQ(ReplayAll(copy.get(), flushed), second);
+    EXPECT_EQ(m2.GetCounter("ew_ingest_log_torn_tails_total", "")->Value(), 1u);
+  }
+  // A clean close cuts them: the restart cuts nothing and replays the same records.
+  log.reset();
+  EXPECT_EQ(fs::file_size(opts.dir + "/" + files.back()), end - active_start);
+  log = OpenLog(opts);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(metrics.GetCounter("ew_ingest_log_torn_tails_total", "")->Value(), 0u);
+  EXPECT_EQ(log->EndPosition(), end);
+  EXPECT_EQ(ReplayAll(log.get(), flushed), second);
+  Records more = AppendMany(log.get(), 40, 3000, 40);
+  second.insert(second.end(), more.begin(), more.end());
+  EXPECT_EQ(ReplayAll(log.get(), flushed), second);
+}
+
+// Segments of the first format (checksums without positions, ".log") are still replayed after
+// an upgrade; appends continue in a current segment where they end, and truncation deletes them.
+TEST(IngestLog, LegacySegmentsAreReplayedAndAppendsContinueInANewSegment) {
+  ScratchDir dir;
+  const std::string log_dir = dir.Sub("log");
+  fs::create_directories(log_dir);
+  Records ledger;
+  std::string bytes;
+  for (int i = 0; i < 20; ++i) {
+    fmt::AppendFramedLegacy(Payload(i), &bytes);
+    ledger.emplace_back(500 + bytes.size(), Payload(i));
+  }
+  {
+    std::ofstream out(log_dir + "/" + fmt::LegacySegmentFileName(500), std::ios::binary);
+    out << bytes;
+  }
+  MetricsRegistry metrics;
+  IngestLogOptions opts{.dir = log_dir, .metrics = &metrics};
+  auto log = OpenLog(opts);
+  ASSERT_NE(log, nullptr);
+  const uint64_t legacy_end = 500 + bytes.size();
+  EXPECT_EQ(log->EndPosition(), legacy_end);
+  EXPECT_EQ(ReplayAll(log.get(), 500), ledger);
+  Records more = AppendMany(log.get(), 10, 100);
+  ledger.insert(ledger.end(), more.begin(), more.end());
+  EXPECT_EQ(SegmentFiles(log_dir), (std::vector<std::string>{fmt::LegacySegmentFileName(500),
+                                                             fmt::SegmentFileName(legacy_end)}));
+  EXPECT_EQ(ReplayAll(log.get(), 500), ledger);
+  log.reset();
+  log = OpenLog(opts);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(ReplayAll(log.get(), 500), ledger);
+  EXPECT_EQ(metrics.GetCounter("ew_ingest_log_torn_tails_total", "")->Value(), 0u);
+  ASSERT_TRUE(log->TruncateBefore(log->EndPosition()).ok());
+  EXPECT_EQ(SegmentFiles(log_dir), std::vector<std::string>{fmt::SegmentFileName(legacy_end)});
+  EXPECT_TRUE(FreeFiles(log_dir).empty()) << "a legacy segment is never reused";
+}
+
+// An empty legacy newest segment is replaced by a current one under the same start.
+TEST(IngestLog, EmptyLegacySegmentBecomesACurrentOne) {
+  ScratchDir dir;
+  const std::string log_dir = dir.Sub("log");
+  fs::create_directories(log_dir);
+  { std::ofstream out(log_dir + "/" + fmt::LegacySegmentFileName(700)); }
+  auto log = OpenLog({.dir = log_dir});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->EndPosition(), 700u);
+  EXPECT_EQ(SegmentFiles(log_dir), std::vector<std::string>{fmt::SegmentFileName(700)});
+  Records ledger = AppendMany(log.get(), 5);
+  log.reset();
+  log = OpenLog({.dir = log_dir});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(ReplayAll(log.get(), 700), ledger);
 }
 
 }  // namespace
