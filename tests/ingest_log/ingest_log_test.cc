@@ -103,27 +103,26 @@ Records AppendMany(IngestLog* log, int n, int first = 0, size_t size = 0) {
   return ledger;
 }
 
-// The names of the segment files in dir (free segments kept for reuse are not segments).
-std::vector<std::string> SegmentFiles(const std::string& dir) {
+// The names in dir that `parse` accepts, sorted.
+std::vector<std::string> FilesNamed(const std::string& dir,
+                                    bool (*parse)(std::string_view, uint64_t*)) {
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir)) {
     uint64_t start = 0;
     const std::string name = e.path().filename().string();
-    if (fmt::ParseSegmentFileName(name, &start)) names.push_back(name);
+    if (parse(name, &start)) names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   return names;
 }
 
+// The segment files in dir (free segments kept for reuse are not segments), and the free ones.
+std::vector<std::string> SegmentFiles(const std::string& dir) {
+  return FilesNamed(
+      dir, [](std::string_view n, uint64_t* s) { return fmt::ParseSegmentFileName(n, s); });
+}
 std::vector<std::string> FreeFiles(const std::string& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    uint64_t start = 0;
-    const std::string name = e.path().filename().string();
-    if (fmt::ParseFreeFileName(name, &start)) names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return FilesNamed(dir, fmt::ParseFreeFileName);
 }
 
 std::string FileBytes(const std::string& path) {
