@@ -143,19 +143,26 @@ std::string ExternalHostName(const SpanView& span) {
   return ExternalHostOf(raw);
 }
 
-void NormalizePathSegmentsInto(std::string_view path, std::string* out) {
+bool NormalizePathSegmentsInto(std::string_view path, std::string* out) {
   out->clear();
+  bool replaced = false;
   size_t i = 0;
   while (i < path.size()) {
     size_t slash = path.find('/', i);
     size_t end = slash == std::string_view::npos ? path.size() : slash;
     std::string_view seg = path.substr(i, end - i);
-    out->append(IsIdSegment(seg) ? std::string_view("{id}") : seg);
+    if (IsIdSegment(seg)) {
+      out->append("{id}");
+      replaced = true;
+    } else {
+      out->append(seg);
+    }
     if (slash == std::string_view::npos) break;
     out->push_back('/');
     i = slash + 1;
   }
   if (out->size() > kMaxPathBytes) out->resize(kMaxPathBytes);
+  return replaced;
 }
 
 std::string NormalizePathSegments(std::string_view path) {
@@ -181,7 +188,7 @@ int PathSource(const SpanView& span, std::string_view* raw) {
 
 }  // namespace
 
-void NormalizePathInto(const SpanView& span, std::string* out) {
+bool NormalizePathInto(const SpanView& span, std::string* out) {
   std::string_view raw;
   switch (PathSource(span, &raw)) {
     case 0:
@@ -197,8 +204,9 @@ void NormalizePathInto(const SpanView& span, std::string* out) {
     std::string p = "/";
     p.append(span.rpc_service);
     if (!span.rpc_method.empty()) p.append("/").append(span.rpc_method);
-    NormalizePathSegmentsInto(p, out);
+    return NormalizePathSegmentsInto(p, out);
   }
+  return false;
 }
 
 std::string NormalizePath(const SpanView& span) {
@@ -293,7 +301,7 @@ Result<WellKnownIds> InternWellKnown(Interner* interner) {
 
 void DeriveCache::Reset(uint64_t owner) {
   owner_ = owner;
-  for (Entry* table : {paths_, peers_}) {
+  for (Entry* table : {paths_, peers_, normalized_, names_}) {
     for (size_t i = 0; i < kSlots; ++i) {
       table[i].hash = 0;
       table[i].source = -2;
@@ -341,12 +349,21 @@ Result<storage::NodeId> HalfDeriver::ExternalPeer(const SpanView& span) {
   return id;
 }
 
+Result<storage::NodeId> HalfDeriver::NamedNode(NodeKind kind, int cache_kind) {
+  const DeriveCache::Probe probe =
+      cache_ != nullptr ? cache_->Named(cache_kind, scratch_) : DeriveCache::Probe{};
+  if (probe.hit) return probe.slot->id;
+  EW_ASSIGN_OR_RETURN(storage::NodeId id, interner_->Node(kind, "", scratch_));
+  probe.Fill(cache_kind, scratch_, id);
+  return id;
+}
+
 Result<storage::NodeId> HalfDeriver::MessagingNode(const SpanView& span) {
   scratch_.assign(span.messaging_system.substr(0, kMaxPathBytes));
   if (!span.messaging_destination.empty()) {
     scratch_.append("/").append(span.messaging_destination.substr(0, kMaxPathBytes));
   }
-  return interner_->Node(NodeKind::kMessaging, "", scratch_);
+  return NamedNode(NodeKind::kMessaging, DeriveCache::kMessagingName);
 }
 
 Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
@@ -359,9 +376,17 @@ Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
   if (probe.hit) {
     id = probe.slot->id;
   } else {
-    NormalizePathInto(span, &path_);
-    EW_ASSIGN_OR_RETURN(id, interner_->String(storage::StringKind::kPath, path_));
-    probe.Fill(source, raw, id);
+    const bool replaced = NormalizePathInto(span, &path_);
+    const DeriveCache::Probe normalized =
+        cache_ != nullptr && !path_.empty() ? cache_->Normalized(path_) : DeriveCache::Probe{};
+    if (normalized.hit) {
+      id = normalized.slot->id;
+    } else {
+      EW_ASSIGN_OR_RETURN(id, interner_->String(storage::StringKind::kPath, path_));
+      normalized.Fill(0, path_, id);
+    }
+    // A raw path with an id in it is rarely seen again: it would only push out one that is.
+    if (!replaced) probe.Fill(source, raw, id);
   }
   if (source >= 0) {
     last_path_.source = source;
@@ -418,7 +443,7 @@ Result<DeriveResult> HalfDeriver::Derive(const SpanView& span, int64_t now_ms, H
       if (!span.db_namespace.empty()) {
         scratch_.append("/").append(span.db_namespace.substr(0, kMaxPathBytes));
       }
-      EW_ASSIGN_OR_RETURN(r.peer, interner_->Node(NodeKind::kDatabase, "", scratch_));
+      EW_ASSIGN_OR_RETURN(r.peer, NamedNode(NodeKind::kDatabase, DeriveCache::kDatabaseName));
       r.role = HalfRole::kClientAlone;
       return DeriveResult::kHalf;
     }

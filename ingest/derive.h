@@ -75,6 +75,13 @@ class DeriveCache {
   void Reset(uint64_t owner);
   Probe Path(int source, std::string_view raw) { return Find(paths_, source, raw); }
   Probe Peer(int source, std::string_view raw) { return Find(peers_, source, raw); }
+  // A normalized path to its id (for raw paths with ids in them: each raw value is new, its
+  // normalized form is not).
+  Probe Normalized(std::string_view path) { return Find(normalized_, 0, path); }
+  // A database or messaging node by its name (kind: kDatabaseName or kMessagingName).
+  static constexpr int kDatabaseName = 0;
+  static constexpr int kMessagingName = 1;
+  Probe Named(int kind, std::string_view name) { return Find(names_, kind, name); }
 
  private:
   static Probe Find(Entry* table, int source, std::string_view raw);
@@ -82,6 +89,8 @@ class DeriveCache {
   uint64_t owner_ = 0;
   Entry paths_[kSlots];
   Entry peers_[kSlots];
+  Entry normalized_[kSlots];
+  Entry names_[kSlots];
 };
 
 class HalfDeriver {
@@ -97,6 +106,8 @@ class HalfDeriver {
  private:
   Result<storage::NodeId> ExternalPeer(const SpanView& span);
   Result<storage::NodeId> MessagingNode(const SpanView& span);
+  // The node of kind named scratch_, through the cache's names (DeriveCache::Named).
+  Result<storage::NodeId> NamedNode(storage::NodeKind kind, int cache_kind);
   Result<storage::StringId> PathId(const SpanView& span);
 
   Interner* interner_;
@@ -124,10 +135,11 @@ class HalfDeriver {
 // at most kMaxPathBytes).
 std::string NormalizePath(const SpanView& span);
 // The same into *out (replaced), reusing its memory.
-void NormalizePathInto(const SpanView& span, std::string* out);
+// Returns whether an id segment was replaced (such a raw path rarely comes again).
+bool NormalizePathInto(const SpanView& span, std::string* out);
 // Replaces numeric, UUID and long-hex segments of a path (no query) by {id}.
 std::string NormalizePathSegments(std::string_view path);
-void NormalizePathSegmentsInto(std::string_view path, std::string* out);
+bool NormalizePathSegmentsInto(std::string_view path, std::string* out);
 // The external destination host of a client span, lower-cased and without port, or "" when the
 // first present naming attribute is missing or an IP literal.
 std::string ExternalHostName(const SpanView& span);

@@ -467,6 +467,20 @@ TEST(DeriveRules, DeriveCacheGivesTheIdsDerivationGives) {
     const auto& [path_field, host_field] = kFields[rng() % std::size(kFields)];
     s.*path_field = raw;
     if (host_field != nullptr) s.*host_field = raw;
+    // Some database and messaging calls: their nodes are cached by name.
+    const std::string name = std::to_string(rng() % 40);
+    switch (rng() % 8) {
+      case 0:
+        s.db_system = rng() & 1 ? "postgresql" : "redis";
+        s.db_namespace = name;
+        break;
+      case 1:
+        s.messaging_system = "kafka";
+        s.messaging_destination = "topic-" + name;
+        break;
+      default:
+        break;
+    }
     HalfDeriver plain(&interner, *ids, DeriveLimits{});
     HalfRecord want, got;
     ASSERT_TRUE(plain.Derive(s, now, &want).ok());
