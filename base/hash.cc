@@ -1,7 +1,9 @@
 #include "base/hash.h"
 
-// XXH3_state_t on the stack (its layout is that of the installed header and library).
-#define XXH_STATIC_LINKING_ONLY
+// The installed header's implementation, compiled into this file (XXH_INLINE_ALL): short keys
+// (interning, the derive cache) skip the call into the shared library and its generic entry,
+// and the streaming state lives on the stack. Same algorithm, so the same hashes as the library.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace ew {
@@ -15,7 +17,10 @@ uint64_t Hash64(const void* data, size_t size, uint64_t seed) {
 uint64_t Hash64Concat(std::string_view a, std::string_view b, uint64_t seed) {
   if (b.empty()) return Hash64(a, seed);
   if (a.empty()) return Hash64(b, seed);
+  // A state on the stack must be initialized first (XXH3_INITSTATE): reset_withSeed reads the old
+  // seed to decide whether to derive the secret, and stale stack bytes could skip that.
   XXH3_state_t state;
+  XXH3_INITSTATE(&state);
   XXH3_64bits_reset_withSeed(&state, seed);
   XXH3_64bits_update(&state, a.data(), a.size());
   XXH3_64bits_update(&state, b.data(), b.size());
@@ -25,7 +30,10 @@ uint64_t Hash64Concat(std::string_view a, std::string_view b, uint64_t seed) {
 uint64_t Hash64Concat(std::string_view a, std::string_view b,
                       std::span<const std::string_view> more, uint64_t seed) {
   if (more.empty()) return Hash64Concat(a, b, seed);
+  // A state on the stack must be initialized first (XXH3_INITSTATE): reset_withSeed reads the old
+  // seed to decide whether to derive the secret, and stale stack bytes could skip that.
   XXH3_state_t state;
+  XXH3_INITSTATE(&state);
   XXH3_64bits_reset_withSeed(&state, seed);
   XXH3_64bits_update(&state, a.data(), a.size());
   XXH3_64bits_update(&state, b.data(), b.size());
