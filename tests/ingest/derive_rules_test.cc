@@ -468,7 +468,9 @@ TEST(DeriveRules, DeriveCacheGivesTheIdsDerivationGives) {
     s.*path_field = raw;
     if (host_field != nullptr) s.*host_field = raw;
     // Some database and messaging calls: their nodes are cached by name.
+    // (SpanView holds views: the strings live to the end of the iteration.)
     const std::string name = std::to_string(rng() % 40);
+    const std::string topic = "topic-" + name;
     switch (rng() % 8) {
       case 0:
         s.db_system = rng() & 1 ? "postgresql" : "redis";
@@ -476,7 +478,7 @@ TEST(DeriveRules, DeriveCacheGivesTheIdsDerivationGives) {
         break;
       case 1:
         s.messaging_system = "kafka";
-        s.messaging_destination = "topic-" + name;
+        s.messaging_destination = topic;
         break;
       default:
         break;
