@@ -207,7 +207,7 @@ class IngestLogImpl final : public IngestLog {
   std::string FreePathOf(uint64_t start) const {
     return options_.dir + "/" + fmt::FreeFileName(start);
   }
-  Status OpenActive(uint64_t start, uint64_t size);
+  Status OpenActive(const Segment& seg, uint64_t size);
   Status CutTornTail(const Segment& seg);
   Status StartSegment(uint64_t start);
   // Opens a free segment renamed to `path` (the former bytes stay until overwritten), or returns
@@ -246,12 +246,9 @@ class IngestLogImpl final : public IngestLog {
   std::vector<uint64_t> free_;     // GUARDED_BY(mu_): segments kept for reuse (old starts)
 };
 
-Status IngestLogImpl::OpenActive(uint64_t start, uint64_t size) {
-  std::string path;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    path = PathOf(segments_.back());
-  }
+Status IngestLogImpl::OpenActive(const Segment& seg, uint64_t size) {
+  const std::string path = PathOf(seg);
+  const uint64_t start = seg.start;
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
   if (fd.get() < 0) return WriteError("open", path, errno);
   fd_ = std::move(fd);
@@ -275,14 +272,14 @@ Status IngestLogImpl::CutTornTail(const Segment& seg) {
   }
   const uint64_t start = seg.start;
   if (outcome.problem.empty()) {
-    EW_RETURN_IF_ERROR(OpenActive(start, file_size));
+    EW_RETURN_IF_ERROR(OpenActive(seg, file_size));
   } else {
     EW_LOG(kWarn) << "ingest log: cutting the tail of " << path << " at byte " << outcome.valid_end
                   << " (position " << start + outcome.valid_end << "): " << outcome.problem << "; "
                   << file_size - outcome.valid_end
                   << " bytes dropped (a torn write, or the unused rest of a reused segment)";
     if (torn_tails_ != nullptr) torn_tails_->Add();
-    EW_RETURN_IF_ERROR(OpenActive(start, outcome.valid_end));
+    EW_RETURN_IF_ERROR(OpenActive(seg, outcome.valid_end));
     if (::ftruncate(fd_.get(), static_cast<off_t>(outcome.valid_end)) != 0) {
       return WriteError("truncate", path, errno);
     }
