@@ -417,8 +417,12 @@ Status DecodeWith(od::parser& parser, std::string_view body, SpanSink& sink) {
   simdjson::padded_string_view padded(body.data(), body.size(),
                                       body.size() + simdjson::SIMDJSON_PADDING);
   if (auto err = parser.iterate(padded).get(doc)) {
-    return Status::InvalidArgument(std::string("request: not valid JSON (") +
-                                   simdjson::error_message(err) + ")");
+    std::string msg = std::string("request: not valid JSON (") + simdjson::error_message(err) + ")";
+    // Where these two broke is known: the body ends inside a string, or holds nothing.
+    if (err == simdjson::UNCLOSED_STRING || err == simdjson::EMPTY) {
+      msg += " at byte " + std::to_string(body.size());
+    }
+    return Status::InvalidArgument(std::move(msg));
   }
   JsonDecoder decoder(body, doc, sink);
   return decoder.Run();

@@ -205,6 +205,7 @@ class PreciseDecoder {
       where_ = Where{};
       where_.rs = rs_count_ - 1;
       EW_RETURN_IF_ERROR(ResourceSpans(f.bytes));
+      where_ = Where{};  // what follows is read at the request level, not in this one
     }
     return Status::Ok();
   }

@@ -2,240 +2,598 @@
 
 #include <libdeflate.h>
 
+#include <bit>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
 
+#include "base/hash.h"
+
 namespace ew::tools {
+
+void PutVarint(uint64_t v, std::string* out) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutTag(uint32_t field, uint32_t wire, std::string* out) {
+  PutVarint((static_cast<uint64_t>(field) << 3) | wire, out);
+}
+
+void PutLen(uint32_t field, std::string_view payload, std::string* out) {
+  PutTag(field, 2, out);
+  PutVarint(payload.size(), out);
+  out->append(payload);
+}
+
+void PutFixed64(uint32_t field, uint64_t v, std::string* out) {
+  PutTag(field, 1, out);
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
 namespace {
 
-void PutVarint(std::string& o, uint64_t v) {
-  while (v >= 0x80) {
-    o.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  o.push_back(static_cast<char>(v));
+// PutLen, returning where the payload starts in *out.
+size_t PutLenAt(uint32_t field, std::string_view payload, std::string* out) {
+  PutTag(field, 2, out);
+  PutVarint(payload.size(), out);
+  const size_t at = out->size();
+  out->append(payload);
+  return at;
 }
 
-size_t VarintSize(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-
-void PutTag(std::string& o, uint32_t field, uint32_t wire) { PutVarint(o, (field << 3) | wire); }
-
-void PutBytes(std::string& o, uint32_t field, std::string_view data) {
-  PutTag(o, field, 2);
-  PutVarint(o, data.size());
-  o.append(data);
-}
-
-void PutFixed64(std::string& o, uint32_t field, uint64_t v) {
-  PutTag(o, field, 1);
-  for (int i = 0; i < 8; ++i) o.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+void PutVarintField(uint32_t field, uint64_t v, std::string* out) {
+  PutTag(field, 0, out);
+  PutVarint(v, out);
 }
 
 std::string_view AsView(const uint8_t* p, size_t n) {
   return {reinterpret_cast<const char*>(p), n};
 }
 
-// KeyValue { key = 1; value = 2 AnyValue { string_value = 1; bool_value = 2; int_value = 3 } }.
-void EncodeKeyValue(std::string& o, uint32_t field, const Attr& a) {
+// Moves a slot's offsets from a message to the message that embeds it at `by`.
+void Shift(TraceIdSlot& s, size_t by) {
+  s.offset += by;
+  s.span_offset += by;
+  if (s.parent_offset != 0) s.parent_offset += by;
+  s.span_begin += by;
+  s.span_end += by;
+}
+
+std::string KeyValueProto(const Attr& a);
+
+// AnyValue { string_value 1; bool_value 2; int_value 3; double_value 4; array_value 5
+// ArrayValue { values 1 }; kvlist_value 6 KeyValueList { values 1 }; bytes_value 7 }.
+std::string AnyProto(const Attr& a) {
   std::string any;
   switch (a.type) {
     case Attr::Type::kString:
-      PutBytes(any, 1, a.s);
+      PutLen(1, a.s, &any);
       break;
     case Attr::Type::kBool:
-      PutTag(any, 2, 0);
-      PutVarint(any, a.b ? 1 : 0);
+      PutVarintField(2, a.b ? 1 : 0, &any);
       break;
     case Attr::Type::kInt:
-      PutTag(any, 3, 0);
-      PutVarint(any, static_cast<uint64_t>(a.i));
+      PutVarintField(3, static_cast<uint64_t>(a.i), &any);
+      break;
+    case Attr::Type::kDouble:
+      PutFixed64(4, std::bit_cast<uint64_t>(a.d), &any);
+      break;
+    case Attr::Type::kArray: {
+      std::string values;
+      for (const Attr& item : a.items) PutLen(1, AnyProto(item), &values);
+      PutLen(5, values, &any);
+      break;
+    }
+    case Attr::Type::kKvList: {
+      std::string values;
+      for (const Attr& item : a.items) PutLen(1, KeyValueProto(item), &values);
+      PutLen(6, values, &any);
+      break;
+    }
+    case Attr::Type::kBytes:
+      PutLen(7, a.s, &any);
       break;
   }
-  std::string kv;
-  PutBytes(kv, 1, a.key);
-  PutBytes(kv, 2, any);
-  PutBytes(o, field, kv);
+  return any;
 }
 
-// The Span message; its trace id is at offset 2.
-std::string EncodeSpanProto(const OtlpSpan& s) {
+// KeyValue { key 1; value 2 }.
+std::string KeyValueProto(const Attr& a) {
+  std::string kv;
+  PutLen(1, a.key, &kv);
+  PutLen(2, AnyProto(a), &kv);
+  return kv;
+}
+
+void AttrsProto(uint32_t field, const std::vector<Attr>& attrs, std::string* out) {
+  for (const Attr& a : attrs) PutLen(field, KeyValueProto(a), out);
+}
+
+// Span.Event { time_unix_nano 1; name 2; attributes 3 } and Span.Link { trace_id 1; span_id 2;
+// trace_state 3; attributes 4 }.
+void EventsAndLinksProto(const OtlpSpan& s, std::string* out) {
+  for (const OtlpEvent& e : s.events) {
+    std::string ev;
+    PutFixed64(1, e.time_ns, &ev);
+    PutLen(2, e.name, &ev);
+    AttrsProto(3, e.attrs, &ev);
+    PutLen(11, ev, out);
+  }
+  for (const OtlpLink& l : s.links) {
+    std::string link;
+    PutLen(1, AsView(l.trace_id.data(), 16), &link);
+    PutLen(2, AsView(l.span_id.data(), 8), &link);
+    if (!l.trace_state.empty()) PutLen(3, l.trace_state, &link);
+    AttrsProto(4, l.attrs, &link);
+    PutLen(13, link, out);
+  }
+}
+
+// The Span message; `ids` gets where its ids are, relative to the message.
+std::string SpanProto(const OtlpSpan& s, TraceIdSlot* ids) {
   std::string o;
   o.reserve(256);
-  PutBytes(o, 1, AsView(s.trace_id.data(), 16));
-  PutBytes(o, 2, AsView(s.span_id.data(), 8));
-  if (s.has_parent) PutBytes(o, 4, AsView(s.parent_span_id.data(), 8));
-  PutBytes(o, 5, s.name);
-  PutTag(o, 6, 0);
-  PutVarint(o, static_cast<uint64_t>(s.kind));
-  PutFixed64(o, 7, s.start_ns);
-  PutFixed64(o, 8, s.end_ns);
-  for (const Attr& a : s.attrs) EncodeKeyValue(o, 9, a);
-  if (s.status_code != 0) {
+  PutLen(1, AsView(s.trace_id.data(), 16), &o);
+  ids->offset = o.size() - 16;
+  PutLen(2, AsView(s.span_id.data(), 8), &o);
+  ids->span_offset = o.size() - 8;
+  if (!s.trace_state.empty()) PutLen(3, s.trace_state, &o);
+  if (s.has_parent) {
+    PutLen(4, AsView(s.parent_span_id.data(), 8), &o);
+    ids->parent_offset = o.size() - 8;
+  }
+  PutLen(5, s.name, &o);
+  PutVarintField(6, static_cast<uint64_t>(s.kind), &o);
+  PutFixed64(7, s.start_ns, &o);
+  PutFixed64(8, s.end_ns, &o);
+  AttrsProto(9, s.attrs, &o);
+  EventsAndLinksProto(s, &o);
+  if (s.status_code != 0 || !s.status_message.empty()) {  // Status { message 2; code 3 }
     std::string st;
-    PutTag(st, 3, 0);
-    PutVarint(st, static_cast<uint64_t>(s.status_code));
-    PutBytes(o, 15, st);
+    if (!s.status_message.empty()) PutLen(2, s.status_message, &st);
+    if (s.status_code != 0) PutVarintField(3, static_cast<uint64_t>(s.status_code), &st);
+    PutLen(15, st, &o);
   }
   return o;
 }
 
-std::vector<std::pair<uint32_t, std::vector<size_t>>> GroupByResource(
-    const std::vector<const OtlpSpan*>& spans) {
-  std::vector<std::pair<uint32_t, std::vector<size_t>>> groups;
-  std::map<uint32_t, size_t> where;
-  for (size_t i = 0; i < spans.size(); ++i) {
-    auto [it, inserted] = where.emplace(spans[i]->resource, groups.size());
-    if (inserted) groups.emplace_back(spans[i]->resource, std::vector<size_t>{});
-    groups[it->second].second.push_back(i);
-  }
-  return groups;
-}
+// The request as both encoders see it: ResourceSpans of ScopeSpans of spans, each span with the
+// index of its slot.
+struct SpanRef {
+  const OtlpSpan* span;
+  size_t index;
+};
+struct Group {
+  const std::vector<Attr>* resource;
+  std::vector<std::vector<SpanRef>> scopes;
+  bool resource_after_scopes = false;
+};
 
-// ExportTraceServiceRequest { resource_spans = 1 ResourceSpans { resource = 1 Resource
-// { attributes = 1 }; scope_spans = 2 ScopeSpans { scope = 1; spans = 2 } } }.
-std::string EncodeProto(const std::vector<const OtlpSpan*>& spans,
-                        const std::vector<std::vector<Attr>>& resources,
-                        std::vector<TraceIdSlot>* slots) {
-  static constexpr std::string_view kScope(
-      "\x0a\x10"
-      "edgewise-loadgen",
-      18);
+constexpr std::string_view kScopeName = "edgewise-loadgen";
+
+// ExportTraceServiceRequest { resource_spans 1 ResourceSpans { resource 1 Resource
+// { attributes 1 }; scope_spans 2 ScopeSpans { scope 1 { name 1 }; spans 2 } } }.
+std::string EncodeProto(const std::vector<Group>& groups, std::vector<TraceIdSlot>* slots) {
+  std::string scope;
+  PutLen(1, kScopeName, &scope);
   std::string out;
-  if (slots) slots->assign(spans.size(), {});
-  for (const auto& [res, idx] : GroupByResource(spans)) {
-    std::string scope;
-    PutBytes(scope, 1, kScope);
-    std::vector<std::pair<size_t, size_t>> local;  // span index, trace id offset in scope
-    for (size_t i : idx) {
-      std::string sp = EncodeSpanProto(*spans[i]);
-      local.emplace_back(i, scope.size() + 1 + VarintSize(sp.size()));
-      PutBytes(scope, 2, sp);
-    }
+  for (const Group& g : groups) {
     std::string resource;
-    if (res < resources.size()) {
-      for (const Attr& a : resources[res]) EncodeKeyValue(resource, 1, a);
-    }
+    AttrsProto(1, *g.resource, &resource);
     std::string rs;
-    PutBytes(rs, 1, resource);
-    size_t scope_base = rs.size() + 1 + VarintSize(scope.size());
-    PutBytes(rs, 2, scope);
-    size_t rs_base = out.size() + 1 + VarintSize(rs.size());
-    PutBytes(out, 1, rs);
-    if (slots) {
-      for (auto [i, off] : local) {
-        // Inside the span: trace id at 2, span id at 20, parent (when present) at 30.
-        size_t base = rs_base + scope_base + off;
-        (*slots)[i].offset = base + 2;
-        (*slots)[i].span_offset = base + 20;
-        (*slots)[i].parent_offset = spans[i]->has_parent ? base + 30 : 0;
+    if (!g.resource_after_scopes) PutLen(1, resource, &rs);
+    std::vector<std::pair<size_t, TraceIdSlot>> local;  // slot index, slot within rs
+    for (const std::vector<SpanRef>& spans : g.scopes) {
+      std::string ss;
+      PutLen(1, scope, &ss);
+      const size_t first = local.size();
+      for (const SpanRef& ref : spans) {
+        TraceIdSlot slot;
+        const std::string sp = SpanProto(*ref.span, &slot);
+        const size_t begin = ss.size();
+        Shift(slot, PutLenAt(2, sp, &ss));
+        slot.span_begin = begin;
+        slot.span_end = ss.size();
+        local.emplace_back(ref.index, slot);
       }
+      const size_t at = PutLenAt(2, ss, &rs);
+      for (size_t i = first; i < local.size(); ++i) Shift(local[i].second, at);
+    }
+    if (g.resource_after_scopes) PutLen(1, resource, &rs);
+    const size_t at = PutLenAt(1, rs, &out);
+    for (auto& [index, slot] : local) {
+      Shift(slot, at);
+      slot.resource_end = out.size();
+      if (slots) (*slots)[index] = slot;
     }
   }
   return out;
 }
 
-void JsonString(std::string& o, std::string_view s) {
-  o.push_back('"');
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      o.push_back('\\');
-      o.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      o.append(buf);
+}  // namespace
+
+namespace {
+
+const char* const kKindNames[] = {"SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL",
+                                  "SPAN_KIND_SERVER",      "SPAN_KIND_CLIENT",
+                                  "SPAN_KIND_PRODUCER",    "SPAN_KIND_CONSUMER"};
+const char* const kStatusNames[] = {"STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"};
+
+std::string Base64(std::string_view data) {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < data.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(data[i]) << 16;
+    if (i + 1 < data.size()) v |= static_cast<uint8_t>(data[i + 1]) << 8;
+    if (i + 2 < data.size()) v |= static_cast<uint8_t>(data[i + 2]);
+    for (size_t k = 0; k < 4; ++k) {
+      out.push_back(i + k <= data.size() ? kAlphabet[(v >> (18 - 6 * k)) & 63] : '=');
+    }
+  }
+  return out;
+}
+
+// Writes OTLP JSON in one style into *out; offsets in slots are positions in *out.
+class JsonWriter {
+ public:
+  JsonWriter(const JsonStyle& style, std::string* out) : style_(style), o_(*out) {}
+
+  void Request(const std::vector<Group>& groups, std::vector<TraceIdSlot>* slots) {
+    o_.append("{\"resourceSpans\":[");
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (g) o_.push_back(',');
+      ResourceSpans(groups[g], slots);
+    }
+    o_.append("]}");
+  }
+
+ private:
+  void ResourceSpans(const Group& g, std::vector<TraceIdSlot>* slots) {
+    o_.push_back('{');
+    if (!g.resource_after_scopes) Resource(*g.resource, true);
+    o_.append("\"scopeSpans\":[");
+    for (size_t i = 0; i < g.scopes.size(); ++i) {
+      if (i) o_.push_back(',');
+      o_.append("{\"scope\":{\"name\":");
+      String(kScopeName);
+      o_.append("},\"spans\":[");
+      for (size_t k = 0; k < g.scopes[i].size(); ++k) {
+        if (k) o_.push_back(',');
+        const SpanRef& ref = g.scopes[i][k];
+        TraceIdSlot slot;
+        Span(*ref.span, &slot);
+        if (slots) (*slots)[ref.index] = slot;
+      }
+      o_.append("]}");
+    }
+    o_.push_back(']');
+    if (g.resource_after_scopes) Resource(*g.resource, false);
+    if (style_.sdk_extras) o_.append(",\"schemaUrl\":\"\"");
+    o_.push_back('}');
+    if (slots) {
+      for (const auto& spans : g.scopes) {
+        for (const SpanRef& ref : spans) (*slots)[ref.index].resource_end = o_.size();
+      }
+    }
+  }
+
+  void Resource(const std::vector<Attr>& attrs, bool first) {
+    if (!first) o_.push_back(',');
+    o_.append("\"resource\":{\"attributes\":");
+    Attrs(attrs);
+    if (style_.sdk_extras) o_.append(",\"droppedAttributesCount\":0");
+    o_.push_back('}');
+    if (first) o_.push_back(',');
+  }
+
+  void Span(const OtlpSpan& s, TraceIdSlot* slot) {
+    slot->span_begin = o_.size();
+    o_.append("{\"traceId\":");
+    slot->offset = Id(s.trace_id.data(), 16);
+    o_.append(",\"spanId\":");
+    slot->span_offset = Id(s.span_id.data(), 8);
+    if (!s.trace_state.empty()) {
+      o_.append(",\"traceState\":");
+      String(s.trace_state);
+    }
+    if (s.has_parent) {
+      o_.append(",\"parentSpanId\":");
+      slot->parent_offset = Id(s.parent_span_id.data(), 8);
+    } else if (style_.sdk_extras) {
+      o_.append(",\"parentSpanId\":\"\"");
+    }
+    o_.append(",\"name\":");
+    String(s.name);
+    o_.append(",\"kind\":");
+    Enum(s.kind, kKindNames, 6);
+    o_.append(",\"startTimeUnixNano\":");
+    Number(std::to_string(s.start_ns));
+    o_.append(",\"endTimeUnixNano\":");
+    Number(std::to_string(s.end_ns));
+    o_.append(",\"attributes\":");
+    Attrs(s.attrs);
+    if (style_.sdk_extras) o_.append(",\"droppedAttributesCount\":0");
+    EventsAndLinks(s);
+    if (s.status_code != 0 || !s.status_message.empty()) {
+      o_.append(",\"status\":{");
+      if (!s.status_message.empty()) {
+        o_.append("\"message\":");
+        String(s.status_message);
+        o_.push_back(',');
+      }
+      o_.append("\"code\":");
+      Enum(s.status_code, kStatusNames, 3);
+      o_.push_back('}');
+    }
+    o_.push_back('}');
+    slot->span_end = o_.size();
+  }
+
+  void EventsAndLinks(const OtlpSpan& s) {
+    if (!s.events.empty()) {
+      o_.append(",\"events\":[");
+      for (size_t i = 0; i < s.events.size(); ++i) {
+        if (i) o_.push_back(',');
+        o_.append("{\"timeUnixNano\":");
+        Number(std::to_string(s.events[i].time_ns));
+        o_.append(",\"name\":");
+        String(s.events[i].name);
+        o_.append(",\"attributes\":");
+        Attrs(s.events[i].attrs);
+        o_.push_back('}');
+      }
+      o_.push_back(']');
+    }
+    if (s.links.empty()) return;
+    o_.append(",\"links\":[");
+    for (size_t i = 0; i < s.links.size(); ++i) {
+      const OtlpLink& l = s.links[i];
+      if (i) o_.push_back(',');
+      o_.append("{\"traceId\":");
+      Id(l.trace_id.data(), 16);
+      o_.append(",\"spanId\":");
+      Id(l.span_id.data(), 8);
+      if (!l.trace_state.empty()) {
+        o_.append(",\"traceState\":");
+        String(l.trace_state);
+      }
+      o_.append(",\"attributes\":");
+      Attrs(l.attrs);
+      o_.push_back('}');
+    }
+    o_.push_back(']');
+  }
+
+  void Attrs(const std::vector<Attr>& attrs) {
+    o_.push_back('[');
+    for (size_t i = 0; i < attrs.size(); ++i) {
+      if (i) o_.push_back(',');
+      o_.append("{\"key\":");
+      String(attrs[i].key);
+      o_.append(",\"value\":");
+      Any(attrs[i]);
+      o_.push_back('}');
+    }
+    o_.push_back(']');
+  }
+
+  void Any(const Attr& a) {
+    switch (a.type) {
+      case Attr::Type::kString:
+        o_.append("{\"stringValue\":");
+        String(a.s);
+        break;
+      case Attr::Type::kInt:
+        o_.append("{\"intValue\":");
+        Number(std::to_string(a.i));
+        break;
+      case Attr::Type::kBool:
+        o_.append("{\"boolValue\":").append(a.b ? "true" : "false");
+        break;
+      case Attr::Type::kDouble:
+        o_.append("{\"doubleValue\":");
+        Double(a.d);
+        break;
+      case Attr::Type::kBytes:
+        o_.append("{\"bytesValue\":\"").append(Base64(a.s)).append("\"");
+        break;
+      case Attr::Type::kArray:
+        o_.append("{\"arrayValue\":{\"values\":[");
+        for (size_t i = 0; i < a.items.size(); ++i) {
+          if (i) o_.push_back(',');
+          Any(a.items[i]);
+        }
+        o_.append("]}");
+        break;
+      case Attr::Type::kKvList:
+        o_.append("{\"kvlistValue\":{\"values\":");
+        Attrs(a.items);
+        o_.push_back('}');
+        break;
+    }
+    o_.push_back('}');
+  }
+
+  void String(std::string_view s) {
+    o_.push_back('"');
+    for (char c : s) {
+      if (c == '"' || c == '\\') {
+        o_.push_back('\\');
+        o_.push_back(c);
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        o_.append(buf);
+      } else {
+        o_.push_back(c);
+      }
+    }
+    o_.push_back('"');
+  }
+
+  // A quoted hex id; returns where its digits start.
+  size_t Id(const uint8_t* data, size_t n) {
+    o_.push_back('"');
+    const size_t at = o_.size();
+    std::string hex = Hex(data, n);
+    if (style_.upper_hex) {
+      for (char& c : hex) c = static_cast<char>(c >= 'a' ? c - 'a' + 'A' : c);
+    }
+    o_.append(hex).push_back('"');
+    return at;
+  }
+
+  void Number(const std::string& digits) {
+    if (style_.numbers_as_strings) o_.push_back('"');
+    o_.append(digits);
+    if (style_.numbers_as_strings) o_.push_back('"');
+  }
+
+  void Double(double d) {
+    if (std::isnan(d)) {
+      o_.append("\"NaN\"");
+    } else if (std::isinf(d)) {
+      o_.append(d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
     } else {
-      o.push_back(c);
+      char buf[32];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+      o_.append(buf, end);
     }
   }
-  o.push_back('"');
-}
 
-void JsonAttrs(std::string& o, const std::vector<Attr>& attrs) {
-  o.append("[");
-  for (size_t i = 0; i < attrs.size(); ++i) {
-    const Attr& a = attrs[i];
-    if (i) o.push_back(',');
-    o.append("{\"key\":");
-    JsonString(o, a.key);
-    o.append(",\"value\":{");
-    if (a.type == Attr::Type::kString) {
-      o.append("\"stringValue\":");
-      JsonString(o, a.s);
-    } else if (a.type == Attr::Type::kInt) {
-      o.append("\"intValue\":\"").append(std::to_string(a.i)).append("\"");
+  void Enum(int value, const char* const* names, int count) {
+    if (style_.enum_names && value >= 0 && value < count) {
+      o_.push_back('"');
+      o_.append(names[value]).push_back('"');
     } else {
-      o.append("\"boolValue\":").append(a.b ? "true" : "false");
+      o_.append(std::to_string(value));
     }
-    o.append("}}");
   }
-  o.append("]");
-}
 
-void JsonSpan(std::string& o, const OtlpSpan& s, TraceIdSlot* slot) {
-  o.append("{\"traceId\":\"");
-  if (slot) slot->offset = o.size();
-  o.append(Hex(s.trace_id.data(), 16)).append("\",\"spanId\":\"");
-  if (slot) slot->span_offset = o.size();
-  o.append(Hex(s.span_id.data(), 8)).append("\"");
-  if (s.has_parent) {
-    o.append(",\"parentSpanId\":\"");
-    if (slot) slot->parent_offset = o.size();
-    o.append(Hex(s.parent_span_id.data(), 8)).append("\"");
-  }
-  o.append(",\"name\":");
-  JsonString(o, s.name);
-  o.append(",\"kind\":").append(std::to_string(s.kind));
-  o.append(",\"startTimeUnixNano\":\"").append(std::to_string(s.start_ns));
-  o.append("\",\"endTimeUnixNano\":\"").append(std::to_string(s.end_ns)).append("\"");
-  o.append(",\"attributes\":");
-  JsonAttrs(o, s.attrs);
-  if (s.status_code != 0) {
-    o.append(",\"status\":{\"code\":").append(std::to_string(s.status_code)).append("}");
-  }
-  o.append("}");
-}
+  const JsonStyle& style_;
+  std::string& o_;
+};
 
-std::string EncodeJson(const std::vector<const OtlpSpan*>& spans,
-                       const std::vector<std::vector<Attr>>& resources,
-                       std::vector<TraceIdSlot>* slots) {
-  std::string o;
-  if (slots) slots->assign(spans.size(), {});
-  o.append("{\"resourceSpans\":[");
-  bool first_rs = true;
-  for (const auto& [res, idx] : GroupByResource(spans)) {
-    if (!first_rs) o.push_back(',');
-    first_rs = false;
-    o.append("{\"resource\":{\"attributes\":");
-    JsonAttrs(o, res < resources.size() ? resources[res] : std::vector<Attr>{});
-    o.append("},\"scopeSpans\":[{\"scope\":{\"name\":\"edgewise-loadgen\"},\"spans\":[");
-    for (size_t k = 0; k < idx.size(); ++k) {
-      if (k) o.push_back(',');
-      JsonSpan(o, *spans[idx[k]], slots ? &(*slots)[idx[k]] : nullptr);
+// EncodeTraces' grouping: one ResourceSpans per resource index (first-seen order), one scope.
+std::vector<Group> GroupByResource(const std::vector<const OtlpSpan*>& spans,
+                                   const std::vector<std::vector<Attr>>& resources) {
+  static const std::vector<Attr> kNoAttrs;
+  std::vector<Group> groups;
+  std::map<uint32_t, size_t> where;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const uint32_t res = spans[i]->resource;
+    auto [it, inserted] = where.emplace(res, groups.size());
+    if (inserted) {
+      groups.push_back({res < resources.size() ? &resources[res] : &kNoAttrs, {{}}, false});
     }
-    o.append("]}]}");
+    groups[it->second].scopes[0].push_back({spans[i], i});
   }
-  o.append("]}");
-  return o;
+  return groups;
 }
 
-bool ReadVarint(std::string_view b, size_t* p, uint64_t* v) {
+std::string Encode(const std::vector<Group>& groups, size_t span_count, Encoding encoding,
+                   const JsonStyle& style, std::vector<TraceIdSlot>* slots) {
+  std::vector<TraceIdSlot>* s = IsGzip(encoding) ? nullptr : slots;
+  if (s) s->assign(span_count, {});
+  std::string body;
+  if (IsJson(encoding)) {
+    JsonWriter(style, &body).Request(groups, s);
+  } else {
+    body = EncodeProto(groups, s);
+  }
+  if (!IsGzip(encoding)) return body;
+  if (slots) slots->clear();
+  return Gzip(body);
+}
+
+bool ReadVarint(std::string_view* in, uint64_t* v) {
   *v = 0;
-  for (int shift = 0; *p < b.size() && shift < 64; shift += 7) {
-    uint8_t c = static_cast<uint8_t>(b[(*p)++]);
-    *v |= static_cast<uint64_t>(c & 0x7f) << shift;
-    if (!(c & 0x80)) return true;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in->empty()) return false;
+    const uint8_t b = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
   }
   return false;
+}
+
+// Skips one field of the given wire type; false on malformed input.
+bool SkipField(uint64_t wire, std::string_view* in) {
+  uint64_t v = 0;
+  size_t width = 0;
+  switch (wire) {
+    case 0:
+      return ReadVarint(in, &v);
+    case 1:
+      width = 8;
+      break;
+    case 2:
+      if (!ReadVarint(in, &v) || v > in->size()) return false;
+      width = static_cast<size_t>(v);
+      break;
+    case 5:
+      width = 4;
+      break;
+    default:
+      return false;
+  }
+  if (in->size() < width) return false;
+  in->remove_prefix(width);
+  return true;
+}
+
+// ExportTracePartialSuccess { rejected_spans 1; error_message 2 }.
+bool ReadPartialSuccess(std::string_view ps, int64_t* rejected) {
+  while (!ps.empty()) {
+    uint64_t tag = 0;
+    if (!ReadVarint(&ps, &tag)) return false;
+    if (tag == (1 << 3 | 0)) {
+      uint64_t v = 0;
+      if (!ReadVarint(&ps, &v)) return false;
+      *rejected = static_cast<int64_t>(v);
+    } else if (!SkipField(tag & 7, &ps)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return 0;
+}
+
+// XORs the 8 bytes of `tag` (big-endian) into 8 id bytes at `at`.
+void XorId(std::string* body, size_t at, bool json, const uint8_t tag[8]) {
+  static const char kHex[] = "0123456789abcdef";
+  char* p = body->data() + at;
+  for (int i = 0; i < 8; ++i) {
+    if (json) {
+      int v = (HexValue(p[2 * i]) << 4 | HexValue(p[2 * i + 1])) ^ tag[i];
+      p[2 * i] = kHex[v >> 4];
+      p[2 * i + 1] = kHex[v & 15];
+    } else {
+      p[i] = static_cast<char>(static_cast<uint8_t>(p[i]) ^ tag[i]);
+    }
+  }
+}
+
+template <size_t N>
+std::array<uint8_t, N> IdFromHex(std::string_view hex) {
+  std::array<uint8_t, N> id{};
+  const std::string bytes = FromHex(hex);
+  std::memcpy(id.data(), bytes.data(), std::min(N, bytes.size()));
+  return id;
 }
 
 }  // namespace
@@ -272,39 +630,22 @@ std::string_view ContentType(Encoding e) {
 std::string EncodeTraces(const std::vector<const OtlpSpan*>& spans,
                          const std::vector<std::vector<Attr>>& resources, Encoding encoding,
                          std::vector<TraceIdSlot>* slots) {
-  std::vector<TraceIdSlot>* s = IsGzip(encoding) ? nullptr : slots;
-  std::string body =
-      IsJson(encoding) ? EncodeJson(spans, resources, s) : EncodeProto(spans, resources, s);
-  if (!IsGzip(encoding)) return body;
-  if (slots) slots->clear();
-  return Gzip(body);
+  return Encode(GroupByResource(spans, resources), spans.size(), encoding, JsonStyle{}, slots);
 }
 
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return 0;
-}
-
-// XORs the 8 bytes of `tag` (big-endian) into 8 id bytes at `at`.
-void XorId(std::string* body, size_t at, bool json, const uint8_t tag[8]) {
-  static const char kHex[] = "0123456789abcdef";
-  char* p = body->data() + at;
-  for (int i = 0; i < 8; ++i) {
-    if (json) {
-      int v = (HexValue(p[2 * i]) << 4 | HexValue(p[2 * i + 1])) ^ tag[i];
-      p[2 * i] = kHex[v >> 4];
-      p[2 * i + 1] = kHex[v & 15];
-    } else {
-      p[i] = static_cast<char>(static_cast<uint8_t>(p[i]) ^ tag[i]);
+std::string EncodeRequest(const std::vector<OtlpResourceSpans>& request, Encoding encoding,
+                          const JsonStyle& json, std::vector<TraceIdSlot>* slots) {
+  std::vector<Group> groups;
+  size_t n = 0;
+  for (const OtlpResourceSpans& rs : request) {
+    Group& g = groups.emplace_back(Group{&rs.resource, {}, rs.resource_after_scopes});
+    for (const std::vector<OtlpSpan>& scope : rs.scopes) {
+      auto& refs = g.scopes.emplace_back();
+      for (const OtlpSpan& s : scope) refs.push_back({&s, n++});
     }
   }
+  return Encode(groups, n, encoding, json, slots);
 }
-
-}  // namespace
 
 void PatchTraceIds(std::string* body, const std::vector<TraceIdSlot>& slots, bool json,
                    uint64_t tag) {
@@ -334,43 +675,42 @@ std::string Gzip(std::string_view data) {
   return out;
 }
 
-int64_t RejectedSpans(std::string_view body, bool json) {
+std::optional<int64_t> ParseRejectedSpans(std::string_view body, bool json) {
   if (json) {
+    const size_t open = body.find_first_not_of(" \t\r\n");
+    if (open == std::string_view::npos) return 0;
+    if (body[open] != '{') return std::nullopt;
     size_t p = body.find("\"rejectedSpans\"");
     if (p == std::string_view::npos) return 0;
     p = body.find(':', p);
-    if (p == std::string_view::npos) return 0;
+    if (p == std::string_view::npos) return std::nullopt;
     ++p;
     while (p < body.size() && (body[p] == ' ' || body[p] == '"')) ++p;
     int64_t v = 0;
-    std::from_chars(body.data() + p, body.data() + body.size(), v);
+    if (std::from_chars(body.data() + p, body.data() + body.size(), v).ec != std::errc()) {
+      return std::nullopt;
+    }
     return v;
   }
-  // ExportTraceServiceResponse { partial_success = 1 { rejected_spans = 1 (int64) } }.
-  size_t p = 0;
-  uint64_t tag, len;
-  while (p < body.size() && ReadVarint(body, &p, &tag)) {
-    if ((tag & 7) != 2 || !ReadVarint(body, &p, &len) || len > body.size() - p) return 0;
-    if ((tag >> 3) != 1) {
-      p += len;
-      continue;
+  // ExportTraceServiceResponse { partial_success 1 { rejected_spans 1 (int64) } }.
+  int64_t rejected = 0;
+  while (!body.empty()) {
+    uint64_t tag = 0;
+    if (!ReadVarint(&body, &tag)) return std::nullopt;
+    if (tag == (1 << 3 | 2)) {
+      uint64_t len = 0;
+      if (!ReadVarint(&body, &len) || len > body.size()) return std::nullopt;
+      if (!ReadPartialSuccess(body.substr(0, len), &rejected)) return std::nullopt;
+      body.remove_prefix(len);
+    } else if (!SkipField(tag & 7, &body)) {
+      return std::nullopt;
     }
-    std::string_view ps = body.substr(p, len);
-    size_t q = 0;
-    uint64_t t2, v;
-    while (q < ps.size() && ReadVarint(ps, &q, &t2)) {
-      if ((t2 >> 3) == 1 && (t2 & 7) == 0) {
-        return ReadVarint(ps, &q, &v) ? static_cast<int64_t>(v) : 0;
-      }
-      if ((t2 & 7) == 2 && ReadVarint(ps, &q, &v)) {
-        q += v;
-      } else if ((t2 & 7) != 0 || !ReadVarint(ps, &q, &v)) {
-        return 0;
-      }
-    }
-    return 0;
   }
-  return 0;
+  return rejected;
+}
+
+int64_t RejectedSpans(std::string_view body, bool json) {
+  return ParseRejectedSpans(body, json).value_or(0);
 }
 
 std::string Hex(const uint8_t* data, size_t n) {
@@ -381,6 +721,36 @@ std::string Hex(const uint8_t* data, size_t n) {
     s[2 * i + 1] = kHex[data[i] & 15];
   }
   return s;
+}
+
+std::string FromHex(std::string_view hex) {
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(HexValue(hex[i]) << 4 | HexValue(hex[i + 1])));
+  }
+  return out;
+}
+
+std::array<uint8_t, 16> TraceIdFromHex(std::string_view hex) { return IdFromHex<16>(hex); }
+std::array<uint8_t, 8> SpanIdFromHex(std::string_view hex) { return IdFromHex<8>(hex); }
+
+std::array<uint8_t, 16> MakeTraceId(uint64_t seed, uint64_t n) {
+  std::array<uint8_t, 16> id{};
+  const uint64_t a = MixHash(seed ^ (n * 2 + 1));
+  const uint64_t b = MixHash(a + n) | 1;
+  for (int i = 0; i < 8; ++i) {
+    id[i] = static_cast<uint8_t>(a >> (8 * i));
+    id[8 + i] = static_cast<uint8_t>(b >> (8 * i));
+  }
+  return id;
+}
+
+std::array<uint8_t, 8> MakeSpanId(uint64_t seed, uint64_t n) {
+  std::array<uint8_t, 8> id{};
+  const uint64_t a = MixHash(seed * 31 + n) | 1;
+  for (int i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(a >> (8 * i));
+  return id;
 }
 
 }  // namespace ew::tools

@@ -3,10 +3,29 @@
 
 #include "ingest/otlp_json.h"
 #include "ingest/span_view.h"
-#include "tests/ingest_decode/otlp_test_builder.h"
+#include "tests/ingest_decode/owned_span.h"
+#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
 namespace {
+
+using tools::Attr;
+using tools::EncodeRequest;
+using tools::Encoding;
+using tools::JsonStyle;
+using tools::OtlpResourceSpans;
+using tools::OtlpSpan;
+using tools::PutLen;
+using tools::PutTag;
+using tools::PutVarint;
+
+std::string ToProtobuf(const std::vector<OtlpResourceSpans>& request) {
+  return EncodeRequest(request, Encoding::kProtobuf);
+}
+std::string ToJson(const std::vector<OtlpResourceSpans>& request,
+                   JsonStyle style = {true, false, false, true}) {
+  return EncodeRequest(request, Encoding::kJson, style);
+}
 
 std::vector<OwnedSpan> DecodeProto(const std::string& body) {
   CollectingSink sink;
@@ -23,54 +42,79 @@ std::vector<OwnedSpan> DecodeJson(const std::string& text) {
   return sink.spans;
 }
 
-TestSpan MakeSpan(int n, int kind, std::vector<TestAttr> attrs) {
-  TestSpan s;
-  s.trace_id = Bytes("0af7651916cd43dd8448eb211c80319c");
-  s.span_id = Bytes("b7ad6b71692033" + std::string(n < 10 ? "0" : "") + std::to_string(n));
-  if (n > 1) s.parent_span_id = Bytes("b7ad6b7169203301");
+OtlpSpan MakeSpan(int n, int kind, std::vector<Attr> attrs) {
+  OtlpSpan s;
+  s.trace_id = tools::TraceIdFromHex("0af7651916cd43dd8448eb211c80319c");
+  s.span_id =
+      tools::SpanIdFromHex("b7ad6b71692033" + std::string(n < 10 ? "0" : "") + std::to_string(n));
+  if (n > 1) {
+    s.parent_span_id = tools::SpanIdFromHex("b7ad6b7169203301");
+    s.has_parent = true;
+  }
   s.kind = kind;
   s.start_ns = 1764032400000000000ull + static_cast<uint64_t>(n) * 1000;
   s.end_ns = s.start_ns + 2500000;
   s.attrs = std::move(attrs);
+  s.events = {{s.start_ns + 1, "e", {}}};
   return s;
 }
 
-std::vector<TestResourceSpans> RichRequest() {
-  TestResourceSpans frontend;
-  frontend.resource = {Str("service.name", "frontend"), Str("service.namespace", "shop"),
-                       Str("k8s.namespace.name", "prod"), Str("telemetry.sdk.language", "go"),
-                       Int("process.pid", 4242)};
+std::vector<OtlpResourceSpans> RichRequest() {
+  OtlpResourceSpans frontend;
+  frontend.resource = {Attr::Str("service.name", "frontend"),
+                       Attr::Str("service.namespace", "shop"),
+                       Attr::Str("k8s.namespace.name", "prod"),
+                       Attr::Str("telemetry.sdk.language", "go"), Attr::Int("process.pid", 4242)};
   frontend.scopes.push_back({
-      MakeSpan(1, 2,
-               {Str("http.request.method", "GET"), Int("http.response.status_code", 200),
-                Str("http.route", "/cart/{id}"), Str("url.path", "/cart/42"),
-                Int("http.request.body.size", 0), Int("http.response.body.size", 512)}),
+      MakeSpan(
+          1, 2,
+          {Attr::Str("http.request.method", "GET"), Attr::Int("http.response.status_code", 200),
+           Attr::Str("http.route", "/cart/{id}"), Attr::Str("url.path", "/cart/42"),
+           Attr::Int("http.request.body.size", 0), Attr::Int("http.response.body.size", 512)}),
       MakeSpan(2, 3,
-               {Str("http.method", "POST"), Int("http.status_code", 503),
-                Str("http.url", "http://checkout:8080/checkout?x=1"),
-                Str("http.host", "checkout:8080"), Str("net.peer.name", "checkout"),
-                Int("http.request_content_length", 17), Int("http.response_content_length", 9)}),
+               {Attr::Str("http.method", "POST"), Attr::Int("http.status_code", 503),
+                Attr::Str("http.url", "http://checkout:8080/checkout?x=1"),
+                Attr::Str("http.host", "checkout:8080"), Attr::Str("net.peer.name", "checkout"),
+                Attr::Int("http.request_content_length", 17),
+                Attr::Int("http.response_content_length", 9)}),
   });
-  frontend.scopes[0][1].status = 2;
+  frontend.scopes[0][1].status_code = 2;
+  frontend.scopes[0][1].status_message = "status message";
   frontend.scopes[0][1].trace_state = "ot=th:8";
-  frontend.scopes.push_back({MakeSpan(3, 3,
-                                      {Str("db.system", "postgresql"), Str("db.name", "orders"),
-                                       Str("server.address", "10.0.0.7"), Bool("db.flag", true)})});
-  TestResourceSpans payments;
+  frontend.scopes.push_back(
+      {MakeSpan(3, 3,
+                {Attr::Str("db.system", "postgresql"), Attr::Str("db.name", "orders"),
+                 Attr::Str("server.address", "10.0.0.7"), Attr::Bool("db.flag", true)})});
+  OtlpResourceSpans payments;
   payments.resource_after_scopes = true;
-  payments.resource = {Str("service.name", "payments"), Str("service.namespace", "pay")};
+  payments.resource = {Attr::Str("service.name", "payments"),
+                       Attr::Str("service.namespace", "pay")};
   payments.scopes.push_back({
       MakeSpan(4, 2,
-               {Str("rpc.system", "grpc"), Str("rpc.service", "pay.Payments"),
-                Str("rpc.method", "Charge"), Int("rpc.grpc.status_code", 14)}),
-      MakeSpan(5, 4,
-               {Str("messaging.system", "kafka"), Str("messaging.destination.name", "orders"),
-                Str("peer.service", "kafka-cluster"), Str("url.full", "https://x/é\"q")}),
-      MakeSpan(6, 5,
-               {Str("messaging.system", "rabbitmq"), Str("messaging.destination", "jobs"),
-                Str("db.system.name", "redis"), Str("db.namespace", "0")}),
+               {Attr::Str("rpc.system", "grpc"), Attr::Str("rpc.service", "pay.Payments"),
+                Attr::Str("rpc.method", "Charge"), Attr::Int("rpc.grpc.status_code", 14)}),
+      MakeSpan(
+          5, 4,
+          {Attr::Str("messaging.system", "kafka"),
+           Attr::Str("messaging.destination.name", "orders"),
+           Attr::Str("peer.service", "kafka-cluster"), Attr::Str("url.full", "https://x/é\"q")}),
+      MakeSpan(
+          6, 5,
+          {Attr::Str("messaging.system", "rabbitmq"), Attr::Str("messaging.destination", "jobs"),
+           Attr::Str("db.system.name", "redis"), Attr::Str("db.namespace", "0")}),
   });
-  payments.scopes[0][0].status = 1;
+  payments.scopes[0][0].status_code = 1;
+  // Attribute types the map does not read, and a link to another trace: both decoders skip them.
+  payments.scopes[0][0].attrs.push_back(Attr::Double("sampling.ratio", 0.25));
+  payments.scopes[0][0].attrs.push_back(Attr::Bytes("blob", std::string("\0\xff\x01", 3)));
+  payments.scopes[0][0].attrs.push_back(
+      Attr::Array("tags", {Attr::Str("", "a"), Attr::Int("", 2), Attr::Array("", {})}));
+  payments.scopes[0][0].attrs.push_back(
+      Attr::KvList("http.route", {Attr::Str("http.route", "/not-this"), Attr::Bool("b", true)}));
+  payments.scopes[0][0].links.push_back({tools::TraceIdFromHex("ffeeddccbbaa99887766554433221100"),
+                                         tools::SpanIdFromHex("0102030405060708"),
+                                         "ot=th:1",
+                                         {Attr::Str("service.name", "linked")}});
   return {frontend, payments};
 }
 
@@ -78,8 +122,8 @@ TEST(DecodeAgreement, ProtobufAndJsonGiveIdenticalViews) {
   auto request = RichRequest();
   auto from_proto = DecodeProto(ToProtobuf(request));
   ASSERT_EQ(from_proto.size(), 6u);
-  for (JsonStyle style :
-       {JsonStyle{}, JsonStyle{false, true, true}, JsonStyle{true, true, false}}) {
+  for (JsonStyle style : {JsonStyle{true, false, false, true}, JsonStyle{false, true, true, true},
+                          JsonStyle{true, true, false, false}}) {
     auto from_json = DecodeJson(ToJson(request, style));
     ASSERT_EQ(from_json.size(), from_proto.size());
     for (size_t i = 0; i < from_proto.size(); ++i) {
@@ -105,12 +149,12 @@ TEST(DecodeAgreement, ConcreteValues) {
   EXPECT_EQ(server.response_bytes, 512);
   EXPECT_EQ(server.start_ns, 1764032400000001000ull);
   EXPECT_EQ(server.end_ns, 1764032400000001000ull + 2500000);
-  EXPECT_EQ(HexOf(server.trace_id.data(), 16), "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(tools::Hex(server.trace_id.data(), 16), "0af7651916cd43dd8448eb211c80319c");
 
   const OwnedSpan& client = spans[1];  // old semantic conventions
   EXPECT_EQ(client.kind, SpanKind::kClient);
   EXPECT_TRUE(client.has_parent);
-  EXPECT_EQ(HexOf(client.parent_span_id.data(), 8), "b7ad6b7169203301");
+  EXPECT_EQ(tools::Hex(client.parent_span_id.data(), 8), "b7ad6b7169203301");
   EXPECT_EQ(client.status, SpanStatus::kError);
   EXPECT_EQ(client.http_method, "POST");
   EXPECT_EQ(client.http_status, 503);
@@ -135,6 +179,8 @@ TEST(DecodeAgreement, ConcreteValues) {
   EXPECT_EQ(spans[3].rpc_method, "Charge");
   EXPECT_EQ(spans[3].grpc_status, 14);
   EXPECT_EQ(spans[3].status, SpanStatus::kOk);
+  EXPECT_EQ(tools::Hex(spans[3].trace_id.data(), 16), "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(spans[3].http_route, "");  // a kvlist value is not a route
   EXPECT_EQ(spans[4].kind, SpanKind::kProducer);
   EXPECT_EQ(spans[4].messaging_destination, "orders");
   EXPECT_EQ(spans[4].peer_service, "kafka-cluster");
@@ -148,13 +194,13 @@ TEST(DecodeAgreement, ConcreteValues) {
 
 TEST(DecodeAgreement, StableConventionWinsInEitherOrder) {
   for (bool stable_first : {true, false}) {
-    std::vector<TestAttr> attrs = {Str("http.method", "OLD"), Int("http.status_code", 404),
-                                   Str("http.target", "/old"), Str("db.name", "olddb")};
-    std::vector<TestAttr> stable = {Str("http.request.method", "NEW"),
-                                    Int("http.response.status_code", 201), Str("url.path", "/new"),
-                                    Str("db.namespace", "newdb")};
+    std::vector<Attr> attrs = {Attr::Str("http.method", "OLD"), Attr::Int("http.status_code", 404),
+                               Attr::Str("http.target", "/old"), Attr::Str("db.name", "olddb")};
+    std::vector<Attr> stable = {Attr::Str("http.request.method", "NEW"),
+                                Attr::Int("http.response.status_code", 201),
+                                Attr::Str("url.path", "/new"), Attr::Str("db.namespace", "newdb")};
     attrs.insert(stable_first ? attrs.begin() : attrs.end(), stable.begin(), stable.end());
-    TestResourceSpans rs;
+    OtlpResourceSpans rs;
     rs.scopes.push_back({MakeSpan(1, 2, attrs)});
     for (const auto& spans : {DecodeProto(ToProtobuf({rs})), DecodeJson(ToJson({rs}))}) {
       ASSERT_EQ(spans.size(), 1u);
@@ -167,11 +213,11 @@ TEST(DecodeAgreement, StableConventionWinsInEitherOrder) {
 }
 
 TEST(DecodeAgreement, SpanAttributesOverrideResourceAttributes) {
-  TestResourceSpans rs;
-  rs.resource = {Str("service.name", "from-resource"), Str("http.request.method", "PUT"),
-                 Str("peer.service", "res-peer")};
+  OtlpResourceSpans rs;
+  rs.resource = {Attr::Str("service.name", "from-resource"),
+                 Attr::Str("http.request.method", "PUT"), Attr::Str("peer.service", "res-peer")};
   rs.scopes.push_back(
-      {MakeSpan(1, 3, {Str("service.name", "from-span"), Str("http.method", "GET")}),
+      {MakeSpan(1, 3, {Attr::Str("service.name", "from-span"), Attr::Str("http.method", "GET")}),
        MakeSpan(2, 3, {})});
   for (const auto& spans : {DecodeProto(ToProtobuf({rs})), DecodeJson(ToJson({rs}))}) {
     ASSERT_EQ(spans.size(), 2u);
@@ -184,10 +230,11 @@ TEST(DecodeAgreement, SpanAttributesOverrideResourceAttributes) {
 }
 
 TEST(DecodeAgreement, IntAttributesGivenAsDecimalStrings) {
-  TestResourceSpans rs;
-  rs.scopes.push_back({MakeSpan(
-      1, 2,
-      {Str("http.status_code", "502"), Str("rpc.grpc.status_code", "x"), Int("http.route", 7)})});
+  OtlpResourceSpans rs;
+  rs.scopes.push_back(
+      {MakeSpan(1, 2,
+                {Attr::Str("http.status_code", "502"), Attr::Str("rpc.grpc.status_code", "x"),
+                 Attr::Int("http.route", 7)})});
   for (const auto& spans : {DecodeProto(ToProtobuf({rs})), DecodeJson(ToJson({rs}))}) {
     ASSERT_EQ(spans.size(), 1u);
     EXPECT_EQ(spans[0].http_status, 502);
@@ -197,11 +244,11 @@ TEST(DecodeAgreement, IntAttributesGivenAsDecimalStrings) {
 }
 
 TEST(DecodeAgreement, ResourceSpansDoNotLeakIntoEachOther) {
-  TestResourceSpans a;
-  a.resource = {Str("service.name", "a"), Str("k8s.namespace.name", "ka")};
+  OtlpResourceSpans a;
+  a.resource = {Attr::Str("service.name", "a"), Attr::Str("k8s.namespace.name", "ka")};
   a.scopes.push_back({MakeSpan(1, 2, {})});
-  TestResourceSpans b;
-  b.resource = {Str("service.name", "b")};
+  OtlpResourceSpans b;
+  b.resource = {Attr::Str("service.name", "b")};
   b.scopes.push_back({MakeSpan(2, 2, {})});
   for (const auto& spans : {DecodeProto(ToProtobuf({a, b})), DecodeJson(ToJson({a, b}))}) {
     ASSERT_EQ(spans.size(), 2u);
@@ -212,8 +259,8 @@ TEST(DecodeAgreement, ResourceSpansDoNotLeakIntoEachOther) {
 
 TEST(DecodeProtobuf, DeprecatedInstrumentationLibrarySpans) {
   std::string span;
-  PutLen(1, Bytes("0af7651916cd43dd8448eb211c80319c"), &span);
-  PutLen(2, Bytes("b7ad6b7169203331"), &span);
+  PutLen(1, tools::FromHex("0af7651916cd43dd8448eb211c80319c"), &span);
+  PutLen(2, tools::FromHex("b7ad6b7169203331"), &span);
   std::string ils;
   PutLen(2, span, &ils);
   std::string rs;
@@ -226,9 +273,9 @@ TEST(DecodeProtobuf, DeprecatedInstrumentationLibrarySpans) {
 }
 
 TEST(DecodeProtobuf, SkipsUnknownFieldsOfEveryWireType) {
-  TestResourceSpans rs;
-  rs.resource = {Str("service.name", "svc")};
-  rs.scopes.push_back({MakeSpan(1, 2, {Str("http.route", "/r")})});
+  OtlpResourceSpans rs;
+  rs.resource = {Attr::Str("service.name", "svc")};
+  rs.scopes.push_back({MakeSpan(1, 2, {Attr::Str("http.route", "/r")})});
   std::string body = ToProtobuf({rs});
   std::string unknown;
   PutTag(99, 0, &unknown);

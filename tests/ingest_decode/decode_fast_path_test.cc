@@ -12,10 +12,17 @@
 #include "ingest/gzip.h"
 #include "ingest/otlp_proto_walkers.h"
 #include "ingest/span_view.h"
-#include "tests/ingest_decode/otlp_test_builder.h"
+#include "tests/ingest_decode/owned_span.h"
+#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
 namespace {
+
+using tools::Attr;
+using tools::FromHex;
+using tools::PutLen;
+using tools::PutTag;
+using tools::PutVarint;
 
 std::string ReadFixture(const std::string& name) {
   std::ifstream in(std::string(EW_SOURCE_DIR) + "/tests/fixtures/" + name, std::ios::binary);
@@ -101,9 +108,9 @@ std::string AnyInt(int64_t v) {
 // Bodies that use the corners of the format the fast walker must agree on.
 std::vector<std::string> HandMadeBodies() {
   std::vector<std::string> bodies;
-  const std::string trace = Bytes("0af7651916cd43dd8448eb211c80319c");
-  const std::string span_id = Bytes("b7ad6b7169203331");
-  const std::string parent = Bytes("b7ad6b7169203301");
+  const std::string trace = FromHex("0af7651916cd43dd8448eb211c80319c");
+  const std::string span_id = FromHex("b7ad6b7169203331");
+  const std::string parent = FromHex("b7ad6b7169203301");
 
   // Every corner in one request, without and with groups.
   for (bool with_groups : {false, true}) {
@@ -200,7 +207,7 @@ std::vector<std::string> HandMadeBodies() {
       std::string zeros;  // a parent of zero bytes but one, and one of zeros only (no parent)
       PutLen(1, trace, &zeros);
       PutLen(2, span_id, &zeros);
-      PutLen(4, Bytes(id), &zeros);
+      PutLen(4, FromHex(id), &zeros);
       PutLen(2, zeros, &ss);
     }
     PutLen(3, "https://schema", &ss);
@@ -242,35 +249,38 @@ std::vector<std::string> HandMadeBodies() {
     bodies.push_back(b);
   }
 
-  // From the builder: several resources and scopes, the resource after the scopes.
-  TestResourceSpans a;
-  a.resource = {Str("service.name", "frontend"), Str("service.namespace", "shop"),
-                Bool("sampled", true)};
-  TestSpan s;
-  s.trace_id = trace;
-  s.span_id = span_id;
-  s.parent_span_id = parent;
+  // From the encoder: several resources and scopes, the resource after the scopes.
+  tools::OtlpResourceSpans a;
+  a.resource = {Attr::Str("service.name", "frontend"), Attr::Str("service.namespace", "shop"),
+                Attr::Bool("sampled", true)};
+  tools::OtlpSpan s;
+  s.trace_id = tools::TraceIdFromHex("0af7651916cd43dd8448eb211c80319c");
+  s.span_id = tools::SpanIdFromHex("b7ad6b7169203331");
+  s.parent_span_id = tools::SpanIdFromHex("b7ad6b7169203301");
+  s.has_parent = true;
   s.trace_state = "ot=th:c";
   s.kind = 3;
-  s.status = 2;
+  s.status_code = 2;
+  s.status_message = "status message";
   s.start_ns = 1764032400000000000ull;
   s.end_ns = 1764032400002000000ull;
-  s.attrs = {Str("http.request.method", "GET"),
-             Int("http.response.status_code", 500),
-             Str("url.full", "http://api.payments-provider.invalid/charge"),
-             Str("server.address", "api.payments-provider.invalid"),
-             Int("server.port", 80),
-             Str("db.system", "postgresql"),
-             Str("messaging.destination.name", "orders")};
-  TestSpan root = s;
-  root.parent_span_id.clear();
+  s.attrs = {Attr::Str("http.request.method", "GET"),
+             Attr::Int("http.response.status_code", 500),
+             Attr::Str("url.full", "http://api.payments-provider.invalid/charge"),
+             Attr::Str("server.address", "api.payments-provider.invalid"),
+             Attr::Int("server.port", 80),
+             Attr::Str("db.system", "postgresql"),
+             Attr::Str("messaging.destination.name", "orders")};
+  tools::OtlpSpan root = s;
+  root.has_parent = false;
   root.kind = 2;
-  root.attrs = {Str("url.path", "/a"), Str("http.target", "/b"), Str("http.route", "/{id}")};
+  root.attrs = {Attr::Str("url.path", "/a"), Attr::Str("http.target", "/b"),
+                Attr::Str("http.route", "/{id}")};
   a.scopes = {{s, root}, {root}};
-  TestResourceSpans b = a;
+  tools::OtlpResourceSpans b = a;
   b.resource_after_scopes = true;
-  b.resource = {Str("service.name", "checkout"), Str("k8s.namespace.name", "prod")};
-  bodies.push_back(ToProtobuf({a, b, a}));
+  b.resource = {Attr::Str("service.name", "checkout"), Attr::Str("k8s.namespace.name", "prod")};
+  bodies.push_back(tools::EncodeRequest({a, b, a}, tools::Encoding::kProtobuf));
   return bodies;
 }
 
@@ -372,8 +382,8 @@ TEST(DecodeProtobufFastPath, EveryKnownFieldWithEveryWireType) {
     Varint(3, 1, &status);
     status += at(kStatus);
     std::string span;
-    PutLen(1, Bytes("0af7651916cd43dd8448eb211c80319c"), &span);
-    PutLen(2, Bytes("b7ad6b7169203331"), &span);
+    PutLen(1, FromHex("0af7651916cd43dd8448eb211c80319c"), &span);
+    PutLen(2, FromHex("b7ad6b7169203331"), &span);
     PutLen(9, kv, &span);
     PutLen(15, status, &span);
     span += at(kSpan);
@@ -448,8 +458,8 @@ TEST(DecodeProtobufFastPath, LengthBytesOfLongerVarints) {
       PutLen(2, any, &kv2);
       for (const std::string& attr : {kv, kv2}) {
         std::string span;
-        PutLen(1, Bytes("0af7651916cd43dd8448eb211c80319c"), &span);
-        PutLen(2, Bytes("b7ad6b7169203331"), &span);
+        PutLen(1, FromHex("0af7651916cd43dd8448eb211c80319c"), &span);
+        PutLen(2, FromHex("b7ad6b7169203331"), &span);
         PutLen(9, attr, &span);
         std::string ss;
         PutLen(2, span, &ss);

@@ -4,10 +4,17 @@
 
 #include "ingest/otlp_json.h"
 #include "ingest/span_view.h"
-#include "tests/ingest_decode/otlp_test_builder.h"
+#include "tests/ingest_decode/owned_span.h"
+#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
 namespace {
+
+using tools::Attr;
+using tools::FromHex;
+using tools::PutLen;
+using tools::PutTag;
+using tools::PutVarint;
 
 Status Proto(const std::string& body) {
   CollectingSink sink;
@@ -28,8 +35,8 @@ void ExpectInvalid(const Status& s, std::string_view where) {
 
 std::string SpanWith(const std::string& extra_fields) {
   std::string span;
-  PutLen(1, Bytes("0af7651916cd43dd8448eb211c80319c"), &span);
-  PutLen(2, Bytes("b7ad6b7169203331"), &span);
+  PutLen(1, FromHex("0af7651916cd43dd8448eb211c80319c"), &span);
+  PutLen(2, FromHex("b7ad6b7169203331"), &span);
   span += extra_fields;
   return span;
 }
@@ -45,26 +52,27 @@ std::string Wrap(const std::vector<std::string>& spans) {
   return body;
 }
 
-TestResourceSpans Sample() {
-  TestResourceSpans rs;
-  rs.resource = {Str("service.name", "frontend"), Str("service.namespace", "shop")};
-  TestSpan s;
-  s.trace_id = Bytes("0af7651916cd43dd8448eb211c80319c");
-  s.span_id = Bytes("b7ad6b7169203331");
-  s.parent_span_id = Bytes("b7ad6b7169203301");
+tools::OtlpResourceSpans Sample() {
+  tools::OtlpResourceSpans rs;
+  rs.resource = {Attr::Str("service.name", "frontend"), Attr::Str("service.namespace", "shop")};
+  tools::OtlpSpan s;
+  s.trace_id = tools::TraceIdFromHex("0af7651916cd43dd8448eb211c80319c");
+  s.span_id = tools::SpanIdFromHex("b7ad6b7169203331");
+  s.parent_span_id = tools::SpanIdFromHex("b7ad6b7169203301");
+  s.has_parent = true;
   s.kind = 3;
-  s.status = 2;
+  s.status_code = 2;
   s.start_ns = 1764032400000000000ull;
   s.end_ns = 1764032400002000000ull;
-  s.attrs = {Str("http.request.method", "GET"), Int("http.response.status_code", 500),
-             Str("url.full", "http://api.payments-provider.invalid/charge")};
+  s.attrs = {Attr::Str("http.request.method", "GET"), Attr::Int("http.response.status_code", 500),
+             Attr::Str("url.full", "http://api.payments-provider.invalid/charge")};
   rs.scopes.push_back({s, s});
   return rs;
 }
 
 TEST(DecodeProtobufMalformed, ValidBaselineDecodes) {
   EXPECT_TRUE(Proto(Wrap({SpanWith("")})).ok());
-  EXPECT_TRUE(Proto(ToProtobuf({Sample()})).ok());
+  EXPECT_TRUE(Proto(tools::EncodeRequest({Sample()}, tools::Encoding::kProtobuf)).ok());
 }
 
 TEST(DecodeProtobufMalformed, BadWireTypes) {
@@ -94,21 +102,21 @@ TEST(DecodeProtobufMalformed, KnownFieldsWithWrongWireType) {
 
 TEST(DecodeProtobufMalformed, WrongIdLengths) {
   std::string span;
-  PutLen(1, Bytes("0af7651916cd43dd8448eb211c8031"), &span);  // 15 bytes
-  PutLen(2, Bytes("b7ad6b7169203331"), &span);
+  PutLen(1, FromHex("0af7651916cd43dd8448eb211c8031"), &span);  // 15 bytes
+  PutLen(2, FromHex("b7ad6b7169203331"), &span);
   ExpectInvalid(Proto(Wrap({span})), "trace_id: must be 16 bytes");
   span.clear();
-  PutLen(1, Bytes("0af7651916cd43dd8448eb211c80319c"), &span);
-  PutLen(2, Bytes("b7ad6b716920333132"), &span);  // 9 bytes
+  PutLen(1, FromHex("0af7651916cd43dd8448eb211c80319c"), &span);
+  PutLen(2, FromHex("b7ad6b716920333132"), &span);  // 9 bytes
   ExpectInvalid(Proto(Wrap({span})), "span_id: must be 8 bytes");
   std::string parent;
-  PutLen(4, Bytes("b7ad"), &parent);
+  PutLen(4, FromHex("b7ad"), &parent);
   ExpectInvalid(Proto(Wrap({SpanWith(""), SpanWith(parent)})), "spans[1].parent_span_id");
   span.clear();
-  PutLen(2, Bytes("b7ad6b7169203331"), &span);
+  PutLen(2, FromHex("b7ad6b7169203331"), &span);
   ExpectInvalid(Proto(Wrap({span})), "missing trace_id");
   span.clear();
-  PutLen(1, Bytes("0af7651916cd43dd8448eb211c80319c"), &span);
+  PutLen(1, FromHex("0af7651916cd43dd8448eb211c80319c"), &span);
   ExpectInvalid(Proto(Wrap({span})), "missing span_id");
 }
 
@@ -183,21 +191,9 @@ TEST(DecodeProtobufMalformed, AttributeErrorsNameTheAttribute) {
   ExpectInvalid(Proto(body), "resource_spans[0].resource.attributes[0]");
 }
 
-// Every prefix of a real request must either decode cleanly or fail with InvalidArgument.
-TEST(DecodeProtobufMalformed, TruncationAtEveryByte) {
-  std::string body = ToProtobuf({Sample(), Sample()});
-  for (size_t n = 0; n < body.size(); ++n) {
-    CollectingSink sink;
-    Status s = DecodeOtlpProtobuf(std::string_view(body.data(), n), sink);
-    if (!s.ok()) {
-      EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << n;
-    }
-  }
-}
-
 // Flipping bytes must never crash, and errors are always InvalidArgument.
 TEST(DecodeProtobufMalformed, CorruptedBytes) {
-  std::string body = ToProtobuf({Sample()});
+  std::string body = tools::EncodeRequest({Sample()}, tools::Encoding::kProtobuf);
   for (size_t i = 0; i < body.size(); ++i) {
     for (uint8_t x : {0x01, 0x80, 0xff}) {
       std::string copy = body;
@@ -275,7 +271,8 @@ TEST(DecodeJsonMalformed, DeepNesting) {
   std::string arrays = std::string(200000, '[') + std::string(200000, ']');
   std::string objects;
   for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
-  objects += "1" + std::string(100000, '}');
+  objects += '1';  // (not "1" + std::string(...): GCC 12 warns falsely, -Wrestrict)
+  objects.append(100000, '}');
   for (const std::string& deep : {arrays, objects}) {
     std::string in_span = R"({"resourceSpans":[{"scopeSpans":[{"spans":[{)" + ids +
                           R"(,"unknown":)" + deep + "}]}]}]}";
@@ -300,17 +297,8 @@ TEST(DecodeJsonMalformed, TrailingContent) {
   EXPECT_TRUE(Json("{\"resourceSpans\":[]}  \n").ok());
 }
 
-TEST(DecodeJsonMalformed, TruncationAtEveryByte) {
-  std::string text = ToJson({Sample(), Sample()});
-  for (size_t n = 0; n < text.size(); ++n) {
-    Status s = Json(std::string_view(text.data(), n));
-    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << n;
-  }
-  EXPECT_TRUE(Json(text).ok());
-}
-
 TEST(DecodeJsonMalformed, CorruptedBytes) {
-  std::string text = ToJson({Sample()});
+  std::string text = tools::EncodeRequest({Sample()}, tools::Encoding::kJson);
   for (size_t i = 0; i < text.size(); ++i) {
     for (char c : {'"', '{', ']', '\0', '\\', 'x'}) {
       std::string copy = text;

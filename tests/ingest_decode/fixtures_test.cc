@@ -11,7 +11,8 @@
 #include "ingest/gzip.h"
 #include "ingest/otlp_json.h"
 #include "ingest/span_view.h"
-#include "tests/ingest_decode/otlp_test_builder.h"
+#include "tests/ingest_decode/owned_span.h"
+#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
 namespace {
@@ -39,8 +40,8 @@ std::vector<OwnedSpan> DecodeFixture(const std::string& name) {
   return sink.spans;
 }
 
-std::string Hex(const std::array<uint8_t, 16>& id) { return HexOf(id.data(), 16); }
-std::string Hex(const std::array<uint8_t, 8>& id) { return HexOf(id.data(), 8); }
+std::string Hex(const std::array<uint8_t, 16>& id) { return tools::Hex(id.data(), 16); }
+std::string Hex(const std::array<uint8_t, 8>& id) { return tools::Hex(id.data(), 8); }
 
 TEST(SdkFixtures, ProtobufFromFrontend) {
   auto spans = DecodeFixture("frontend_0.pb");

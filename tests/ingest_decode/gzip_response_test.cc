@@ -13,7 +13,7 @@
 #include "ingest/otlp_json.h"
 #include "ingest/otlp_response.h"
 #include "ingest/span_view.h"
-#include "tests/ingest_decode/otlp_test_builder.h"
+#include "tests/ingest_decode/owned_span.h"
 
 namespace ew::ingest::testing {
 namespace {
