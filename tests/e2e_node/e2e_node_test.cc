@@ -12,10 +12,10 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/common/http_client.h"
 #include "tests/common/json.h"
 #include "tests/common/server_process.h"
 #include "tests/e2e_node/node_service.h"
+#include "tools/http_client.h"
 
 namespace ew::testing {
 namespace {
@@ -71,7 +71,7 @@ Map Expected() {
   return m;
 }
 
-Result<Map> FetchMap(HttpClient& http) {
+Result<Map> FetchMap(tools::HttpConnection& http) {
   auto response = http.Get("/api/v1/map?start=now-1h&end=now%2B5m");
   if (!response.ok()) return response.status();
   if (response->status != 200) {
@@ -118,7 +118,7 @@ TEST(NodeSdkEndToEnd, ShopMapIsExact) {
       "frontend", {{"EXPORTER", "proto"}, {"CHECKOUT_URL", checkout.url()}, {"OTLP_URL", otlp}});
   ASSERT_TRUE(frontend.Start().ok()) << frontend.Log();
 
-  HttpClient driver("127.0.0.1", frontend.port());
+  tools::HttpConnection driver("127.0.0.1", frontend.port());
   for (int i = 0; i < kGoodOrders; ++i) {
     auto r = driver.Get("/buy/" + std::to_string(1000 + i));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -135,7 +135,7 @@ TEST(NodeSdkEndToEnd, ShopMapIsExact) {
   EXPECT_EQ(payments.Stop(), 0) << payments.Log();
 
   // Pair-wait (2 s) for the unpaired provider calls, then a flush (1 s); poll up to 60 s.
-  HttpClient query("127.0.0.1", server.http_port());
+  tools::HttpConnection query("127.0.0.1", server.http_port());
   const Map expected = Expected();
   Map last;
   std::string last_error;

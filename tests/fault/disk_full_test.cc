@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/common/http_client.h"
 #include "tests/common/server_process.h"
 #include "tests/common/temp_dir.h"
 #include "tests/fault/traffic_ledger.h"
+#include "tools/http_client.h"
 
 namespace ew::testing {
 namespace {
@@ -65,7 +65,8 @@ class DiskFull : public ::testing::Test {
 };
 
 // Sends one request of the ledger; returns its outcome and status.
-Outcome SendOne(HttpClient* client, TrafficLedger* ledger, int* status, std::string* problem) {
+Outcome SendOne(tools::HttpConnection* client, TrafficLedger* ledger, int* status,
+                std::string* problem) {
   auto [id, body] = ledger->NextRequest(0);
   const Outcome outcome = SendTraces(client, body, status, problem);
   ledger->Record(id, outcome);
@@ -79,8 +80,8 @@ TEST_F(DiskFull, RefusesWith503WhileFullLosesNothingAndRecovers) {
   ServerProcess server(server_options);
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
   TrafficLedger ledger(static_cast<uint64_t>(::getpid()), 1);
-  HttpClient otlp(server.host(), server.otlp_port(), 20s);
-  HttpClient http(server.host(), server.http_port(), 20s);
+  tools::HttpConnection otlp(server.host(), server.otlp_port(), 20s);
+  tools::HttpConnection http(server.host(), server.http_port(), 20s);
   std::vector<std::string> problems;
   for (int i = 0; i < 30; ++i) {
     int status = 0;
@@ -142,7 +143,7 @@ TEST_F(DiskFull, RefusesWith503WhileFullLosesNothingAndRecovers) {
   // Everything acknowledged is stored once; nothing refused is.
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
-  HttpClient http2(server.host(), server.http_port(), 30s);
+  tools::HttpConnection http2(server.host(), server.http_port(), 30s);
   auto edges = FetchMapEdges(&http2);
   ASSERT_TRUE(edges.ok()) << edges.status().ToString() << "\n" << server.Stderr();
   const LedgerSummary sum = ledger.Summary();

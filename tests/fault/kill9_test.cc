@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/common/http_client.h"
 #include "tests/common/server_process.h"
 #include "tests/common/temp_dir.h"
 #include "tests/fault/traffic_ledger.h"
+#include "tools/http_client.h"
 
 namespace ew::testing {
 namespace {
@@ -43,7 +43,7 @@ struct SenderStats {
 // Sends requests of one ledger stream until `stop`, or until an answer is lost (server gone).
 void SendUntilStopped(const ServerProcess& server, TrafficLedger* ledger, int stream, uint64_t seed,
                       const std::atomic<bool>& stop, SenderStats* stats) {
-  HttpClient client(server.host(), server.otlp_port(), 10s);
+  tools::HttpConnection client(server.host(), server.otlp_port(), 10s);
   std::mt19937_64 rng(seed);
   while (!stop.load()) {
     auto [id, body] = ledger->NextRequest(stream);
@@ -136,7 +136,7 @@ void RunKillCycles(const std::vector<std::string>& flags, int default_cycles) {
   }
   EXPECT_EQ(server->Stop(), 0) << server->Stderr();
   ASSERT_TRUE(start("check run"));
-  HttpClient http(server->host(), server->http_port(), 30s);
+  tools::HttpConnection http(server->host(), server->http_port(), 30s);
   auto edges = FetchMapEdges(&http);
   ASSERT_TRUE(edges.ok()) << edges.status().ToString() << "\n" << server->Stderr();
   auto metrics = http.Get("/metrics");

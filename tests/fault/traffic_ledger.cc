@@ -5,10 +5,20 @@
 
 #include "base/hash.h"
 #include "tests/common/json.h"
-#include "tests/fault/otlp_builder.h"
+#include "tools/otlp_encoder.h"
 
 namespace ew::testing {
 namespace {
+
+using tools::Attr;
+using tools::MakeSpanId;
+using tools::MakeTraceId;
+using tools::OtlpResourceSpans;
+using tools::OtlpSpan;
+using Scopes = std::vector<std::vector<OtlpSpan>>;
+
+constexpr int kServer = 2;  // OTLP SpanKind
+constexpr int kClient = 3;
 
 constexpr char kExternalClient[] = "External Client";
 
@@ -18,24 +28,22 @@ uint64_t NowNs() {
                                    .count());
 }
 
-OtlpAttr Str(std::string key, std::string value) { return {std::move(key), std::move(value), {}}; }
-OtlpAttr Int(std::string key, int64_t value) { return {std::move(key), "", value}; }
-
 // A span placed a couple of seconds in the past (well inside the accepted window).
-OtlpSpan MakeSpan(SpanKind kind, uint64_t trace_n, uint64_t span_n, uint64_t seed,
+OtlpSpan MakeSpan(int kind, uint64_t trace_n, uint64_t span_n, uint64_t seed,
                   uint64_t duration_us) {
   OtlpSpan s;
   s.trace_id = MakeTraceId(seed, trace_n);
   s.span_id = MakeSpanId(seed, span_n);
+  s.name = "op";
   s.kind = kind;
   s.start_ns = NowNs() - 2'000'000'000ULL;
   s.end_ns = s.start_ns + duration_us * 1000;
   return s;
 }
 
-std::vector<OtlpAttr> HttpServerAttrs(std::string route, int status) {
-  return {Str("http.request.method", "POST"), Str("http.route", std::move(route)),
-          Int("http.response.status_code", status)};
+std::vector<Attr> HttpServerAttrs(std::string route, int status) {
+  return {Attr::Str("http.request.method", "POST"), Attr::Str("http.route", std::move(route)),
+          Attr::Int("http.response.status_code", status)};
 }
 
 }  // namespace
@@ -47,15 +55,15 @@ TrafficLedger::TrafficLedger(uint64_t seed, int streams) : seed_(seed), streams_
 std::string TrafficLedger::RootRequest(int stream, uint64_t k, size_t id) {
   const std::string tag = std::to_string(stream) + "-" + std::to_string(k);
   const uint64_t n = 1 + (MixHash(seed_ ^ id) % 12);
-  OtlpResourceSpans root{{Str("service.name", "root-" + tag)}, {}};
+  OtlpResourceSpans root{{Attr::Str("service.name", "root-" + tag)}, Scopes(1)};
   ExpectedEdge edge{kExternalClient, "root-" + tag, n, 0, {id}};
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t sid = ++ids_;
-    OtlpSpan s = MakeSpan(SpanKind::kServer, sid, sid, seed_, 100 + (sid % 5000));
+    OtlpSpan s = MakeSpan(kServer, sid, sid, seed_, 100 + (sid % 5000));
     const int status = (sid % 7 == 0) ? 503 : 200;
     if (status >= 500) ++edge.errors;
-    s.attributes = HttpServerAttrs("/root/{id}", status);
-    root.spans.push_back(std::move(s));
+    s.attrs = HttpServerAttrs("/root/{id}", status);
+    root.scopes[0].push_back(std::move(s));
   }
   edges_.push_back(std::move(edge));
   std::vector<OtlpResourceSpans> resources{std::move(root)};
@@ -64,19 +72,21 @@ std::string TrafficLedger::RootRequest(int stream, uint64_t k, size_t id) {
     const uint64_t t = ++ids_;
     const uint64_t c = ++ids_;
     const uint64_t srv = ++ids_;
-    OtlpSpan client = MakeSpan(SpanKind::kClient, t, c, seed_, 900);
-    client.attributes = {Str("http.request.method", "GET"), Str("server.address", "is-" + tag),
-                         Int("http.response.status_code", 200)};
-    OtlpSpan server = MakeSpan(SpanKind::kServer, t, srv, seed_, 700);
+    OtlpSpan client = MakeSpan(kClient, t, c, seed_, 900);
+    client.attrs = {Attr::Str("http.request.method", "GET"),
+                    Attr::Str("server.address", "is-" + tag),
+                    Attr::Int("http.response.status_code", 200)};
+    OtlpSpan server = MakeSpan(kServer, t, srv, seed_, 700);
     server.parent_span_id = client.span_id;
-    server.attributes = HttpServerAttrs("/inner", 200);
-    resources.push_back({{Str("service.name", "ic-" + tag)}, {std::move(client)}});
-    resources.push_back({{Str("service.name", "is-" + tag)}, {std::move(server)}});
+    server.has_parent = true;
+    server.attrs = HttpServerAttrs("/inner", 200);
+    resources.push_back({{Attr::Str("service.name", "ic-" + tag)}, Scopes{{std::move(client)}}});
+    resources.push_back({{Attr::Str("service.name", "is-" + tag)}, Scopes{{std::move(server)}}});
     edges_.push_back({"ic-" + tag, "is-" + tag, 1, 0, {id}});
     spans += 2;
   }
   span_count_[id] = spans;
-  return EncodeExportRequest(resources);
+  return tools::EncodeRequest(resources, tools::Encoding::kProtobuf);
 }
 
 // Opens a pair group (sends its first half, keeps the second) or sends the open group's second
@@ -92,30 +102,33 @@ std::string TrafficLedger::PairRequest(int stream, size_t id) {
   const uint64_t g = st.groups++;
   const std::string tag = std::to_string(stream) + "-" + std::to_string(g);
   const uint64_t n = 1 + (MixHash(seed_ ^ (id * 3)) % 6);
-  OtlpResourceSpans clients{{Str("service.name", "pc-" + tag)}, {}};
-  OtlpResourceSpans servers{{Str("service.name", "ps-" + tag)}, {}};
+  OtlpResourceSpans clients{{Attr::Str("service.name", "pc-" + tag)}, Scopes(1)};
+  OtlpResourceSpans servers{{Attr::Str("service.name", "ps-" + tag)}, Scopes(1)};
   uint64_t errors = 0;
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t t = ++ids_;
     const uint64_t c = ++ids_;
     const uint64_t srv = ++ids_;
-    OtlpSpan client = MakeSpan(SpanKind::kClient, t, c, seed_, 2000 + i);
-    client.attributes = {Str("http.request.method", "GET"), Str("server.address", "ps-" + tag)};
-    OtlpSpan server = MakeSpan(SpanKind::kServer, t, srv, seed_, 1500 + i);
+    OtlpSpan client = MakeSpan(kClient, t, c, seed_, 2000 + i);
+    client.attrs = {Attr::Str("http.request.method", "GET"),
+                    Attr::Str("server.address", "ps-" + tag)};
+    OtlpSpan server = MakeSpan(kServer, t, srv, seed_, 1500 + i);
     server.parent_span_id = client.span_id;
+    server.has_parent = true;
     const int status = (t % 5 == 0) ? 500 : 200;
     if (status >= 500) ++errors;
-    server.attributes = HttpServerAttrs("/pair", status);
-    clients.spans.push_back(std::move(client));
-    servers.spans.push_back(std::move(server));
+    server.attrs = HttpServerAttrs("/pair", status);
+    clients.scopes[0].push_back(std::move(client));
+    servers.scopes[0].push_back(std::move(server));
   }
   edges_.push_back({"pc-" + tag, "ps-" + tag, n, errors, {id}});
   st.open_group = true;
   st.group_edge = edges_.size() - 1;
   span_count_[id] = n;
   const bool client_first = g % 2 == 0;
-  st.second_half = EncodeExportRequest({client_first ? servers : clients});
-  return EncodeExportRequest({client_first ? clients : servers});
+  st.second_half =
+      tools::EncodeRequest({client_first ? servers : clients}, tools::Encoding::kProtobuf);
+  return tools::EncodeRequest({client_first ? clients : servers}, tools::Encoding::kProtobuf);
 }
 
 std::pair<size_t, std::string> TrafficLedger::NextRequest(int stream) {
@@ -195,13 +208,14 @@ LedgerSummary TrafficLedger::Summary() const {
   return s;
 }
 
-Outcome SendTraces(HttpClient* client, const std::string& body, int* status, std::string* problem) {
+Outcome SendTraces(tools::HttpConnection* client, const std::string& body, int* status,
+                   std::string* problem) {
   *status = 0;
   auto resp = client->Post("/v1/traces", body, "application/x-protobuf");
   if (!resp.ok()) return Outcome::kUnknown;
   *status = resp->status;
   if (resp->status == 200) {
-    std::optional<int64_t> rejected = RejectedSpans(resp->body);
+    std::optional<int64_t> rejected = tools::ParseRejectedSpans(resp->body, false);
     if (!rejected) {
       *problem = "200 with a malformed ExportTraceServiceResponse";
     } else if (*rejected != 0) {
@@ -217,8 +231,8 @@ Outcome SendTraces(HttpClient* client, const std::string& body, int* status, std
   return Outcome::kRefused;
 }
 
-Result<EdgeCounts> FetchMapEdges(HttpClient* client) {
-  auto resp = client->Get("/api/v1/map?start=now-3h&end=" + UrlEncode("now+1h"));
+Result<EdgeCounts> FetchMapEdges(tools::HttpConnection* client) {
+  auto resp = client->Get("/api/v1/map?start=now-3h&end=" + tools::UrlEncode("now+1h"));
   if (!resp.ok()) return resp.status();
   if (resp->status != 200) {
     return Status::Internal("GET /api/v1/map: " + std::to_string(resp->status) + " " + resp->body);

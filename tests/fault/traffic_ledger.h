@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "tests/common/http_client.h"
+#include "tools/http_client.h"
 
 namespace ew::testing {
 
@@ -77,9 +77,10 @@ class TrafficLedger {
 // Sends one OTLP protobuf body; kAcked for a 200, kRefused for a definite refusal, kUnknown when
 // no answer came. *status is the HTTP status (0 without one). A 200 with rejected spans, a 503/429
 // without Retry-After or any other status is described in *problem.
-Outcome SendTraces(HttpClient* client, const std::string& body, int* status, std::string* problem);
+Outcome SendTraces(tools::HttpConnection* client, const std::string& body, int* status,
+                   std::string* problem);
 
 // GET /api/v1/map over a wide window, as EdgeCounts.
-Result<EdgeCounts> FetchMapEdges(HttpClient* client);
+Result<EdgeCounts> FetchMapEdges(tools::HttpConnection* client);
 
 }  // namespace ew::testing

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/common/http_client.h"
 #include "tests/common/json.h"
 #include "tests/common/server_process.h"
+#include "tools/http_client.h"
 
 namespace ew::testing {
 
@@ -29,7 +29,7 @@ inline std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> extra
 }
 
 // Asserts a JSON body {"error": "<non-empty>"}.
-inline void ExpectJsonError(const HttpResponse& r) {
+inline void ExpectJsonError(const tools::HttpResponse& r) {
   EXPECT_NE(r.Header("Content-Type").find("application/json"), std::string::npos) << r.body;
   auto doc = Json::Parse(r.body);
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();

@@ -3,11 +3,11 @@
 // and restore refuses a directory a running server holds.
 #include <gtest/gtest.h>
 
-#include "tests/common/http_client.h"
 #include "tests/common/json.h"
 #include "tests/common/server_process.h"
 #include "tests/common/temp_dir.h"
 #include "tests/tools/tool_process.h"
+#include "tools/http_client.h"
 
 namespace ew::testing {
 namespace {
@@ -130,7 +130,7 @@ TEST(LoadgenQueryDataset, AServerAnswersTheGeneratedMap) {
   EXPECT_EQ(RunTool("edgewise-loadgen", {"query-dataset"}).exit_code, 2);
   ServerProcess server(Fast(data));
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
-  HttpClient http(server.host(), server.http_port());
+  tools::HttpConnection http(server.host(), server.http_port());
   auto r = http.Get("/api/v1/map?start=now-5d");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->status, 200) << r->body;

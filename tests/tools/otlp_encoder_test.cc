@@ -164,6 +164,13 @@ TEST(OtlpEncoder, RejectedSpansIsReadFromBothResponseEncodings) {
   EXPECT_EQ(RejectedSpans("", false), 0);
   EXPECT_EQ(RejectedSpans(R"({"partialSuccess":{"rejectedSpans":"12"}})", true), 12);
   EXPECT_EQ(RejectedSpans("{}", true), 0);
+  // Strictly: a body that is not a response is told apart from one without rejections.
+  EXPECT_EQ(ParseRejectedSpans(proto, false), 7);
+  EXPECT_EQ(ParseRejectedSpans("", false), 0);
+  EXPECT_EQ(ParseRejectedSpans(proto.substr(0, 5), false), std::nullopt);  // cut short
+  EXPECT_EQ(ParseRejectedSpans("\x0f", false), std::nullopt);              // wire type 7
+  EXPECT_EQ(ParseRejectedSpans("<html>", true), std::nullopt);
+  EXPECT_EQ(ParseRejectedSpans(" {}", true), 0);
 }
 
 TEST(Topology, ExternalNamesFollowTheDesignRules) {
