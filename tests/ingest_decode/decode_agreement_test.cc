@@ -4,20 +4,15 @@
 #include "ingest/otlp_json.h"
 #include "ingest/span_view.h"
 #include "tests/ingest_decode/owned_span.h"
-#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
 namespace {
 
-using tools::Attr;
 using tools::EncodeRequest;
 using tools::Encoding;
 using tools::JsonStyle;
 using tools::OtlpResourceSpans;
 using tools::OtlpSpan;
-using tools::PutLen;
-using tools::PutTag;
-using tools::PutVarint;
 
 std::string ToProtobuf(const std::vector<OtlpResourceSpans>& request) {
   return EncodeRequest(request, Encoding::kProtobuf);

@@ -13,16 +13,9 @@
 #include "ingest/otlp_proto_walkers.h"
 #include "ingest/span_view.h"
 #include "tests/ingest_decode/owned_span.h"
-#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
 namespace {
-
-using tools::Attr;
-using tools::FromHex;
-using tools::PutLen;
-using tools::PutTag;
-using tools::PutVarint;
 
 std::string ReadFixture(const std::string& name) {
   std::ifstream in(std::string(EW_SOURCE_DIR) + "/tests/fixtures/" + name, std::ios::binary);

@@ -5,16 +5,9 @@
 #include "ingest/otlp_json.h"
 #include "ingest/span_view.h"
 #include "tests/ingest_decode/owned_span.h"
-#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
 namespace {
-
-using tools::Attr;
-using tools::FromHex;
-using tools::PutLen;
-using tools::PutTag;
-using tools::PutVarint;
 
 Status Proto(const std::string& body) {
   CollectingSink sink;

@@ -27,12 +27,10 @@
 #include "ingest/otlp_json.h"
 #include "ingest/span_view.h"
 #include "tests/ingest_decode/owned_span.h"
-#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
 namespace {
 
-using tools::Attr;
 using tools::Encoding;
 using tools::OtlpResourceSpans;
 using tools::OtlpSpan;

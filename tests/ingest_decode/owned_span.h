@@ -1,5 +1,6 @@
 // Test helpers for the OTLP decoders: a SpanView with owned strings (comparable with ==, printable)
-// and a SpanSink that keeps one per decoded span. Bodies come from tools/otlp_encoder.h.
+// and a SpanSink that keeps one per decoded span. Bodies come from tools/otlp_encoder.h; the
+// pieces of it every decoder test uses are named here.
 #pragma once
 
 #include <array>
@@ -8,8 +9,15 @@
 #include <vector>
 
 #include "ingest/span_view.h"
+#include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
+
+using tools::Attr;
+using tools::FromHex;
+using tools::PutLen;
+using tools::PutTag;
+using tools::PutVarint;
 
 // A SpanView with owned strings, comparable with ==.
 struct OwnedSpan {
