@@ -35,7 +35,7 @@ std::string PairBody(const std::string& trace_id, const std::string& client_span
 }
 
 // Requests on the frontend -> backend edge in the last hour, or -1 when the edge is absent.
-int64_t EdgeRequests(tools::HttpConnection& http) {
+int64_t EdgeRequests(HttpConnection& http) {
   auto r = http.Get("/api/v1/map?start=now-1h&end=now");
   if (!r.ok() || r->status != 200) return -1;
   auto doc = Json::Parse(r->body);
@@ -50,7 +50,7 @@ int64_t EdgeRequests(tools::HttpConnection& http) {
   return -1;
 }
 
-int64_t WaitForEdgeRequests(tools::HttpConnection& http, int64_t want) {
+int64_t WaitForEdgeRequests(HttpConnection& http, int64_t want) {
   int64_t got = -1;
   for (int i = 0; i < 150; ++i) {
     got = EdgeRequests(http);
@@ -66,7 +66,7 @@ TEST(ServerEndToEndTest, OtlpJsonAndGzipSpansReachTheMap) {
   int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  tools::HttpConnection otlp(server->host(), server->otlp_port());
+  HttpConnection otlp(server->host(), server->otlp_port());
   auto first = otlp.Post(
       "/v1/traces",
       PairBody("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "eee19b7ec3c1b175", now_ns),
@@ -75,7 +75,7 @@ TEST(ServerEndToEndTest, OtlpJsonAndGzipSpansReachTheMap) {
   ASSERT_EQ(first->status, 200) << first->body;
   EXPECT_NE(first->Header("Content-Type").find("application/json"), std::string::npos);
 
-  tools::HttpConnection http(server->host(), server->http_port());
+  HttpConnection http(server->host(), server->http_port());
   EXPECT_EQ(WaitForEdgeRequests(http, 1), 1) << server->Stderr();
 
   auto second = otlp.Post("/v1/traces",

@@ -19,12 +19,8 @@ class ServerHttpTest : public ::testing::Test {
   }
   void SetUp() override { ASSERT_NE(server_, nullptr); }
 
-  tools::HttpConnection Http() {
-    return tools::HttpConnection(server_->host(), server_->http_port());
-  }
-  tools::HttpConnection Otlp() {
-    return tools::HttpConnection(server_->host(), server_->otlp_port());
-  }
+  HttpConnection Http() { return HttpConnection(server_->host(), server_->http_port()); }
+  HttpConnection Otlp() { return HttpConnection(server_->host(), server_->otlp_port()); }
 
   static ServerProcess* server_;
 };
@@ -98,7 +94,7 @@ TEST_F(ServerHttpTest, UnknownApiPathIs404Json) {
 
 TEST_F(ServerHttpTest, ApiMapAnswersJson) {
   auto c = Http();
-  auto r = c.Get("/api/v1/map?query=" + tools::UrlEncode("") + "&start=now-1h&end=now");
+  auto r = c.Get("/api/v1/map?query=" + UrlEncode("") + "&start=now-1h&end=now");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200) << r->body;
   auto doc = Json::Parse(r->body);
@@ -123,7 +119,7 @@ TEST_F(ServerHttpTest, WrongMethodsAre405JsonWithAllow) {
 
 TEST_F(ServerHttpTest, HeadHasLengthButNoBody) {
   auto c = Http();
-  tools::HttpRequest req;
+  HttpRequest req;
   req.method = "HEAD";
   req.target = "/healthz";
   auto r = c.Send(req);
@@ -144,7 +140,7 @@ TEST_F(ServerHttpTest, OtlpRefusesOtherContentTypesWith415) {
     EXPECT_EQ(r->status, 415) << type;
     ExpectJsonError(*r);
   }
-  tools::HttpRequest no_type;
+  HttpRequest no_type;
   no_type.method = "POST";
   no_type.target = "/v1/traces";
   no_type.body = "{}";
@@ -172,7 +168,7 @@ TEST_F(ServerHttpTest, OtlpEmptyProtobufExportIs200Protobuf) {
 
 TEST_F(ServerHttpTest, OtlpJsonWithCharsetAndChunkedBodyIs200Json) {
   auto o = Otlp();
-  tools::HttpRequest req;
+  HttpRequest req;
   req.method = "POST";
   req.target = "/v1/traces";
   req.headers = {{"Content-Type", "application/json; charset=utf-8"}};
@@ -218,7 +214,7 @@ TEST_F(ServerHttpTest, PipelinedRequestsAreAnsweredInOrder) {
   std::string wire;
   const char* targets[] = {"/healthz", "/nope", "/readyz", "/healthz", "/metrics", "/nope2"};
   for (const char* t : targets) {
-    tools::HttpRequest req;
+    HttpRequest req;
     req.target = t;
     wire += c.Serialize(req);
   }
@@ -236,7 +232,7 @@ TEST_F(ServerHttpTest, PipelinedExportsAreAnsweredInOrder) {
   auto o = Otlp();
   std::string wire;
   for (int i = 0; i < 12; ++i) {
-    tools::HttpRequest req;
+    HttpRequest req;
     req.method = "POST";
     req.target = "/v1/traces";
     req.headers = {{"Content-Type", i % 3 == 2 ? "text/plain" : "application/x-protobuf"}};

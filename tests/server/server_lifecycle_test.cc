@@ -22,7 +22,7 @@ TEST(ServerLifecycleTest, PrintsExactReadyLineWithBoundPorts) {
                          " http=127.0.0.1:" + std::to_string(server.http_port()) + "\n";
   EXPECT_EQ(server.Stdout(), expected);
   EXPECT_TRUE(std::filesystem::is_directory(server.data_dir() + "/db"));
-  tools::HttpConnection c(server.host(), server.http_port());
+  HttpConnection c(server.host(), server.http_port());
   auto r = c.Get("/healthz");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
@@ -51,9 +51,9 @@ TEST(ServerLifecycleTest, SigintExitsZero) {
 TEST(ServerLifecycleTest, IdleKeepAliveConnectionsDoNotDelayShutdown) {
   ServerProcess server;
   ASSERT_TRUE(server.Start().ok());
-  tools::HttpConnection c(server.host(), server.http_port());
+  HttpConnection c(server.host(), server.http_port());
   ASSERT_TRUE(c.Get("/healthz").ok());
-  tools::HttpConnection o(server.host(), server.otlp_port());
+  HttpConnection o(server.host(), server.otlp_port());
   ASSERT_TRUE(o.Post("/v1/traces", "", "application/x-protobuf").ok());
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
@@ -66,7 +66,7 @@ TEST(ServerLifecycleTest, IdleKeepAliveConnectionsDoNotDelayShutdown) {
 TEST(ServerLifecycleTest, RequestInProgressIsAnsweredDuringShutdown) {
   ServerProcess server;
   ASSERT_TRUE(server.Start().ok());
-  tools::HttpConnection o(server.host(), server.otlp_port());
+  HttpConnection o(server.host(), server.otlp_port());
   std::string body = R"({"resourceSpans":[]})";
   std::string head =
       "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -97,7 +97,7 @@ TEST(ServerLifecycleTest, RestartOnTheSameDataDirectory) {
   ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   EXPECT_NE(server.http_port(), 0);
   (void)first_port;
-  tools::HttpConnection c(server.host(), server.http_port());
+  HttpConnection c(server.host(), server.http_port());
   auto r = c.Get("/readyz");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
@@ -166,7 +166,7 @@ TEST(ServerLifecycleTest, ConfigFileSetsAddressesDataDirAndToken) {
   ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok());
   EXPECT_TRUE(std::filesystem::is_directory(dir.Sub("from-config") + "/db"));
-  tools::HttpConnection o(server.host(), server.otlp_port());
+  HttpConnection o(server.host(), server.otlp_port());
   auto denied = o.Post("/v1/traces", "", "application/x-protobuf");
   ASSERT_TRUE(denied.ok());
   EXPECT_EQ(denied->status, 401);

@@ -16,15 +16,15 @@ TEST(ServerLimitsTest, OversizedBodyIs413ForContentLengthAndChunked) {
   ASSERT_NE(server, nullptr);
   std::string big(4096, 'x');
   {
-    tools::HttpConnection o(server->host(), server->otlp_port());
+    HttpConnection o(server->host(), server->otlp_port());
     auto r = o.Post("/v1/traces", big, "application/x-protobuf");
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->status, 413);
     ExpectJsonError(*r);
   }
   {
-    tools::HttpConnection o(server->host(), server->otlp_port());
-    tools::HttpRequest req;
+    HttpConnection o(server->host(), server->otlp_port());
+    HttpRequest req;
     req.method = "POST";
     req.target = "/v1/traces";
     req.headers = {{"Content-Type", "application/x-protobuf"}};
@@ -38,14 +38,14 @@ TEST(ServerLimitsTest, OversizedBodyIs413ForContentLengthAndChunked) {
   {
     // A client that keeps sending a large body still gets the 413 (the server reads and drops
     // the rest for a moment before it closes, so the answer is not lost to a reset).
-    tools::HttpConnection o(server->host(), server->otlp_port());
+    HttpConnection o(server->host(), server->otlp_port());
     auto r = o.Post("/v1/traces", std::string(3 << 20, 'y'), "application/x-protobuf");
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->status, 413);
   }
   {
     // A body within the limit still works, also when gzip'd.
-    tools::HttpConnection o(server->host(), server->otlp_port());
+    HttpConnection o(server->host(), server->otlp_port());
     auto r = o.Post("/v1/traces", GzipCompress(""), "application/x-protobuf",
                     {{"Content-Encoding", "gzip"}});
     ASSERT_TRUE(r.ok());
@@ -57,7 +57,7 @@ TEST(ServerLimitsTest, OversizedBodyIs413ForContentLengthAndChunked) {
 TEST(ServerLimitsTest, AuthTokenIsRequiredOnOtlpAndApiButNotHealth) {
   auto server = StartServer({"--auth-token", "s3cret"});
   ASSERT_NE(server, nullptr);
-  tools::HttpConnection o(server->host(), server->otlp_port());
+  HttpConnection o(server->host(), server->otlp_port());
   auto none = o.Post("/v1/traces", "", "application/x-protobuf");
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->status, 401);
@@ -76,7 +76,7 @@ TEST(ServerLimitsTest, AuthTokenIsRequiredOnOtlpAndApiButNotHealth) {
   ASSERT_TRUE(right.ok());
   EXPECT_EQ(right->status, 200) << right->body;
 
-  tools::HttpConnection c(server->host(), server->http_port());
+  HttpConnection c(server->host(), server->http_port());
   auto api = c.Get("/api/v1/map");
   ASSERT_TRUE(api.ok());
   EXPECT_EQ(api->status, 401);
@@ -92,11 +92,11 @@ TEST(ServerLimitsTest, AuthTokenIsRequiredOnOtlpAndApiButNotHealth) {
 TEST(ServerLimitsTest, HugeHeaderIs431AndServerStaysUp) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);
-  tools::HttpConnection c(server->host(), server->http_port());
+  HttpConnection c(server->host(), server->http_port());
   auto r = c.Get("/healthz", {{"X-Big", std::string(64 * 1024, 'a')}});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->status, 431);
-  tools::HttpConnection c2(server->host(), server->http_port());
+  HttpConnection c2(server->host(), server->http_port());
   auto ok = c2.Get("/healthz");
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->status, 200);
@@ -111,7 +111,7 @@ TEST(ServerLimitsTest, SlowLorisIsCutOffAndDoesNotBlockOthers) {
   std::atomic<bool> slow_closed{false};
   std::atomic<int> slow_seconds{0};
   std::thread slow([&] {
-    tools::HttpConnection s(server->host(), server->http_port(), std::chrono::seconds(2));
+    HttpConnection s(server->host(), server->http_port(), std::chrono::seconds(2));
     ASSERT_TRUE(s.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n").ok());
     for (int i = 0; i < 40; ++i) {
       std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -123,7 +123,7 @@ TEST(ServerLimitsTest, SlowLorisIsCutOffAndDoesNotBlockOthers) {
     }
   });
   for (int i = 0; i < 5; ++i) {
-    tools::HttpConnection c(server->host(), server->http_port(), std::chrono::seconds(5));
+    HttpConnection c(server->host(), server->http_port(), std::chrono::seconds(5));
     auto r = c.Get("/healthz");
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->status, 200);
@@ -161,7 +161,7 @@ TEST(ServerLimitsTest, GarbageBytesDoNotCrashTheServer) {
   }
   for (uint16_t port : {server->otlp_port(), server->http_port()}) {
     for (const auto& input : inputs) {
-      tools::HttpConnection raw(server->host(), port, std::chrono::seconds(15));
+      HttpConnection raw(server->host(), port, std::chrono::seconds(15));
       if (!raw.SendRaw(input).ok()) continue;  // the server may close early: fine
       bool closed = false;
       std::string answer = raw.ReadUntilClose(&closed, std::chrono::seconds(15));
@@ -172,7 +172,7 @@ TEST(ServerLimitsTest, GarbageBytesDoNotCrashTheServer) {
     }
     ASSERT_TRUE(server->Running()) << server->Stderr();
   }
-  tools::HttpConnection c(server->host(), server->http_port());
+  HttpConnection c(server->host(), server->http_port());
   auto r = c.Get("/healthz");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);

@@ -28,13 +28,13 @@ class ServerStaticTest : public ::testing::Test {
     }
   }
   // Sends the target as-is (no client-side normalization).
-  tools::HttpResponse RawGet(const std::string& target) {
-    tools::HttpConnection c(server_->host(), server_->http_port());
-    tools::HttpRequest req;
+  HttpResponse RawGet(const std::string& target) {
+    HttpConnection c(server_->host(), server_->http_port());
+    HttpRequest req;
     req.target = target;
     auto r = c.Send(req);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : tools::HttpResponse{};
+    return r.ok() ? *r : HttpResponse{};
   }
 
   TempDir dir_;
@@ -80,7 +80,7 @@ TEST(ServerStaticBuiltinTest, BuiltinPageWhenNoBundle) {
   TempDir dir;
   auto server = StartServer({"--web-dir", dir.Sub("no-such-dir")});
   ASSERT_NE(server, nullptr);
-  tools::HttpConnection c(server->host(), server->http_port());
+  HttpConnection c(server->host(), server->http_port());
   auto r = c.Get("/");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);

@@ -14,6 +14,12 @@
 
 namespace ew::testing {
 
+// The HTTP client of the tools (tools/http_client.h) is the tests' too.
+using tools::HttpConnection;
+using tools::HttpRequest;
+using tools::HttpResponse;
+using tools::UrlEncode;
+
 // Starts a server with the extra flags; returns nullptr (after ADD_FAILURE with the server's
 // output) when it does not come up.
 inline std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> extra_args = {}) {
@@ -29,7 +35,7 @@ inline std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> extra
 }
 
 // Asserts a JSON body {"error": "<non-empty>"}.
-inline void ExpectJsonError(const tools::HttpResponse& r) {
+inline void ExpectJsonError(const HttpResponse& r) {
   EXPECT_NE(r.Header("Content-Type").find("application/json"), std::string::npos) << r.body;
   auto doc = Json::Parse(r.body);
   ASSERT_TRUE(doc.ok()) << doc.status().ToString();
