@@ -491,7 +491,8 @@ std::vector<Group> GroupByResource(const std::vector<const OtlpSpan*>& spans,
     const uint32_t res = spans[i]->resource;
     auto [it, inserted] = where.emplace(res, groups.size());
     if (inserted) {
-      groups.push_back({res < resources.size() ? &resources[res] : &kNoAttrs, {{}}, false});
+      groups.push_back({res < resources.size() ? &resources[res] : &kNoAttrs,
+                        std::vector<std::vector<SpanRef>>(1), false});
     }
     groups[it->second].scopes[0].push_back({spans[i], i});
   }
