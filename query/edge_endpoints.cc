@@ -172,6 +172,7 @@ ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store)
   if (!pairs.ok()) return StorageError(pairs.status());
   std::vector<std::pair<int64_t, storage::Exemplar>> found;
   for (const auto& [client, server] : *pairs) {
+    if (found.size() >= kMaxExemplarsScanned) break;
     Status s = store->ScanExemplars(client, server, ctx.start_minute, ctx.end_minute,
                                     [&](int64_t minute, const storage::Exemplar& x) {
                                       found.emplace_back(minute, x);
