@@ -171,6 +171,7 @@ function Style() {
         'control-point-step-size': 48,
         'target-arrow-shape': 'triangle',
         label: 'data(loop_label)',
+        'text-margin-y': -12,
         'font-size': 10,
         color: '#34508f',
         'text-background-color': '#fff',
