@@ -186,7 +186,7 @@ Status CheckEqualityValue(Field f, std::string* v, size_t pos, size_t* err) {
       uint32_t code = 0;
       auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), code);
       if (ec != std::errc() || p != v->data() + v->size() || code > 65535) {
-        return ErrorAt("expected a number for status, found '" + *v + "'", pos, err);
+        return ErrorAt("expected an integer status code, found '" + *v + "'", pos, err);
       }
       *v = std::to_string(code);
       return Status::Ok();

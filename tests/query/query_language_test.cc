@@ -172,9 +172,11 @@ TEST(QueryLanguageTest, ValuesThatCannotBeComparedAsAskedAreErrors) {
   f = Fail("status < inf");
   EXPECT_EQ(f.position, 9u);
   f = Fail("status = 5xx");
-  EXPECT_EQ(f.message, "expected a number for status, found '5xx' at 9");
+  EXPECT_EQ(f.message, "expected an integer status code, found '5xx' at 9");
   f = Fail("status in (500, 502, 50x)");
   EXPECT_EQ(f.position, 21u);
+  f = Fail("status = 500.0");
+  EXPECT_EQ(f.message, "expected an integer status code, found '500.0' at 9");
   f = Fail("status != 70000");
   EXPECT_EQ(f.position, 10u);
   f = Fail("path > a");
