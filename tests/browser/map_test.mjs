@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KnownTraffic, LargeTraffic } from './otlp_traffic.mjs';
+import { KnownTraffic, LargeTraffic, UnansweredCalls } from './otlp_traffic.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = ParseArgs(process.argv.slice(2));
@@ -492,6 +492,31 @@ async function GroupChecks(page, traffic) {
   page.off('console', listen);
 }
 
+// Calls from shop/frontend to `api` (a traced service) that no server span answers: the panel
+// says they point at broken propagation, in red.
+async function PropagationChecks(page, server, ctx) {
+  await PostOtlp(server.otlp, UnansweredCalls(Date.now(), ['shop', 'frontend'], 'api', 3));
+  await WaitForMap(server.http, { start: 'now-1h', end: 'now', query: 'server.kind = external_service and server.service.name = api' },
+    (m) => (m.edges || []).reduce((s, e) => s + e.requests, 0) >= 3, 'the unanswered calls to api');
+  const frontend = ctx.by_label.get('shop/frontend');
+  let n = await RenderCount(page);
+  await page.evaluate((id) => window.__edgewise.update({ sel: id }), String(frontend.id));
+  await WaitRender(page, n);
+  await page.waitForFunction(() => window.__edgewise.panelLoaded && /unanswered calls/.test(document.getElementById('panel-body').innerText), null, { timeout: 30000 });
+  const panel = await page.evaluate(() => {
+    const row = document.querySelector('#panel table.destinations tr[data-verdict]');
+    const hint = document.querySelector('#panel [data-k=hint]');
+    const suspects = document.querySelector('#panel [data-k=propagation_suspects]');
+    return { verdict: row?.dataset.verdict, row: row?.innerText, red: row?.cells[2]?.classList.contains('err'), hint: hint?.innerText,
+      hint_red: hint?.classList.contains('err'), suspects: suspects?.innerText, suspects_red: suspects?.classList.contains('err') };
+  });
+  Check('diagnostics: calls to the traced service api point at propagation, in red', panel.verdict === 'propagation' && /^api\s+3/.test(panel.row) && panel.red
+    && /3 calls to traced services \(api\) got no server span: check trace-context propagation/.test(panel.hint) && panel.hint_red
+    && panel.suspects === '3' && panel.suspects_red, JSON.stringify(panel));
+  await Shot(page, 'diagnostics-propagation');
+  await page.click('#panel-close');
+}
+
 async function ScaleMeasure(page, server, base) {
   const now = Date.now();
   for (const body of LargeTraffic(now, 500, 2000, 20)) await PostOtlp(server.otlp, body);
@@ -543,6 +568,7 @@ async function Main() {
     await HoverChecks(page, ctx, base, traffic);
     await ControlChecks(page, ctx);
     await GroupChecks(page, traffic);
+    await PropagationChecks(page, server, ctx);
     Check('the page never sent a parameter the API refuses', !api_refusals.length, api_refusals.join(' | '));
     if (args.large) await ScaleMeasure(page, server, base);
   } catch (e) {
