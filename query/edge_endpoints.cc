@@ -1,8 +1,10 @@
-// /api/v1/service, /api/v1/edge/series and /api/v1/edge/traces.
+// /api/v1/edge/series and /api/v1/edge/traces (/api/v1/service: service_endpoint.cc).
 #include <algorithm>
+#include <set>
 
 #include "base/time.h"
 #include "query/endpoints.h"
+#include "query/node_ref.h"
 #include "query/render.h"
 
 // See query_service.cc: a GCC 12 false positive on Result<int64_t> destructors.
@@ -14,120 +16,6 @@ namespace {
 
 constexpr uint64_t kMaxSeriesPoints = 10000;
 constexpr size_t kMaxExemplarsScanned = 100000;
-
-bool NeedsDetail(const Expr* root) {
-  return ExprUses(root, Field::kPath) || ExprUses(root, Field::kMethod) ||
-         ExprUses(root, Field::kStatus);
-}
-
-std::optional<storage::NodeKind> ParseKind(std::string_view s) {
-  for (int k = 0; k <= 4; ++k) {
-    auto kind = static_cast<storage::NodeKind>(k);
-    if (storage::NodeKindName(kind) == s) return kind;
-  }
-  return std::nullopt;
-}
-
-// A plan over [start, end) of one family, narrowed to one node's key prefix when with_prefix.
-Plan NodePlan(int64_t start, int64_t end, storage::Family family, const storage::NodeInfo& info,
-              storage::NodeId node, bool with_prefix) {
-  Plan p;
-  p.start_minute = start;
-  p.end_minute = end;
-  p.ranges = CoverMinutes(start, end);
-  p.family = family;
-  p.why = with_prefix ? "one node's key prefix" : "whole family, filtered by node id";
-  if (with_prefix) p.prefixes.push_back({info.ns_id, node, "node=" + info.ns + "/" + info.name});
-  return p;
-}
-
-void WriteMissingEdges(JsonWriter& w, const std::array<uint64_t, 3>& exp) {
-  w.Key("missing_edges").BeginObject();
-  w.Key("client_halves_expired").Uint(exp[0]);
-  w.Key("server_halves_expired").Uint(exp[1]);
-  w.Key("evicted").Uint(exp[2]);
-  w.Key("hint").String(exp[0] + exp[1] + exp[2] == 0
-                           ? ""
-                           : "halves expired without a partner: check trace-context propagation "
-                             "between this node and its peers");
-  w.EndObject();
-}
-
-}  // namespace
-
-ApiResponse HandleService(const ApiRequest& req, const storage::EdgeStore* store) {
-  QueryContext ctx;
-  if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
-  const std::string* name = Param(req, "name");
-  if (!name || name->empty()) return ErrorResponse({400, "name is required", -1});
-  const std::string* ns_p = Param(req, "namespace");
-  const std::string* kind_p = Param(req, "kind");
-  auto kind = ParseKind(kind_p && !kind_p->empty() ? *kind_p : "service");
-  if (!kind) return ErrorResponse({400, "unknown kind", -1});
-  std::string ns = ns_p ? *ns_p : "";
-  auto node = store->FindNode(*kind, ns, *name);
-  if (!node) return ErrorResponse({404, "unknown node " + ns + "/" + *name, -1});
-  const storage::NodeInfo info = ctx.dict->Node(*node);
-  bool detail = NeedsDetail(ctx.parsed.root.get());
-  EdgeTable table;
-  auto add = [&](int64_t, storage::Tier, const storage::EdgeDims& d, const storage::RollupValue& v,
-                 uint64_t r, uint64_t e) {
-    // Sketches come decoded (RunPlan does not ask for encodings): Add cannot fail.
-    (void)table[EdgeKey(d.client, d.server)].Add(v, d.protocol, r, e);
-  };
-  using storage::Family;
-  Plan in = NodePlan(ctx.start_minute, ctx.end_minute, detail ? Family::kDetail : Family::kEdge,
-                     info, *node, true);
-  Status s = RunPlan(in, *store, ctx.pred.get(), add);
-  if (!s.ok()) return StorageError(s);
-  // Outgoing: the client-ordered family; the detailed family has no client order, so a detail
-  // filter scans it whole and keeps this node's records.
-  Plan out = NodePlan(ctx.start_minute, ctx.end_minute,
-                      detail ? Family::kDetail : Family::kEdgeByClient, info, *node, !detail);
-  s = RunPlan(out, *store, ctx.pred.get(),
-              [&](int64_t m, storage::Tier t, const storage::EdgeDims& d,
-                  const storage::RollupValue& v, uint64_t r, uint64_t e) {
-                if (d.client == *node && d.server != *node) add(m, t, d, v, r, e);
-              });
-  if (!s.ok()) return StorageError(s);
-  auto expiries = store->SumExpiries(*node, ctx.start_minute, ctx.end_minute);
-  if (!expiries.ok()) return StorageError(expiries.status());
-  ServiceMap map = BuildMap(table, nullptr, ctx.dict.get(), false);
-  FinishNodes(&map);
-  std::string id = NodeIdString(*node);
-  double seconds = RangeSeconds(ctx.start_minute, ctx.end_minute);
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("start").String(MinuteToRfc3339(ctx.start_minute));
-  w.Key("end").String(MinuteToRfc3339(ctx.end_minute));
-  MapNode self{id, std::string(storage::NodeKindName(info.kind)), info.ns, info.name};
-  for (const auto& n : map.nodes) {
-    if (n.id == id) self = n;
-  }
-  w.Key("node");
-  WriteNode(w, self, false);
-  for (int dir = 0; dir < 2; ++dir) {
-    w.Key(dir == 0 ? "incoming" : "outgoing").BeginArray();
-    for (const auto& e : map.edges) {
-      if ((dir == 0 ? e.target : e.source) == id) WriteEdge(w, e, seconds, false);
-    }
-    w.EndArray();
-  }
-  w.Key("nodes").BeginArray();
-  for (const auto& n : map.nodes) WriteNode(w, n, false);
-  w.EndArray();
-  WriteMissingEdges(w, *expiries);
-  if (ctx.explain) {
-    w.Key("plan").BeginArray();
-    WritePlan(w, in);
-    WritePlan(w, out);
-    w.EndArray();
-  }
-  w.EndObject();
-  return JsonResponse(200, w.Take());
-}
-
-namespace {
 
 // The step in minutes: given (whole minutes >= 1) or about 60 points over the range.
 std::optional<HttpError> ParseStep(const ApiRequest& req, const QueryContext& ctx, int64_t* step) {
@@ -144,17 +32,76 @@ std::optional<HttpError> ParseStep(const ApiRequest& req, const QueryContext& ct
   return std::nullopt;
 }
 
-// Resolves source/target; both or neither must be given.
-std::optional<HttpError> ParseEdge(const ApiRequest& req, std::optional<storage::NodeId>* src,
-                                   std::optional<storage::NodeId>* dst) {
+// Resolves source/target (node ids or namespace ids from the map); both or neither must be
+// given. 404 for an id the store does not know.
+std::optional<HttpError> ParseEdge(const ApiRequest& req, const storage::EdgeStore& store,
+                                   std::optional<NodeRef>* src, std::optional<NodeRef>* dst) {
   const std::string* s = Param(req, "source");
   const std::string* t = Param(req, "target");
   if (!s && !t) return std::nullopt;
   if (!s || !t) return HttpError{400, "source and target go together", -1};
-  *src = ParseNodeId(*s);
-  *dst = ParseNodeId(*t);
-  if (!*src || !*dst) return HttpError{400, "source and target must be node ids from the map", -1};
+  for (auto [name, id, out] : {std::tuple{"source", s, src}, std::tuple{"target", t, dst}}) {
+    NodeRef ref;
+    switch (NodeRef::Resolve(*id, store, &ref)) {
+      case NodeRef::Error::kMalformed:
+        return HttpError{
+            400,
+            std::string(name) + " must be a node id from the map (n<number> or ns:<namespace>)",
+            -1};
+      case NodeRef::Error::kUnknown:
+        return HttpError{404, std::string(name) + ": unknown node " + *id, -1};
+      case NodeRef::Error::kNone:
+        break;
+    }
+    *out = std::move(ref);
+  }
   return std::nullopt;
+}
+
+// The stored edges (client, server) an edge of the map stands for: itself, or for a namespace
+// end every member edge with traffic in the range (found by one scan of the edge family).
+Result<std::vector<std::pair<storage::NodeId, storage::NodeId>>> EdgePairs(
+    const NodeRef& src, const NodeRef& dst, const QueryContext& ctx,
+    const storage::EdgeStore& store) {
+  std::vector<std::pair<storage::NodeId, storage::NodeId>> out;
+  if (!src.is_group() && !dst.is_group()) {
+    out.emplace_back(src.node(), dst.node());
+    return out;
+  }
+  std::set<std::pair<storage::NodeId, storage::NodeId>> pairs;
+  Plan plan = NodePlan(ctx.start_minute, ctx.end_minute, storage::Family::kEdge, dst, true);
+  for (storage::ScanSpec spec : plan.Specs()) {
+    spec.need_sketches = false;
+    EW_RETURN_IF_ERROR(
+        store.Scan(spec, [&](int64_t, const storage::EdgeDims& d, const storage::RollupValue& v) {
+          if (v.requests > 0 && src.Contains(d.client, ctx.dict.get()) &&
+              dst.Contains(d.server, ctx.dict.get())) {
+            pairs.emplace(d.client, d.server);
+          }
+          return true;
+        }));
+  }
+  out.assign(pairs.begin(), pairs.end());
+  return out;
+}
+
+// "start", "end", "step_s" and "points" of a series whose buckets start at minute s.
+void WritePoints(JsonWriter& w, int64_t s, int64_t e, int64_t step,
+                 const std::vector<EdgeStats>& buckets) {
+  w.Key("start").String(MinuteToRfc3339(s));
+  w.Key("end").String(MinuteToRfc3339(e));
+  w.Key("step_s").Int(step * 60);
+  w.Key("points").BeginArray();
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    w.BeginObject();
+    w.Key("time").String(MinuteToRfc3339(s + static_cast<int64_t>(i) * step));
+    w.Key("requests").Uint(buckets[i].requests);
+    w.Key("errors").Uint(buckets[i].errors);
+    w.Key("latency_ms");
+    WriteLatency(w, buckets[i].Latency());
+    w.EndObject();
+  }
+  w.EndArray();
 }
 
 }  // namespace
@@ -164,8 +111,8 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   int64_t step = 1;
   if (auto e = ParseStep(req, ctx, &step)) return ErrorResponse(*e);
-  std::optional<storage::NodeId> src, dst;
-  if (auto e = ParseEdge(req, &src, &dst)) return ErrorResponse(*e);
+  std::optional<NodeRef> src, dst;
+  if (auto e = ParseEdge(req, *store, &src, &dst)) return ErrorResponse(*e);
   if (!src && !ctx.parsed.root) return ErrorResponse({400, "give source and target, or query", -1});
   // Buckets are aligned to multiples of step since the epoch.
   int64_t s = FloorDiv(ctx.start_minute, step) * step;
@@ -176,7 +123,7 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   Plan plan;
   if (src) {
     plan = NodePlan(s, e, NeedsDetail(root) ? storage::Family::kDetail : storage::Family::kEdge,
-                    ctx.dict->Node(*dst), *dst, true);
+                    *dst, true);
   } else {
     plan = MakePlan(root, s, e, *store);
   }
@@ -190,7 +137,10 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   Status st = RunPlan(plan, *store, ctx.pred.get(),
                       [&](int64_t minute, storage::Tier, const storage::EdgeDims& d,
                           const storage::RollupValue& v, uint64_t r, uint64_t er) {
-                        if (src && (d.client != *src || d.server != *dst)) return;
+                        if (src && !(src->Contains(d.client, ctx.dict.get()) &&
+                                     dst->Contains(d.server, ctx.dict.get()))) {
+                          return;
+                        }
                         int64_t b = (minute - s) / step;
                         if (b >= 0 && b < static_cast<int64_t>(points)) {
                           (void)buckets[b].Add(v, d.protocol, r, er);  // decoded: cannot fail
@@ -199,20 +149,7 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   if (!st.ok()) return StorageError(st);
   JsonWriter w;
   w.BeginObject();
-  w.Key("start").String(MinuteToRfc3339(s));
-  w.Key("end").String(MinuteToRfc3339(e));
-  w.Key("step_s").Int(step * 60);
-  w.Key("points").BeginArray();
-  for (uint64_t i = 0; i < points; ++i) {
-    w.BeginObject();
-    w.Key("time").String(MinuteToRfc3339(s + static_cast<int64_t>(i) * step));
-    w.Key("requests").Uint(buckets[i].requests);
-    w.Key("errors").Uint(buckets[i].errors);
-    w.Key("latency_ms");
-    WriteLatency(w, buckets[i].Latency());
-    w.EndObject();
-  }
-  w.EndArray();
+  WritePoints(w, s, e, step, buckets);
   if (ctx.explain) {
     w.Key("plan");
     WritePlan(w, plan);
@@ -224,20 +161,25 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
 ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store) {
   QueryContext ctx;
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
-  std::optional<storage::NodeId> src, dst;
-  if (auto e = ParseEdge(req, &src, &dst)) return ErrorResponse(*e);
+  std::optional<NodeRef> src, dst;
+  if (auto e = ParseEdge(req, *store, &src, &dst)) return ErrorResponse(*e);
   if (!src) return ErrorResponse({400, "source and target are required", -1});
   bool errors_first = false;
   if (auto e = ParamBool(req, "errors", &errors_first)) return ErrorResponse(*e);
   uint64_t limit = 100;
-  if (auto e = ParamUint(req, "limit", 100, 1000, &limit)) return ErrorResponse(*e);
+  if (auto e = ParamUintIn(req, "limit", 100, 1, 1000, &limit)) return ErrorResponse(*e);
+  auto pairs = EdgePairs(*src, *dst, ctx, *store);
+  if (!pairs.ok()) return StorageError(pairs.status());
   std::vector<std::pair<int64_t, storage::Exemplar>> found;
-  Status s = store->ScanExemplars(*src, *dst, ctx.start_minute, ctx.end_minute,
-                                  [&](int64_t minute, const storage::Exemplar& x) {
-                                    found.emplace_back(minute, x);
-                                    return found.size() < kMaxExemplarsScanned;
-                                  });
-  if (!s.ok()) return StorageError(s);
+  for (const auto& [client, server] : *pairs) {
+    if (found.size() >= kMaxExemplarsScanned) break;
+    Status s = store->ScanExemplars(client, server, ctx.start_minute, ctx.end_minute,
+                                    [&](int64_t minute, const storage::Exemplar& x) {
+                                      found.emplace_back(minute, x);
+                                      return found.size() < kMaxExemplarsScanned;
+                                    });
+    if (!s.ok()) return StorageError(s);
+  }
   std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
     return a.second.start_ms > b.second.start_ms;
   });

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "query/map_builder.h"
+#include "query/node_ref.h"
 #include "query/predicate.h"
 #include "query/query_language.h"
 #include "query/query_service.h"
@@ -41,8 +42,17 @@ std::optional<HttpError> ParseContext(const ApiRequest& req, const storage::Edge
 // Parameter helpers: absent or empty -> default; malformed -> HttpError.
 std::optional<HttpError> ParamUint(const ApiRequest& req, const std::string& name, uint64_t def,
                                    uint64_t max, uint64_t* out);
+std::optional<HttpError> ParamUintIn(const ApiRequest& req, const std::string& name, uint64_t def,
+                                     uint64_t min, uint64_t max, uint64_t* out);
 std::optional<HttpError> ParamBool(const ApiRequest& req, const std::string& name, bool* out);
 const std::string* Param(const ApiRequest& req, const std::string& name);
+
+// Whether a filter needs the detailed family (it uses path, method or status).
+bool NeedsDetail(const Expr* root);
+// A plan over [start, end) of one family, narrowed to the key prefix of node's members when
+// with_prefix (else the whole family; callers then keep the records of the members).
+Plan NodePlan(int64_t start, int64_t end, storage::Family family, const NodeRef& node,
+              bool with_prefix);
 
 ApiResponse JsonResponse(int status, std::string body);
 ApiResponse ErrorResponse(const HttpError& e);

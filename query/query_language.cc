@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <utility>
 
 namespace ew::query {
@@ -49,23 +51,50 @@ bool IsWordChar(char c) {
     case '<':
     case '>':
     case '"':
+    case '\'':
       return false;
     default:
       return true;  // any other byte, NUL and control characters included
   }
 }
 
-Status ErrorAt(std::string what, size_t pos, size_t* out_pos) {
+Status ErrorAt(std::string what, size_t pos, size_t* out_pos, std::string_view tail = {}) {
   if (out_pos) *out_pos = pos;
-  return Status::InvalidArgument(what + " at " + std::to_string(pos));
+  return Status::InvalidArgument(what + " at " + std::to_string(pos) + std::string(tail));
 }
 
-// Lexes one double-quoted string starting at s[*i] == '"'; unescapes into t->text.
+std::string JoinNames(const std::string_view* names, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    if (i) out += ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+// The values an enumerated field can hold (storage::ProtocolName, storage::NodeKindName and the
+// methods ingest normalizes to; the query tests check that they agree with storage).
+constexpr std::array<std::string_view, 5> kProtocolValues = {"http", "grpc", "database",
+                                                             "messaging", "other"};
+constexpr std::array<std::string_view, 5> kKindValues = {
+    "service", "external_client", "external_service", "database", "messaging"};
+constexpr std::array<std::string_view, 10> kMethodValues = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER"};
+
+bool IsNumber(std::string_view v) {
+  double x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  return !v.empty() && ec == std::errc() && p == v.data() + v.size() && std::isfinite(x);
+}
+
+// Lexes one quoted string starting at s[*i] (a double or a single quote, which also ends it);
+// unescapes into t->text.
 Status LexString(std::string_view s, size_t* i, Token* t, size_t* err) {
+  const char quote = s[*i];
   ++*i;
   while (*i < s.size()) {
     char d = s[*i];
-    if (d == '"') {
+    if (d == quote) {
       ++*i;
       return Status::Ok();
     }
@@ -74,6 +103,7 @@ Status LexString(std::string_view s, size_t* i, Token* t, size_t* err) {
       char e = s[*i + 1];
       switch (e) {
         case '"':
+        case '\'':
         case '\\':
           t->text.push_back(e);
           break;
@@ -124,7 +154,7 @@ Status Lex(std::string_view s, std::vector<Token>* out, size_t* err) {
         t.text = std::string(1, c);
       }
       i += t.text.size();
-    } else if (c == '"') {
+    } else if (c == '"' || c == '\'') {
       t.type = Tok::kString;
       EW_RETURN_IF_ERROR(LexString(s, &i, &t, err));
     } else {
@@ -139,6 +169,45 @@ Status Lex(std::string_view s, std::vector<Token>* out, size_t* err) {
   out->push_back(end);
   return Status::Ok();
 }
+
+// Checks one value of an equality (`=`, `!=`, `in`) on field f, and writes status codes in their
+// canonical form: a value the field can never hold is an error, not an empty answer.
+Status CheckEqualityValue(Field f, std::string* v, size_t pos, size_t* err) {
+  auto one_of = [&](const auto& names, std::string_view what, std::string_view plural) {
+    for (std::string_view n : names) {
+      if (IEquals(*v, n)) return Status::Ok();
+    }
+    return ErrorAt("unknown " + std::string(what) + " '" + *v + "'", pos, err,
+                   "; " + std::string(plural) + ": " + JoinNames(names.data(), names.size()));
+  };
+  switch (f) {
+    case Field::kStatus: {
+      if (v->empty()) return Status::Ok();  // selects the requests without a status
+      uint32_t code = 0;
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), code);
+      if (ec != std::errc() || p != v->data() + v->size() || code > 65535) {
+        return ErrorAt("expected an integer status code, found '" + *v + "'", pos, err);
+      }
+      *v = std::to_string(code);
+      return Status::Ok();
+    }
+    case Field::kProtocol:
+      return one_of(kProtocolValues, "protocol", "protocols");
+    case Field::kServerKind:
+    case Field::kClientKind:
+      return one_of(kKindValues, "kind", "kinds");
+    case Field::kMethod:
+      if (v->empty()) return Status::Ok();  // selects the requests without a method
+      return one_of(kMethodValues, "method", "methods");
+    case Field::kError:
+      if (IEquals(*v, "true") || IEquals(*v, "false")) return Status::Ok();
+      return ErrorAt("expected true or false for error, found '" + *v + "'", pos, err);
+    default:
+      return Status::Ok();
+  }
+}
+
+bool IsNumericOp(Op op) { return op == Op::kLt || op == Op::kLe || op == Op::kGt || op == Op::kGe; }
 
 std::string Describe(const Token& t) {
   switch (t.type) {
@@ -230,6 +299,14 @@ class Parser {
         return ErrorAt("expected a comparison, found " + Describe(t), t.pos, err_);
       }
     }
+    if (t.type == Tok::kWord || t.type == Tok::kString) {
+      // A word followed by an operator was meant as a field: name it, with the fields there are.
+      const Token& after = toks_[i_ + 1];  // t is not the end token, so one follows
+      if (after.type == Tok::kOp || IsKeyword(after, "in")) {
+        return ErrorAt("unknown field '" + t.text + "'", t.pos, err_,
+                       "; fields: " + JoinNames(kFieldNames.data(), kFieldNames.size()));
+      }
+    }
     if (t.type == Tok::kWord || t.type == Tok::kString) {  // a lone value: a path regex
       auto e = std::make_unique<Expr>();
       e->field = Field::kPath;
@@ -272,7 +349,15 @@ class Parser {
     if (vt.type != Tok::kWord && vt.type != Tok::kString) {
       return ErrorAt("expected a value after '" + op_text + "'", vt.pos, err_);
     }
+    const size_t value_pos = vt.pos;
     e->values.push_back(Next().text);
+    if (IsNumericOp(e->op) && !IsNumber(e->values[0])) {
+      return ErrorAt("expected a number after '" + op_text + "', found '" + e->values[0] + "'",
+                     value_pos, err_);
+    }
+    if (e->op == Op::kEq || e->op == Op::kNe) {
+      EW_RETURN_IF_ERROR(CheckEqualityValue(field, &e->values[0], value_pos, err_));
+    }
     return e;
   }
 
@@ -289,7 +374,9 @@ class Parser {
       if (e->values.size() >= kMaxInValues) {
         return ErrorAt("too many values in 'in (...)'", vt.pos, err_);
       }
+      const size_t value_pos = vt.pos;
       e->values.push_back(Next().text);
+      EW_RETURN_IF_ERROR(CheckEqualityValue(e->field, &e->values.back(), value_pos, err_));
       if (Peek().type == Tok::kComma) {
         Next();
         continue;

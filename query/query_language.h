@@ -6,10 +6,14 @@
 //   unary   := "not" unary | "(" expr ")" | compare | value      (a lone value: path =~ value)
 //   compare := FIELD op value | FIELD "in" "(" value ("," value)* ")"
 //   op      := = | != | =~ | !~ | < | <= | > | >=
-//   value   := bare word | "quoted string" (escapes \" \\ \n \t)
+//   value   := bare word | "quoted string" | 'quoted string' (escapes \" \' \\ \n \t)
 //
 // Keywords and field names are case-insensitive. Parsing is pure: no store access, no regex
-// compilation (that happens in Predicate, query/predicate.h).
+// compilation (that happens in Predicate, query/predicate.h). Parsing also refuses what could
+// never match: an unknown field (a word followed by an operator), `<` `<=` `>` `>=` with a value
+// that is not a number, and `=` `!=` `in` values that the field cannot hold (status: an integer
+// or ""; protocol, kinds, method: their enumerations; error: true or false). Status values are
+// kept in canonical form ("0500" becomes "500").
 //
 // Thread-safety: pure functions over values.
 #pragma once

@@ -1,10 +1,14 @@
 #include "query/query_service.h"
 
+#include <algorithm>
 #include <charconv>
 #include <exception>
+#include <string_view>
+#include <vector>
 
 #include "base/time.h"
 #include "query/endpoints.h"
+#include "query/node_ref.h"
 #include "query/render.h"
 
 // GCC 12 at -O3 reports a false -Wfree-nonheap-object inside the destructor of
@@ -22,13 +26,21 @@ const std::string* Param(const ApiRequest& req, const std::string& name) {
 
 std::optional<HttpError> ParamUint(const ApiRequest& req, const std::string& name, uint64_t def,
                                    uint64_t max, uint64_t* out) {
+  return ParamUintIn(req, name, def, 0, max, out);
+}
+
+std::optional<HttpError> ParamUintIn(const ApiRequest& req, const std::string& name, uint64_t def,
+                                     uint64_t min, uint64_t max, uint64_t* out) {
   *out = def;
   const std::string* v = Param(req, name);
   if (!v || v->empty()) return std::nullopt;
   uint64_t x = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
-  if (ec != std::errc() || p != v->data() + v->size() || x > max) {
-    return HttpError{400, name + " must be an integer from 0 to " + std::to_string(max), -1};
+  if (ec != std::errc() || p != v->data() + v->size() || x < min || x > max) {
+    return HttpError{400,
+                     name + " must be an integer from " + std::to_string(min) + " to " +
+                         std::to_string(max) + ", not '" + *v + "'",
+                     -1};
   }
   *out = x;
   return std::nullopt;
@@ -120,7 +132,7 @@ std::optional<HttpError> ParseMapOptions(const ApiRequest& req, MapOptions* o) {
     o->group = true;
   }
   if (const std::string* f = Param(req, "focus")) o->focus = *f;
-  if (auto e = ParamUint(req, "depth", 1, 100, &o->depth)) return e;
+  if (auto e = ParamUintIn(req, "depth", 1, 1, 100, &o->depth)) return e;
   if (auto e = ParamUint(req, "min_requests", 0, UINT64_MAX, &o->prune.min_requests)) return e;
   if (auto e = ParamBool(req, "errors_only", &o->prune.errors_only)) return e;
   uint64_t top = 0;
@@ -132,8 +144,29 @@ std::optional<HttpError> ParseMapOptions(const ApiRequest& req, MapOptions* o) {
     }
     o->prune.top_by_errors = *t == "errors";
   }
-  if (!o->focus.empty() && !ParseNodeId(o->focus) && o->focus.rfind("ns:", 0) != 0) {
-    return HttpError{400, "focus must be a node id from the map", -1};
+  return std::nullopt;
+}
+
+// Resolves focus to the id of a node of the map: 400 for no node id, 404 for a node the store
+// does not know. With group=namespace a service stands for its namespace.
+std::optional<HttpError> ResolveFocus(const storage::EdgeStore& store, MapOptions* o) {
+  if (o->focus.empty()) return std::nullopt;
+  NodeRef ref;
+  switch (NodeRef::Resolve(o->focus, store, &ref)) {
+    case NodeRef::Error::kMalformed:
+      return HttpError{400, "focus must be a node id from the map (n<number> or ns:<namespace>)",
+                       -1};
+    case NodeRef::Error::kUnknown:
+      return HttpError{404, "focus: unknown node " + o->focus, -1};
+    case NodeRef::Error::kNone:
+      break;
+  }
+  if (ref.is_group() && !o->group) {
+    return HttpError{400, "focus " + o->focus + " is a namespace node: add group=namespace", -1};
+  }
+  if (!ref.is_group() && o->group) {
+    auto info = store.GetNode(ref.node());
+    if (info && info->kind == storage::NodeKind::kService) o->focus = "ns:" + info->ns;
   }
   return std::nullopt;
 }
@@ -146,6 +179,7 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   MapOptions opts;
   if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
+  if (auto e = ResolveFocus(*store, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
   Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
   auto current = AggregateEdges(plan, *store, ctx.pred.get(), scan_threads, pool);
@@ -185,6 +219,34 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
 
 namespace {
 
+// The parameters each endpoint accepts, in the order its error message lists them.
+const std::vector<std::string_view> kEndpointParams[] = {
+    {"query", "start", "end", "explain", "focus", "depth", "compare", "min_requests", "errors_only",
+     "top", "top_by", "group"},
+    {"query", "start", "end", "explain", "id", "namespace", "name", "kind"},
+    {"query", "start", "end", "explain", "source", "target", "step"},
+    {"start", "end", "source", "target", "errors", "limit"},
+};
+
+// A parameter the endpoint does not know is an error naming it: a misspelt one (`querry=`) would
+// otherwise be ignored and answer a question nobody asked.
+std::optional<HttpError> CheckParams(const ApiRequest& req,
+                                     const std::vector<std::string_view>& known) {
+  std::string unknown;
+  size_t count = 0;
+  for (const auto& [name, value] : req.params) {
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    unknown += (count++ ? ", '" : "'") + name + "'";
+  }
+  if (count == 0) return std::nullopt;
+  std::string list;
+  for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+  return HttpError{400,
+                   (count == 1 ? "unknown parameter " : "unknown parameters ") + unknown +
+                       "; parameters: " + list,
+                   -1};
+}
+
 class QueryServiceImpl final : public QueryService {
  public:
   QueryServiceImpl(const storage::EdgeStore* store, MetricsRegistry* metrics, int scan_threads)
@@ -221,6 +283,9 @@ class QueryServiceImpl final : public QueryService {
       if (req.path == kPaths[i]) which = i;
     }
     if (!requests_.empty()) requests_[which]->Add();
+    if (which < 4) {
+      if (auto e = CheckParams(req, kEndpointParams[which])) return ErrorResponse(*e);
+    }
     switch (which) {
       case 0:
         return HandleMap(req, store_, scan_threads_, &tables_);

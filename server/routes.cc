@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 
 #include "server/url.h"
 
@@ -122,9 +123,27 @@ Response Readyz(const RouteContext& ctx) {
   return r;
 }
 
+// The first parameter name that occurs twice in a query string (ParseQueryString would keep
+// only its first value, silently), or nullopt.
+std::optional<std::string> RepeatedParameter(std::string_view query) {
+  std::set<std::string> seen;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto key = UrlDecode(pair.substr(0, pair.find('=')), true);
+    if (key && !seen.insert(*key).second) return key;
+  }
+  return std::nullopt;
+}
+
 Response Api(const RouteContext& ctx, const Request& req) {
   auto params = ParseQueryString(req.query);
   if (!params) return ErrorResponse(400, "malformed %-escape in the query string", "/api");
+  if (auto name = RepeatedParameter(req.query)) {
+    return ErrorResponse(400, "parameter '" + *name + "' given more than once", "/api");
+  }
   query::ApiRequest api;
   auto path = UrlDecode(req.path, false);
   if (!path) return ErrorResponse(400, "malformed %-escape in the path", "/api");

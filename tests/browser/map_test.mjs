@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KnownTraffic, LargeTraffic } from './otlp_traffic.mjs';
+import { KnownTraffic, LargeTraffic, UnansweredCalls } from './otlp_traffic.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = ParseArgs(process.argv.slice(2));
@@ -179,7 +179,7 @@ async function MapChecks(page, base) {
     Check(`node ${label} is a ${kind}`, by_label.get(label)?.kind === kind, JSON.stringify(by_label.get(label)));
   }
   Check('no node from the previous hour (shop/legacy)', !by_label.has('shop/legacy'));
-  Check('services boxed by namespace', by_label.get('shop/api')?.parent === 'ns:shop' && by_label.get('payments/payments')?.parent === 'ns:payments'
+  Check('services boxed by namespace', by_label.get('shop/api')?.parent === 'box:shop' && by_label.get('payments/payments')?.parent === 'box:payments'
     && !by_label.get('api.stripe.com')?.parent);
   const shapes = new Set(['External Client', 'shop/api', 'api.stripe.com', 'postgresql/orders'].map((l) => by_label.get(l)?.shape));
   Check('distinct shapes for client, service, external service, database', shapes.size === 4, [...shapes].join(','));
@@ -417,18 +417,104 @@ async function ControlChecks(page, ctx) {
   await page.selectOption('#range', '1h');
   await WaitRender(page, n);
 
-  // Group by namespace: one node per namespace.
-  n = await RenderCount(page);
+}
+
+// Group by namespace: one node per namespace, the traffic inside a namespace drawn as a loop,
+// and the namespace nodes' and edges' panels filled from the API (trends, traces, diagnostics).
+async function GroupChecks(page, traffic) {
+  const warnings = [];
+  const listen = (m) => m.type() === 'warning' && warnings.push(m.text());
+  page.on('console', listen);
+  let n = await RenderCount(page);
   await page.check('#group');
   await WaitRender(page, n);
   const grouped = await page.evaluate(() => window.__edgewise.nodes());
   const kinds = grouped.filter((x) => x.kind === 'namespace').map((x) => x.name).sort();
   Check('group by namespace collapses services', kinds.join(',') === 'payments,shop' && !grouped.some((x) => x.kind === 'service'),
     grouped.map((x) => `${x.kind}:${x.name}`).join(', '));
+  const edges = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  const inside = edges.get('shop -> shop');
+  const loop = await page.evaluate((id) => {
+    const el = window.__edgewise.cy.getElementById(id);
+    const rs = el.nonempty() ? el[0]._private.rscratch : {};
+    return { drawn: el.nonempty() && el.visible(), loop: el.nonempty() && el.hasClass('loop'), label: el.nonempty() ? el.style('label') : '',
+      endpoints: [rs.startX, rs.startY, rs.endX, rs.endY].every(Number.isFinite) };
+  }, inside?.id);
+  Check('group: the traffic inside shop is a loop on its node (10 requests, 3 errors)', inside?.requests === 10 && inside?.errors === 3
+    && loop.drawn && loop.loop && loop.endpoints && loop.label === '10 inside', `${JSON.stringify(inside)} ${JSON.stringify(loop)}`);
+  Check('group: no edge with invalid endpoints', !warnings.some((w) => /invalid endpoints/.test(w)), warnings.join(' | '));
   await Shot(page, 'grouped');
+
+  // The namespace node's panel: a real trend, its loop among callers and callees, diagnostics.
+  n = await RenderCount(page);
+  await page.evaluate(() => window.__edgewise.update({ sel: 'ns:shop' }));
+  await WaitRender(page, n);
+  await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 30000 });
+  let panel = await page.evaluate(() => ({
+    text: document.getElementById('panel-body').innerText,
+    max: [...document.querySelectorAll('#panel svg.chart text')].map((t) => t.textContent).filter((t) => /max/.test(t)),
+  }));
+  // shop's incoming requests: 20 from External Client and 10 inside.
+  Check('group: namespace panel shows its incoming trend', /requests \(max [1-9]/.test(panel.max[0] || '') && /errors \(max [1-9]/.test(panel.max[1] || ''), JSON.stringify(panel.max));
+  Check('group: namespace panel lists the traffic inside it', /Callers[\s\S]*shop \(inside\)[\s\S]*Callees[\s\S]*shop \(inside\)/i.test(panel.text), panel.text.slice(0, 500));
+  Check('group: namespace panel has diagnostics', /Missing-edge diagnostics\n[\s\S]*client halves expired/i.test(panel.text) && !/unknown kind|error/i.test(panel.text.split(/Missing-edge diagnostics/i)[1] || ''),
+    panel.text.slice(-400));
+  await Shot(page, 'grouped-panel');
+
+  // payments calls api.stripe.com, which no span answers: expected, not a propagation alarm.
+  await page.evaluate(() => window.__edgewise.update({ sel: 'ns:payments' }));
+  await page.waitForFunction(() => window.__edgewise.panelLoaded && /unanswered calls/.test(document.getElementById('panel-body').innerText), null, { timeout: 30000 });
+  panel = await page.evaluate(() => {
+    const row = document.querySelector('#panel table.destinations tr[data-verdict]');
+    const hint = document.querySelector('#panel [data-k=hint]');
+    return { verdict: row?.dataset.verdict, row: row?.innerText, hint: hint?.innerText, hint_red: hint?.classList.contains('err') };
+  });
+  Check('diagnostics: calls to api.stripe.com are expected, no propagation alarm', panel.verdict === 'expected' && /api\.stripe\.com\s+4/.test(panel.row)
+    && /as expected/.test(panel.hint) && !/propagation/.test(panel.hint) && panel.hint_red === false, JSON.stringify(panel));
+  await Shot(page, 'diagnostics-expected');
+
+  // The loop's panel: the trend and exemplar traces of the member edge frontend -> api.
+  await page.evaluate((id) => window.__edgewise.update({ sel: `e:${id}` }), inside?.id);
+  await page.waitForFunction(() => window.__edgewise.panelLoaded && /inside shop/.test(document.getElementById('panel-body').innerText), null, { timeout: 30000 });
+  panel = await page.evaluate(() => ({
+    text: document.getElementById('panel-body').innerText,
+    max: [...document.querySelectorAll('#panel svg.chart text')].map((t) => t.textContent).filter((t) => /max/.test(t)),
+    traces: [...document.querySelectorAll('#panel-traces tr')].slice(1).map((tr) => tr.cells[0].innerText),
+  }));
+  Check('group: the loop\'s panel shows its trend (10 requests)', /requests \(max (10|[1-9])\)/.test(panel.max[0] || '') && !/must be node ids|unknown/.test(panel.text), JSON.stringify(panel.max));
+  Check('group: the loop\'s panel lists the member edge\'s exemplar traces', panel.traces.length > 0 && panel.traces.every((t) => traffic.traces.frontend_api.includes(t)),
+    panel.traces.join(','));
+  await Shot(page, 'grouped-edge-panel');
+  await page.click('#panel-close');
   n = await RenderCount(page);
   await page.uncheck('#group');
   await WaitRender(page, n);
+  page.off('console', listen);
+}
+
+// Calls from shop/frontend to `api` (a traced service) that no server span answers: the panel
+// says they point at broken propagation, in red.
+async function PropagationChecks(page, server, ctx) {
+  await PostOtlp(server.otlp, UnansweredCalls(Date.now(), ['shop', 'frontend'], 'api', 3));
+  await WaitForMap(server.http, { start: 'now-1h', end: 'now', query: 'server.kind = external_service and server.service.name = api' },
+    (m) => (m.edges || []).reduce((s, e) => s + e.requests, 0) >= 3, 'the unanswered calls to api');
+  const frontend = ctx.by_label.get('shop/frontend');
+  let n = await RenderCount(page);
+  await page.evaluate((id) => window.__edgewise.update({ sel: id }), String(frontend.id));
+  await WaitRender(page, n);
+  await page.waitForFunction(() => window.__edgewise.panelLoaded && /unanswered calls/.test(document.getElementById('panel-body').innerText), null, { timeout: 30000 });
+  const panel = await page.evaluate(() => {
+    const row = document.querySelector('#panel table.destinations tr[data-verdict]');
+    const hint = document.querySelector('#panel [data-k=hint]');
+    const suspects = document.querySelector('#panel [data-k=propagation_suspects]');
+    return { verdict: row?.dataset.verdict, row: row?.innerText, red: row?.cells[2]?.classList.contains('err'), hint: hint?.innerText,
+      hint_red: hint?.classList.contains('err'), suspects: suspects?.innerText, suspects_red: suspects?.classList.contains('err') };
+  });
+  Check('diagnostics: calls to the traced service api point at propagation, in red', panel.verdict === 'propagation' && /^api\s+3/.test(panel.row) && panel.red
+    && /3 calls to traced services \(api\) got no server span: check trace-context propagation/.test(panel.hint) && panel.hint_red
+    && panel.suspects === '3' && panel.suspects_red, JSON.stringify(panel));
+  await Shot(page, 'diagnostics-propagation');
+  await page.click('#panel-close');
 }
 
 async function ScaleMeasure(page, server, base) {
@@ -462,6 +548,7 @@ async function Main() {
   const work = mkdtempSync(join(args.work || artifacts, 'data-'));
   let server = null;
   let launched = null;
+  const api_refusals = [];
   try {
     server = await StartServer(args.server, work);
     const base = `http://${server.http}`;
@@ -472,9 +559,17 @@ async function Main() {
     await WaitForMap(server.http, { start: 'now-2h', end: 'now-1h' }, (m) => (m.edges || []).length >= 2, 'the previous hour');
     launched = await Launch();
     const page = await launched.context.newPage();
+    page.on('response', async (r) => {
+      if (!r.url().includes('/api/') || r.status() !== 400) return;
+      const body = await r.text().catch(() => '');
+      if (/unknown parameter|given more than once/.test(body)) api_refusals.push(`${r.url()}: ${body}`);
+    });
     const ctx = await MapChecks(page, base);
     await HoverChecks(page, ctx, base, traffic);
     await ControlChecks(page, ctx);
+    await GroupChecks(page, traffic);
+    await PropagationChecks(page, server, ctx);
+    Check('the page never sent a parameter the API refuses', !api_refusals.length, api_refusals.join(' | '));
     if (args.large) await ScaleMeasure(page, server, base);
   } catch (e) {
     Check('test ran to the end', false, e.stack || String(e));

@@ -124,6 +124,21 @@ export function KnownTraffic(now_ms) {
   return { bodies: [now[0].Body(), now[1].Body(), old[0].Body(), old[1].Body()], traces };
 }
 
+// `count` CLIENT spans of service `from` ([namespace, name]) that name `peer` (peer.service) and
+// that no server span answers: after --pair-wait they are calls to the external service `peer`.
+// With `peer` the name of a traced service, that is what broken trace-context propagation looks
+// like.
+export function UnansweredCalls(now_ms, from, peer, count) {
+  const batch = new Batch();
+  for (let i = 0; i < count; i++) {
+    batch.Add(from[1], from[0], Span({
+      trace: Hex(16), id: Hex(8), kind: kClient, start_ms: now_ms - 2 * 60 * 1000 + i * 100, duration_ms: 8,
+      name: 'GET /v1/orders', attrs: [...Http(200, '/v1/orders'), Attr('peer.service', peer)],
+    }));
+  }
+  return batch.Body();
+}
+
 // A large map for the scale measurement: `services` services in `namespaces` namespaces and
 // `edges` distinct service-to-service edges (one pair each), plus External Client roots.
 export function LargeTraffic(now_ms, services, edges, namespaces) {

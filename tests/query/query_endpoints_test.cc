@@ -47,7 +47,12 @@ TEST_F(QueryEndpointsTest, FocusAndDepth) {
   Json m = Map({{"focus", Id(external_)}});  // depth defaults to 1
   EXPECT_EQ(EdgeList(m), (std::set<Edge>{{Id(external_), Id(frontend_)}}));
   EXPECT_EQ(m["nodes"].Size(), 2u);
-  EXPECT_EQ(Map({{"focus", "n9999"}})["edges"].Size(), 0u);
+  // A node with no traffic in the range gives an empty map; an unknown one is a 404.
+  EXPECT_EQ(Get("/api/v1/map",
+                {{"focus", Id(stripe_)}, {"start", Ts(kT0)}, {"end", Ts(kT0 + 60)}})["edges"]
+                .Size(),
+            0u);
+  Get("/api/v1/map", {{"focus", "n9999"}}, 404);
   Get("/api/v1/map", {{"focus", "frontend"}}, 400);
 }
 

@@ -64,10 +64,10 @@ TEST(QueryLanguageTest, EveryOperator) {
 }
 
 TEST(QueryLanguageTest, PrecedenceAndParentheses) {
-  EXPECT_EQ(Canon("method = a or method = b and method = c"),
-            "(method = \"a\" or (method = \"b\" and method = \"c\"))");
-  EXPECT_EQ(Canon("(method = a or method = b) and method = c"),
-            "((method = \"a\" or method = \"b\") and method = \"c\")");
+  EXPECT_EQ(Canon("method = GET or method = PUT and method = POST"),
+            "(method = \"GET\" or (method = \"PUT\" and method = \"POST\"))");
+  EXPECT_EQ(Canon("(method = GET or method = PUT) and method = POST"),
+            "((method = \"GET\" or method = \"PUT\") and method = \"POST\")");
   EXPECT_EQ(Canon("not not error = true"), "not not error = \"true\"");
   EXPECT_EQ(Canon("not (status = 1 or status = 2)"), "not (status = \"1\" or status = \"2\")");
 }
@@ -126,12 +126,97 @@ TEST(QueryLanguageTest, ErrorsCarryPositions) {
   EXPECT_EQ(f.position, 3u);
   f = Fail("status = 1 status = 2");
   EXPECT_EQ(f.position, 11u);
-  f = Fail("a = b");  // `a` is a path regex; then '=' is unexpected
-  EXPECT_EQ(f.position, 2u);
+  f = Fail("a = b");  // a word followed by an operator was meant as a field
+  EXPECT_EQ(f.position, 0u);
+  f = Fail("x.traces status");  // a path regex, then a second value
+  EXPECT_EQ(f.position, 9u);
   f = Fail("status = 1 and");
   EXPECT_EQ(f.position, 14u);
   f = Fail("path = \"x\\");
   EXPECT_EQ(f.position, 9u);
+}
+
+TEST(QueryLanguageTest, SingleQuotedStringsAreStrings) {
+  EXPECT_EQ(Canon("server.namespace = 'shop'"), "server.namespace = \"shop\"");
+  EXPECT_EQ(Canon("client.service.name in ('a b', \"c\")"),
+            "client.service.name in (\"a b\", \"c\")");
+  EXPECT_EQ(Canon("'^/v1/'"), "path =~ \"^/v1/\"");
+  size_t pos = 0;
+  auto r = ParseQuery(R"(path = 'it\'s "quoted"')", &pos);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->root->values[0], "it's \"quoted\"");
+  auto f = Fail("path = 'open");
+  EXPECT_EQ(f.position, 7u);
+  EXPECT_EQ(f.message, "unterminated string starting at 7");
+}
+
+TEST(QueryLanguageTest, UnknownFieldsAreNamedWithTheFieldList) {
+  const std::string fields =
+      "fields: server.namespace, client.namespace, server.service.name, client.service.name, "
+      "server.kind, client.kind, path, method, status, protocol, error";
+  auto f = Fail("service = frontend");
+  EXPECT_EQ(f.message, "unknown field 'service' at 0; " + fields);
+  EXPECT_EQ(f.position, 0u);
+  f = Fail("status = 500 and server.namespce in (a, b)");
+  EXPECT_EQ(f.message, "unknown field 'server.namespce' at 17; " + fields);
+  EXPECT_EQ(f.position, 17u);
+  f = Fail("not \"service\" != x");
+  EXPECT_EQ(f.position, 4u);
+  EXPECT_EQ(f.message.rfind("unknown field 'service' at 4;", 0), 0u) << f.message;
+}
+
+TEST(QueryLanguageTest, ValuesThatCannotBeComparedAsAskedAreErrors) {
+  auto f = Fail("status >= 5xx");
+  EXPECT_EQ(f.message, "expected a number after '>=', found '5xx' at 10");
+  EXPECT_EQ(f.position, 10u);
+  f = Fail("status < inf");
+  EXPECT_EQ(f.position, 9u);
+  f = Fail("status = 5xx");
+  EXPECT_EQ(f.message, "expected an integer status code, found '5xx' at 9");
+  f = Fail("status in (500, 502, 50x)");
+  EXPECT_EQ(f.position, 21u);
+  f = Fail("status = 500.0");
+  EXPECT_EQ(f.message, "expected an integer status code, found '500.0' at 9");
+  f = Fail("status != 70000");
+  EXPECT_EQ(f.position, 10u);
+  f = Fail("path > a");
+  EXPECT_EQ(f.message, "expected a number after '>', found 'a' at 7");
+  f = Fail("protocol = htp");
+  EXPECT_EQ(f.message,
+            "unknown protocol 'htp' at 11; protocols: http, grpc, database, messaging, other");
+  EXPECT_EQ(f.position, 11u);
+  f = Fail("server.kind in (service, db)");
+  EXPECT_EQ(f.message,
+            "unknown kind 'db' at 25; kinds: service, external_client, external_service, "
+            "database, messaging");
+  f = Fail("client.kind != external");
+  EXPECT_EQ(f.position, 15u);
+  f = Fail("method = GTE");
+  EXPECT_EQ(f.message,
+            "unknown method 'GTE' at 9; methods: GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, "
+            "TRACE, PATCH, _OTHER");
+  f = Fail("error = yes");
+  EXPECT_EQ(f.message, "expected true or false for error, found 'yes' at 8");
+  // What stays valid: case-insensitive enumerations, "" for a missing status or method, any
+  // regular expression, and status codes in canonical form.
+  EXPECT_EQ(Canon("protocol = GRPC and server.kind = Database and error = TRUE"),
+            "((protocol = \"GRPC\" and server.kind = \"Database\") and error = \"TRUE\")");
+  EXPECT_EQ(Canon("status = \"\" or method = ''"), "(status = \"\" or method = \"\")");
+  EXPECT_EQ(Canon("status in (0500, 502) and status < 599.5"),
+            "(status in (\"500\", \"502\") and status < \"599.5\")");
+  EXPECT_EQ(Canon("protocol =~ ht and status =~ \"^5\""),
+            "(protocol =~ \"ht\" and status =~ \"^5\")");
+}
+
+// The enumerations the parser accepts are the names storage gives.
+TEST(QueryLanguageTest, EnumerationsAgreeWithStorage) {
+  for (int p = 0; p <= 4; ++p) {
+    std::string q = "protocol = " + std::string(storage::ProtocolName(storage::Protocol(p)));
+    Canon(q);
+  }
+  for (int k = 0; k <= 4; ++k) {
+    Canon("server.kind = " + std::string(storage::NodeKindName(storage::NodeKind(k))));
+  }
 }
 
 TEST(QueryLanguageTest, Limits) {

@@ -102,6 +102,27 @@ TEST_F(ServerHttpTest, ApiMapAnswersJson) {
   EXPECT_TRUE(doc->IsObject());
 }
 
+// A misspelt or repeated parameter is refused with a message naming it, never ignored.
+TEST_F(ServerHttpTest, ApiRefusesUnknownAndRepeatedParameters) {
+  auto c = Http();
+  auto r = c.Get("/api/v1/map?querry=" + UrlEncode("server.namespace = shop"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400) << r->body;
+  ExpectJsonError(*r);
+  EXPECT_NE(r->body.find("unknown parameter 'querry'; parameters: query, start, end"),
+            std::string::npos)
+      << r->body;
+  r = c.Get("/api/v1/map?query=" + UrlEncode("server.namespace = a") +
+            "&start=now-1h&query=" + UrlEncode("server.namespace = b"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(r->body.find("parameter 'query' given more than once"), std::string::npos) << r->body;
+  r = c.Get("/api/v1/map?focus=n99999");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 404) << r->body;
+  ExpectJsonError(*r);
+}
+
 TEST_F(ServerHttpTest, WrongMethodsAre405JsonWithAllow) {
   auto o = Otlp();
   auto r = o.Get("/v1/traces");

@@ -56,10 +56,11 @@ export function StepFor(seconds) {
   return `${minutes}m`;
 }
 
-// The filter selecting requests into one node (its incoming traffic).
+// The filter selecting requests into one node (its incoming traffic: name, namespace and kind,
+// so that a namesake elsewhere does not count); for a namespace node of a grouped map, into any
+// service of the namespace.
 export function NodeQuery(node) {
-  const q = (s) => `"${String(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  let text = `server.service.name = ${q(node.name)}`;
-  if (node.namespace) text += ` and server.namespace = ${q(node.namespace)}`;
-  return text;
+  const q = (s) => `"${String(s ?? '').replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  if (node.kind === 'namespace') return `server.namespace = ${q(node.namespace ?? node.name)} and server.kind = service`;
+  return `server.service.name = ${q(node.name)} and server.namespace = ${q(node.namespace)} and server.kind = ${node.kind || 'service'}`;
 }

@@ -55,7 +55,16 @@ export function ToDate(t) {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+// "ns/name" for services, the name for other nodes; a namespace node (group=namespace) is its
+// namespace ("(no namespace)" for the services without one).
 export function NodeLabel(node) {
   if (!node) return '?';
+  if (node.kind === 'namespace') return node.name || '(no namespace)';
   return node.namespace ? `${node.namespace}/${node.name}` : node.name;
+}
+
+// The label of an edge's two ends: "a → b", or "inside a" for a node's calls to itself.
+export function EdgeLabel(source, target) {
+  if (source && source === target) return `inside ${NodeLabel(source)}`;
+  return `${NodeLabel(source)} → ${NodeLabel(target)}`;
 }

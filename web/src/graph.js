@@ -1,9 +1,11 @@
 // The map view: turns /api/v1/map JSON into cytoscape elements (namespace boxes as compound
 // parents), styles them (shape by kind, green/red by error rate, width by log requests,
-// new/gone drawn distinctly) and places them with the layered layout, keeping positions stable
-// across refreshes.
+// new/gone drawn distinctly, a node's calls to itself — with group=namespace, the traffic inside
+// a namespace — as a loop above it) and places them with the layered layout, keeping positions
+// stable across refreshes.
 
 import cytoscape from 'cytoscape';
+import { Count, NodeLabel } from './format.js';
 import { LayeredLayout, TopologyKey } from './layout.js';
 
 export const kColors = { ok: '#2e9d5b', error: '#d64545', idle: '#9aa3b2', new: '#2f6fe0', gone: '#a0a7b4' };
@@ -25,8 +27,13 @@ export function EdgeId(source, target) {
   return `${source}\u2192${target}`;
 }
 
+// Not `ns:<namespace>`: that is the id of a namespace node of a grouped map.
 function NamespaceBoxId(ns) {
-  return `ns:${ns}`;
+  return `box:${ns}`;
+}
+
+function IsLoop(edge) {
+  return String(edge.source) === String(edge.target);
 }
 
 function Style() {
@@ -152,6 +159,26 @@ function Style() {
         'text-background-opacity': 1,
       },
     },
+    // A node's calls to itself: a loop above the node (the default loop, up and to the left,
+    // has a control point inside a wide service box, where cytoscape cannot draw it), labelled
+    // with its requests. Never haystack: haystack edges cannot loop.
+    {
+      selector: 'edge.loop',
+      style: {
+        'curve-style': 'bezier',
+        'loop-direction': '0deg',
+        'loop-sweep': '-50deg',
+        'control-point-step-size': 48,
+        'target-arrow-shape': 'triangle',
+        label: 'data(loop_label)',
+        'text-margin-y': -12,
+        'font-size': 10,
+        color: '#34508f',
+        'text-background-color': '#fff',
+        'text-background-opacity': 0.8,
+        'text-background-padding': 1,
+      },
+    },
     { selector: 'edge.hover', style: { opacity: 1, 'z-index': 10, 'underlay-color': '#2f6fe0', 'underlay-opacity': 0.18, 'underlay-padding': 4 } },
     { selector: 'edge:selected', style: { opacity: 1, 'underlay-color': '#2f6fe0', 'underlay-opacity': 0.3, 'underlay-padding': 4 } },
     { selector: '.faded', style: { opacity: 0.15 } },
@@ -271,7 +298,7 @@ export class MapView {
     lap('update');
     if (fresh.length) cy.add(fresh);
     lap('add');
-    cy.edges().toggleClass('many', edges.length > kManyEdges);
+    cy.edges().not('.loop').toggleClass('many', edges.length > kManyEdges);
     if (key !== this.topology) {
       const added = nodes.some((n) => !previous.has(String(n.id)));
       // Keep positions when nodes only went away; lay out afresh when new ones came.
@@ -312,7 +339,7 @@ export class MapView {
       const health = NodeHealth(n, threshold);
       const data = {
         id: String(n.id),
-        label: n.name || String(n.id),
+        label: n.kind === 'namespace' ? NodeLabel(n) : n.name || String(n.id),
         kind: n.kind || 'service',
         shape: kShapes[n.kind] || 'round-rectangle',
         health_color: health.color,
@@ -325,9 +352,10 @@ export class MapView {
     for (const e of edges) max_requests = Math.max(max_requests, e.requests || 0);
     const many = edges.length > kManyEdges;
     for (const e of edges) {
+      const loop = IsLoop(e);
       out.push({
         group: 'edges',
-        classes: many ? 'many' : '',
+        classes: loop ? 'loop' : many ? 'many' : '',
         data: {
           id: EdgeId(e.source, e.target),
           source: String(e.source),
@@ -335,6 +363,7 @@ export class MapView {
           color: EdgeColor(e, threshold),
           width: EdgeWidth(e.requests, max_requests),
           change: e.change || '',
+          loop_label: loop ? `${Count(e.requests)} inside` : '',
         },
       });
     }

@@ -173,6 +173,8 @@ function SyncControls() {
 function Update(changes) {
   Object.assign(state, changes);
   if ('q' in changes || 'focus' in changes || 'group' in changes) state.all = false;
+  // A namespace node exists only in a grouped map: ungrouping leaves its focus.
+  if ('group' in changes && !state.group && state.focus.startsWith('ns:')) state.focus = '';
   WriteUrl(state);
   SyncControls();
   if ('refresh' in changes) ScheduleRefresh();

@@ -2,7 +2,7 @@
 // /api/v1/service, /api/v1/edge/series and /api/v1/edge/traces.
 
 import { GetJson, NodeQuery, StepFor } from './api.js';
-import { Count, Esc, Millis, Minute, NodeLabel, Percent, Rate, ToDate } from './format.js';
+import { Count, EdgeLabel, Esc, Millis, Minute, NodeLabel, Percent, Rate, ToDate } from './format.js';
 
 // ---- response shapes, read tolerantly (the series/traces field names are the API's) ----
 
@@ -46,7 +46,7 @@ export function EdgeTooltip(edge, view, traces) {
   const l = edge.latency_ms || {};
   const prev = edge.previous || edge.prev || null;
   const cls = edge.errors > 0 ? 'err' : 'ok';
-  let html = `<div class="title">${Esc(NodeLabel(src))} → ${Esc(NodeLabel(dst))}</div><table>
+  let html = `<div class="title">${Esc(EdgeLabel(src, dst))}</div><table>
 <tr><td>rate</td><td class="num" data-k="rate">${Rate(edge.rate_per_s)}</td></tr>
 <tr><td>error rate</td><td class="num ${cls}" data-k="error_rate">${Percent(edge.error_rate)}</td></tr>
 <tr><td>requests</td><td class="num" data-k="requests">${Count(edge.requests)}</td></tr>
@@ -71,9 +71,10 @@ export function NodeTooltip(node, view, health) {
   const incoming = view.data.edges.filter((e) => String(e.target) === String(node.id));
   const outgoing = view.data.edges.filter((e) => String(e.source) === String(node.id));
   const rate_in = incoming.reduce((s, e) => s + (e.rate_per_s || 0), 0);
+  const inside = incoming.find((e) => String(e.source) === String(node.id));
   const names = new Set();
-  for (const e of incoming) names.add(NodeLabel(view.nodeById.get(String(e.source))));
-  for (const e of outgoing) names.add(NodeLabel(view.nodeById.get(String(e.target))));
+  for (const e of incoming) if (e !== inside) names.add(NodeLabel(view.nodeById.get(String(e.source))));
+  for (const e of outgoing) if (e !== inside) names.add(NodeLabel(view.nodeById.get(String(e.target))));
   const list = [...names].sort();
   const shown = list.slice(0, 8).map(Esc).join(', ') + (list.length > 8 ? `, … (${list.length} in all)` : '');
   const cls = health.label === 'erroring' ? 'err' : 'ok';
@@ -81,7 +82,8 @@ export function NodeTooltip(node, view, health) {
 <tr><td>incoming rate</td><td class="num" data-k="rate_in">${Rate(rate_in)}</td></tr>
 <tr><td>requests in</td><td class="num" data-k="requests_in">${Count(node.requests_in)}</td></tr>
 <tr><td>errors in</td><td class="num ${cls}" data-k="errors_in">${Count(node.errors_in)} (${Percent(health.rate ?? 0)})</td></tr>
-<tr><td>health</td><td class="${cls}" data-k="health">${Esc(health.label)}</td></tr>
+<tr><td>health</td><td class="${cls}" data-k="health">${Esc(health.label)}</td></tr>${inside ? `
+<tr><td>inside</td><td class="num" data-k="inside">${Count(inside.requests)} requests, ${Count(inside.errors)} errors</td></tr>` : ''}
 <tr><td>connected</td><td data-k="connected">${shown || '–'}</td></tr>${NodeChange(node)}</table>`;
 }
 
@@ -144,38 +146,50 @@ function EdgeTable(edges, view, side) {
     .map((e) => {
       const other = view.nodeById.get(String(side === 'in' ? e.source : e.target));
       const cls = e.errors > 0 ? 'err' : '';
-      return `<tr><td><a data-node="${Esc(other?.id)}">${Esc(NodeLabel(other))}</a></td><td class="num">${Count(e.requests)}</td>
+      const label = String(e.source) === String(e.target) ? `${NodeLabel(other)} (inside)` : NodeLabel(other);
+      return `<tr><td><a data-node="${Esc(other?.id)}">${Esc(label)}</a></td><td class="num">${Count(e.requests)}</td>
 <td class="num ${cls}">${Percent(e.error_rate)}</td><td class="num">${Millis(e.latency_ms?.p95)}</td></tr>`;
     })
     .join('');
   return `<table><tr><th>${side === 'in' ? 'from' : 'to'}</th><th class="num">req</th><th class="num">err</th><th class="num">p95</th></tr>${rows}</table>`;
 }
 
-// Missing-edge diagnostics as the server reports them (halves that expired unpaired, by kind).
-function Diagnostics(body) {
-  const d = body?.missing_edges ?? body?.diagnostics ?? body?.missing ?? body?.unpaired;
-  if (d === undefined || d === null) return '<div class="muted">none reported</div>';
-  if (Array.isArray(d)) {
-    if (!d.length) return '<div class="ok">no unpaired halves</div>';
-    return `<table>${d.map((x) => `<tr><td>${Esc(typeof x === 'object' ? Object.entries(x).map(([k, v]) => `${k}: ${v}`).join(', ') : x)}</td></tr>`).join('')}</table>`;
+// Missing-edge diagnostics as /api/v1/service reports them: the halves that expired unpaired, and
+// per destination that no server span answered whether that points at broken propagation
+// (toward a traced service: red) or is the expected outcome (toward an external service).
+const kVerdicts = {
+  propagation: ['err', 'traced: check propagation'],
+  expected: ['muted', 'external: expected'],
+  unknown: ['muted', 'IP address: cannot tell'],
+};
+
+export function Diagnostics(body) {
+  const d = body?.missing_edges;
+  if (!d || typeof d !== 'object') return '<div class="muted">none reported</div>';
+  const suspects = Number(d.propagation_suspects ?? 0);
+  const count = (k, v, cls) => `<tr><td>${Esc(k)}</td><td class="num ${v ? cls : ''}" data-k="${Esc(k.replace(/ /g, '_'))}">${Count(v ?? 0)}</td></tr>`;
+  const total = Number(d.client_halves_expired || 0) + Number(d.server_halves_expired || 0) + Number(d.evicted || 0);
+  let html = total ? '' : '<div class="ok">no unpaired halves in range</div>';
+  html += `<table>${count('client halves expired', d.client_halves_expired, '')}${count('server halves expired', d.server_halves_expired, 'err')}${count('evicted', d.evicted, 'err')}`;
+  html += `${count('propagation suspects', suspects, 'err')}${count('expected unpaired', d.expected_unpaired, '')}</table>`;
+  const list = Array.isArray(d.destinations) ? d.destinations : [];
+  if (list.length) {
+    const rows = list.map((x) => {
+      const [cls, text] = kVerdicts[x.verdict] || ['muted', x.verdict];
+      return `<tr data-verdict="${Esc(x.verdict)}"><td>${Esc(x.name)}</td><td class="num">${Count(x.requests)}</td><td class="${cls}">${Esc(text)}</td></tr>`;
+    }).join('');
+    html += `<table class="destinations"><tr><th>unanswered calls to</th><th class="num">req</th><th>verdict</th></tr>${rows}</table>`;
   }
-  if (typeof d === 'object') {
-    const entries = Object.entries(d).filter(([k]) => k !== 'hint');
-    const all_zero = entries.every(([, v]) => !v);
-    let html = all_zero ? '<div class="ok">no unpaired halves in range</div>' : '';
-    html += `<table>${entries.map(([k, v]) => `<tr><td>${Esc(k.replace(/_/g, ' '))}</td><td class="num ${v ? 'err' : ''}" data-k="${Esc(k)}">${Esc(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`).join('')}</table>`;
-    if (d.hint) html += `<div class="err" style="margin-top:4px">${Esc(d.hint)}</div>`;
-    return html;
-  }
-  return `<div>${Esc(d)}</div>`;
+  if (d.hint) html += `<div class="${suspects || d.evicted ? 'err' : 'muted'}" data-k="hint" style="margin-top:4px">${Esc(d.hint)}</div>`;
+  return html;
 }
 
 // Fills the panel for a node. window_ is {start, end, seconds}. Returns when loaded.
 export async function ShowNode(body_el, node, view, window_, actions) {
   const incoming = view.data.edges.filter((e) => String(e.target) === String(node.id));
   const outgoing = view.data.edges.filter((e) => String(e.source) === String(node.id));
-  body_el.innerHTML = `<h2>${Esc(node.name)}</h2>
-<div class="sub">${Esc(node.kind)}${node.namespace ? ' · namespace ' + Esc(node.namespace) : ''}</div>
+  body_el.innerHTML = `<h2>${Esc(node.kind === 'namespace' ? NodeLabel(node) : node.name)}</h2>
+<div class="sub">${Esc(node.kind)}${node.namespace && node.kind !== 'namespace' ? ' · namespace ' + Esc(node.namespace) : ''}</div>
 <div><button type="button" data-act="focus">Focus here</button> <button type="button" data-act="filter">Filter to its traffic</button></div>
 <h3>Trend (incoming)</h3><div id="panel-trend" class="muted">loading…</div>
 <h3>Callers</h3>${EdgeTable(incoming, view, 'in')}
@@ -186,7 +200,7 @@ export async function ShowNode(body_el, node, view, window_, actions) {
   body_el.querySelectorAll('a[data-node]').forEach((a) => (a.onclick = () => actions.select(a.dataset.node)));
   const [series, service] = await Promise.all([
     GetJson('/api/v1/edge/series', { query: NodeQuery(node), start: window_.start, end: window_.end, step: StepFor(window_.seconds) }),
-    GetJson('/api/v1/service', { namespace: node.namespace || '', name: node.name, kind: node.kind, start: window_.start, end: window_.end }),
+    GetJson('/api/v1/service', { id: node.id, start: window_.start, end: window_.end }),
   ]);
   const trend = body_el.querySelector('#panel-trend');
   const diag = body_el.querySelector('#panel-diag');
@@ -201,7 +215,7 @@ export async function ShowEdge(body_el, edge, view, window_, template) {
   const src = view.nodeById.get(String(edge.source));
   const dst = view.nodeById.get(String(edge.target));
   const l = edge.latency_ms || {};
-  body_el.innerHTML = `<h2>${Esc(NodeLabel(src))} → ${Esc(NodeLabel(dst))}</h2>
+  body_el.innerHTML = `<h2>${Esc(EdgeLabel(src, dst))}</h2>
 <div class="sub">${Esc(edge.protocol || '')} · ${Rate(edge.rate_per_s)} · ${Count(edge.requests)} requests · ${Count(edge.errors)} errors (${Percent(edge.error_rate)})</div>
 <div class="sub">p50 ${Millis(l.p50)} · p95 ${Millis(l.p95)} · p99 ${Millis(l.p99)}</div>
 <h3>Trend</h3><div id="panel-trend" class="muted">loading…</div>
