@@ -178,14 +178,19 @@ TEST_F(ExemplarsIntegrationTest, EveryEdgeAnswersItsRoleHolders) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->status, 200) << r->body;
 
-  // Wait for the expired edges (pair-wait 1 s, flushes every 200 ms).
+  // Wait until every request is in the map: the expired ones come after pair-wait (1 s), each
+  // shard's at its own sweep and flush (every 200 ms).
+  const size_t total = 16;
   std::map<std::string, std::string> id_of;  // node name -> id
   Json map;
-  for (int attempt = 0; attempt < 300; ++attempt) {
+  uint64_t seen = 0;
+  for (int attempt = 0; attempt < 300 && seen != total; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     map = Get("/api/v1/map?start=now-10m");
-    if (map["edges"].Size() == model.size()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    seen = 0;
+    for (const auto& e : map["edges"].Elements()) seen += e["requests"].Uint();
   }
+  ASSERT_EQ(seen, total) << map.Dump();
   ASSERT_EQ(map["edges"].Size(), model.size()) << map.Dump();
   for (const auto& n : map["nodes"].Elements()) id_of[n["name"].String()] = n["id"].String();
 
