@@ -127,6 +127,69 @@ class ExemplarsIntegrationTest : public ::testing::Test {
     return j.ok() ? *j : Json();
   }
 
+  // (client name, server name) -> the requests of that edge.
+  using Model = std::map<std::pair<std::string, std::string>, std::vector<Want>>;
+
+  // The test's traffic: *spans to send and *model of what each edge must answer.
+  void Traffic(std::vector<OtlpSpan>* out, Model* out_model) {
+    // All spans start inside the previous minute, so each edge has one edge-minute.
+    const int64_t base = (WallNowMs() / kMsPerMinute - 1) * kMsPerMinute + 1000;
+    // Two calls to api.stripe.com, no server half: completed by expiry.
+    for (auto [trace, at, dur, status] :
+         {std::tuple{1, 100, 812, 502}, std::tuple{2, 200, 95, 200}}) {
+      OtlpSpan c = Span(0, 3, trace, 1000 + trace, 0, base + at, dur, status);
+      c.attrs.push_back(Attr::Str("server.address", "api.stripe.com"));
+      out->push_back(c);
+      (*out_model)[{"frontend", "api.stripe.com"}].push_back(
+          {Hex(c.trace_id), base + at, static_cast<double>(dur), status >= 500});
+    }
+    // A server half whose parent span never comes: External Client -> cart, by expiry.
+    out->push_back(Span(1, 2, 3, 3000, 2999, base + 300, 7, 200));
+    (*out_model)[{"External Client", "cart"}].push_back({Hex(TraceId(3)), base + 300, 7.0, false});
+    // A root server span: External Client -> frontend at once.
+    out->push_back(Span(0, 2, 4, 4000, 0, base + 400, 44, 503));
+    (*out_model)[{"External Client", "frontend"}].push_back(
+        {Hex(TraceId(4)), base + 400, 44.0, true});
+    // Paired frontend -> cart: 12 requests, 8 of them errors (the older rule kept four errors and
+    // no success). Client halves first: the server half completes each pair.
+    std::vector<OtlpSpan> servers;
+    for (uint64_t i = 0; i < 12; ++i) {
+      const uint64_t trace = 10 + i;
+      const int64_t at = 1000 + static_cast<int64_t>(i) * 3000;
+      const int64_t dur = static_cast<int64_t>((i * 7) % 12) + 1;
+      const int status = i % 3 == 2 ? 200 : 500;
+      OtlpSpan c = Span(0, 3, trace, 5000 + i, 0, base + at, dur + 2, 0);
+      c.attrs = {Attr::Str("http.request.method", "GET"), Attr::Str("server.address", "cart")};
+      out->push_back(c);
+      servers.push_back(Span(1, 2, trace, 6000 + i, 5000 + i, base + at + 1, dur, status));
+      (*out_model)[{"frontend", "cart"}].push_back(
+          {Hex(c.trace_id), base + at + 1, static_cast<double>(dur), status >= 500});
+    }
+    for (auto& s : servers) out->push_back(s);
+  }
+
+  // /api/v1/edge/traces of source -> target answers the holders (errors absent, true, false).
+  void ExpectRoleHolders(const std::string& source, const std::string& target,
+                         const std::string& where, const std::vector<Want>& holders) {
+    for (const char* errors : {"", "true", "false"}) {
+      std::vector<Want> want;
+      for (const auto& w : holders) {
+        if (*errors == '\0' || w.error == (std::string(errors) == "true")) want.push_back(w);
+      }
+      Json t = Get("/api/v1/edge/traces?start=now-10m&source=" + source + "&target=" + target +
+                   (*errors ? "&errors=" : "") + errors);
+      ASSERT_EQ(t["traces"].Size(), want.size()) << where << " errors=" << errors << t.Dump();
+      for (size_t i = 0; i < want.size(); ++i) {
+        const Json x = t["traces"][i];
+        EXPECT_EQ(x["trace_id"].String(), want[i].trace_id) << where << " " << i;
+        EXPECT_EQ(x["start_ms"].Int(), want[i].start_ms) << where << " " << i;
+        EXPECT_DOUBLE_EQ(x["duration_ms"].Double(), want[i].duration_ms) << where << " " << i;
+        EXPECT_EQ(x["error"].Bool(), want[i].error) << where << " " << i;
+        EXPECT_EQ(x["trace_url"].String(), "http://jaeger:16686/trace/" + want[i].trace_id);
+      }
+    }
+  }
+
   std::unique_ptr<testing::ServerProcess> server_;
   std::unique_ptr<tools::HttpConnection> otlp_, http_;
 };
@@ -135,42 +198,9 @@ TEST_F(ExemplarsIntegrationTest, EveryEdgeAnswersItsRoleHolders) {
   const std::vector<std::vector<Attr>> resources = {
       {Attr::Str("service.name", "frontend"), Attr::Str("k8s.namespace.name", "shop")},
       {Attr::Str("service.name", "cart"), Attr::Str("k8s.namespace.name", "shop")}};
-  // All spans start inside the previous minute, so each edge has one edge-minute.
-  const int64_t base = (WallNowMs() / kMsPerMinute - 1) * kMsPerMinute + 1000;
   std::vector<OtlpSpan> spans;
-  // (client name, server name) -> the requests of that edge.
-  std::map<std::pair<std::string, std::string>, std::vector<Want>> model;
-  // Two calls to api.stripe.com, no server half: completed by expiry.
-  for (auto [trace, at, dur, status] :
-       {std::tuple{1, 100, 812, 502}, std::tuple{2, 200, 95, 200}}) {
-    OtlpSpan c = Span(0, 3, trace, 1000 + trace, 0, base + at, dur, status);
-    c.attrs.push_back(Attr::Str("server.address", "api.stripe.com"));
-    spans.push_back(c);
-    model[{"frontend", "api.stripe.com"}].push_back(
-        {Hex(c.trace_id), base + at, static_cast<double>(dur), status >= 500});
-  }
-  // A server half whose parent span never comes: External Client -> cart, by expiry.
-  spans.push_back(Span(1, 2, 3, 3000, 2999, base + 300, 7, 200));
-  model[{"External Client", "cart"}].push_back({Hex(TraceId(3)), base + 300, 7.0, false});
-  // A root server span: External Client -> frontend at once.
-  spans.push_back(Span(0, 2, 4, 4000, 0, base + 400, 44, 503));
-  model[{"External Client", "frontend"}].push_back({Hex(TraceId(4)), base + 400, 44.0, true});
-  // Paired frontend -> cart: 12 requests, 8 of them errors (the older rule kept four errors and
-  // no success). Client halves first: the server half completes each pair.
-  std::vector<OtlpSpan> servers;
-  for (uint64_t i = 0; i < 12; ++i) {
-    const uint64_t trace = 10 + i;
-    const int64_t at = 1000 + static_cast<int64_t>(i) * 3000;
-    const int64_t dur = static_cast<int64_t>((i * 7) % 12) + 1;
-    const int status = i % 3 == 2 ? 200 : 500;
-    OtlpSpan c = Span(0, 3, trace, 5000 + i, 0, base + at, dur + 2, 0);
-    c.attrs = {Attr::Str("http.request.method", "GET"), Attr::Str("server.address", "cart")};
-    spans.push_back(c);
-    servers.push_back(Span(1, 2, trace, 6000 + i, 5000 + i, base + at + 1, dur, status));
-    model[{"frontend", "cart"}].push_back(
-        {Hex(c.trace_id), base + at + 1, static_cast<double>(dur), status >= 500});
-  }
-  for (auto& s : servers) spans.push_back(s);
+  Model model;
+  Traffic(&spans, &model);
   std::vector<const OtlpSpan*> ptrs;
   for (const auto& s : spans) ptrs.push_back(&s);
   auto r = otlp_->Request("POST", "/v1/traces", {{"Content-Type", "application/x-protobuf"}},
@@ -195,25 +225,8 @@ TEST_F(ExemplarsIntegrationTest, EveryEdgeAnswersItsRoleHolders) {
   for (const auto& n : map["nodes"].Elements()) id_of[n["name"].String()] = n["id"].String();
 
   for (const auto& [edge, requests] : model) {
-    const std::string where = edge.first + " -> " + edge.second;
-    const std::vector<Want> holders = Holders(requests);
-    for (const char* errors : {"", "true", "false"}) {
-      std::vector<Want> want;
-      for (const auto& w : holders) {
-        if (*errors == '\0' || w.error == (std::string(errors) == "true")) want.push_back(w);
-      }
-      Json t = Get("/api/v1/edge/traces?start=now-10m&source=" + id_of[edge.first] +
-                   "&target=" + id_of[edge.second] + (*errors ? "&errors=" : "") + errors);
-      ASSERT_EQ(t["traces"].Size(), want.size()) << where << " errors=" << errors << t.Dump();
-      for (size_t i = 0; i < want.size(); ++i) {
-        const Json x = t["traces"][i];
-        EXPECT_EQ(x["trace_id"].String(), want[i].trace_id) << where << " " << i;
-        EXPECT_EQ(x["start_ms"].Int(), want[i].start_ms) << where << " " << i;
-        EXPECT_DOUBLE_EQ(x["duration_ms"].Double(), want[i].duration_ms) << where << " " << i;
-        EXPECT_EQ(x["error"].Bool(), want[i].error) << where << " " << i;
-        EXPECT_EQ(x["trace_url"].String(), "http://jaeger:16686/trace/" + want[i].trace_id);
-      }
-    }
+    ExpectRoleHolders(id_of[edge.first], id_of[edge.second], edge.first + " -> " + edge.second,
+                      Holders(requests));
   }
   // The question of the issue: the traces of the failing call to api.stripe.com.
   Json failing = Get("/api/v1/edge/traces?start=now-10m&errors=true&source=" + id_of["frontend"] +

@@ -137,10 +137,72 @@ TEST(IngestExemplars, EdgesCompletedByExpiryKeepExemplars) {
             (std::vector<Exemplar>{Ex(23, t + 30, 4000, 0, false)}));
 }
 
+// One request of a random kind: appends its span(s) and adds it to the model of its edge-minute.
+void AddRequest(uint64_t trace, int64_t start, std::mt19937_64& rng, std::vector<SpanView>* spans,
+                std::map<EdgeMinute, std::vector<Exemplar>>* model) {
+  const auto dur = static_cast<uint32_t>(1000 + rng() % 40 * 1000);
+  const bool error = rng() % 4 == 0;
+  const uint16_t status = error ? 503 : 200;
+  const int64_t minute = start / kMsPerMinute;
+  const Exemplar ex = Ex(trace, start, dur, status, error);
+  switch (rng() % 4) {
+    case 0: {  // to api.stripe.com: expires
+      SpanView c = MakeSpan(SpanKind::kClient, "checkout", trace, 1000 + trace, 0, start, dur);
+      c.server_address = "api.stripe.com";
+      c.http_status = status;
+      spans->push_back(c);
+      (*model)[{"service:/checkout", kStripe, minute}].push_back(ex);
+      break;
+    }
+    case 1: {  // parent never sent: expires from External Client
+      SpanView s = MakeSpan(SpanKind::kServer, "cart", trace, 2000 + trace, 77, start, dur);
+      s.http_status = status;
+      spans->push_back(s);
+      (*model)[{kExtClient, "service:/cart", minute}].push_back(ex);
+      break;
+    }
+    case 2: {  // paired, client first: the server half's own start and duration
+      SpanView c = MakeSpan(SpanKind::kClient, "web", trace, 3000 + trace, 0, start, dur + 500);
+      c.server_address = "cart";
+      SpanView s =
+          MakeSpan(SpanKind::kServer, "cart", trace, 4000 + trace, 3000 + trace, start + 200, dur);
+      s.http_status = status;
+      spans->push_back(c);
+      spans->push_back(s);
+      (*model)[{"service:/web", "service:/cart", minute}].push_back(
+          Ex(trace, start + 200, dur, status, error));
+      break;
+    }
+    default: {  // a root: from External Client at once
+      SpanView s = MakeSpan(SpanKind::kServer, "web", trace, 5000 + trace, 0, start, dur);
+      s.http_status = status;
+      spans->push_back(s);
+      (*model)[{kExtClient, "service:/web", minute}].push_back(ex);
+    }
+  }
+}
+
+// A random order of spans that keeps each client half of a pair before its server half.
+std::vector<size_t> ClientsFirstOrder(const std::vector<SpanView>& spans, std::mt19937_64& rng) {
+  std::vector<size_t> order(spans.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<size_t> pos(spans.size());
+  for (size_t i = 0; i < order.size(); ++i) pos[order[i]] = i;
+  for (size_t i = 0; i + 1 < spans.size(); ++i) {
+    if (spans[i].kind == SpanKind::kClient && spans[i + 1].has_parent &&
+        spans[i + 1].parent_span_id == spans[i].span_id && pos[i] > pos[i + 1]) {
+      std::swap(order[pos[i]], order[pos[i + 1]]);
+      std::swap(pos[i], pos[i + 1]);
+    }
+  }
+  return order;
+}
+
 // Random traffic of one shard: calls to api.stripe.com (all expire), server halves whose parent
-// never comes (all expire), paired calls web -> cart (the client half first, so the exemplar is
-// the server half's own), root server spans; errors, starts over three minutes and durations
-// drawn at random, fed in a random order. Every edge-minute's exemplars are the model's.
+// never comes (all expire), paired calls web -> cart, root server spans; errors, starts over
+// three minutes and durations drawn at random, fed in a random order. Every edge-minute's
+// exemplars are the model's.
 TEST(IngestExemplars, EveryEdgeMinuteKeepsTheModelsRoleHolders) {
   std::mt19937_64 rng(20261207);
   ShardHarness h(/*pair_wait_ms=*/1000, /*max_pending=*/20'000);
@@ -149,64 +211,9 @@ TEST(IngestExemplars, EveryEdgeMinuteKeepsTheModelsRoleHolders) {
     std::map<EdgeMinute, std::vector<Exemplar>> model;
     std::vector<SpanView> spans;
     for (uint64_t trace = round * 1000 + 1; trace <= round * 1000 + 400; ++trace) {
-      const int64_t start = t0 + static_cast<int64_t>(rng() % 120'000);
-      const auto dur = static_cast<uint32_t>(1000 + rng() % 40 * 1000);
-      const bool error = rng() % 4 == 0;
-      const uint16_t status = error ? 503 : 200;
-      const int64_t minute = start / kMsPerMinute;
-      switch (rng() % 4) {
-        case 0: {  // to api.stripe.com: expires
-          SpanView c = MakeSpan(SpanKind::kClient, "checkout", trace, 1000 + trace, 0, start, dur);
-          c.server_address = "api.stripe.com";
-          c.http_status = status;
-          spans.push_back(c);
-          model[{"service:/checkout", kStripe, minute}].push_back(
-              Ex(trace, start, dur, status, error));
-          break;
-        }
-        case 1: {  // parent never sent: expires from External Client
-          SpanView s = MakeSpan(SpanKind::kServer, "cart", trace, 2000 + trace, 77, start, dur);
-          s.http_status = status;
-          spans.push_back(s);
-          model[{kExtClient, "service:/cart", minute}].push_back(
-              Ex(trace, start, dur, status, error));
-          break;
-        }
-        case 2: {  // paired, client first
-          SpanView c = MakeSpan(SpanKind::kClient, "web", trace, 3000 + trace, 0, start, dur + 500);
-          c.server_address = "cart";
-          SpanView s = MakeSpan(SpanKind::kServer, "cart", trace, 4000 + trace, 3000 + trace,
-                                start + 200, dur);
-          s.http_status = status;
-          spans.push_back(c);
-          spans.push_back(s);
-          model[{"service:/web", "service:/cart", minute}].push_back(
-              Ex(trace, start + 200, dur, status, error));
-          break;
-        }
-        default: {  // a root: from External Client at once
-          SpanView s = MakeSpan(SpanKind::kServer, "web", trace, 5000 + trace, 0, start, dur);
-          s.http_status = status;
-          spans.push_back(s);
-          model[{kExtClient, "service:/web", minute}].push_back(
-              Ex(trace, start, dur, status, error));
-        }
-      }
+      AddRequest(trace, t0 + static_cast<int64_t>(rng() % 120'000), rng, &spans, &model);
     }
-    // A random order that keeps each client half of web -> cart before its server half.
-    std::vector<size_t> order(spans.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::shuffle(order.begin(), order.end(), rng);
-    std::vector<size_t> pos(spans.size());
-    for (size_t i = 0; i < order.size(); ++i) pos[order[i]] = i;
-    for (size_t i = 0; i + 1 < spans.size(); ++i) {
-      if (spans[i].kind == SpanKind::kClient && spans[i + 1].has_parent &&
-          spans[i + 1].parent_span_id == spans[i].span_id && pos[i] > pos[i + 1]) {
-        std::swap(order[pos[i]], order[pos[i + 1]]);
-        std::swap(pos[i], pos[i + 1]);
-      }
-    }
-    for (size_t i : order) h.Feed(spans[i]);
+    for (size_t i : ClientsFirstOrder(spans, rng)) h.Feed(spans[i]);
     h.Advance(1000 + 500);
     h.Flush();
     auto got = Exemplars(h);

@@ -84,39 +84,45 @@ class EdgeTracesTest : public ::testing::Test {
     return j.ok() ? *j : Json();
   }
 
+  // Six flushes of 300 random single-request rollups of a -> c and b -> c over five minutes;
+  // returns every request per (client, server, minute).
+  std::map<std::tuple<NodeId, NodeId, int64_t>, std::vector<Exemplar>> WriteRandom() {
+    std::mt19937_64 rng(7);
+    std::map<std::tuple<NodeId, NodeId, int64_t>, std::vector<Exemplar>> model;
+    for (int flush = 0; flush < 6; ++flush) {
+      storage::FlushBatch b;
+      b.log_position = static_cast<uint64_t>(flush) + 1;
+      for (int i = 0; i < 300; ++i) {
+        storage::MinuteRollup r;
+        r.minute = kM0 + static_cast<int64_t>(rng() % 5);
+        r.dims.client = nodes_[rng() % 2];
+        r.dims.server = nodes_[2];
+        r.dims.protocol = storage::Protocol::kHttp;
+        r.dims.status = static_cast<uint16_t>(rng() % 3 == 0 ? 500 : 200);
+        r.value.requests = 1;
+        Exemplar e;
+        for (auto& byte : e.trace_id) byte = static_cast<uint8_t>(rng());
+        e.start_ms = r.minute * 60'000 + static_cast<int64_t>(rng() % 60) * 1000;
+        e.duration_us = static_cast<uint32_t>(rng() % 50) * 1000;
+        e.status = r.dims.status;
+        e.error = e.status == 500;
+        r.value.errors = e.error ? 1 : 0;
+        r.value.AddExemplar(e);
+        model[{r.dims.client, r.dims.server, r.minute}].push_back(e);
+        b.rollups.push_back(std::move(r));
+      }
+      EXPECT_TRUE(store_->ApplyFlush(b).ok());
+    }
+    return model;
+  }
+
   ew::testing::TempDir dir_{"ew-traces-test-"};
   std::unique_ptr<storage::EdgeStore> store_;
   std::vector<NodeId> nodes_;
 };
 
 TEST_F(EdgeTracesTest, ErrorsFilterAndOrderMatchTheModel) {
-  std::mt19937_64 rng(7);
-  // (client, server, minute) -> every request.
-  std::map<std::tuple<NodeId, NodeId, int64_t>, std::vector<Exemplar>> model;
-  for (int flush = 0; flush < 6; ++flush) {
-    storage::FlushBatch b;
-    b.log_position = static_cast<uint64_t>(flush) + 1;
-    for (int i = 0; i < 300; ++i) {
-      storage::MinuteRollup r;
-      r.minute = kM0 + static_cast<int64_t>(rng() % 5);
-      r.dims.client = nodes_[rng() % 2];
-      r.dims.server = nodes_[2];
-      r.dims.protocol = storage::Protocol::kHttp;
-      r.dims.status = static_cast<uint16_t>(rng() % 3 == 0 ? 500 : 200);
-      r.value.requests = 1;
-      Exemplar e;
-      for (auto& byte : e.trace_id) byte = static_cast<uint8_t>(rng());
-      e.start_ms = r.minute * 60'000 + static_cast<int64_t>(rng() % 60) * 1000;
-      e.duration_us = static_cast<uint32_t>(rng() % 50) * 1000;
-      e.status = r.dims.status;
-      e.error = e.status == 500;
-      r.value.errors = e.error ? 1 : 0;
-      r.value.AddExemplar(e);
-      model[{r.dims.client, r.dims.server, r.minute}].push_back(e);
-      b.rollups.push_back(std::move(r));
-    }
-    ASSERT_TRUE(store_->ApplyFlush(b).ok());
-  }
+  auto model = WriteRandom();
   auto q = QueryService::Create(store_.get(), nullptr);
   const NodeId src = nodes_[0], dst = nodes_[2];
   for (const char* errors : {"", "true", "false"}) {
