@@ -9,7 +9,7 @@
 // halves all expire (calls to an external service, requests from External Client whose parent
 // span was never sent) the holders are exactly that edge-minute's role holders.
 //
-// Memory: at most max_sets edge-minutes (new ones are not recorded past it), ~300 B each, plus
+// Memory: at most max_sets edge-minutes (new ones are not recorded past it), ~280 B each, plus
 // 16 KiB of one-byte counters (per hash of a pending key, the roles its holders hold: a filter
 // that spares most pairing and expiring halves the set lookup, small enough to stay in L1).
 // Edge-minutes left without holders, and holders whose half left the table unseen (a resent
