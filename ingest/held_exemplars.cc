@@ -46,12 +46,23 @@ void HeldExemplars::Hold(const PendingEntry& e, const HalfRecord& r, int64_t arr
   Set* found = Find(KeyOf(e), /*create=*/true);
   if (found == nullptr) return;  // over the bound: this edge-minute keeps none
   Set& set = *found;
-  for (size_t role = 0; role < storage::kExemplarRoles; ++role) {
-    const auto r_role = static_cast<ExemplarRole>(role);
-    if (!storage::ExemplarFits(r_role, h.ex)) continue;
-    const bool held = (set.used >> role) & 1;
-    if (held && !storage::ExemplarBeats(r_role, h.ex, set.role[role].ex)) continue;
-    if (held) Release(set, role);
+  // The two roles of h's class (errors or successes); the first key decides most comparisons
+  // inline, ties go to the storage order.
+  const ExemplarRole newest =
+      h.ex.error ? ExemplarRole::kNewestError : ExemplarRole::kNewestSuccess;
+  const ExemplarRole slowest =
+      h.ex.error ? ExemplarRole::kSlowestError : ExemplarRole::kSlowestSuccess;
+  for (const ExemplarRole r_role : {newest, slowest}) {
+    const auto role = static_cast<size_t>(r_role);
+    if ((set.used >> role) & 1) {
+      const storage::Exemplar& cur = set.role[role].ex;
+      const int64_t mine = r_role == newest ? h.ex.start_ms : int64_t{h.ex.duration_us};
+      const int64_t theirs = r_role == newest ? cur.start_ms : int64_t{cur.duration_us};
+      if (mine < theirs || (mine == theirs && !storage::ExemplarBeats(r_role, h.ex, cur))) {
+        continue;
+      }
+      Release(set, role);
+    }
     set.role[role] = h;
     set.used = static_cast<uint8_t>(set.used | (1u << role));
     uint8_t& c = Counter(h.trace_key, h.span_key);
