@@ -1,5 +1,6 @@
 #include "base/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -68,14 +69,19 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"query-threads", "0",
        "threads one unfiltered map query scans with (0: the machine's cores, at most 4)"},
       {"web-dir", "", "directory of the web UI bundle (default: found next to the binary)"},
+      {"trace-url", "",
+       "link for exemplar trace ids, {trace_id} replaced (e.g. "
+       "http://jaeger:16686/trace/{trace_id})"},
       {"config", "", "file of key = value lines with the same keys as the flags"},
   };
   return keys;
 }
 
-Status ApplyConfigValue(Config* cfg, const std::string& key, const std::string& value,
+Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::string& value,
                         const std::string& source) {
-  const std::string what = source + ": " + key;
+  const std::string what = source + ": " + given_key;
+  std::string key = given_key;
+  std::replace(key.begin(), key.end(), '_', '-');
   if (key == "data-dir") {
     if (value.empty()) return Status::InvalidArgument(what + ": must not be empty");
     cfg->data_dir = value;
@@ -142,10 +148,18 @@ Status ApplyConfigValue(Config* cfg, const std::string& key, const std::string& 
     cfg->query_threads = static_cast<uint32_t>(n);
   } else if (key == "web-dir") {
     cfg->web_dir = value;
+  } else if (key == "trace-url") {
+    if (!value.empty() && ((value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) ||
+                           value.find("{trace_id}") == std::string::npos)) {
+      return Status::InvalidArgument(
+          what + ": expected an http:// or https:// URL containing {trace_id}, got '" + value +
+          "'");
+    }
+    cfg->trace_url = value;
   } else if (key == "config") {
     cfg->config_file = value;
   } else {
-    return Status::InvalidArgument(source + ": unknown key '" + key + "' (see --help)");
+    return Status::InvalidArgument(source + ": unknown key '" + given_key + "' (see --help)");
   }
   return Status::Ok();
 }

@@ -1,6 +1,7 @@
 // Server configuration: every key can be given as a flag (--pair-wait 10s or --pair-wait=10s) or
-// in a file named by --config with the same keys ("pair-wait = 10s", '#' comments). Flags win
-// over the file. Unknown keys and bad values are errors that name the key and the source.
+// in a file named by --config with the same keys ("pair-wait = 10s", '#' comments; '_' in a
+// key reads as '-': "trace_url" is "trace-url"). Flags win over the file. Unknown keys and bad
+// values are errors that name the key and the source.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,7 @@ struct Config {
   uint32_t ingest_shards = 2;
   uint32_t query_threads = 0;  // 0: hardware threads, at most 4
   std::string web_dir;         // empty: next to the binary / source tree (see server)
+  std::string trace_url;       // empty: none; else an http(s) URL containing {trace_id}
   std::string config_file;
 };
 

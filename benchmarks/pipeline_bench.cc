@@ -4,6 +4,9 @@
 //    per-minute aggregation in one ShardState, on one thread.
 //  - BM_PendingBytesPerHalf: memory per pending unpaired half with 10 M pending (slot array
 //    bytes / halves, and the process RSS growth while filling).
+//  - BM_ShardPendingBytesPerHalf: the same for a whole ShardState holding 4 M unpaired client
+//    halves (its pending table plus the held exemplars of halves that may expire), each half to
+//    its own external host and so its own edge-minute: the held-exemplar table at its bound.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -155,6 +158,41 @@ void BM_PendingBytesPerHalf(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
 }
 BENCHMARK(BM_PendingBytesPerHalf)->Arg(10'000'000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void BM_ShardPendingBytesPerHalf(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  PathCap cap(200);
+  for (auto _ : state) {
+    const size_t rss_before = RssBytes();
+    ShardOptions o;
+    o.max_pending = n;
+    o.pair_wait_ms = 10'000;
+    o.path_cap = &cap;
+    ShardState shard(o);
+    const int64_t now = WallNowMs();
+    shard.SetNow(now);
+    HalfRecord r;
+    r.role = HalfRole::kClientPending;
+    r.start_ms = now;
+    r.duration_us = 1500;
+    for (size_t i = 0; i < n; ++i) {
+      for (int b = 0; b < 8; ++b) r.trace_id[8 + b] = static_cast<uint8_t>(i >> (8 * b));
+      r.span_key = MixHash(i ^ 0x5555) | 1;
+      r.node = static_cast<uint32_t>(i % 1000) + 1;
+      r.peer = static_cast<uint32_t>(i) + 2000;  // every half its own unpaired edge
+      shard.Apply(r, now);
+    }
+    const size_t rss_after = RssBytes();
+    state.counters["halves"] = static_cast<double>(shard.pending());
+    state.counters["rss_bytes_per_half"] =
+        static_cast<double>(rss_after - rss_before) / static_cast<double>(shard.pending());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_ShardPendingBytesPerHalf)
+    ->Arg(4'000'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ew::ingest

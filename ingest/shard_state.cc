@@ -87,6 +87,7 @@ ShardState::ShardState(const ShardOptions& options)
       tick_ms_(std::max<int64_t>(1, options.pair_wait_ms / kTicksPerWait)),
       wait_ticks_(static_cast<uint32_t>((options.pair_wait_ms + tick_ms_ - 1) / tick_ms_)),
       table_(static_cast<size_t>(std::max<uint64_t>(1, options.max_pending))),
+      held_(static_cast<size_t>(std::max<uint64_t>(256, options.max_pending / 128))),
       tick_counts_(kTickSpace, 0) {}
 
 uint16_t ShardState::TickOf(int64_t ms) const {
@@ -145,7 +146,7 @@ StringId ShardState::CapPath(NodeId client, NodeId server, StringId path) {
 }
 
 void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, const PendingEntry* s,
-                         const HalfRecord* arriving) {
+                         const HalfRecord* arriving, const storage::Exemplar* held) {
   EdgeDims dims;
   dims.client = client;
   dims.server = server;
@@ -187,11 +188,11 @@ void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, co
     agg.value.response_bytes += arriving->response_bytes;
     storage::Exemplar ex;
     ex.trace_id = arriving->trace_id;
-    ex.start_ms = minute * kMsPerMinute;
-    // The server side's duration where there is one: the arriving half's own when it is that
-    // side (or the only one), else the waiting server half's, from its bucket.
-    if (!s || arriving->role == HalfRole::kServerPending ||
-        arriving->role == HalfRole::kServerAlone) {
+    // The arriving half's own start (a waiting half keeps only its minute), and the server
+    // side's duration where there is one: the arriving half's own when it is that side (or the
+    // only one), else the waiting server half's, from its bucket (docs/ingest.md "Exemplars").
+    ex.start_ms = arriving->start_ms;
+    if (!s || !IsClientRole(arriving->role)) {
       ex.duration_us = arriving->duration_us;
     } else {
       ex.duration_us =
@@ -200,6 +201,8 @@ void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, co
     ex.status = dims.status;
     ex.error = error;
     agg.value.AddExemplar(ex);
+  } else if (held != nullptr) {
+    agg.value.AddExemplar(*held);
   }
 }
 
@@ -223,10 +226,13 @@ void ShardState::Apply(const HalfRecord& r, int64_t arrival_ms) {
     const PendingEntry* s = e.server() ? &e : other;
     AddEdge(c->node, s->node, c, s, &r);
     ++counters_.pairs_completed;
+    held_.Paired(*other);
     EraseSlot(static_cast<size_t>(other - &table_.Slot(0)));
     return;
   }
   Hold(e, arrival_ms, other, &miss);  // other is null or a waiting half of the same role
+  // Its exemplar, should it expire (the arrival clamped as in ToEntry).
+  held_.Hold(e, r, std::max(arrival_ms, last_now_ms_ - options_.pair_wait_ms - 2 * tick_ms_));
 }
 
 void ShardState::Prefetch(const HalfRecord& r) const {
@@ -265,10 +271,12 @@ void ShardState::EraseSlot(size_t i) {
 
 void ShardState::ExpireSlot(size_t i, ExpiryKind kind) {
   PendingEntry e = table_.Slot(i);
+  storage::Exemplar ex;
+  const storage::Exemplar* held = held_.Expired(e, &ex) ? &ex : nullptr;
   if (e.server()) {
-    AddEdge(e.peer, e.node, nullptr, &e, nullptr);
+    AddEdge(e.peer, e.node, nullptr, &e, nullptr, held);
   } else {
-    AddEdge(e.node, e.peer, &e, nullptr, nullptr);
+    AddEdge(e.node, e.peer, &e, nullptr, nullptr, held);
   }
   ++expiries_[ExpiryKey{e.node, e.minute(), static_cast<uint8_t>(kind)}];
   ++counters_.expired[static_cast<size_t>(kind)];
@@ -361,6 +369,8 @@ void ShardState::TakeFlush(ShardFlush* out, bool full) {
   }
   agg_.clear();
   last_agg_ = nullptr;
+  // Holders whose half left unseen; a waiting half expires within pair_wait + 1 s of arrival.
+  held_.DropArrivedBefore(last_now_ms_ - 2 * options_.pair_wait_ms - 10'000);
   for (auto& [key, count] : expiries_) {
     out->expiries.push_back(
         storage::ExpiryCount{key.node, key.minute, static_cast<ExpiryKind>(key.kind), count});

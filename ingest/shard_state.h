@@ -23,6 +23,7 @@
 #include "base/status.h"
 #include "ingest/derive.h"
 #include "ingest/half_record.h"
+#include "ingest/held_exemplars.h"
 #include "ingest/pending_table.h"
 #include "storage/edge_store.h"
 
@@ -152,9 +153,11 @@ class ShardState {
 
   PendingEntry ToEntry(const HalfRecord& r, int64_t arrival_ms) const;
   uint16_t TickOf(int64_t ms) const;
-  // Adds one edge made of a client half and/or a server half (at least one non-null).
+  // Adds one edge made of a client half and/or a server half (at least one non-null). Its
+  // exemplar comes from the arriving half, else from held (an expiring half's, or none).
   void AddEdge(storage::NodeId client, storage::NodeId server, const PendingEntry* c,
-               const PendingEntry* s, const HalfRecord* arriving);
+               const PendingEntry* s, const HalfRecord* arriving,
+               const storage::Exemplar* held = nullptr);
   void ExpireSlot(size_t i, storage::ExpiryKind kind);
   void EraseSlot(size_t i);
   // same: the table's entry under e's key (from the caller's Find), or nullptr.
@@ -169,6 +172,7 @@ class ShardState {
   uint32_t wait_ticks_;
   int64_t last_now_ms_ = 0;
   PendingTable table_;
+  HeldExemplars held_;  // exemplars of the halves that may expire into their unpaired edge
   std::vector<uint32_t> tick_counts_;  // live entries per arrival tick (for eviction order)
   size_t sweep_cursor_ = 0;
   size_t evict_cursor_ = 0;

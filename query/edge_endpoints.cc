@@ -1,6 +1,9 @@
 // /api/v1/edge/series and /api/v1/edge/traces (/api/v1/service: service_endpoint.cc).
 #include <algorithm>
+#include <array>
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "base/time.h"
 #include "query/endpoints.h"
@@ -158,47 +161,76 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   return JsonResponse(200, w.Take());
 }
 
-ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store) {
+namespace {
+
+std::string TraceHex(const std::array<uint8_t, 16>& id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (uint8_t b : id) {
+    hex.push_back(kHex[b >> 4]);
+    hex.push_back(kHex[b & 15]);
+  }
+  return hex;
+}
+
+// The --trace-url template with every {trace_id} replaced by hex.
+std::string TraceUrl(const std::string& tmpl, const std::string& hex) {
+  static constexpr std::string_view kVar = "{trace_id}";
+  std::string out;
+  size_t from = 0;
+  for (size_t at = tmpl.find(kVar); at != std::string::npos; at = tmpl.find(kVar, from)) {
+    out.append(tmpl, from, at - from).append(hex);
+    from = at + kVar.size();
+  }
+  return out.append(tmpl, from, std::string::npos);
+}
+
+}  // namespace
+
+ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store,
+                         const std::string& trace_url) {
   QueryContext ctx;
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   std::optional<NodeRef> src, dst;
   if (auto e = ParseEdge(req, *store, &src, &dst)) return ErrorResponse(*e);
   if (!src) return ErrorResponse({400, "source and target are required", -1});
-  bool errors_first = false;
-  if (auto e = ParamBool(req, "errors", &errors_first)) return ErrorResponse(*e);
+  // errors: absent or empty for both, true for error traces only, false for successes only.
+  std::optional<bool> errors;
+  if (const std::string* v = Param(req, "errors"); v && !v->empty()) {
+    bool b = false;
+    if (auto e = ParamBool(req, "errors", &b)) return ErrorResponse(*e);
+    errors = b;
+  }
   uint64_t limit = 100;
   if (auto e = ParamUintIn(req, "limit", 100, 1, 1000, &limit)) return ErrorResponse(*e);
   auto pairs = EdgePairs(*src, *dst, ctx, *store);
   if (!pairs.ok()) return StorageError(pairs.status());
   std::vector<std::pair<int64_t, storage::Exemplar>> found;
+  size_t scanned = 0;
   for (const auto& [client, server] : *pairs) {
-    if (found.size() >= kMaxExemplarsScanned) break;
+    if (scanned >= kMaxExemplarsScanned) break;
     Status s = store->ScanExemplars(client, server, ctx.start_minute, ctx.end_minute,
                                     [&](int64_t minute, const storage::Exemplar& x) {
-                                      found.emplace_back(minute, x);
-                                      return found.size() < kMaxExemplarsScanned;
+                                      if (!errors || x.error == *errors) {
+                                        found.emplace_back(minute, x);
+                                      }
+                                      return ++scanned < kMaxExemplarsScanned;
                                     });
     if (!s.ok()) return StorageError(s);
   }
+  // Newest first; exemplars with the same start in the order of their records (newest minute
+  // first, each record newest first).
   std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
     return a.second.start_ms > b.second.start_ms;
   });
-  if (errors_first) {
-    std::stable_partition(found.begin(), found.end(), [](const auto& x) { return x.second.error; });
-  }
   if (found.size() > limit) found.resize(limit);
-  static constexpr char kHex[] = "0123456789abcdef";
   JsonWriter w;
   w.BeginObject();
   w.Key("start").String(MinuteToRfc3339(ctx.start_minute));
   w.Key("end").String(MinuteToRfc3339(ctx.end_minute));
   w.Key("traces").BeginArray();
   for (const auto& [minute, x] : found) {
-    std::string hex;
-    for (uint8_t b : x.trace_id) {
-      hex.push_back(kHex[b >> 4]);
-      hex.push_back(kHex[b & 15]);
-    }
+    const std::string hex = TraceHex(x.trace_id);
     w.BeginObject();
     w.Key("trace_id").String(hex);
     w.Key("minute").String(MinuteToRfc3339(minute));
@@ -206,6 +238,7 @@ ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store)
     w.Key("duration_ms").Double(x.duration_us / 1000.0);
     w.Key("status").Uint(x.status);
     w.Key("error").Bool(x.error);
+    if (!trace_url.empty()) w.Key("trace_url").String(TraceUrl(trace_url, hex));
     w.EndObject();
   }
   w.EndArray();

@@ -63,6 +63,8 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
                       EdgeTablePool* pool);
 ApiResponse HandleService(const ApiRequest& req, const storage::EdgeStore* store);
 ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store);
-ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store);
+// trace_url: the --trace-url template ("" for none); each exemplar's {trace_id} filled in.
+ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store,
+                         const std::string& trace_url);
 
 }  // namespace ew::query

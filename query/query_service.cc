@@ -249,8 +249,11 @@ std::optional<HttpError> CheckParams(const ApiRequest& req,
 
 class QueryServiceImpl final : public QueryService {
  public:
-  QueryServiceImpl(const storage::EdgeStore* store, MetricsRegistry* metrics, int scan_threads)
-      : store_(store), scan_threads_(scan_threads > 0 ? scan_threads : DefaultScanThreads()) {
+  QueryServiceImpl(const storage::EdgeStore* store, MetricsRegistry* metrics, int scan_threads,
+                   std::string trace_url)
+      : store_(store),
+        scan_threads_(scan_threads > 0 ? scan_threads : DefaultScanThreads()),
+        trace_url_(std::move(trace_url)) {
     if (metrics) {
       for (const char* ep : {"map", "service", "series", "traces", "other"}) {
         requests_.push_back(metrics->GetCounter(
@@ -294,7 +297,7 @@ class QueryServiceImpl final : public QueryService {
       case 2:
         return HandleSeries(req, store_);
       case 3:
-        return HandleTraces(req, store_);
+        return HandleTraces(req, store_, trace_url_);
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }
@@ -302,6 +305,7 @@ class QueryServiceImpl final : public QueryService {
 
   const storage::EdgeStore* store_;
   const int scan_threads_;
+  const std::string trace_url_;
   // Per scan thread, a table for the current and one for the compared range.
   EdgeTablePool tables_{static_cast<size_t>(2 * scan_threads_)};
   std::vector<Counter*> requests_;
@@ -311,8 +315,9 @@ class QueryServiceImpl final : public QueryService {
 }  // namespace
 
 std::unique_ptr<QueryService> QueryService::Create(const storage::EdgeStore* store,
-                                                   MetricsRegistry* metrics, int scan_threads) {
-  return std::make_unique<QueryServiceImpl>(store, metrics, scan_threads);
+                                                   MetricsRegistry* metrics, int scan_threads,
+                                                   std::string trace_url) {
+  return std::make_unique<QueryServiceImpl>(store, metrics, scan_threads, std::move(trace_url));
 }
 
 }  // namespace ew::query

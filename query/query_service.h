@@ -32,9 +32,11 @@ struct ApiResponse {
 class QueryService {
  public:
   // The store must outlive the service. scan_threads: threads one unfiltered map query scans
-  // with (0: the machine's hardware threads, at most 4).
+  // with (0: the machine's hardware threads, at most 4). trace_url: the --trace-url template
+  // (a URL with {trace_id}; "" for none) that /api/v1/edge/traces fills in per exemplar.
   static std::unique_ptr<QueryService> Create(const storage::EdgeStore* store,
-                                              MetricsRegistry* metrics, int scan_threads = 0);
+                                              MetricsRegistry* metrics, int scan_threads = 0,
+                                              std::string trace_url = {});
   virtual ~QueryService() = default;
   // Errors: 400 {"error": "...", "position": N} for bad queries/parameters, 404 for unknown
   // /api/ paths. Never throws.

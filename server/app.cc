@@ -55,7 +55,7 @@ Status OpenServices(const Config& config, Running* r) {
   r->ingest = std::move(ingest).value();
   EW_RETURN_IF_ERROR(r->ingest->Start().WithContext("starting ingest"));
   r->query = query::QueryService::Create(r->store.get(), &r->metrics,
-                                         static_cast<int>(config.query_threads));
+                                         static_cast<int>(config.query_threads), config.trace_url);
   if (r->query == nullptr) return Status::Internal("creating the query service failed");
   std::string web_dir = FindWebDir(config.web_dir);
   if (web_dir.empty()) {

@@ -67,14 +67,33 @@ struct EdgeDims {
 
 struct Exemplar {
   std::array<uint8_t, 16> trace_id{};
-  int64_t start_ms = 0;      // the request's start
+  int64_t start_ms = 0;      // the span's own start, ms (docs/ingest.md "Exemplars")
   uint32_t duration_us = 0;  // server side when known, else client side
   uint16_t status = 0;
   bool error = false;
   bool operator==(const Exemplar&) const = default;
 };
 
-constexpr size_t kMaxExemplars = 4;  // per rollup: errors first, then slowest, then newest
+// Exemplar selection (docs/format/storage.md "Exemplars"): a set of exemplars keeps the holders
+// of four fixed roles — the newest error, the newest success, the slowest error and the slowest
+// success — so it always holds the newest error, the newest success and the slowest request of
+// what was added. Each role is the maximum of a total order, so the kept set does not depend on
+// the order in which exemplars (or kept sets) are added or merged.
+enum class ExemplarRole : uint8_t {
+  kNewestError = 0,
+  kNewestSuccess = 1,
+  kSlowestError = 2,
+  kSlowestSuccess = 3,
+};
+constexpr size_t kExemplarRoles = 4;
+constexpr size_t kMaxExemplars = kExemplarRoles;  // per rollup / edge-minute: one per role
+// True when e may hold role r (errors hold the error roles, successes the others).
+bool ExemplarFits(ExemplarRole r, const Exemplar& e);
+// True when a beats b for role r: newest = larger (start_ms, duration_us, trace_id, status);
+// slowest = larger (duration_us, start_ms, trace_id, status). Total on exemplars that fit r.
+bool ExemplarBeats(ExemplarRole r, const Exemplar& a, const Exemplar& b);
+// True when a is listed before b in a kept set: newer first (start_ms, then the other fields).
+bool ExemplarListedBefore(const Exemplar& a, const Exemplar& b);
 
 struct RollupValue {
   uint64_t requests = 0;
@@ -83,7 +102,7 @@ struct RollupValue {
   uint64_t response_bytes = 0;
   LatencySketch server_latency;     // from server halves (µs)
   LatencySketch client_latency;     // from client halves (µs)
-  std::vector<Exemplar> exemplars;  // at most kMaxExemplars, best first
+  std::vector<Exemplar> exemplars;  // the role holders (at most kMaxExemplars), newest first
   // Set only by Scan with ScanSpec::encoded_sketches: the stored encodings of the two sketches
   // (LatencySketch::EncodeTo format, not yet validated; decode with
   // LatencySketch::ForEachEncodedBucket), viewing the scan's buffers — valid during the visit
@@ -93,9 +112,10 @@ struct RollupValue {
     std::string_view client;
   } encoded;
 
-  // Adds other into this (counts add, sketches merge, exemplars keep the best kMaxExemplars).
+  // Adds other into this (counts add, sketches merge, exemplars keep the role holders).
   void Merge(const RollupValue& other);
-  // Adds one exemplar, keeping the best kMaxExemplars.
+  // Adds one exemplar: exemplars becomes the role holders of exemplars + e, newest first (an
+  // exemplar equal to a kept one changes nothing).
   void AddExemplar(const Exemplar& e);
 };
 

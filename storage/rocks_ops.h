@@ -15,7 +15,7 @@ namespace ew::storage {
 
 // Rollup tables: counts add, sketches merge (bucket-wise add).
 std::shared_ptr<rocksdb::MergeOperator> NewRollupMergeOperator();
-// ExemplarList tables: keep the best kMaxExemplars (errors, then slowest, then newest).
+// ExemplarList tables: keep the holders of the exemplar roles (RollupValue::AddExemplar).
 std::shared_ptr<rocksdb::MergeOperator> NewExemplarMergeOperator();
 // 8-byte little-endian unsigned counters: add.
 std::shared_ptr<rocksdb::MergeOperator> NewCounterAddOperator();

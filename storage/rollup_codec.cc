@@ -41,21 +41,50 @@ std::string_view ProtocolName(Protocol p) {
   return "other";
 }
 
-bool ExemplarBetter(const Exemplar& a, const Exemplar& b) {
-  if (a.error != b.error) return a.error;
-  if (a.duration_us != b.duration_us) return a.duration_us > b.duration_us;
-  if (a.start_ms != b.start_ms) return a.start_ms > b.start_ms;
-  return a.trace_id > b.trace_id;
+bool ExemplarFits(ExemplarRole r, const Exemplar& e) {
+  return e.error == (r == ExemplarRole::kNewestError || r == ExemplarRole::kSlowestError);
+}
+
+bool ExemplarBeats(ExemplarRole r, const Exemplar& a, const Exemplar& b) {
+  const bool newest = r == ExemplarRole::kNewestError || r == ExemplarRole::kNewestSuccess;
+  const auto first = [newest](const Exemplar& x) {
+    return newest ? x.start_ms : static_cast<int64_t>(x.duration_us);
+  };
+  const auto second = [newest](const Exemplar& x) {
+    return newest ? static_cast<int64_t>(x.duration_us) : x.start_ms;
+  };
+  if (first(a) != first(b)) return first(a) > first(b);
+  if (second(a) != second(b)) return second(a) > second(b);
+  if (a.trace_id != b.trace_id) return a.trace_id > b.trace_id;
+  if (a.status != b.status) return a.status > b.status;
+  return a.error > b.error;
+}
+
+bool ExemplarListedBefore(const Exemplar& a, const Exemplar& b) {
+  return ExemplarBeats(ExemplarRole::kNewestSuccess, a, b);  // the order alone, not the fit
 }
 
 void RollupValue::AddExemplar(const Exemplar& e) {
+  // The kept exemplars of e's class (error or success) are the holders of that class's two
+  // roles: the new holders are the maxima over them and e. The other class is unaffected.
+  const ExemplarRole newest = e.error ? ExemplarRole::kNewestError : ExemplarRole::kNewestSuccess;
+  const ExemplarRole slowest =
+      e.error ? ExemplarRole::kSlowestError : ExemplarRole::kSlowestSuccess;
+  const Exemplar* n = &e;
+  const Exemplar* s = &e;
   for (const auto& x : exemplars) {
-    if (x.trace_id == e.trace_id && x == e) return;  // the same exemplar merged twice
+    if (x == e) return;  // the same exemplar merged twice
+    if (x.error != e.error) continue;
+    if (ExemplarBeats(newest, x, *n)) n = &x;
+    if (ExemplarBeats(slowest, x, *s)) s = &x;
   }
-  auto it = std::lower_bound(exemplars.begin(), exemplars.end(), e, ExemplarBetter);
-  if (static_cast<size_t>(it - exemplars.begin()) >= kMaxExemplars) return;
-  exemplars.insert(it, e);
-  if (exemplars.size() > kMaxExemplars) exemplars.resize(kMaxExemplars);
+  if (n != &e && s != &e) return;  // e holds no role: nothing changes
+  const Exemplar kept_newest = *n;
+  const Exemplar kept_slowest = *s;
+  std::erase_if(exemplars, [&](const Exemplar& x) { return x.error == e.error; });
+  exemplars.push_back(kept_newest);
+  if (!(kept_slowest == kept_newest)) exemplars.push_back(kept_slowest);
+  std::sort(exemplars.begin(), exemplars.end(), ExemplarListedBefore);
 }
 
 void RollupValue::Merge(const RollupValue& other) {

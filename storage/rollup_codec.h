@@ -16,9 +16,6 @@
 
 namespace ew::storage {
 
-// True when a should be kept before b: errors first, then slowest, then newest.
-bool ExemplarBetter(const Exemplar& a, const Exemplar& b);
-
 class RollupEncoder {
  public:
   // Replaces *out with the Rollup table of v (exemplars are not part of it). Without

@@ -82,6 +82,33 @@ TEST(Config, FileThenFlags) {
   EXPECT_FALSE(Parse({"--config", "/nonexistent/file"}, &help).ok());
 }
 
+TEST(Config, TraceUrlTemplate) {
+  bool help;
+  auto c = Parse({}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->trace_url, "");
+  c = Parse({"--trace-url", "http://jaeger:16686/trace/{trace_id}"}, &help);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->trace_url, "http://jaeger:16686/trace/{trace_id}");
+  // Not a URL, or no {trace_id} to fill in: refused, naming the key.
+  for (const char* bad :
+       {"jaeger:16686/trace/{trace_id}", "https://tempo.example/explore", "ftp://x/{trace_id}"}) {
+    c = Parse({"--trace-url", bad}, &help);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("trace-url"), std::string::npos);
+  }
+  // The config file key, with '_' read as '-'.
+  std::string path = testing::TempDir() + "/edgewise_trace_url.conf";
+  {
+    std::ofstream f(path);
+    f << "trace_url = https://grafana.example/explore?trace={trace_id}&x=1\n";
+  }
+  c = Parse({"--config", path}, &help);
+  std::remove(path.c_str());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->trace_url, "https://grafana.example/explore?trace={trace_id}&x=1");
+}
+
 TEST(Config, Help) {
   bool help;
   auto c = Parse({"--help"}, &help);

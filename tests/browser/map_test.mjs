@@ -51,6 +51,7 @@ function StartServer(binary, data_dir) {
     const child = spawn(binary, [
       '--otlp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--data-dir', data_dir,
       '--pair-wait', '1s', '--flush-interval', '200ms', '--web-dir', web_dist,
+      '--trace-url', 'http://jaeger.test:16686/trace/{trace_id}',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -236,9 +237,20 @@ async function HoverChecks(page, ctx, base, traffic) {
   Check('edge hover: p50/p95/p99 ≈ 50/100/100 ms', Near(text, 'p50 / p95 / p99', [50, 100, 100], 0.03), JSON.stringify(text));
   const rate = /rate\s+([\d.]+)\/h/.exec(text);
   Check('edge hover: rate ≈ 10 per hour', rate && Number(rate[1]) >= 9.5 && Number(rate[1]) <= 10.05, JSON.stringify(text));
-  const api = await (await fetch(`${base}/api/v1/edge/traces?source=${encodeURIComponent(edge.source)}&target=${encodeURIComponent(edge.target)}&start=now-1h&end=now&errors=true`)).json();
-  const ids = (api.traces || []).map((t) => t.trace_id);
+  const Traces = async (e, errors) => (await (await fetch(`${base}/api/v1/edge/traces?source=${encodeURIComponent(e.source)}&target=${encodeURIComponent(e.target)}&start=now-1h&end=now${errors === undefined ? '' : '&errors=' + errors}`)).json()).traces || [];
+  const api = await Traces(edge);
+  const ids = api.map((t) => t.trace_id);
   Check('edge exemplars are traces we sent', ids.length > 0 && ids.every((id) => traffic.traces.frontend_api.includes(id)), ids.join(','));
+  const only_errors = (await Traces(edge, 'true')).map((t) => t.trace_id);
+  const only_ok = (await Traces(edge, 'false')).map((t) => t.trace_id);
+  Check('edge exemplars: errors=true only errors, errors=false only successes, both of each',
+    only_errors.length > 0 && only_errors.every((id) => traffic.traces.frontend_api_errors.includes(id))
+    && only_ok.length > 0 && only_ok.every((id) => !traffic.traces.frontend_api_errors.includes(id))
+    && only_errors.length + only_ok.length === ids.length, `${only_errors} | ${only_ok}`);
+  const stripe = ctx.edges.get('payments/payments -> api.stripe.com');
+  const stripe_errors = stripe ? (await Traces(stripe, 'true')).map((t) => t.trace_id) : [];
+  Check('an edge completed by expiry keeps exemplars: the failing call to api.stripe.com',
+    stripe_errors.length === 1 && stripe_errors[0] === traffic.traces.payments_stripe_errors[0], stripe_errors.join(','));
   const rows = await page.$$eval('#tooltip table.traces tr', (trs) => trs.slice(1).map((tr) => ({ error: tr.className === 'err', text: tr.innerText })));
   const first_ok = rows.findIndex((r) => !r.error);
   Check('edge hover lists exemplar traces, errors first', rows.length > 0 && rows.slice(first_ok < 0 ? rows.length : first_ok).every((r) => !r.error)
@@ -249,8 +261,17 @@ async function HoverChecks(page, ctx, base, traffic) {
   const ep = await page.evaluate((id) => window.__edgewise.screenPoint(id), edge.id);
   await page.mouse.click(ep.x, ep.y);
   await page.waitForFunction(() => window.__edgewise.panelLoaded, null, { timeout: 30000 });
-  const listed = await page.$$eval('#panel-traces tr', (trs) => trs.slice(1).map((tr) => tr.cells[0].innerText));
-  Check('click edge: panel lists its exemplar traces', listed.length === ids.length && ids.every((id) => listed.includes(id)), listed.join(','));
+  const listed = await page.$$eval('#panel-traces tr', (trs) => trs.slice(1).map((tr) => ({
+    id: tr.cells[0].querySelector('a')?.innerText ?? '', href: tr.cells[0].querySelector('a')?.href ?? '',
+    copy: tr.cells[0].querySelector('button.copy')?.dataset.copy ?? '',
+  })));
+  Check('click edge: panel lists its exemplar traces', listed.length === ids.length && ids.every((id) => listed.some((l) => l.id === id)), JSON.stringify(listed));
+  Check('click edge: trace ids link through --trace-url and are copyable',
+    listed.length > 0 && listed.every((l) => l.href === `http://jaeger.test:16686/trace/${l.id}` && l.copy === l.id), JSON.stringify(listed));
+  await page.click('#panel-traces button.copy');
+  await page.waitForFunction(() => window.__edgewise.lastCopied !== undefined, null, { timeout: 10000 });
+  const copied = await page.evaluate(() => window.__edgewise.lastCopied);
+  Check('click copy: the trace id is copied', copied === listed[0]?.id, `${copied} vs ${listed[0]?.id}`);
   await Shot(page, 'edge-panel');
   await page.click('#panel-close');
 

@@ -86,7 +86,7 @@ function Pair(batches, from, to, start_ms, duration_ms, status, route) {
 export function KnownTraffic(now_ms) {
   const now = [new Batch(), new Batch()];
   const old = [new Batch(), new Batch()];
-  const traces = { client_frontend: [], frontend_api: [], frontend_api_errors: [], api_payments: [] };
+  const traces = { client_frontend: [], frontend_api: [], frontend_api_errors: [], api_payments: [], payments_stripe: [], payments_stripe_errors: [] };
   const t0 = now_ms - 4 * 60 * 1000; // four minutes ago: inside every preset range
   for (let i = 0; i < 20; i++) {
     const trace = Hex(16);
@@ -105,8 +105,11 @@ export function KnownTraffic(now_ms) {
   }
   for (let i = 0; i < 4; i++) {
     const status = i === 0 ? 502 : 200;
+    const trace = Hex(16);
+    traces.payments_stripe.push(trace);
+    if (status >= 500) traces.payments_stripe_errors.push(trace);
     now[0].Add('payments', 'payments', Span({
-      trace: Hex(16), id: Hex(8), kind: kClient, start_ms: t0 + 3000 + i * 100, duration_ms: 120, name: 'POST /v1/charges',
+      trace, id: Hex(8), kind: kClient, start_ms: t0 + 3000 + i * 100, duration_ms: 120, name: 'POST /v1/charges',
       attrs: [...Http(status, '/v1/charges'), Attr('server.address', 'api.stripe.com'), Attr('server.port', 443)], error: status >= 500,
     }));
   }

@@ -161,7 +161,7 @@ Exemplar Ex(uint8_t id, bool error, uint32_t dur, int64_t start) {
   return e;
 }
 
-TEST(StorageValueTest, ExemplarsKeepErrorsThenSlowestThenNewest) {
+TEST(StorageValueTest, ExemplarsKeepRoleHoldersNewestFirst) {
   RollupValue v;
   v.AddExemplar(Ex(1, false, 100, 10));
   v.AddExemplar(Ex(2, false, 900, 10));
@@ -169,11 +169,10 @@ TEST(StorageValueTest, ExemplarsKeepErrorsThenSlowestThenNewest) {
   v.AddExemplar(Ex(4, false, 900, 20));
   v.AddExemplar(Ex(5, false, 50, 30));
   v.AddExemplar(Ex(2, false, 900, 10));  // duplicate
-  ASSERT_EQ(v.exemplars.size(), kMaxExemplars);
-  EXPECT_EQ(v.exemplars[0].trace_id[0], 3);  // the error
-  EXPECT_EQ(v.exemplars[1].trace_id[0], 4);  // slowest, newer
-  EXPECT_EQ(v.exemplars[2].trace_id[0], 2);  // slowest, older
-  EXPECT_EQ(v.exemplars[3].trace_id[0], 1);
+  ASSERT_EQ(v.exemplars.size(), 3u);
+  EXPECT_EQ(v.exemplars[0].trace_id[0], 5);  // newest success
+  EXPECT_EQ(v.exemplars[1].trace_id[0], 4);  // slowest success (the newer of two at 900)
+  EXPECT_EQ(v.exemplars[2].trace_id[0], 3);  // the error: newest and slowest error
   std::string bytes;
   EncodeExemplars(v.exemplars, &bytes);
   std::vector<Exemplar> back;
@@ -231,11 +230,10 @@ TEST(StorageMergeOperatorTest, ExemplarsAndCounters) {
   ASSERT_TRUE(op->FullMergeV2(in, &result));
   std::vector<Exemplar> back;
   ASSERT_TRUE(DecodeExemplars(out, &back).ok());
-  ASSERT_EQ(back.size(), 4u);
-  EXPECT_EQ(back[0].trace_id[0], 3);
-  EXPECT_EQ(back[1].trace_id[0], 4);
-  EXPECT_EQ(back[2].trace_id[0], 2);
-  EXPECT_EQ(back[3].trace_id[0], 1);
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[0].trace_id[0], 5);  // newest success
+  EXPECT_EQ(back[1].trace_id[0], 4);  // slowest success (start 2, listed before the error)
+  EXPECT_EQ(back[2].trace_id[0], 3);  // the error (start 2, 1 us)
 
   auto add = NewCounterAddOperator();
   std::string x, y, sum;

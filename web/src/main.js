@@ -76,7 +76,7 @@ function ShowTooltip(what, id, ev) {
     const key = `${id}|${window_.start}|${window_.end}`;
     tip.innerHTML = EdgeTooltip(edge, view, trace_cache.get(key));
     if (!trace_cache.has(key)) {
-      GetJson('/api/v1/edge/traces', { source: edge.source, target: edge.target, start: window_.start, end: window_.end, errors: 'true' }).then(
+      GetJson('/api/v1/edge/traces', { source: edge.source, target: edge.target, start: window_.start, end: window_.end }).then(
         (r) => {
           trace_cache.set(key, r.ok ? TraceList(r.body) : []);
           if (hovered && hovered.id === id) {

@@ -23,6 +23,7 @@ export function TraceList(body) {
     const error = Boolean(t.error ?? t.is_error ?? (Number(status) >= 500 || status === 'error'));
     return {
       id: t.trace_id ?? t.id ?? '',
+      url: t.trace_url ?? '', // the server's --trace-url link, when it has one
       minute: t.minute ?? t.time ?? t.start ?? '',
       duration_ms: Number(t.duration_ms ?? (t.duration_us !== undefined ? t.duration_us / 1000 : NaN)),
       status,
@@ -94,15 +95,65 @@ function NodeChange(node) {
 <tr><td>before</td><td class="num">${Count(p.requests_in)} in, ${Count(p.errors_in)} errors</td></tr>`;
 }
 
+// The link of a trace: the page's trace_url URL parameter when set ({trace_id} or {id} replaced),
+// else the server's (--trace-url, the API's trace_url), else none.
+export function TraceHref(t, template) {
+  if (template) return template.replaceAll('{trace_id}', t.id).replaceAll('{id}', t.id);
+  return t.url || '';
+}
+
+// links: the full ids, linked where there is a link, each with a copy button (the panel);
+// otherwise ids cut to 16 characters (the tooltip).
 export function TraceRows(traces, links, template) {
   const rows = traces
     .map((t) => {
-      const id = template ? `<a href="${Esc(template.replace('{id}', t.id))}" target="_blank" rel="noopener">${Esc(t.id)}</a>` : Esc(t.id);
-      return `<tr class="${t.error ? 'err' : ''}"><td class="trace">${links ? id : Esc(t.id.slice(0, 16))}${!links && t.id.length > 16 ? '…' : ''}</td>
+      const href = TraceHref(t, template);
+      const id = href ? `<a href="${Esc(href)}" target="_blank" rel="noopener">${Esc(t.id)}</a>` : Esc(t.id);
+      const copy = ` <button type="button" class="copy" data-copy="${Esc(t.id)}" title="copy the trace id">copy</button>`;
+      return `<tr class="${t.error ? 'err' : ''}"><td class="trace">${links ? id + copy : Esc(t.id.slice(0, 16))}${!links && t.id.length > 16 ? '…' : ''}</td>
 <td>${Esc(Minute(t.minute))}</td><td class="num">${Millis(t.duration_ms)}</td><td>${Esc(t.status === '' ? (t.error ? 'error' : 'ok') : t.status)}</td></tr>`;
     })
     .join('');
   return `<table class="traces"><tr><th>trace</th><th>minute</th><th class="num">duration</th><th>status</th></tr>${rows}</table>`;
+}
+
+// Copies text to the clipboard (the Clipboard API where the page may use it, else a selection
+// and execCommand, which also works on plain http). Resolves to true when copied.
+export async function CopyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    // fall through to the selection
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.appendChild(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand('copy');
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}
+
+function WireCopyButtons(root) {
+  root.querySelectorAll('button.copy[data-copy]').forEach((b) => {
+    b.onclick = async () => {
+      const ok = await CopyText(b.dataset.copy);
+      if (window.__edgewise) window.__edgewise.lastCopied = ok ? b.dataset.copy : '';
+      b.textContent = ok ? 'copied' : 'copy failed';
+      setTimeout(() => (b.textContent = 'copy'), 1500);
+    };
+  });
 }
 
 // ---- inline SVG trend chart ----
@@ -223,7 +274,7 @@ export async function ShowEdge(body_el, edge, view, window_, template) {
   const ids = { source: edge.source, target: edge.target, start: window_.start, end: window_.end };
   const [series, traces] = await Promise.all([
     GetJson('/api/v1/edge/series', { ...ids, step: StepFor(window_.seconds) }),
-    GetJson('/api/v1/edge/traces', { ...ids, errors: 'true' }),
+    GetJson('/api/v1/edge/traces', ids), // errors and successes; TraceList puts errors first
   ]);
   const trend = body_el.querySelector('#panel-trend');
   const list = body_el.querySelector('#panel-traces');
@@ -235,5 +286,6 @@ export async function ShowEdge(body_el, edge, view, window_, template) {
   else {
     const rows = TraceList(traces.body);
     list.innerHTML = rows.length ? TraceRows(rows, true, template) : '<div class="muted">none recorded</div>';
+    WireCopyButtons(list);
   }
 }
