@@ -500,7 +500,7 @@ async function GroupChecks(page, traffic) {
   panel = await page.evaluate(() => ({
     text: document.getElementById('panel-body').innerText,
     max: [...document.querySelectorAll('#panel svg.chart text')].map((t) => t.textContent).filter((t) => /max/.test(t)),
-    traces: [...document.querySelectorAll('#panel-traces tr')].slice(1).map((tr) => tr.cells[0].innerText),
+    traces: [...document.querySelectorAll('#panel-traces tr')].slice(1).map((tr) => tr.cells[0].querySelector('button.copy')?.dataset.copy ?? tr.cells[0].innerText),
   }));
   Check('group: the loop\'s panel shows its trend (10 requests)', /requests \(max (10|[1-9])\)/.test(panel.max[0] || '') && !/must be node ids|unknown/.test(panel.text), JSON.stringify(panel.max));
   Check('group: the loop\'s panel lists the member edge\'s exemplar traces', panel.traces.length > 0 && panel.traces.every((t) => traffic.traces.frontend_api.includes(t)),
