@@ -131,10 +131,22 @@ void PendingTable::Grow() {
       capacity_ < kDoublingLimit ? capacity_ * 2 : capacity_ + capacity_ / kFineGrowthDivisor;
   next = std::min(next, final_capacity_);
   if (next <= capacity_) return;
+  Rehash(next);
+}
+
+void PendingTable::Reserve(size_t count) {
+  if (count > max_entries_) SetMaxEntries(count);
+  const auto needed = static_cast<size_t>(std::ceil(count / kPendingMaxLoad)) + 1;
+  if (needed > capacity_) Rehash(needed);
+}
+
+void PendingTable::Rehash(size_t capacity) {
+  ++grows_;
   auto old = std::move(slots_);
   const uint8_t* old_tags = tags_;
   size_t old_capacity = capacity_;
-  capacity_ = next;
+  capacity_ = capacity;
+  final_capacity_ = std::max(final_capacity_, capacity_);
   slots_ = MapSlots(capacity_);
   tags_ = TagsOf(slots_, capacity_);
   // Keys are unique and the new array has room for all: no duplicate check, no growth check,
@@ -150,6 +162,18 @@ void PendingTable::Grow() {
     slots_[j] = e;
     tags_[j] = tag;
   }
+}
+
+size_t PendingTable::ProbeLength(uint32_t trace_key, uint64_t span_key) const {
+  const uint64_t h = Hash(trace_key, span_key);
+  const uint8_t tag = TagOf(h);
+  size_t i = HomeOf(h);
+  size_t visited = 1;
+  for (uint8_t t; (t = tags_[i]) != 0; ++visited) {
+    if (t == tag && slots_[i].span_key == span_key && slots_[i].trace_key == trace_key) break;
+    if (++i == capacity_) i = 0;
+  }
+  return visited;
 }
 
 PendingEntry* PendingTable::Insert(const PendingEntry& e) {

@@ -125,6 +125,15 @@ class PendingTable {
   const PendingEntry& Slot(size_t i) const { return slots_[i]; }
   // Bytes held by the slot and tag arrays.
   size_t MemoryBytes() const { return capacity_ * (sizeof(PendingEntry) + 1); }
+  // Makes room for `count` entries at once (one new array of ceil(count / kPendingMaxLoad) + 1
+  // slots, raising max_entries to count if it is lower), so that `count` Inserts need no Grow:
+  // loading a known number of entries moves each once. Never shrinks.
+  void Reserve(size_t count);
+  // Test and diagnostic hooks: how many times the slot array was replaced (Grow or Reserve), and
+  // how many slots a Find for the key visits (1 for an entry in its home slot; for an absent key,
+  // the slots up to the empty one that ends the probe, counted).
+  uint64_t grows() const { return grows_; }
+  size_t ProbeLength(uint32_t trace_key, uint64_t span_key) const;
 
  private:
   static uint64_t Hash(uint32_t trace_key, uint64_t span_key) {
@@ -144,6 +153,8 @@ class PendingTable {
     return HomeOf(Hash(trace_key, span_key));
   }
   void Grow();
+  // Moves every entry into a new array of `capacity` slots (> the current one).
+  void Rehash(size_t capacity);
 
   // The slot and tag arrays are one mapping straight from the kernel (zero pages are empty
   // slots), unmapped when the table grows or goes: their memory never stays behind in a malloc
@@ -162,6 +173,7 @@ class PendingTable {
   size_t final_capacity_;
   size_t capacity_ = 0;
   size_t size_ = 0;
+  uint64_t grows_ = 0;
   Slots slots_;
   uint8_t* tags_ = nullptr;  // capacity_ tags, inside slots_'s mapping
 };
