@@ -145,6 +145,9 @@ IngestServiceImpl::IngestServiceImpl(storage::EdgeStore* store, const Config& co
   metrics_.flush_duration =
       m.GetGauge("ew_flush_duration_seconds", "Duration of the last flush to storage");
   metrics_.pending = m.GetGauge("ew_pending_halves", "Halves waiting for their partner");
+  metrics_.table_grows = m.GetCounter(
+      "ew_pending_table_grows_total",
+      "Pending-table arrays replaced by larger ones (growth, and the reservation before loading)");
 }
 
 IngestServiceImpl::~IngestServiceImpl() {

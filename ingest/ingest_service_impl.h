@@ -93,8 +93,9 @@ class IngestServiceImpl final : public IngestService {
     Waker waker;
     std::thread thread;
     std::atomic<uint64_t> pending{0};
-    ShardCounters reported;   // what was already added to the metric counters
-    uint32_t unnotified = 0;  // writer thread only: record items pushed since the last Notify
+    ShardCounters reported;       // what was already added to the metric counters
+    uint64_t reported_grows = 0;  // the same for the pending table's growth steps
+    uint32_t unnotified = 0;      // writer thread only: record items pushed since the last Notify
   };
   struct FlushInProgress {
     uint64_t position = 0;
@@ -112,6 +113,7 @@ class IngestServiceImpl final : public IngestService {
     Counter* queue_full = nullptr;
     Gauge* flush_duration = nullptr;
     Gauge* pending = nullptr;
+    Counter* table_grows = nullptr;
   };
 
   // Export steps (I/O thread).

@@ -3,12 +3,15 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <random>
 #include <type_traits>
 
 #include "base/hash.h"
+#include "base/time.h"
 
 namespace ew::ingest {
 namespace {
@@ -53,8 +56,21 @@ uint16_t PendingEntry::PackBits(uint16_t status, bool error, bool server,
                                ((static_cast<unsigned>(protocol) & 7u) << 12));
 }
 
+namespace {
+// A random seed per table: a random base per process, mixed with a counter.
+uint64_t NextTableSeed() {
+  static const uint64_t base = [] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32 | rd()) ^ static_cast<uint64_t>(WallNowNs());
+  }();
+  static std::atomic<uint64_t> counter{0};
+  return MixHash(base + counter.fetch_add(1, std::memory_order_relaxed));
+}
+}  // namespace
+
 PendingTable::PendingTable(size_t max_entries)
-    : max_entries_(std::max<size_t>(max_entries, 1)),
+    : seed_(NextTableSeed()),
+      max_entries_(std::max<size_t>(max_entries, 1)),
       final_capacity_(static_cast<size_t>(std::ceil(max_entries_ / kPendingMaxLoad)) + 1) {
   capacity_ = std::min(kInitialCapacity, final_capacity_);
   slots_ = MapSlots(capacity_);

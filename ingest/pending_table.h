@@ -136,8 +136,11 @@ class PendingTable {
   size_t ProbeLength(uint32_t trace_key, uint64_t span_key) const;
 
  private:
-  static uint64_t Hash(uint32_t trace_key, uint64_t span_key) {
-    return MixHash(trace_key ^ MixHash(span_key));
+  // Seeded per table (a random seed, see the constructor): which keys share a home cannot be
+  // worked out from outside, so no chosen set of span and trace ids lines up into one long probe
+  // run (hostile input). Keys that are equal are one entry anyway (Insert replaces).
+  uint64_t Hash(uint32_t trace_key, uint64_t span_key) const {
+    return MixHash(trace_key ^ MixHash(span_key ^ seed_));
   }
   // Multiplicative: the high bits of the hash pick the slot (order-preserving, see Grow).
   size_t HomeOf(uint64_t hash) const {
@@ -169,6 +172,7 @@ class PendingTable {
     return reinterpret_cast<uint8_t*>(slots.get() + count);
   }
 
+  uint64_t seed_;
   size_t max_entries_;
   size_t final_capacity_;
   size_t capacity_ = 0;
