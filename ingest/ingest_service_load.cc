@@ -147,8 +147,21 @@ Status IngestServiceImpl::LoadPendingItemInto(size_t shard, std::string_view key
     if (ShardOfPendingKey(key, n) != shard) return Status::Ok();
     return state.LoadPending(key, value, now_ms);
   }
+  // The homes of loaded keys are random in the table (its hash is seeded): each record's probe
+  // starts loading kPrefetchAhead records early, so the cache misses overlap.
+  constexpr size_t kPrefetchAhead = 8;
+  const PendingTable& table = state.table();
+  auto prefetch = [&](size_t off) {
+    if (off >= value.size()) return;
+    uint32_t trace_key = 0;
+    uint64_t span = 0;
+    DecodePendingKey(value.substr(off, item.key_bytes), &trace_key, &span);
+    if (ShardOfTraceKey(trace_key, n) == shard) table.Prefetch(trace_key, span);
+  };
+  for (size_t i = 0; i < kPrefetchAhead; ++i) prefetch(1 + i * item.record_bytes);
   Status first_error;
   for (size_t off = 1; off < value.size(); off += item.record_bytes) {
+    prefetch(off + kPrefetchAhead * item.record_bytes);
     std::string_view k = value.substr(off, item.key_bytes);
     if (ShardOfPendingKey(k, n) != shard) continue;
     if (item.kind == PendingChunkKind::kDrops) {
