@@ -266,8 +266,10 @@ void IngestServiceImpl::ReportShardCounters(Shard& s) {
   for (int k = 0; k < 3; ++k) metrics_.expired[k]->Add(c.expired[k] - s.reported.expired[k]);
   s.reported = c;
   const uint64_t grows = s.state.table().grows();
-  metrics_.table_grows->Add(grows - s.reported_grows);
-  s.reported_grows = grows;
+  if (grows != s.reported_grows) {  // rare: no shared-counter write on every report
+    metrics_.table_grows->Add(grows - s.reported_grows);
+    s.reported_grows = grows;
+  }
   s.pending.store(s.state.pending(), std::memory_order_relaxed);
   uint64_t total = 0;
   for (const auto& shard : shards_) total += shard->pending.load(std::memory_order_relaxed);
