@@ -240,6 +240,10 @@ void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same,
   SetNow(now_ms);
   if (same != nullptr) {  // a resent duplicate of a waiting half: keep one
     --tick_counts_[same->arrival_tick];
+    // The store may hold an add of this key: drop it, unless the key is still pending at the
+    // next flush (then the new add covers it). Without the drop, a replaced half that pairs
+    // before that flush came back at the next start (and later expired: counted twice).
+    if (same->persisted()) AppendPendingKey(same->trace_key, same->span_key, &pending_drops_);
     *same = e;
     ++tick_counts_[e.arrival_tick];
     return;

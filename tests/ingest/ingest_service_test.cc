@@ -393,5 +393,29 @@ TEST(IngestService, RestartReservesOnceAndEveryWaitingHalfPairs) {
   EXPECT_EQ(env.Edges().size(), 1u);
 }
 
+// A waiting half that was persisted, then sent again (the copy replaces it), then paired before
+// the next flush: its persisted add must be dropped, or it comes back at the next start as a
+// waiting half that never pairs and is later counted again as an expired one.
+TEST(IngestService, ResentHalfThatPairsLeavesNoGhostAfterRestart) {
+  ServiceEnv env(/*pair_wait_ms=*/1'000);
+  env.Open();
+  const int64_t now = WallNowMs();
+  ASSERT_EQ(env.Export({OtlpHalf(kClient, 1, 100, 0, now, 0)}).outcome, ExportOutcome::kOk);
+  ASSERT_TRUE(env.service().FlushNow().ok());  // persisted
+  ASSERT_EQ(env.Export({OtlpHalf(kClient, 1, 100, 0, now, 0)}).outcome, ExportOutcome::kOk);
+  ASSERT_EQ(env.Export({OtlpHalf(kServer, 1, 200, 100, now, 1)}).outcome, ExportOutcome::kOk);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 1u);
+  env.Stop();
+  env.Open();
+  EXPECT_EQ(PendingHalves(env), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'500));  // past the pair-wait
+  env.Stop();  // a ghost would expire into web -> api (external) by now, or at this flush
+  env.Open();
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 1u);
+  EXPECT_EQ(env.Edges().size(), 1u);
+}
+
 }  // namespace
 }  // namespace ew::ingest
