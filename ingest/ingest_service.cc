@@ -207,6 +207,11 @@ Status IngestServiceImpl::Start() {
     EW_LOG(kInfo) << "ingest: replayed " << replayed << " halves from the log";
   }
   for (auto& s : shards_) ReportShardCounters(*s);
+  // From here on the shards add changes to the gauge; start it from this service's own count
+  // (a registry may outlive an earlier service).
+  uint64_t pending_total = 0;
+  for (auto& s : shards_) pending_total += s->pending.load(std::memory_order_relaxed);
+  metrics_.pending->Set(static_cast<double>(pending_total));
   // 3. Threads.
   for (size_t i = 0; i < shards_.size(); ++i) {
     shards_[i]->thread = std::thread([this, i] {
