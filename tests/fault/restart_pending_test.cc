@@ -118,16 +118,9 @@ uint64_t EdgeRequests(const ServerProcess& server) {
   return total;
 }
 
-void RestartWithWaitingHalves(bool kill) {
-  TempDir data("ew-restart-pending-");
-  ServerOptions options;
-  options.data_dir = data.path();
-  options.extra_args = {"--pair-wait", "1h", "--flush-interval", "200ms"};
-  auto server = std::make_unique<ServerProcess>(options);
-  ASSERT_TRUE(server->Start().ok()) << server->Stderr();
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+// Sends the client halves that wait across the restart; returns the ledger: every distinct request
+// whose client half was sent.
+std::vector<Key> SendWaitingHalves(const ServerProcess& server, int64_t now_ms) {
   std::mt19937_64 rng(15);
   std::vector<Key> keys;  // the ledger: every distinct request whose client half was sent
   auto fresh = [&](size_t n) {
@@ -146,7 +139,7 @@ void RestartWithWaitingHalves(bool kill) {
     return out;
   };
   {
-    Sender sender(*server);
+    Sender sender(server);
     sender.Send(fresh(40'000));
     sender.Send(again(0, 500, 5));      // 500 keys sent 5 more times
     sender.Send(again(1000, 1, 1000));  // one key sent 1,000 more times
@@ -155,6 +148,20 @@ void RestartWithWaitingHalves(bool kill) {
     sender.Send(fresh(2'000));          // only in the log when the server is killed
     sender.Send(again(40'000, 100, 2));
   }
+  return keys;
+}
+
+void RestartWithWaitingHalves(bool kill) {
+  TempDir data("ew-restart-pending-");
+  ServerOptions options;
+  options.data_dir = data.path();
+  options.extra_args = {"--pair-wait", "1h", "--flush-interval", "200ms"};
+  auto server = std::make_unique<ServerProcess>(options);
+  ASSERT_TRUE(server->Start().ok()) << server->Stderr();
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const std::vector<Key> keys = SendWaitingHalves(*server, now_ms);
   const auto distinct = static_cast<double>(keys.size());
   ASSERT_EQ(MetricWhen(*server, "ew_pending_halves", distinct), distinct);
   if (kill) {
