@@ -94,15 +94,17 @@ constexpr const char* kStatsUsage = R"(usage: edgewise-ctl stats [--data-dir DIR
   server metrics (GET /metrics, summarised; --json: the Prometheus text); with --data-dir, also
   the store's column families (works on a stopped server's directory, without --server)
 )";
-constexpr const char* kCompactUsage = R"(usage: edgewise-ctl compact --data-dir DIR
-  compacts a stopped server's store
+constexpr const char* kCompactUsage = R"(usage: edgewise-ctl compact --data-dir DIR [--json]
+  compacts a stopped server's store (--json: sizes before and after as JSON)
 )";
-constexpr const char* kBackupUsage = R"(usage: edgewise-ctl backup --data-dir DIR --to BACKUP_DIR
-  a RocksDB checkpoint of a stopped server's store
+constexpr const char* kBackupUsage =
+    R"(usage: edgewise-ctl backup --data-dir DIR --to BACKUP_DIR [--json]
+  a RocksDB checkpoint of a stopped server's store (--json: the outcome as JSON)
 )";
 constexpr const char* kRestoreUsage =
-    R"(usage: edgewise-ctl restore --from BACKUP_DIR --data-dir DIR
-  restores a backup into an empty data directory (refused while a server holds it)
+    R"(usage: edgewise-ctl restore --from BACKUP_DIR --data-dir DIR [--json]
+  restores a backup into an empty data directory (refused while a server holds it; --json: the
+  outcome as JSON)
 )";
 
 const std::vector<Command>& Commands() {
@@ -250,10 +252,8 @@ int Run(const Command& c, int argc, char** argv) {
   std::set<std::string> valued(c.valued.begin(), c.valued.end());
   std::set<std::string> booleans(c.booleans.begin(), c.booleans.end());
   booleans.insert("help");
-  if (!c.path.empty() || c.name == "stats") {
-    valued.insert({"server", "token"});
-    booleans.insert("json");
-  }
+  booleans.insert("json");
+  if (!c.path.empty() || c.name == "stats") valued.insert({"server", "token"});
   ew::tools::Flags f(valued, booleans);
   ew::Status st = f.Parse(argc, argv, 2);
   bool help = f.Has("help");
@@ -271,9 +271,10 @@ int Run(const Command& c, int argc, char** argv) {
   if (std::string m = Missing(f, c.name); !m.empty()) return UsageError(m, c.usage);
   if (!c.path.empty()) return Query(f, c, Target(f, c));
   if (c.name == "stats") return Stats(f, c);
-  if (c.name == "compact") return ew::tools::CtlCompact(f.Str("data-dir"));
-  if (c.name == "backup") return ew::tools::CtlBackup(f.Str("data-dir"), f.Str("to"));
-  return ew::tools::CtlRestore(f.Str("from"), f.Str("data-dir"));
+  const bool json = f.Has("json");
+  if (c.name == "compact") return ew::tools::CtlCompact(f.Str("data-dir"), json);
+  if (c.name == "backup") return ew::tools::CtlBackup(f.Str("data-dir"), f.Str("to"), json);
+  return ew::tools::CtlRestore(f.Str("from"), f.Str("data-dir"), json);
 }
 
 }  // namespace

@@ -101,12 +101,21 @@ TEST(CtlAdmin, BackupRestoreCompactAndRefuseARunningServersDirectory) {
   ToolResult stats = RunTool("edgewise-ctl", {"stats", "--data-dir", data});
   EXPECT_EQ(stats.exit_code, 0) << stats.err;
   EXPECT_NE(stats.out.find("COLUMN FAMILY"), std::string::npos) << stats.out;
-  ToolResult compact = RunTool("edgewise-ctl", {"compact", "--data-dir", data});
+  ToolResult compact = RunTool("edgewise-ctl", {"compact", "--data-dir", data, "--json"});
   EXPECT_EQ(compact.exit_code, 0) << compact.err;
+  auto compacted = Json::Parse(compact.out);
+  ASSERT_TRUE(compacted.ok()) << compact.out;
+  EXPECT_EQ((*compacted)["data_dir"].String(), data);
+  EXPECT_GT((*compacted)["bytes_after"].Uint(), 0u);
   ToolResult b = RunTool("edgewise-ctl", {"backup", "--data-dir", data, "--to", backup});
   ASSERT_EQ(b.exit_code, 0) << b.err;
-  ToolResult r = RunTool("edgewise-ctl", {"restore", "--from", backup, "--data-dir", restored});
+  ToolResult r =
+      RunTool("edgewise-ctl", {"restore", "--from", backup, "--data-dir", restored, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto restore = Json::Parse(r.out);
+  ASSERT_TRUE(restore.ok()) << r.out;
+  EXPECT_EQ((*restore)["from"].String(), backup);
+  EXPECT_GT((*restore)["bytes"].Uint(), 0u);
   ToolResult again = RunTool("edgewise-ctl", {"restore", "--from", backup, "--data-dir", restored});
   EXPECT_EQ(again.exit_code, 1) << "restore over a non-empty store must be refused";
 
