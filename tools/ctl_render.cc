@@ -186,9 +186,26 @@ Result<std::string> RenderGeneric(std::string_view json) {
   std::vector<std::pair<std::string, std::string>> flat;
   Flatten(root, "", &flat);
   for (auto& [k, v] : flat) o << k << ": " << v << "\n";
+  auto scalars = [](simdjson::dom::array arr) {
+    for (element e : arr) {
+      if (!IsScalar(e)) return false;
+    }
+    return true;
+  };
+  for (auto field : obj) {  // arrays of scalars as one line: "prefixes: ns=shop, ns=pay"
+    simdjson::dom::array arr;
+    if (field.value.get(arr) || !scalars(arr)) continue;
+    o << field.key << ":";
+    const char* sep = " ";
+    for (element e : arr) {
+      o << sep << Scalar(e);
+      sep = ", ";
+    }
+    o << (arr.size() == 0 ? " -" : "") << "\n";
+  }
   for (auto field : obj) {
     simdjson::dom::array arr;
-    if (field.value.get(arr)) continue;
+    if (field.value.get(arr) || scalars(arr)) continue;
     o << "\n" << field.key << " (" << arr.size() << ")\n";
     if (arr.size() > 0) o << TableOf(arr, names);
   }

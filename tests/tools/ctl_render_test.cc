@@ -90,6 +90,39 @@ TEST(RenderMap, ColumnsInOrderFixedDecimalsNaturalRows) {
             "  3.25   10.00\n");
 }
 
+TEST(RenderMap, CompareColumnsWithSignedChanges) {
+  auto text = RenderMap(
+      R"({"start":"S","end":"E","nodes":[{"id":"n1","kind":"service","namespace":"","name":"a",)"
+      R"("requests_in":0,"errors_in":0,"requests_out":4,"errors_out":0,"change":"same",)"
+      R"("previous":{"requests_in":0,"errors_in":0,"requests_out":6,"errors_out":0}}],)"
+      R"("edges":[{"source":"n1","target":"n1","protocol":"http","requests":4,"errors":0,)"
+      R"("rate_per_s":0.5,"error_rate":0,"latency_ms":{"p50":1,"p90":1,"p95":1,"p99":1},)"
+      R"("change":"same","previous":{"requests":6},)"
+      R"("delta":{"rate_per_s":-0.25,"error_rate":-0.01,"p99_ms":0.5}}]})");
+  ASSERT_TRUE(text.ok());
+  EXPECT_NE(text->find("CHANGE  PREV REQ IN  PREV REQ OUT  ID\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("P99 MS  CHANGE  PREV REQUESTS  RATE/S CHG  ERROR% CHG  P99 MS CHG\n"),
+            std::string::npos)
+      << *text;
+  EXPECT_NE(text->find("same                6      -0.250       -1.00       +0.50\n"),
+            std::string::npos)
+      << *text;
+}
+
+TEST(RenderSeries, RatePerStepAndNoLatencyWithoutRequests) {
+  auto text = RenderSeries(
+      R"({"start":"S","end":"E","step_s":60,"points":[)"
+      R"({"time":"T1","requests":0,"errors":0,"latency_ms":{"p50":0,"p90":0,"p95":0,"p99":0}},)"
+      R"({"time":"T2","requests":30,"errors":3,"latency_ms":{"p50":1,"p90":2,"p95":3,"p99":4}}]})");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text,
+            "S .. E  step 60s\n\n"
+            "2 points\n"
+            "TIME  REQUESTS  RATE/S  ERRORS  ERROR%  P50 MS  P90 MS  P95 MS  P99 MS\n"
+            "T1           0   0.000       0    0.00       -       -       -       -\n"
+            "T2          30   0.500       3   10.00    1.00    2.00    3.00    4.00\n");
+}
+
 TEST(RenderTraces, StartWithMillisecondsAndUrls) {
   auto text = RenderTraces(
       R"({"start":"S","end":"E","traces":[{"trace_id":"ab","minute":"M","start_ms":1796665263104,)"
@@ -103,9 +136,18 @@ TEST(RenderTraces, StartWithMillisecondsAndUrls) {
 }
 
 TEST(RenderGeneric, ColumnsInTheJsonFieldOrder) {
-  auto text = RenderGeneric(R"({"rows":[{"zeta":1,"alpha":"x"},{"zeta":2,"alpha":"y"}]})");
+  auto text = RenderGeneric(R"({"family":"edge","prefixes":["ns=a","ns=b"],"none":[],)"
+                            R"("rows":[{"zeta":1,"alpha":"x"},{"zeta":2,"alpha":"y"}]})");
   ASSERT_TRUE(text.ok());
-  EXPECT_NE(text->find("zeta  alpha\n1     x\n"), std::string::npos) << *text;
+  EXPECT_EQ(*text,
+            "family: edge\n"
+            "prefixes: ns=a, ns=b\n"
+            "none: -\n"
+            "\n"
+            "rows (2)\n"
+            "zeta  alpha\n"
+            "1     x\n"
+            "2     y\n");
 }
 
 }  // namespace
