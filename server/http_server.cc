@@ -490,7 +490,7 @@ Status HttpServer::Start(std::vector<ListenerSpec> listeners) {
   for (auto& c : impl_->more_iocs) impl_->work.push_back(asio::make_work_guard(*c));
   for (uint32_t i = 0; i < n; ++i) {
     asio::io_context* ctx = i == 0 ? &impl_->ioc : impl_->more_iocs[i - 1].get();
-    impl_->threads.emplace_back([this, ctx, i] {
+    impl_->threads.emplace_back([ctx, i] {
       SetThreadName("ew-io-" + std::to_string(i));
       for (;;) {
         try {
