@@ -82,6 +82,12 @@ Result<ServerMap> ParseMapJson(const std::string& body) {
     a.errors_in = n["errors_in"].Uint();
     a.requests_out = n["requests_out"].Uint();
     a.errors_out = n["errors_out"].Uint();
+    if (n.Has("previous")) {
+      const auto& p = n["previous"];
+      a.previous = {p["requests_in"].Uint(), p["errors_in"].Uint(), p["requests_out"].Uint(),
+                    p["errors_out"].Uint()};
+    }
+    a.change = n["change"].String();
   }
   for (const auto& e : doc["edges"].Elements()) {
     const std::string src = e["source"].String(), dst = e["target"].String();
@@ -108,6 +114,7 @@ Result<ServerMap> ParseMapFlatBuffers(const std::string& body) {
       a.errors_in = n->errors_in();
       a.requests_out = n->requests_out();
       a.errors_out = n->errors_out();
+      a.change = str(n->change());
     }
   }
   if (r->edges()) {
@@ -263,6 +270,21 @@ void CompareMaps(const MapAnswer& model_in, const MapAnswer& server_in, const Co
     s.errors_out += e.now.errors;
     t.requests_in += e.now.requests;
     t.errors_in += e.now.errors;
+    if (e.previous) {
+      for (NodeAnswer* n : {&s, &t}) {
+        if (!n->previous) n->previous = std::array<uint64_t, 4>{};
+      }
+      (*t.previous)[0] += e.previous->requests;
+      (*t.previous)[1] += e.previous->errors;
+      (*s.previous)[2] += e.previous->requests;
+      (*s.previous)[3] += e.previous->errors;
+    }
+  }
+  for (auto& [key, n] : want_nodes) {
+    if (!n.previous) continue;
+    const uint64_t now = n.requests_in + n.requests_out;
+    const uint64_t prev = (*n.previous)[0] + (*n.previous)[2];
+    n.change = now > 0 && prev == 0 ? "new" : now == 0 && prev > 0 ? "gone" : "same";
   }
   size_t node_diffs = 0;
   for (const auto& [key, want] : want_nodes) {
@@ -272,12 +294,18 @@ void CompareMaps(const MapAnswer& model_in, const MapAnswer& server_in, const Co
       continue;
     }
     const NodeAnswer& got = it->second;
+    const bool prev_differs = want.previous && ((got.previous && *got.previous != *want.previous) ||
+                                                want.change != got.change);
     if (want.requests_in != got.requests_in || want.errors_in != got.errors_in ||
-        want.requests_out != got.requests_out || want.errors_out != got.errors_out) {
+        want.requests_out != got.requests_out || want.errors_out != got.errors_out ||
+        prev_differs) {
       if (node_diffs++ < 5) {
         diffs->push_back("node " + key + ": in/out model " + std::to_string(want.requests_in) +
                          "/" + std::to_string(want.requests_out) + ", server " +
-                         std::to_string(got.requests_in) + "/" + std::to_string(got.requests_out));
+                         std::to_string(got.requests_in) + "/" + std::to_string(got.requests_out) +
+                         (prev_differs ? " (previous figures or change differ: model " +
+                                             want.change + ", server " + got.change + ")"
+                                       : ""));
       }
     }
   }

@@ -30,7 +30,7 @@ std::string Lower(std::string s) {
   return s;
 }
 
-std::optional<double> Number(const std::string& s) {
+std::optional<double> Number(std::string_view s) {
   if (s.empty()) return std::nullopt;
   double v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -38,15 +38,35 @@ std::optional<double> Number(const std::string& s) {
   return v;
 }
 
+bool IEqual(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const std::string& StatusText(uint16_t status) {
+  static const std::vector<std::string> table = [] {
+    std::vector<std::string> t(1000);
+    for (size_t i = 1; i < t.size(); ++i) t[i] = std::to_string(i);
+    return t;
+  }();
+  return table[status < 1000 ? status : 0];
+}
+
 bool Compare(FField f, FOp op, const std::vector<std::string>& values,
-             const std::vector<std::unique_ptr<RE2>>& regexes, const std::string& v) {
+             const std::vector<std::unique_ptr<RE2>>& regexes, std::string_view v) {
   switch (op) {
     case FOp::kEq:
     case FOp::kNe:
     case FOp::kIn: {
       bool eq = false;
       for (const auto& x : values) {
-        eq = eq || (CaseInsensitive(f) ? Lower(x) == Lower(v) : x == v);
+        eq = eq || (CaseInsensitive(f) ? IEqual(x, v) : x == v);
       }
       return op == FOp::kNe ? !eq : eq;
     }
@@ -76,7 +96,7 @@ bool Compare(FField f, FOp op, const std::vector<std::string>& values,
 
 }  // namespace
 
-std::string FieldValue(const Dataset& d, const Request& r, FField f) {
+std::string_view FieldView(const Dataset& d, const Request& r, FField f) {
   switch (f) {
     case FField::kServerNs:
       return d.nodes[r.server].ns;
@@ -87,21 +107,25 @@ std::string FieldValue(const Dataset& d, const Request& r, FField f) {
     case FField::kClientName:
       return d.nodes[r.client].name;
     case FField::kServerKind:
-      return std::string(storage::NodeKindName(d.nodes[r.server].kind));
+      return storage::NodeKindName(d.nodes[r.server].kind);
     case FField::kClientKind:
-      return std::string(storage::NodeKindName(d.nodes[r.client].kind));
+      return storage::NodeKindName(d.nodes[r.client].kind);
     case FField::kPath:
       return d.paths[r.path];
     case FField::kMethod:
-      return MethodName(r.method);
+      return kMethods[r.method];
     case FField::kStatus:
-      return r.status == 0 ? "" : std::to_string(r.status);
+      return StatusText(r.status);
     case FField::kProtocol:
-      return std::string(storage::ProtocolName(r.protocol));
+      return storage::ProtocolName(r.protocol);
     case FField::kError:
       return r.error ? "true" : "false";
   }
   return "";
+}
+
+std::string FieldValue(const Dataset& d, const Request& r, FField f) {
+  return std::string(FieldView(d, r, f));
 }
 
 bool Filter::Matches(const Dataset& d, const Request& r) const {
@@ -115,7 +139,7 @@ bool Filter::Matches(const Dataset& d, const Request& r) const {
     case Kind::kBareRegex:
       return Compare(FField::kPath, FOp::kMatch, values, regexes, d.paths[r.path]);
     case Kind::kCompare:
-      return Compare(field, op, values, regexes, FieldValue(d, r, field));
+      return Compare(field, op, values, regexes, FieldView(d, r, field));
   }
   return false;
 }

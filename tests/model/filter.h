@@ -47,6 +47,7 @@ struct Filter {
 
 // The field's value for a request, as the query language sees it.
 std::string FieldValue(const Dataset& d, const Request& r, FField f);
+std::string_view FieldView(const Dataset& d, const Request& r, FField f);
 
 class FilterGen {
  public:

@@ -44,14 +44,28 @@ Tier Model::TierOf(int64_t m, int64_t s, int64_t e) {
   return Tier::kMinute;
 }
 
+Model::Model(const Dataset& d) : d_(d) {
+  for (const Node& n : d.nodes) {
+    keys_.push_back(n.Key());
+    group_keys_.push_back(n.kind == storage::NodeKind::kService ? "namespace/" + n.ns + "/" + n.ns
+                                                                : n.Key());
+  }
+}
+
+std::pair<const Request*, const Request*> Model::InRange(int64_t start, int64_t end) const {
+  auto by_minute = [](const Request& r, int64_t m) { return r.minute < m; };
+  const auto b = std::lower_bound(d_.requests.begin(), d_.requests.end(), start, by_minute);
+  const auto e = std::lower_bound(b, d_.requests.end(), end, by_minute);
+  const Request* base = d_.requests.data();
+  return {base + (b - d_.requests.begin()), base + (e - d_.requests.begin())};
+}
+
 bool Model::Visible(Tier tier, int64_t minute) const {
   return d_.retention.Keeps(tier, FloorDiv(minute, storage::TierUnitMinutes(tier)), d_.now_ms);
 }
 
 std::string Model::GroupKey(uint32_t node, bool group) const {
-  const Node& n = d_.nodes[node];
-  if (group && n.kind == storage::NodeKind::kService) return "namespace/" + n.ns + "/" + n.ns;
-  return n.Key();
+  return group ? group_keys_[node] : keys_[node];
 }
 
 void Model::Acc::Add(const Request& r) {
@@ -73,12 +87,25 @@ Figures Model::Acc::Finish(bool latency) {
 
 std::map<EdgeKey, Model::Acc> Model::Aggregate(const Filter* filter, int64_t s, int64_t e,
                                                bool group) const {
+  std::map<std::pair<uint32_t, uint32_t>, Acc> by_index;
+  const auto& keys = group ? group_keys_ : keys_;
+  for (auto [r, last] = InRange(s, e); r != last; ++r) {
+    if (!Visible(TierOf(r->minute, s, e), r->minute)) continue;
+    if (filter && !filter->Matches(d_, *r)) continue;
+    by_index[{r->client, r->server}].Add(*r);
+  }
   std::map<EdgeKey, Acc> out;
-  for (const Request& r : d_.requests) {
-    if (r.minute < s || r.minute >= e) continue;
-    if (!Visible(TierOf(r.minute, s, e), r.minute)) continue;
-    if (filter && !filter->Matches(d_, r)) continue;
-    out[{GroupKey(r.client, group), GroupKey(r.server, group)}].Add(r);
+  for (auto& [k, acc] : by_index) {
+    Acc& o = out[{keys[k.first], keys[k.second]}];
+    if (o.requests == 0) {
+      o = std::move(acc);
+      continue;
+    }
+    o.requests += acc.requests;
+    o.errors += acc.errors;
+    for (auto [p, n] : acc.protocols) o.protocols[p] += n;
+    o.server_us.insert(o.server_us.end(), acc.server_us.begin(), acc.server_us.end());
+    o.client_us.insert(o.client_us.end(), acc.client_us.begin(), acc.client_us.end());
   }
   return out;
 }
@@ -175,14 +202,11 @@ std::map<int64_t, SeriesPoint> Model::Series(const Filter* filter, std::optional
   const int64_t s = FloorDiv(start, step) * step, e = -FloorDiv(-end, step) * step;
   const bool latency = !(filter && filter->Uses(FField::kError));
   std::map<int64_t, Acc> acc;
-  for (const Request& r : d_.requests) {
-    if (r.minute < s || r.minute >= e || !Visible(tier, r.minute)) continue;
-    if (edge &&
-        (d_.nodes[r.client].Key() != edge->first || d_.nodes[r.server].Key() != edge->second)) {
-      continue;
-    }
-    if (filter && !filter->Matches(d_, r)) continue;
-    acc[s + (r.minute - s) / step * step].Add(r);
+  for (auto [r, last] = InRange(s, e); r != last; ++r) {
+    if (!Visible(tier, r->minute)) continue;
+    if (edge && (keys_[r->client] != edge->first || keys_[r->server] != edge->second)) continue;
+    if (filter && !filter->Matches(d_, *r)) continue;
+    acc[s + (r->minute - s) / step * step].Add(*r);
   }
   std::map<int64_t, SeriesPoint> out;
   for (auto& [t, a] : acc) {

@@ -37,6 +37,9 @@ struct EdgeAnswer {
 
 struct NodeAnswer {
   uint64_t requests_in = 0, errors_in = 0, requests_out = 0, errors_out = 0;
+  // With compare (JSON: all of them; FlatBuffers: change only).
+  std::optional<std::array<uint64_t, 4>> previous;  // requests_in, errors_in, requests_out, ..
+  std::string change;
 };
 
 using EdgeKey = std::pair<std::string, std::string>;  // node keys (Node::Key)
@@ -66,7 +69,7 @@ struct SeriesPoint {
 
 class Model {
  public:
-  explicit Model(const Dataset& d) : d_(d) {}
+  explicit Model(const Dataset& d);
 
   // The tier that holds `minute` when [start, end) is covered by the planner's rule.
   static storage::Tier TierOf(int64_t minute, int64_t start, int64_t end);
@@ -95,8 +98,11 @@ class Model {
   };
   std::map<EdgeKey, Acc> Aggregate(const Filter* filter, int64_t start, int64_t end,
                                    bool group) const;
+  // The requests whose minute is in [start, end) (requests are in start order).
+  std::pair<const Request*, const Request*> InRange(int64_t start, int64_t end) const;
 
   const Dataset& d_;
+  std::vector<std::string> keys_, group_keys_;
 };
 
 // Exact nearest-rank quantiles (ms) of latencies in µs.
