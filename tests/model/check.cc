@@ -72,6 +72,11 @@ class Checker {
       r.end_now = true;
       r.end_param = "now";
       r.end = now_min + 1;
+    } else if (Chance(0.05)) {  // an end in the future
+      const int64_t ahead = 1 + static_cast<int64_t>(U(90));
+      r.end_now = true;
+      r.end_param = "now+" + std::to_string(ahead) + "m";
+      r.end = now_min + ahead + 1;
     } else {
       int64_t end = now_min - LogUniform(1, 5 * kMinutesPerYear - length);
       const uint64_t a = U(10);
@@ -96,9 +101,10 @@ class Checker {
     }
     r.start = std::max(r.start, now_min - 6 * kMinutesPerYear + 2 * 1440);
     if (r.start >= r.end) r.start = r.end - 1;
-    r.start_param = r.end_now && Chance(0.5) ? "now-" + std::to_string(r.end - 1 - r.start) + "m"
-                                             : TimeParam(r.start, false);
-    if (r.start_param.rfind("now-", 0) == 0) r.start = r.end - 1 - (r.end - 1 - r.start);
+    // "now-Nm" is the minute N before the current one (now_ms - N minutes, rounded down).
+    r.start_param = r.end_now && r.start <= now_min && Chance(0.5)
+                        ? "now-" + std::to_string(now_min - r.start) + "m"
+                        : TimeParam(r.start, false);
     return r;
   }
 
@@ -130,7 +136,9 @@ class Checker {
   Range Now(Range r) const {
     if (!r.end_now) return r;
     const int64_t now_min = WallNowMs() / kMsPerMinute;
-    const int64_t shift = now_min + 1 - r.end;
+    int64_t ahead = 0;
+    if (r.end_param.rfind("now+", 0) == 0) ahead = std::stoll(r.end_param.substr(4));
+    const int64_t shift = now_min + ahead + 1 - r.end;
     r.end += shift;
     if (r.start_param.rfind("now-", 0) == 0) r.start += shift;
     return r;

@@ -76,9 +76,12 @@ class Generator {
     for (int i = 0; i < o_.services; ++i) {
       const std::string& ns =
           Chance(0.03) ? d_.namespaces.back() : d_.namespaces[U(d_.namespaces.size() - 1)];
-      services_.push_back(
-          AddNode(NodeKind::kService, ns,
-                  std::string(kWords[U(std::size(kWords))]) + "-" + std::to_string(i)));
+      // A few names that need quoting in the query language, or escaping in JSON and URLs.
+      static const char* kOdd[] = {"odd name (v2)", "quote\"d\\svc", "caf\u00e9-svc", "in",
+                                   "a,b=c"};
+      std::string name =
+          i < 5 ? kOdd[i] : std::string(kWords[U(std::size(kWords))]) + "-" + std::to_string(i);
+      services_.push_back(AddNode(NodeKind::kService, ns, name));
     }
     external_client_ = AddNode(NodeKind::kExternalClient, "", "External Client");
     for (int i = 0; i < 12; ++i) {
@@ -251,9 +254,9 @@ class Generator {
       r.method = e.methods[U(e.methods.size())];
       const bool fail = Chance(e.error_share);
       if (e.protocol == Protocol::kHttp) {
-        static constexpr uint16_t kOk[] = {200, 200, 200, 201, 204, 404};
+        static constexpr uint16_t kOk[] = {200, 200, 200, 201, 204, 404, 0};  // 0: no answer
         static constexpr uint16_t kBad[] = {500, 502, 503};
-        r.status = fail ? kBad[U(3)] : kOk[U(6)];
+        r.status = fail ? kBad[U(3)] : kOk[U(Chance(0.1) ? 7 : 6)];
         r.span_error = !fail && Chance(0.02);
       } else if (e.protocol == Protocol::kGrpc) {
         static constexpr uint16_t kBad[] = {2, 13, 14};
@@ -272,6 +275,7 @@ class Generator {
       r.client_us = e.shape == Shape::kServerOnly ? 0 : client_us;
       for (auto& b : r.trace_id) b = static_cast<uint8_t>(U(256));
       for (auto& b : r.span_id) b = static_cast<uint8_t>(U(256));
+      r.otlp = r.minute >= d_.otlp_cutoff_minute && !Chance(0.05);
       d_.requests.push_back(r);
     }
   }

@@ -5,7 +5,7 @@
 // years old and recent traffic of the last day.
 //
 // Requests older than `otlp_cutoff_minute` are written straight through the storage API
-// (history); the rest are sent as OTLP spans to a running server (recent traffic).
+// (history); most of the rest are sent as OTLP spans to a running server (recent traffic).
 //
 // Thread-safety: a Dataset is immutable once generated.
 #pragma once
@@ -53,6 +53,9 @@ struct Request {
   uint32_t client_us = 0;  // 0: no client half
   std::array<uint8_t, 16> trace_id{};
   std::array<uint8_t, 8> span_id{};
+  // Sent as OTLP spans to the server; else written as a rollup through the storage API (all
+  // history, and a few recent requests, so that stored and ingested rollups of one minute merge).
+  bool otlp = false;
 };
 
 // The start an exemplar of this request carries: the server half's where there is one.

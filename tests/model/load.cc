@@ -190,7 +190,7 @@ Status LoadedServer::WriteHistory(const Dataset& d, LoadStats* stats) {
   using Key = std::tuple<int64_t, uint32_t, uint32_t, uint8_t, uint32_t, uint8_t, uint16_t>;
   std::map<Key, storage::RollupValue> rollups;
   for (const Request& r : d.requests) {
-    if (r.minute >= d.otlp_cutoff_minute) continue;
+    if (r.otlp) continue;
     storage::RollupValue& v =
         rollups[{r.minute, r.client, r.server, static_cast<uint8_t>(r.protocol), r.path, r.method,
                  r.status}];
@@ -237,7 +237,7 @@ Status LoadedServer::SendRecent(const Dataset& d, LoadStats* stats) {
   tools::HttpConnection otlp(tools::HostPort{server_->host(), server_->otlp_port()});
   std::vector<const Request*> recent;
   for (const Request& r : d.requests) {
-    if (r.minute >= d.otlp_cutoff_minute) recent.push_back(&r);
+    if (r.otlp) recent.push_back(&r);
   }
   uint64_t spans_sent = 0;
   std::vector<uint32_t> resource_of(d.nodes.size(), UINT32_MAX);

@@ -220,7 +220,7 @@ uint64_t Model::ClientHalvesExpired(uint32_t node, int64_t start, int64_t end) c
   uint64_t n = 0;
   for (const Request& r : d_.requests) {
     if (r.client != node || r.minute < start || r.minute >= end) continue;
-    if (r.minute < d_.otlp_cutoff_minute || r.shape != Shape::kClientOnly) continue;
+    if (!r.otlp || r.shape != Shape::kClientOnly) continue;
     if (d_.nodes[r.server].kind == storage::NodeKind::kDatabase) continue;  // complete at once
     if (Visible(Tier::kMinute, r.minute)) ++n;
   }

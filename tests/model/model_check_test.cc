@@ -25,7 +25,9 @@ TEST_P(ModelCheckTest, ServerAgreesWithTheModel) {
 // Seeds that once found a difference stay here (KNOWN.md lists what each found).
 INSTANTIATE_TEST_SUITE_P(Seeds, ModelCheckTest,
                          ::testing::Values(std::pair<uint64_t, bool>{1, false},
-                                           std::pair<uint64_t, bool>{2, true}));
+                                           std::pair<uint64_t, bool>{2, true},
+                                           std::pair<uint64_t, bool>{3, false},
+                                           std::pair<uint64_t, bool>{4, true}));
 
 }  // namespace
 }  // namespace ew::model
