@@ -350,11 +350,15 @@ void Checker::AskService() {
       if (!want.count(k)) diffs.push_back(what + k.first + " -> " + k.second + " not in the model");
     }
   }
-  const uint64_t expired = model_.ClientHalvesExpired(node, r.start, r.end);
-  const uint64_t got_expired = (*doc)["missing_edges"]["client_halves_expired"].Uint();
-  if (expired != got_expired) {
-    diffs.push_back("client_halves_expired model " + std::to_string(expired) + ", server " +
-                    std::to_string(got_expired));
+  const uint64_t expired[2] = {model_.ClientHalvesExpired(node, r.start, r.end),
+                               model_.ServerHalvesExpired(node, r.start, r.end)};
+  const char* kExpiredKeys[2] = {"client_halves_expired", "server_halves_expired"};
+  for (int k = 0; k < 2; ++k) {
+    const uint64_t got_expired = (*doc)["missing_edges"][kExpiredKeys[k]].Uint();
+    if (expired[k] != got_expired) {
+      diffs.push_back(std::string(kExpiredKeys[k]) + " model " + std::to_string(expired[k]) +
+                      ", server " + std::to_string(got_expired));
+    }
   }
   ++result_.questions;
   if (!diffs.empty()) Fail(url, std::move(diffs));

@@ -177,7 +177,8 @@ class Generator {
         } else if (p < 0.93) {
           AddEdge(s, messaging_[U(messaging_.size())], Protocol::kMessaging, Shape::kClientOnly);
         } else if (p < 0.97) {
-          AddEdge(external_client_, s, Protocol::kHttp, Shape::kServerOnly);
+          AddEdge(external_client_, s, Protocol::kHttp,
+                  Chance(0.5) ? Shape::kOrphanServer : Shape::kServerOnly);
         } else {
           AddEdge(messaging_[U(messaging_.size())], s, Protocol::kMessaging, Shape::kServerOnly);
         }
@@ -272,7 +273,7 @@ class Generator {
       const auto server_us = static_cast<uint32_t>(us);
       const auto client_us = static_cast<uint32_t>(us + 100 + U(3000));
       r.server_us = e.shape == Shape::kClientOnly ? 0 : server_us;
-      r.client_us = e.shape == Shape::kServerOnly ? 0 : client_us;
+      r.client_us = e.shape == Shape::kPair || e.shape == Shape::kClientOnly ? client_us : 0;
       for (auto& b : r.trace_id) b = static_cast<uint8_t>(U(256));
       for (auto& b : r.span_id) b = static_cast<uint8_t>(U(256));
       r.otlp = r.minute >= d_.otlp_cutoff_minute && !Chance(0.05);

@@ -30,11 +30,12 @@ struct Node {
 
 // How a request reaches the server (which halves exist decides the latency the map reports).
 enum class Shape : uint8_t {
-  kPair,        // client and server half (service -> service)
-  kClientOnly,  // a client half that completes at once (database) or by expiry (external,
-                // producer -> messaging)
-  kServerOnly,  // a server half without parent (External Client -> service) or a consumer
-                // without parent (messaging -> service)
+  kPair,          // client and server half (service -> service)
+  kClientOnly,    // a client half that completes at once (database) or by expiry (external,
+                  // producer -> messaging)
+  kOrphanServer,  // a server half whose parent never arrives: External Client after expiry
+  kServerOnly,    // a server half without parent (External Client -> service) or a consumer
+                  // without parent (messaging -> service)
 };
 
 struct Request {

@@ -73,7 +73,7 @@ void SpansOf(const Dataset& d, const Request& r, const std::vector<uint32_t>& re
   base.span_id = r.span_id;
   const Node& client = d.nodes[r.client];
   const Node& server = d.nodes[r.server];
-  if (r.shape != Shape::kServerOnly) {
+  if (r.shape == Shape::kPair || r.shape == Shape::kClientOnly) {
     OtlpSpan c = base;
     c.kind = server.kind == NodeKind::kMessaging ? 4 : 3;
     c.name = "call";
@@ -104,7 +104,8 @@ void SpansOf(const Dataset& d, const Request& r, const std::vector<uint32_t>& re
     s.end_ns = s.start_ns + uint64_t{r.server_us} * 1000;
     s.resource = resource_of[r.server];
     s.status_code = r.span_error ? 2 : 0;
-    if (r.shape == Shape::kPair) {
+    if (r.shape == Shape::kPair || r.shape == Shape::kOrphanServer) {
+      // An orphan's parent (r.span_id) is never sent: the half expires after the pair-wait.
       s.parent_span_id = r.span_id;
       s.has_parent = true;
     }

@@ -227,6 +227,17 @@ uint64_t Model::ClientHalvesExpired(uint32_t node, int64_t start, int64_t end) c
   return n;
 }
 
+uint64_t Model::ServerHalvesExpired(uint32_t node, int64_t start, int64_t end) const {
+  uint64_t n = 0;
+  for (auto [r, last] = InRange(start, end); r != last; ++r) {
+    if (r->server == node && r->otlp && r->shape == Shape::kOrphanServer &&
+        Visible(Tier::kMinute, r->minute)) {
+      ++n;
+    }
+  }
+  return n;
+}
+
 std::vector<const Request*> Model::EdgeRequests(uint32_t client, uint32_t server, int64_t start,
                                                 int64_t end) const {
   std::vector<const Request*> out;

@@ -82,6 +82,8 @@ class Model {
                                         int64_t start, int64_t end, int64_t step) const;
   // Expired client halves of a node in [start, end) (requests completed by expiry).
   uint64_t ClientHalvesExpired(uint32_t node, int64_t start, int64_t end) const;
+  // Expired server halves of a node in [start, end) (orphan server spans sent over OTLP).
+  uint64_t ServerHalvesExpired(uint32_t node, int64_t start, int64_t end) const;
   // Requests of one edge whose minute is in [start, end) and kept by the minute tier.
   std::vector<const Request*> EdgeRequests(uint32_t client, uint32_t server, int64_t start,
                                            int64_t end) const;
