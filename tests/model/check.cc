@@ -219,6 +219,7 @@ void Checker::AskMap() {
       url += co.top_by_errors ? "&top_by=errors" : "&top_by=requests";
   }
   const bool fb = Chance(0.3);
+  if (Chance(0.1)) url += "&explain=true";  // the plan is added; the answer stays the same
   std::string body;
   if (!Get(url, r, &body, 200, fb)) return;
   r = Now(r);
@@ -250,7 +251,7 @@ bool Checker::MapOf(const std::string& query, const Range& r, MapAnswer* out, st
 
 void Checker::AskSeries() {
   static const int64_t kSteps[] = {1, 5, 15, 60, 120, 1440, 10080};
-  const int64_t step = kSteps[U(std::size(kSteps))];
+  int64_t step = kSteps[U(std::size(kSteps))];
   Range r = MakeRange(std::min<int64_t>(5 * kMinutesPerYear, step * 5000));
   r.end_now = false;  // series of a fixed range (a range ending now is covered by the map)
   if (r.end_param.rfind("now", 0) == 0 || r.start_param.rfind("now", 0) == 0) {
@@ -274,7 +275,11 @@ void Checker::AskSeries() {
     edge_params = "&source=" + server_.NodeId(e[0]) + "&target=" + server_.NodeId(e[1]);
     if (p >= 8) filter = filters_.Make(&text);
   }
-  url = Base("/api/v1/edge/series", text, r) + "&step=" + std::to_string(step) + "m" + edge_params;
+  // Without step=, about 60 points: ceil((end - start) / 60) minutes.
+  const bool default_step = Chance(0.1);
+  if (default_step) step = std::max<int64_t>(1, (r.end - r.start + 59) / 60);
+  url = Base("/api/v1/edge/series", text, r) +
+        (default_step ? std::string() : "&step=" + std::to_string(step) + "m") + edge_params;
   std::string body;
   if (!Get(url, r, &body)) return;
   auto doc = testing::Json::Parse(body);
@@ -430,10 +435,11 @@ void Checker::RelationOr() {
     r.end_param = std::to_string(r.end * 60);
     r.start_param = std::to_string(r.start * 60);
   }
-  MapAnswer m_or, m_a, m_b, m_and;
+  MapAnswer m_or, m_a, m_b, m_and, m_not_a, m_all;
   std::string url_or, url;
   if (!MapOf(ta + " or " + tb, r, &m_or, &url_or) || !MapOf(ta, r, &m_a, &url) ||
-      !MapOf(tb, r, &m_b, &url) || !MapOf(ta + " and " + tb, r, &m_and, &url)) {
+      !MapOf(tb, r, &m_b, &url) || !MapOf(ta + " and " + tb, r, &m_and, &url) ||
+      !MapOf("not " + ta, r, &m_not_a, &url) || !MapOf("", r, &m_all, &url)) {
     return;
   }
   std::map<EdgeKey, std::pair<int64_t, int64_t>> sum;
@@ -452,6 +458,17 @@ void Checker::RelationOr() {
     if (s.first != 0 || s.second != 0) {
       diffs.push_back("map(A or B) != map(A) + map(B) - map(A and B) on " + k.first + " -> " +
                       k.second + " by " + std::to_string(s.first) + "/" + std::to_string(s.second));
+    }
+  }
+  // Ternary logic partitioning (SQLancer): A and not A split the whole.
+  sum.clear();
+  add(m_a, 1);
+  add(m_not_a, 1);
+  add(m_all, -1);
+  for (const auto& [k, s] : sum) {
+    if (s.first != 0 || s.second != 0) {
+      diffs.push_back("map(A) + map(not A) != map() on " + k.first + " -> " + k.second + " by " +
+                      std::to_string(s.first) + "/" + std::to_string(s.second));
     }
   }
   ++result_.relations;
