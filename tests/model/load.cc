@@ -2,6 +2,7 @@
 #include "tests/model/load.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <thread>
 #include <tuple>
@@ -127,6 +128,9 @@ Result<std::unique_ptr<LoadedServer>> LoadedServer::Load(const Dataset& d, LoadS
   EW_RETURN_IF_ERROR(s->WriteHistory(d, stats));
   testing::ServerOptions o;
   o.data_dir = s->dir_->Sub("data");
+  // EW_MODEL_SERVER: another server binary (a long run keeps its own copy while the tree is
+  // rebuilt).
+  if (const char* bin = std::getenv("EW_MODEL_SERVER"); bin && *bin) o.binary = bin;
   o.extra_args = {"--pair-wait", "1s", "--flush-interval", "200ms", "--query-threads", "2"};
   for (const auto& f : d.retention.Flags()) o.extra_args.push_back(f);
   s->server_ = std::make_unique<testing::ServerProcess>(o);
