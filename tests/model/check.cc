@@ -177,6 +177,36 @@ int64_t ParseShiftMinutes(const std::string& s) {
   return ms.ok() ? *ms / kMsPerMinute : 0;
 }
 
+// The incoming (or outgoing) edges of a service answer against the model's map.
+void CompareServiceEdges(const MapAnswer& all, const testing::Json& edges,
+                         const std::map<std::string, std::string>& keys, const std::string& self,
+                         bool incoming, bool latency, std::vector<std::string>* diffs) {
+  std::map<EdgeKey, EdgeAnswer> want, got;
+  for (const auto& [k, e] : all.edges) {
+    if ((incoming ? k.second : k.first) == self) want[k] = e;
+  }
+  auto key = [&](const std::string& id) {
+    auto it = keys.find(id);
+    return it == keys.end() ? "?" + id : it->second;
+  };
+  for (const auto& e : edges.Elements()) {
+    got[{key(e["source"].String()), key(e["target"].String())}] = ParseEdgeJson(e);
+  }
+  const std::string what = incoming ? "incoming " : "outgoing ";
+  for (const auto& [k, w] : want) {
+    auto it = got.find(k);
+    if (it == got.end()) {
+      diffs->push_back(what + k.first + " -> " + k.second + " missing (model " +
+                       std::to_string(w.now.requests) + ")");
+    } else {
+      CompareFigures(what + k.first + " -> " + k.second, w.now, it->second.now, latency, diffs);
+    }
+  }
+  for (const auto& [k, g] : got) {
+    if (!want.count(k)) diffs->push_back(what + k.first + " -> " + k.second + " not in the model");
+  }
+}
+
 void Checker::AskMap() {
   std::string text;
   auto filter = filters_.Make(&text);
@@ -334,26 +364,8 @@ void Checker::AskService() {
   std::vector<std::string> diffs;
   const bool latency = !(filter && filter->Uses(FField::kError));
   for (int dir = 0; dir < 2; ++dir) {
-    std::map<EdgeKey, EdgeAnswer> want, got;
-    for (const auto& [k, e] : all.edges) {
-      if ((dir == 0 ? k.second : k.first) == self) want[k] = e;
-    }
-    for (const auto& e : (*doc)[dir == 0 ? "incoming" : "outgoing"].Elements()) {
-      got[{keys[e["source"].String()], keys[e["target"].String()]}] = ParseEdgeJson(e);
-    }
-    const char* what = dir == 0 ? "incoming " : "outgoing ";
-    for (const auto& [k, w] : want) {
-      auto it = got.find(k);
-      if (it == got.end()) {
-        diffs.push_back(what + k.first + " -> " + k.second + " missing (model " +
-                        std::to_string(w.now.requests) + ")");
-      } else {
-        CompareFigures(what + k.first + " -> " + k.second, w.now, it->second.now, latency, &diffs);
-      }
-    }
-    for (const auto& [k, g] : got) {
-      if (!want.count(k)) diffs.push_back(what + k.first + " -> " + k.second + " not in the model");
-    }
+    CompareServiceEdges(all, (*doc)[dir == 0 ? "incoming" : "outgoing"], keys, self, dir == 0,
+                        latency, &diffs);
   }
   const uint64_t expired[2] = {model_.ClientHalvesExpired(node, r.start, r.end),
                                model_.ServerHalvesExpired(node, r.start, r.end)};

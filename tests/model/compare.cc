@@ -206,6 +206,94 @@ bool GroupSelf(const EdgeKey& k) {
   return k.first == k.second && k.first.rfind("namespace/", 0) == 0;
 }
 
+// One edge present on both sides.
+void CompareEdge(const EdgeKey& k, const EdgeAnswer& want, const EdgeAnswer& got,
+                 const CompareOptions& o, std::vector<std::string>* diffs) {
+  const std::string name = "edge " + EdgeName(k);
+  CompareFigures(name, want.now, got.now, o.latency, diffs);
+  if (!want.protocol.empty() && want.protocol != got.protocol && want.now.requests > 0) {
+    diffs->push_back(name + ": protocol model " + want.protocol + ", server " + got.protocol);
+  }
+  if (!Close(want.rate_per_s, got.rate_per_s) || !Close(want.error_rate, got.error_rate)) {
+    diffs->push_back(name + ": rate/error_rate model " + Num(want.rate_per_s) + "/" +
+                     Num(want.error_rate) + ", server " + Num(got.rate_per_s) + "/" +
+                     Num(got.error_rate));
+  }
+  if (want.previous) {
+    if (!got.previous) {
+      diffs->push_back(name + ": no previous figures");
+    } else {
+      CompareFigures(name + " previous", *want.previous, *got.previous, o.latency, diffs);
+    }
+    if (want.change != got.change) {
+      diffs->push_back(name + ": change model " + want.change + ", server " + got.change);
+    }
+  }
+}
+
+// The ends of the kept edges, with in/out sums (and previous sums and change) of them.
+std::map<std::string, NodeAnswer> WantNodes(const std::map<EdgeKey, EdgeAnswer>& model_edges) {
+  std::map<std::string, NodeAnswer> want_nodes;
+  for (const auto& [k, e] : model_edges) {
+    NodeAnswer& s = want_nodes[k.first];
+    NodeAnswer& t = want_nodes[k.second];
+    s.requests_out += e.now.requests;
+    s.errors_out += e.now.errors;
+    t.requests_in += e.now.requests;
+    t.errors_in += e.now.errors;
+    if (e.previous) {
+      for (NodeAnswer* n : {&s, &t}) {
+        if (!n->previous) n->previous = std::array<uint64_t, 4>{};
+      }
+      (*t.previous)[0] += e.previous->requests;
+      (*t.previous)[1] += e.previous->errors;
+      (*s.previous)[2] += e.previous->requests;
+      (*s.previous)[3] += e.previous->errors;
+    }
+  }
+  for (auto& [key, n] : want_nodes) {
+    if (!n.previous) continue;
+    const uint64_t now = n.requests_in + n.requests_out;
+    const uint64_t prev = (*n.previous)[0] + (*n.previous)[2];
+    n.change = now > 0 && prev == 0 ? "new" : now == 0 && prev > 0 ? "gone" : "same";
+  }
+  return want_nodes;
+}
+
+// Nodes of the server's answer against the model's.
+void CompareNodes(const std::map<EdgeKey, EdgeAnswer>& model_edges,
+                  const std::map<std::string, NodeAnswer>& server_nodes,
+                  std::vector<std::string>* diffs) {
+  const std::map<std::string, NodeAnswer> want_nodes = WantNodes(model_edges);
+  size_t node_diffs = 0;
+  for (const auto& [key, want] : want_nodes) {
+    auto it = server_nodes.find(key);
+    if (it == server_nodes.end()) {
+      if (node_diffs++ < 5) diffs->push_back("node missing: " + key);
+      continue;
+    }
+    const NodeAnswer& got = it->second;
+    const bool prev_differs = want.previous && ((got.previous && *got.previous != *want.previous) ||
+                                                want.change != got.change);
+    if (want.requests_in != got.requests_in || want.errors_in != got.errors_in ||
+        want.requests_out != got.requests_out || want.errors_out != got.errors_out ||
+        prev_differs) {
+      if (node_diffs++ < 5) {
+        diffs->push_back("node " + key + ": in/out model " + std::to_string(want.requests_in) +
+                         "/" + std::to_string(want.requests_out) + ", server " +
+                         std::to_string(got.requests_in) + "/" + std::to_string(got.requests_out) +
+                         (prev_differs ? " (previous figures or change differ: model " +
+                                             want.change + ", server " + got.change + ")"
+                                       : ""));
+      }
+    }
+  }
+  if (server_nodes.size() != want_nodes.size()) {
+    diffs->push_back("nodes: model " + std::to_string(want_nodes.size()) + ", server " +
+                     std::to_string(server_nodes.size()));
+  }
+}
+
 }  // namespace
 
 void CompareMaps(const MapAnswer& model_in, const MapAnswer& server_in, const CompareOptions& o,
@@ -231,27 +319,7 @@ void CompareMaps(const MapAnswer& model_in, const MapAnswer& server_in, const Co
       }
       continue;
     }
-    const EdgeAnswer& got = it->second;
-    const std::string name = "edge " + EdgeName(k);
-    CompareFigures(name, want.now, got.now, o.latency, diffs);
-    if (!want.protocol.empty() && want.protocol != got.protocol && want.now.requests > 0) {
-      diffs->push_back(name + ": protocol model " + want.protocol + ", server " + got.protocol);
-    }
-    if (!Close(want.rate_per_s, got.rate_per_s) || !Close(want.error_rate, got.error_rate)) {
-      diffs->push_back(name + ": rate/error_rate model " + Num(want.rate_per_s) + "/" +
-                       Num(want.error_rate) + ", server " + Num(got.rate_per_s) + "/" +
-                       Num(got.error_rate));
-    }
-    if (want.previous) {
-      if (!got.previous) {
-        diffs->push_back(name + ": no previous figures");
-      } else {
-        CompareFigures(name + " previous", *want.previous, *got.previous, o.latency, diffs);
-      }
-      if (want.change != got.change) {
-        diffs->push_back(name + ": change model " + want.change + ", server " + got.change);
-      }
-    }
+    CompareEdge(k, want, it->second, o, diffs);
   }
   for (const auto& [k, got] : server.edges) {
     if (!model_edges.count(k) && shown++ < 20) {
@@ -261,58 +329,7 @@ void CompareMaps(const MapAnswer& model_in, const MapAnswer& server_in, const Co
   }
   if (shown > 20) diffs->push_back("... " + std::to_string(shown - 20) + " more edge differences");
   // Nodes: the ends of the kept edges with in/out sums of them.
-  if (o.skip_group_self_edges) return;
-  std::map<std::string, NodeAnswer> want_nodes;
-  for (const auto& [k, e] : model_edges) {
-    NodeAnswer& s = want_nodes[k.first];
-    NodeAnswer& t = want_nodes[k.second];
-    s.requests_out += e.now.requests;
-    s.errors_out += e.now.errors;
-    t.requests_in += e.now.requests;
-    t.errors_in += e.now.errors;
-    if (e.previous) {
-      for (NodeAnswer* n : {&s, &t}) {
-        if (!n->previous) n->previous = std::array<uint64_t, 4>{};
-      }
-      (*t.previous)[0] += e.previous->requests;
-      (*t.previous)[1] += e.previous->errors;
-      (*s.previous)[2] += e.previous->requests;
-      (*s.previous)[3] += e.previous->errors;
-    }
-  }
-  for (auto& [key, n] : want_nodes) {
-    if (!n.previous) continue;
-    const uint64_t now = n.requests_in + n.requests_out;
-    const uint64_t prev = (*n.previous)[0] + (*n.previous)[2];
-    n.change = now > 0 && prev == 0 ? "new" : now == 0 && prev > 0 ? "gone" : "same";
-  }
-  size_t node_diffs = 0;
-  for (const auto& [key, want] : want_nodes) {
-    auto it = server.nodes.find(key);
-    if (it == server.nodes.end()) {
-      if (node_diffs++ < 5) diffs->push_back("node missing: " + key);
-      continue;
-    }
-    const NodeAnswer& got = it->second;
-    const bool prev_differs = want.previous && ((got.previous && *got.previous != *want.previous) ||
-                                                want.change != got.change);
-    if (want.requests_in != got.requests_in || want.errors_in != got.errors_in ||
-        want.requests_out != got.requests_out || want.errors_out != got.errors_out ||
-        prev_differs) {
-      if (node_diffs++ < 5) {
-        diffs->push_back("node " + key + ": in/out model " + std::to_string(want.requests_in) +
-                         "/" + std::to_string(want.requests_out) + ", server " +
-                         std::to_string(got.requests_in) + "/" + std::to_string(got.requests_out) +
-                         (prev_differs ? " (previous figures or change differ: model " +
-                                             want.change + ", server " + got.change + ")"
-                                       : ""));
-      }
-    }
-  }
-  if (server.nodes.size() != want_nodes.size()) {
-    diffs->push_back("nodes: model " + std::to_string(want_nodes.size()) + ", server " +
-                     std::to_string(server.nodes.size()));
-  }
+  if (!o.skip_group_self_edges) CompareNodes(model_edges, server.nodes, diffs);
 }
 
 }  // namespace ew::model

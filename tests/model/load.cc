@@ -119,34 +119,16 @@ void SpansOf(const Dataset& d, const Request& r, const std::vector<uint32_t>& re
   }
 }
 
-}  // namespace
+// Dictionary ids of the data set's nodes, paths and methods in one store.
+struct StoreIds {
+  std::vector<storage::NodeId> nodes;
+  std::vector<storage::StringId> paths, methods;
+};
 
-Result<std::unique_ptr<LoadedServer>> LoadedServer::Load(const Dataset& d, LoadStats* stats) {
-  const int64_t t0 = MonoNowNs();
-  auto s = std::unique_ptr<LoadedServer>(new LoadedServer());
-  s->dir_ = std::make_unique<testing::TempDir>("ew-model-");
-  EW_RETURN_IF_ERROR(s->WriteHistory(d, stats));
-  testing::ServerOptions o;
-  o.data_dir = s->dir_->Sub("data");
-  // EW_MODEL_SERVER: another server binary (a long run keeps its own copy while the tree is
-  // rebuilt).
-  if (const char* bin = std::getenv("EW_MODEL_SERVER"); bin && *bin) o.binary = bin;
-  o.extra_args = {"--pair-wait", "1s", "--flush-interval", "200ms", "--query-threads", "2"};
-  for (const auto& f : d.retention.Flags()) o.extra_args.push_back(f);
-  s->server_ = std::make_unique<testing::ServerProcess>(o);
-  EW_RETURN_IF_ERROR(s->server_->Start());
-  s->http_ = std::make_unique<tools::HttpConnection>(
-      tools::HostPort{s->server_->host(), s->server_->http_port()});
-  EW_RETURN_IF_ERROR(s->SendRecent(d, stats));
-  stats->seconds = SecondsSince(t0);
-  return s;
-}
-
-Status LoadedServer::WriteHistory(const Dataset& d, LoadStats* stats) {
-  storage::StoreOptions so;
-  so.dir = dir_->Sub("data") + "/db";
-  for (int i = 0; i < 3; ++i) so.retention_ms[i] = d.retention.ms[i];
-  EW_ASSIGN_OR_RETURN(auto store, storage::EdgeStore::Open(so));
+// Interns the dictionary with fillers, so that real ids cross 255 and 65,535.
+Result<StoreIds> InternDictionary(const Dataset& d, storage::EdgeStore* store) {
+  StoreIds ids;
+  ids.nodes.resize(d.nodes.size());
   // Namespace ids past 255: fillers first, then the real namespaces, then the rest.
   const int ns_before = std::min(254, d.options.filler_namespaces);
   for (int i = 0; i < d.options.filler_namespaces; ++i) {
@@ -160,38 +142,39 @@ Status LoadedServer::WriteHistory(const Dataset& d, LoadStats* stats) {
         store->InternString(storage::StringKind::kNamespace, "filler-ns-" + std::to_string(i))
             .status());
   }
-  node_ids_.resize(d.nodes.size());
-  std::vector<storage::NodeId> ids(d.nodes.size());
   for (size_t pos = 0; pos < d.intern_order.size(); ++pos) {
     const int idx = d.intern_order[pos];
     Result<storage::NodeId> id =
         idx < 0 ? store->InternNode(NodeKind::kService, "filler", "filler-" + std::to_string(pos))
                 : store->InternNode(d.nodes[idx].kind, d.nodes[idx].ns, d.nodes[idx].name);
     EW_RETURN_IF_ERROR(id.status());
-    if (idx >= 0) {
-      ids[idx] = *id;
-      node_ids_[idx] = "n" + std::to_string(*id);
-    }
+    if (idx >= 0) ids.nodes[idx] = *id;
   }
-  std::vector<storage::StringId> path_ids(d.paths.size(), 0);
+  ids.paths.assign(d.paths.size(), 0);
   for (int i = 0; i < d.options.filler_paths; ++i) {
     EW_RETURN_IF_ERROR(
         store->InternString(storage::StringKind::kPath, "/filler/" + std::to_string(i)).status());
-    if (i == 250 || (i + 1 == d.options.filler_paths && path_ids[1] == 0)) {
+    if (i == 250 || (i + 1 == d.options.filler_paths && ids.paths[1] == 0)) {
       for (size_t p = 1; p < d.paths.size(); ++p) {
-        EW_ASSIGN_OR_RETURN(path_ids[p],
+        EW_ASSIGN_OR_RETURN(ids.paths[p],
                             store->InternString(storage::StringKind::kPath, d.paths[p]));
       }
     }
   }
-  for (size_t p = 1; p < d.paths.size() && path_ids[p] == 0; ++p) {
-    EW_ASSIGN_OR_RETURN(path_ids[p], store->InternString(storage::StringKind::kPath, d.paths[p]));
+  for (size_t p = 1; p < d.paths.size() && ids.paths[p] == 0; ++p) {
+    EW_ASSIGN_OR_RETURN(ids.paths[p], store->InternString(storage::StringKind::kPath, d.paths[p]));
   }
-  std::vector<storage::StringId> method_ids(kMethods.size(), 0);
+  ids.methods.assign(kMethods.size(), 0);
   for (size_t m = 1; m < kMethods.size(); ++m) {
-    EW_ASSIGN_OR_RETURN(method_ids[m],
+    EW_ASSIGN_OR_RETURN(ids.methods[m],
                         store->InternString(storage::StringKind::kMethod, kMethods[m]));
   }
+  return ids;
+}
+
+// The requests not sent over OTLP, as minute rollups through ApplyFlush.
+Status WriteRollups(const Dataset& d, const StoreIds& ids, storage::EdgeStore* store,
+                    LoadStats* stats) {
   using Key = std::tuple<int64_t, uint32_t, uint32_t, uint8_t, uint32_t, uint8_t, uint16_t>;
   std::map<Key, storage::RollupValue> rollups;
   for (const Request& r : d.requests) {
@@ -221,11 +204,11 @@ Status LoadedServer::WriteHistory(const Dataset& d, LoadStats* stats) {
   for (auto& [k, v] : rollups) {
     storage::MinuteRollup m;
     m.minute = std::get<0>(k);
-    m.dims.client = ids[std::get<1>(k)];
-    m.dims.server = ids[std::get<2>(k)];
+    m.dims.client = ids.nodes[std::get<1>(k)];
+    m.dims.server = ids.nodes[std::get<2>(k)];
     m.dims.protocol = static_cast<Protocol>(std::get<3>(k));
-    m.dims.path = path_ids[std::get<4>(k)];
-    m.dims.method = method_ids[std::get<5>(k)];
+    m.dims.path = ids.paths[std::get<4>(k)];
+    m.dims.method = ids.methods[std::get<5>(k)];
     m.dims.status = std::get<6>(k);
     m.value = std::move(v);
     batch.rollups.push_back(std::move(m));
@@ -233,6 +216,44 @@ Status LoadedServer::WriteHistory(const Dataset& d, LoadStats* stats) {
   }
   if (!batch.rollups.empty()) EW_RETURN_IF_ERROR(flush());
   stats->history_rollups = rollups.size();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LoadedServer>> LoadedServer::Load(const Dataset& d, LoadStats* stats) {
+  const int64_t t0 = MonoNowNs();
+  auto s = std::unique_ptr<LoadedServer>(new LoadedServer());
+  s->dir_ = std::make_unique<testing::TempDir>("ew-model-");
+  EW_RETURN_IF_ERROR(s->WriteHistory(d, stats));
+  testing::ServerOptions o;
+  o.data_dir = s->dir_->Sub("data");
+  // EW_MODEL_SERVER: another server binary (a long run keeps its own copy while the tree is
+  // rebuilt).
+  if (const char* bin = std::getenv("EW_MODEL_SERVER"); bin && *bin) o.binary = bin;
+  o.extra_args = {"--pair-wait", "1s", "--flush-interval", "200ms", "--query-threads", "2"};
+  for (const auto& f : d.retention.Flags()) o.extra_args.push_back(f);
+  s->server_ = std::make_unique<testing::ServerProcess>(o);
+  EW_RETURN_IF_ERROR(s->server_->Start());
+  s->http_ = std::make_unique<tools::HttpConnection>(
+      tools::HostPort{s->server_->host(), s->server_->http_port()});
+  EW_RETURN_IF_ERROR(s->SendRecent(d, stats));
+  stats->seconds = SecondsSince(t0);
+  return s;
+}
+
+Status LoadedServer::WriteHistory(const Dataset& d, LoadStats* stats) {
+  storage::StoreOptions so;
+  so.dir = dir_->Sub("data") + "/db";
+  for (int i = 0; i < 3; ++i) so.retention_ms[i] = d.retention.ms[i];
+  EW_ASSIGN_OR_RETURN(auto store, storage::EdgeStore::Open(so));
+  EW_ASSIGN_OR_RETURN(StoreIds ids, InternDictionary(d, store.get()));
+  node_ids_.resize(d.nodes.size());
+  for (size_t i = 0; i < d.nodes.size(); ++i) {
+    node_ids_[i] = std::to_string(ids.nodes[i]);
+    node_ids_[i].insert(node_ids_[i].begin(), 'n');  // not "n" + ...: GCC 12's -Wrestrict
+  }
+  EW_RETURN_IF_ERROR(WriteRollups(d, ids, store.get(), stats));
   // Retention applies at compaction: compact now, so that the store keeps exactly what the
   // model's Retention::Keeps says (the data set stays hours away from every boundary).
   return store->CompactAll();

@@ -126,6 +126,36 @@ std::string Majority(const std::map<storage::Protocol, uint64_t>& counts) {
   return name;
 }
 
+// focus/depth: the edges within `depth` hops downstream (along edges) or upstream (against them)
+// of node f; siblings reached by going up then down are not included.
+void KeepNeighbourhood(const std::string& f, int depth, std::map<EdgeKey, EdgeAnswer>* edges) {
+  std::map<std::string, std::vector<EdgeKey>> out, in;
+  for (const auto& [k, e] : *edges) {
+    out[k.first].push_back(k);
+    in[k.second].push_back(k);
+  }
+  std::set<EdgeKey> keep;
+  for (int dir = 0; dir < 2; ++dir) {
+    auto& adj = dir == 0 ? out : in;
+    std::map<std::string, int> dist{{f, 0}};
+    std::vector<std::string> frontier{f};
+    for (int d = 0; d < depth && !frontier.empty(); ++d) {
+      std::vector<std::string> next;
+      for (const auto& n : frontier) {
+        for (const EdgeKey& k : adj[n]) {
+          keep.insert(k);
+          const std::string& m = dir == 0 ? k.second : k.first;
+          if (dist.emplace(m, d + 1).second) next.push_back(m);
+        }
+      }
+      frontier = std::move(next);
+    }
+  }
+  for (auto it = edges->begin(); it != edges->end();) {
+    it = keep.count(it->first) ? std::next(it) : edges->erase(it);
+  }
+}
+
 }  // namespace
 
 MapAnswer Model::Map(const MapOptions& o) const {
@@ -156,34 +186,7 @@ MapAnswer Model::Map(const MapOptions& o) const {
       e.change = e.now.requests == 0 ? "gone" : e.previous->requests == 0 ? "new" : "same";
     }
   }
-  if (o.focus) {
-    const std::string f = GroupKey(*o.focus, o.group_namespace);
-    std::map<std::string, std::vector<EdgeKey>> out, in;
-    for (const auto& [k, e] : a.edges) {
-      out[k.first].push_back(k);
-      in[k.second].push_back(k);
-    }
-    std::set<EdgeKey> keep;
-    for (int dir = 0; dir < 2; ++dir) {
-      auto& adj = dir == 0 ? out : in;
-      std::map<std::string, int> dist{{f, 0}};
-      std::vector<std::string> frontier{f};
-      for (int d = 0; d < o.depth && !frontier.empty(); ++d) {
-        std::vector<std::string> next;
-        for (const auto& n : frontier) {
-          for (const EdgeKey& k : adj[n]) {
-            keep.insert(k);
-            const std::string& m = dir == 0 ? k.second : k.first;
-            if (dist.emplace(m, d + 1).second) next.push_back(m);
-          }
-        }
-        frontier = std::move(next);
-      }
-    }
-    for (auto it = a.edges.begin(); it != a.edges.end();) {
-      it = keep.count(it->first) ? std::next(it) : a.edges.erase(it);
-    }
-  }
+  if (o.focus) KeepNeighbourhood(GroupKey(*o.focus, o.group_namespace), o.depth, &a.edges);
   for (auto it = a.edges.begin(); it != a.edges.end();) {
     const EdgeAnswer& e = it->second;
     const bool prev = o.compare_minutes.has_value();

@@ -69,46 +69,73 @@ class EdgeStoreScanTest : public ::testing::Test {
     return seen;
   }
 
+  // The whole scan, the namespace's, the split parts together and one node at a time each find
+  // exactly `want`.
+  void ExpectEveryWay(const ScanSpec& spec, const Seen& want);
+
   TempDir dir_;
   std::unique_ptr<EdgeStore> store_;
   StringId ns_ = 0;
 };
 
-TEST_F(EdgeStoreScanTest, NodesAfterAnIdEndingInFFAreScanned) {
-  // Node 1 calls each boundary node and each boundary node calls node 1, so every boundary id
-  // leads a key in both the server-led and the client-led families. Each edge has data inside
-  // the range and again after it (in every tier).
-  const std::set<NodeId> boundary = {
-      2,      254,    255,    256,    257,    510,    511,    512,           767,      65'279,
-      65'280, 65'534, 65'535, 65'536, 65'537, 65'791, 65'792, kLastNode - 1, kLastNode};
+// Node 1 calls each boundary node and each boundary node calls node 1, so every boundary id
+// leads a key in both the server-led and the client-led families. Each edge has data inside
+// the range (kM0 + 1) and again after it in every tier (three days later).
+const std::set<NodeId> kBoundary = {2,      254,    255,    256,           257,      510,    511,
+                                    512,    767,    65'279, 65'280,        65'534,   65'535, 65'536,
+                                    65'537, 65'791, 65'792, kLastNode - 1, kLastNode};
+constexpr int64_t kInMinute = kM0 + 1;
+constexpr int64_t kLateMinute = kM0 + 3 * 1440 + 7;
+
+FlushBatch BoundaryBatch() {
   FlushBatch batch;
-  const int64_t in_minute = kM0 + 1;
-  const int64_t late_minute = kM0 + 3 * 1440 + 7;  // after the range in every tier
   uint64_t n = 1;
-  for (NodeId x : boundary) {
+  for (NodeId x : kBoundary) {
     for (auto [client, server] : {std::pair{NodeId{1}, x}, std::pair{x, NodeId{1}}}) {
-      batch.rollups.push_back(MakeRollup(in_minute, client, server, n, 0, 1000));
-      batch.rollups.push_back(MakeRollup(late_minute, client, server, 1000 + n, 0, 1000));
+      batch.rollups.push_back(MakeRollup(kInMinute, client, server, n, 0, 1000));
+      batch.rollups.push_back(MakeRollup(kLateMinute, client, server, 1000 + n, 0, 1000));
       ++n;
     }
   }
   batch.log_position = 1;
-  ASSERT_TRUE(store_->ApplyFlush(batch).ok());
+  return batch;
+}
 
-  Seen want_minute;
-  for (const auto& r : batch.rollups) {
-    if (r.minute == in_minute) want_minute[{0, r.dims.client, r.dims.server}] = r.value.requests;
+void EdgeStoreScanTest::ExpectEveryWay(const ScanSpec& spec, const Seen& want) {
+  EXPECT_EQ(ScanAll(spec), want);
+  ScanSpec in_ns = spec;
+  in_ns.ns = ns_;
+  EXPECT_EQ(ScanAll(in_ns), want);
+  Seen joined;
+  for (const ScanSpec& part : store_->SplitScan(spec, 3)) {
+    for (const auto& [k, v] : ScanAll(part)) joined[k] += v;
   }
+  EXPECT_EQ(joined, want);
+  Seen one_by_one;  // the boundary nodes and the hub, node 1
+  std::set<NodeId> leads = kBoundary;
+  leads.insert(1);
+  for (NodeId x : leads) {
+    ScanSpec node = spec;
+    node.node = x;
+    for (const auto& [k, v] : ScanAll(node)) one_by_one[k] += v;
+  }
+  EXPECT_EQ(one_by_one, want);
+}
+
+TEST_F(EdgeStoreScanTest, NodesAfterAnIdEndingInFFAreScanned) {
+  const FlushBatch batch = BoundaryBatch();
+  ASSERT_TRUE(store_->ApplyFlush(batch).ok());
   struct TierRange {
     Tier tier;
     int64_t start, end, in_time;
   };
   for (const TierRange& tr :
-       {TierRange{Tier::kMinute, kM0, kM0 + 10, in_minute},
+       {TierRange{Tier::kMinute, kM0, kM0 + 10, kInMinute},
         TierRange{Tier::kHour, kH0, kH0 + 1, kH0}, TierRange{Tier::kDay, kD0, kD0 + 1, kD0}}) {
     Seen want;
-    for (const auto& [k, v] : want_minute) {
-      want[{tr.in_time, std::get<1>(k), std::get<2>(k)}] = v;
+    for (const auto& r : batch.rollups) {
+      if (r.minute == kInMinute)
+        want[{tr.in_time, r.dims.client, r.dims.server}] = r.value.requests;
     }
     for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
       SCOPED_TRACE(::testing::Message()
@@ -119,26 +146,7 @@ TEST_F(EdgeStoreScanTest, NodesAfterAnIdEndingInFFAreScanned) {
       spec.start = tr.start;
       spec.end = tr.end;
       spec.need_sketches = f != Family::kEdgeByClient;
-      EXPECT_EQ(ScanAll(spec), want);
-      ScanSpec in_ns = spec;
-      in_ns.ns = ns_;
-      EXPECT_EQ(ScanAll(in_ns), want);
-      Seen joined;
-      for (const ScanSpec& part : store_->SplitScan(spec, 3)) {
-        for (const auto& [k, v] : ScanAll(part)) joined[k] += v;
-      }
-      EXPECT_EQ(joined, want);
-      // One node at a time finds the same records.
-      Seen one_by_one;
-      for (NodeId x : boundary) {
-        ScanSpec node = spec;
-        node.node = x;
-        for (const auto& [k, v] : ScanAll(node)) one_by_one[k] += v;
-      }
-      ScanSpec hub = spec;
-      hub.node = 1;
-      for (const auto& [k, v] : ScanAll(hub)) one_by_one[k] += v;
-      EXPECT_EQ(one_by_one, want);
+      ExpectEveryWay(spec, want);
     }
   }
 }
