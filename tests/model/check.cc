@@ -541,7 +541,8 @@ std::string CheckResult::Report() const {
   s << "seed " << seed << ": " << questions << " questions, " << relations << " relations, "
     << nodes << " nodes, " << edges << " edges, " << requests << " requests ("
     << load.history_requests << " history in " << load.history_rollups << " rollups, "
-    << load.otlp_requests << " over OTLP in " << load.otlp_spans << " spans), load " << load.seconds
+    << load.otlp_requests << " over OTLP in " << load.otlp_spans << " spans"
+    << (load.killed ? ", killed -9 and restarted" : "") << "), load " << load.seconds
     << " s, total " << seconds << " s, " << failures.size() << " failures\n";
   if (!error.empty()) s << "  RUN FAILED: " << error << "\n";
   for (const Failure& f : failures) {

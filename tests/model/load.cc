@@ -224,6 +224,8 @@ Status WriteRollups(const Dataset& d, const StoreIds& ids, storage::EdgeStore* s
 Result<std::unique_ptr<LoadedServer>> LoadedServer::Load(const Dataset& d, LoadStats* stats) {
   const int64_t t0 = MonoNowNs();
   auto s = std::unique_ptr<LoadedServer>(new LoadedServer());
+  s->kill9_ = d.options.seed % 3 == 0;
+  stats->killed = s->kill9_;
   s->dir_ = std::make_unique<testing::TempDir>("ew-model-");
   EW_RETURN_IF_ERROR(s->WriteHistory(d, stats));
   testing::ServerOptions o;
@@ -317,8 +319,14 @@ Status LoadedServer::WaitSettled(uint64_t spans_sent) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  // A clean stop flushes everything; the restarted server answers from the store alone.
-  EW_RETURN_IF_ERROR(server_->Restart());
+  // A clean stop flushes everything and the restarted server answers from the store alone; every
+  // third seed is killed (-9) instead and must recover the same answers from its ingest log.
+  if (kill9_) {
+    server_->Kill();
+    EW_RETURN_IF_ERROR(server_->Start());
+  } else {
+    EW_RETURN_IF_ERROR(server_->Restart());
+  }
   http_ = std::make_unique<tools::HttpConnection>(
       tools::HostPort{server_->host(), server_->http_port()});
   return Status::Ok();

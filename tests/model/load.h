@@ -1,7 +1,8 @@
 // Loading a Dataset into a real Edgewise: history (requests before the OTLP cutoff) straight
 // through the storage API into the data directory, then the server started on it and the recent
 // requests sent as OTLP spans (paired client and server halves where the request has both),
-// waited for until every half has paired or expired, and made durable by a clean restart.
+// waited for until every half has paired or expired, then restarted: cleanly (which flushes
+// everything), or for every third seed after a kill -9 (recovery from the ingest log).
 //
 // Thread-safety: one LoadedServer is driven by one thread.
 #pragma once
@@ -24,6 +25,7 @@ struct LoadStats {
   uint64_t otlp_spans = 0;
   uint64_t otlp_bodies = 0;
   double seconds = 0;
+  bool killed = false;  // the server was killed (-9) after the traffic, not stopped
 };
 
 class LoadedServer {
@@ -48,6 +50,7 @@ class LoadedServer {
   std::unique_ptr<testing::ServerProcess> server_;
   std::unique_ptr<tools::HttpConnection> http_;
   std::vector<std::string> node_ids_;
+  bool kill9_ = false;
 };
 
 }  // namespace ew::model
