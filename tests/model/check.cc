@@ -40,10 +40,12 @@ class Checker {
       AskService();
     } else if (p < 80) {
       AskTraces();
-    } else if (p < 90) {
+    } else if (p < 88) {
       RelationOr();
-    } else {
+    } else if (p < 96) {
       RelationSplit();
+    } else {
+      AskHostile();
     }
   }
 
@@ -159,6 +161,7 @@ class Checker {
   void AskSeries();
   void AskService();
   void AskTraces();
+  void AskHostile();
   void RelationOr();
   void RelationSplit();
   bool MapOf(const std::string& query, const Range& r, MapAnswer* out, std::string* url);
@@ -436,6 +439,46 @@ void Checker::AskTraces() {
   }
   ++result_.questions;
   if (!diffs.empty()) Fail(url, std::move(diffs));
+}
+
+// Mangled query text and parameters: a documented 200 or 4xx with a JSON error, never a 5xx or
+// a dropped connection (network input is hostile).
+void Checker::AskHostile() {
+  std::string text;
+  auto filter = filters_.Make(&text);
+  static const char kJunk[] = "()\"=!<>~,\\ \t'a9-.";
+  for (int n = 1 + static_cast<int>(U(3)); n > 0 && !text.empty(); --n) {
+    const size_t at = U(text.size());
+    if (Chance(0.5)) {
+      text.erase(at, 1);
+    } else {
+      text.insert(at, 1, kJunk[U(sizeof(kJunk) - 1)]);
+    }
+  }
+  static const char* kPaths[] = {"/api/v1/map", "/api/v1/edge/series", "/api/v1/service",
+                                 "/api/v1/edge/traces"};
+  static const char* kParams[] = {"&start=yesterday", "&end=-5",
+                                  "&step=0m",         "&step=90s",
+                                  "&depth=-1",        "&top=abc",
+                                  "&compare=1y",      "&focus=n0",
+                                  "&source=n1",       "&limit=100000",
+                                  "&group=planet",    "&min_requests=-3",
+                                  "&start=now-7y",    ""};
+  std::string url = std::string(kPaths[U(4)]) + "?query=" + tools::UrlEncode(text) +
+                    kParams[U(std::size(kParams))];
+  auto resp = server_.Get(url, {});
+  ++result_.questions;
+  if (!resp.ok()) return Fail(url, {"no answer: " + resp.status().ToString()});
+  if (resp->status >= 500) {
+    return Fail(url, {"HTTP " + std::to_string(resp->status) + ": " + resp->body.substr(0, 200)});
+  }
+  if (resp->status >= 400) {
+    auto doc = testing::Json::Parse(resp->body);
+    if (!doc.ok() || (*doc)["error"].String().empty()) {
+      Fail(url, {"HTTP " + std::to_string(resp->status) +
+                 " without a JSON error: " + resp->body.substr(0, 200)});
+    }
+  }
 }
 
 void Checker::RelationOr() {
