@@ -305,31 +305,44 @@ Status LoadedServer::SendRecent(const Dataset& d, LoadStats* stats) {
   return WaitSettled(spans_sent);
 }
 
-Status LoadedServer::WaitSettled(uint64_t spans_sent) {
+Status LoadedServer::WaitPending(int64_t spans_received) {
   const int64_t t0 = MonoNowNs();
   for (;;) {
     auto m = http_->Get("/metrics");
     if (m.ok() && m->status == 200 &&
-        MetricValue(m->body, "ew_spans_received_total") == static_cast<double>(spans_sent) &&
+        (spans_received < 0 ||
+         MetricValue(m->body, "ew_spans_received_total") == static_cast<double>(spans_received)) &&
         MetricValue(m->body, "ew_pending_halves") == 0) {
-      break;
+      return Status::Ok();
     }
     if (SecondsSince(t0) > 60) {
       return Status::Internal("halves still pending after 60 s: " + server_->Stderr());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  // A clean stop flushes everything and the restarted server answers from the store alone; every
-  // third seed is killed (-9) instead and must recover the same answers from its ingest log.
+}
+
+Status LoadedServer::WaitSettled(uint64_t spans_sent) {
+  EW_RETURN_IF_ERROR(WaitPending(static_cast<int64_t>(spans_sent)));
+  // Every third seed is killed (-9) first: the restarted server loads the halves that were
+  // waiting at its last flush and replays its ingest log; halves that had expired since then
+  // expire again (at once) and are flushed shortly after the ready line.
   if (kill9_) {
     server_->Kill();
     EW_RETURN_IF_ERROR(server_->Start());
-  } else {
-    EW_RETURN_IF_ERROR(server_->Restart());
+    Reconnect();
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // twice the pair-wait
+    EW_RETURN_IF_ERROR(WaitPending(-1));
   }
+  // A clean stop flushes everything; the restarted server answers from the store alone.
+  EW_RETURN_IF_ERROR(server_->Restart());
+  Reconnect();
+  return Status::Ok();
+}
+
+void LoadedServer::Reconnect() {
   http_ = std::make_unique<tools::HttpConnection>(
       tools::HostPort{server_->host(), server_->http_port()});
-  return Status::Ok();
 }
 
 Result<tools::HttpResponse> LoadedServer::Get(

@@ -45,6 +45,9 @@ class LoadedServer {
   Status WriteHistory(const Dataset& d, LoadStats* stats);
   Status SendRecent(const Dataset& d, LoadStats* stats);
   Status WaitSettled(uint64_t spans_sent);
+  // Until no half is pending (and, when >= 0, that many spans were received).
+  Status WaitPending(int64_t spans_received);
+  void Reconnect();
 
   std::unique_ptr<testing::TempDir> dir_;
   std::unique_ptr<testing::ServerProcess> server_;
