@@ -210,6 +210,28 @@ void CompareServiceEdges(const MapAnswer& all, const testing::Json& edges,
   }
 }
 
+// The answered range (start rounded down, end up to a minute) and the plan's tier ranges.
+void CheckPlan(const std::string& body, const Range& r, std::vector<std::string>* diffs) {
+  auto doc = testing::Json::Parse(body);
+  if (!doc.ok()) return;
+  if ((*doc)["start"].String() != FormatRfc3339(r.start * 60) ||
+      (*doc)["end"].String() != FormatRfc3339(r.end * 60)) {
+    diffs->push_back("range " + (*doc)["start"].String() + " .. " + (*doc)["end"].String() +
+                     ", model " + FormatRfc3339(r.start * 60) + " .. " + FormatRfc3339(r.end * 60));
+  }
+  std::string want, got;
+  for (const auto& [tier, s, e] : Model::Cover(r.start, r.end)) {
+    want += std::string(tier == storage::Tier::kMinute ? "minute"
+                        : tier == storage::Tier::kHour ? "hour"
+                                                       : "day") +
+            " " + FormatRfc3339(s * 60) + " " + FormatRfc3339(e * 60) + "; ";
+  }
+  for (const auto& p : (*doc)["plan"]["ranges"].Elements()) {
+    got += p["tier"].String() + " " + p["start"].String() + " " + p["end"].String() + "; ";
+  }
+  if (want != got) diffs->push_back("plan ranges: model " + want + "server " + got);
+}
+
 void Checker::AskMap() {
   std::string text;
   auto filter = filters_.Make(&text);
@@ -264,6 +286,7 @@ void Checker::AskMap() {
     return;
   }
   std::vector<std::string> diffs;
+  if (!fb && url.find("&explain=true") != std::string::npos) CheckPlan(body, r, &diffs);
   CompareMaps(model_.Map(mo), got->answer, co, &diffs);
   ++result_.questions;
   if (!diffs.empty()) Fail(url + (fb ? " [flatbuffers]" : ""), std::move(diffs));

@@ -25,6 +25,29 @@ std::array<double, 4> NearestRank(std::vector<uint32_t> us) {
   return out;
 }
 
+std::vector<std::tuple<Tier, int64_t, int64_t>> Model::Cover(int64_t s, int64_t e) {
+  std::vector<std::tuple<Tier, int64_t, int64_t>> out;
+  auto hours = [&](int64_t a, int64_t b) {
+    const int64_t h0 = -FloorDiv(-a, 60) * 60, h1 = FloorDiv(b, 60) * 60;
+    if (h0 >= h1) {
+      if (a < b) out.emplace_back(Tier::kMinute, a, b);
+      return;
+    }
+    if (a < h0) out.emplace_back(Tier::kMinute, a, h0);
+    out.emplace_back(Tier::kHour, h0, h1);
+    if (h1 < b) out.emplace_back(Tier::kMinute, h1, b);
+  };
+  const int64_t d0 = -FloorDiv(-s, 1440) * 1440, d1 = FloorDiv(e, 1440) * 1440;
+  if (d0 >= d1) {
+    hours(s, e);
+    return out;
+  }
+  hours(s, d0);
+  out.emplace_back(Tier::kDay, d0, d1);
+  hours(d1, e);
+  return out;
+}
+
 Tier Model::TierOf(int64_t m, int64_t s, int64_t e) {
   // Whole days inside [s, e) come from the day tier; whole hours (outside them) from the hour
   // tier; the rest from the minute tier.

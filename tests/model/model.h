@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tests/model/dataset.h"
@@ -71,6 +72,10 @@ class Model {
  public:
   explicit Model(const Dataset& d);
 
+  // [start, end) covered by the planner's rule (docs/query.md "The plan"): whole days from the
+  // day tier, whole hours from the hour tier, the rest from the minute tier; in time order, as
+  // (tier, first minute, end minute).
+  static std::vector<std::tuple<storage::Tier, int64_t, int64_t>> Cover(int64_t start, int64_t end);
   // The tier that holds `minute` when [start, end) is covered by the planner's rule.
   static storage::Tier TierOf(int64_t minute, int64_t start, int64_t end);
   // Whether a request at `minute` is visible through `tier` (retention).
