@@ -363,7 +363,10 @@ void Checker::AskSeries() {
 
 void Checker::AskService() {
   const Request& q = d_.requests[U(d_.requests.size())];
-  const uint32_t node = Chance(0.5) ? q.client : q.server;
+  // Nodes 0-4 have the odd names (quotes, spaces, UTF-8): asked for now and then.
+  const uint32_t node = Chance(0.1)   ? static_cast<uint32_t>(U(5))
+                        : Chance(0.5) ? q.client
+                                      : q.server;
   const Node& n = d_.nodes[node];
   std::string text;
   auto filter = Chance(0.3) ? filters_.Make(&text) : nullptr;

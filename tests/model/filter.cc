@@ -172,6 +172,9 @@ std::string FilterGen::SomeValue(FField f) {
         return "nope-" + std::to_string(U(10));
     }
   }
+  if ((f == FField::kServerName || f == FField::kClientName) && Chance(0.05)) {
+    return d_.nodes[U(5)].name;  // an odd name: quotes, spaces, UTF-8, a keyword
+  }
   const Request& r = d_.requests[U(d_.requests.size())];
   std::string v = FieldValue(d_, r, f);
   if (CaseInsensitive(f) && Chance(0.3)) {
