@@ -68,6 +68,13 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"ingest-shards", "2", "pairing/aggregation shards (spans routed by trace id)"},
       {"query-threads", "0",
        "threads one unfiltered map query scans with (0: the machine's cores, at most 4)"},
+      {"query-workers", "2", "fixed pool of threads that run query API requests"},
+      {"query-queue", "16", "query API requests waiting for a worker; more are answered 429"},
+      {"query-timeout", "30s", "a query still running after this is stopped and answered 503"},
+      {"query-max-edges", "1000000",
+       "edges one query may hold per scan table; a larger map is answered 422"},
+      {"query-nice", "10",
+       "nice increment (0..19) of the query threads, so ingest gets the CPU first"},
       {"web-dir", "", "directory of the web UI bundle (default: found next to the binary)"},
       {"trace-url", "",
        "link for exemplar trace ids, {trace_id} replaced (e.g. "
@@ -146,6 +153,19 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
     EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
     if (n > 64) return Status::InvalidArgument(what + ": must be 0..64");
     cfg->query_threads = static_cast<uint32_t>(n);
+  } else if (key == "query-workers" || key == "query-queue") {
+    EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
+    if (n == 0 || n > 4096) return Status::InvalidArgument(what + ": must be 1..4096");
+    (key == "query-workers" ? cfg->query_workers : cfg->query_queue) = static_cast<uint32_t>(n);
+  } else if (key == "query-timeout") {
+    EW_ASSIGN_OR_RETURN(cfg->query_timeout_ms, ParsePositiveDuration(value, what));
+  } else if (key == "query-max-edges") {
+    EW_ASSIGN_OR_RETURN(cfg->query_max_edges, ParseUint(value, what));
+    if (cfg->query_max_edges == 0) return Status::InvalidArgument(what + ": must be at least 1");
+  } else if (key == "query-nice") {
+    EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
+    if (n > 19) return Status::InvalidArgument(what + ": must be 0..19");
+    cfg->query_nice = static_cast<uint32_t>(n);
   } else if (key == "web-dir") {
     cfg->web_dir = value;
   } else if (key == "trace-url") {

@@ -137,18 +137,20 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   int64_t unit = storage::TierUnitMinutes(tier);
   plan.ranges = {TierRange{tier, s / unit, e / unit}};
   std::vector<EdgeStats> buckets(points);
-  Status st = RunPlan(plan, *store, ctx.pred.get(),
-                      [&](int64_t minute, storage::Tier, const storage::EdgeDims& d,
-                          const storage::RollupValue& v, uint64_t r, uint64_t er) {
-                        if (src && !(src->Contains(d.client, ctx.dict.get()) &&
-                                     dst->Contains(d.server, ctx.dict.get()))) {
-                          return;
-                        }
-                        int64_t b = (minute - s) / step;
-                        if (b >= 0 && b < static_cast<int64_t>(points)) {
-                          (void)buckets[b].Add(v, d.protocol, r, er);  // decoded: cannot fail
-                        }
-                      });
+  Status st = RunPlan(
+      plan, *store, ctx.pred.get(),
+      [&](int64_t minute, storage::Tier, const storage::EdgeDims& d, const storage::RollupValue& v,
+          uint64_t r, uint64_t er) {
+        if (src &&
+            !(src->Contains(d.client, ctx.dict.get()) && dst->Contains(d.server, ctx.dict.get()))) {
+          return;
+        }
+        int64_t b = (minute - s) / step;
+        if (b >= 0 && b < static_cast<int64_t>(points)) {
+          (void)buckets[b].Add(v, d.protocol, r, er);  // decoded: cannot fail
+        }
+      },
+      ctx.limits);
   if (!st.ok()) return StorageError(st);
   JsonWriter w;
   w.BeginObject();

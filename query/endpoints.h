@@ -34,6 +34,7 @@ struct QueryContext {
   std::unique_ptr<Dictionary> dict;
   std::unique_ptr<Predicate> pred;
   bool explain = false;
+  QueryLimits* limits = nullptr;  // the request's (may be null): scans check it
 };
 
 std::optional<HttpError> ParseContext(const ApiRequest& req, const storage::EdgeStore* store,
@@ -58,9 +59,10 @@ ApiResponse JsonResponse(int status, std::string body);
 ApiResponse ErrorResponse(const HttpError& e);
 ApiResponse StorageError(const Status& s);  // 503 when unavailable, else 500
 
-// scan_threads and pool: as AggregateEdges (threads >= 1; pool may be null).
+// scan_threads, pool and helpers: as AggregateEdges (threads >= 1; pool and helpers may be
+// null).
 ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, int scan_threads,
-                      EdgeTablePool* pool);
+                      EdgeTablePool* pool, TaskPool* helpers = nullptr);
 ApiResponse HandleService(const ApiRequest& req, const storage::EdgeStore* store);
 ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store);
 // trace_url: the --trace-url template ("" for none); each exemplar's {trace_id} filled in.

@@ -1,10 +1,14 @@
 #include "query/map_builder.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <thread>
 #include <tuple>
@@ -235,38 +239,104 @@ void EdgeTable::Rehash(size_t slots) {
 }
 
 Status RunPlan(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
-               const RecordSink& sink) {
+               const RecordSink& sink, QueryLimits* limits) {
+  Status stopped;
+  uint32_t until_check = QueryLimits::kCheckEvery;
   for (const auto& spec : plan.Specs()) {
     int64_t unit = storage::TierUnitMinutes(spec.tier);
     storage::Tier tier = spec.tier;
     Status s = store.Scan(spec, [&](int64_t time, const EdgeDims& d, const RollupValue& v) {
+      if (limits != nullptr && --until_check == 0) {
+        until_check = QueryLimits::kCheckEvery;
+        stopped = limits->CheckDeadline();
+        if (!stopped.ok()) return false;
+      }
       auto [req, err] = pred->Select(d, v.requests, v.errors);
       if (req > 0) sink(time * unit, tier, d, v, req, err);
       return true;
     });
     EW_RETURN_IF_ERROR(s);
+    EW_RETURN_IF_ERROR(stopped);
   }
-  return Status::Ok();
+  return limits != nullptr ? limits->CheckDeadline() : Status::Ok();
 }
 
 namespace {
 
-// Runs specs into table; the first error stops.
+// Runs specs into table; the first error (or limit hit) stops.
 Status ScanInto(const std::vector<storage::ScanSpec>& specs, const storage::EdgeStore& store,
-                Predicate* pred, EdgeTable* table) {
+                Predicate* pred, EdgeTable* table, QueryLimits* limits) {
   Status bad;
+  uint32_t until_check = QueryLimits::kCheckEvery;
   for (const storage::ScanSpec& spec : specs) {
     Status s = store.Scan(spec, [&](int64_t, const EdgeDims& d, const RollupValue& v) {
+      if (limits != nullptr && --until_check == 0) {
+        until_check = QueryLimits::kCheckEvery;
+        bad = limits->CheckDeadline();
+        if (!bad.ok()) return false;
+      }
       uint64_t req = v.requests, err = v.errors;
       if (pred != nullptr) std::tie(req, err) = pred->Select(d, v.requests, v.errors);
       if (req == 0) return true;
       bad = (*table)[EdgeKey(d.client, d.server)].Add(v, d.protocol, req, err);
+      if (bad.ok() && limits != nullptr) bad = limits->CheckEdges(table->size());
       return bad.ok();
     });
     EW_RETURN_IF_ERROR(s);
     EW_RETURN_IF_ERROR(bad);
   }
-  return Status::Ok();
+  return limits != nullptr ? limits->CheckDeadline() : Status::Ok();
+}
+
+// The parts of one parallel scan, shared with the helper tasks (which may run after the query
+// has returned, when the caller scanned their part itself: they then only find it claimed).
+struct ParallelScan {
+  std::vector<std::vector<storage::ScanSpec>> work;
+  std::vector<EdgeTable> tables;
+  std::vector<Status> status;
+  std::unique_ptr<std::atomic<bool>[]> claimed;
+  std::mutex mu;
+  std::condition_variable finished_cv;
+  size_t finished = 0;  // GUARDED_BY(mu): parts scanned to the end (by anyone)
+
+  // Scans part t unless someone already claimed it.
+  void RunPart(size_t t, const storage::EdgeStore& store, QueryLimits* limits) {
+    if (claimed[t].exchange(true, std::memory_order_acq_rel)) return;
+    status[t] = ScanInto(work[t], store, nullptr, &tables[t], limits);
+    std::lock_guard<std::mutex> lock(mu);
+    ++finished;
+    finished_cv.notify_all();
+  }
+};
+
+Result<EdgeTable> ScanParallel(std::vector<std::vector<storage::ScanSpec>> work,
+                               const storage::EdgeStore& store, EdgeTablePool* pool,
+                               TaskPool* helpers, QueryLimits* limits) {
+  auto scan = std::make_shared<ParallelScan>();
+  const size_t n = work.size();
+  scan->work = std::move(work);
+  scan->status.resize(n);
+  scan->claimed = std::make_unique<std::atomic<bool>[]>(n);
+  for (size_t t = 0; t < n; ++t) {
+    scan->tables.push_back(pool ? pool->Take() : EdgeTable());
+    scan->tables[t].reserve(4096);
+  }
+  for (size_t t = 1; t < n && helpers != nullptr; ++t) {
+    if (!helpers->TrySubmit([scan, t, &store, limits] { scan->RunPart(t, store, limits); })) break;
+  }
+  for (size_t t = 0; t < n; ++t) scan->RunPart(t, store, limits);
+  {
+    std::unique_lock<std::mutex> lock(scan->mu);
+    scan->finished_cv.wait(lock, [&] { return scan->finished == n; });
+  }
+  for (size_t t = 0; t < n; ++t) EW_RETURN_IF_ERROR(scan->status[t]);
+  EdgeTable& merged = scan->tables[0];
+  for (size_t t = 1; t < n; ++t) {
+    merged.MergeFrom(scan->tables[t]);
+    if (pool) pool->Give(std::move(scan->tables[t]));
+    if (limits != nullptr) EW_RETURN_IF_ERROR(limits->CheckEdges(merged.size()));
+  }
+  return std::move(merged);
 }
 
 }  // namespace
@@ -301,15 +371,15 @@ int DefaultScanThreads() {
 }
 
 Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
-                                 int threads, EdgeTablePool* pool) {
-  auto take = [pool] { return pool ? pool->Take() : EdgeTable(); };
+                                 int threads, EdgeTablePool* pool, TaskPool* helpers,
+                                 QueryLimits* limits) {
   // Scans directly (no RecordSink indirection per record), merging the sketches' stored
   // encodings straight into the edges' counters.
   std::vector<storage::ScanSpec> specs = plan.Specs();
   for (auto& spec : specs) spec.encoded_sketches = true;
   // Predicates cache per-id decisions and are not thread-safe: only a plan that selects every
-  // record (the unfiltered map, the biggest reads) is split between threads, by ranges of
-  // leading nodes, each thread into its own table; the tables merge at the end.
+  // record (the unfiltered map, the biggest reads) is split into parts, by ranges of leading
+  // nodes, each part into its own table; the tables merge at the end.
   if (threads > 1 && pred->MatchesAll()) {
     std::vector<std::vector<storage::ScanSpec>> work(static_cast<size_t>(threads));
     size_t parts = 0;
@@ -318,29 +388,15 @@ Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& sto
       for (size_t i = 0; i < split.size(); ++i) work[i % work.size()].push_back(split[i]);
       parts = std::max(parts, split.size());
     }
-    if (parts > 1) {
-      std::vector<EdgeTable> tables;
-      for (size_t t = 0; t < work.size(); ++t) tables.push_back(take());
-      std::vector<Status> status(work.size());
-      std::vector<std::thread> helpers;
-      for (size_t t = 1; t < work.size(); ++t) {
-        tables[t].reserve(4096);
-        helpers.emplace_back([&, t] { status[t] = ScanInto(work[t], store, nullptr, &tables[t]); });
-      }
-      tables[0].reserve(4096);
-      status[0] = ScanInto(work[0], store, nullptr, &tables[0]);
-      for (auto& h : helpers) h.join();
-      for (size_t t = 0; t < work.size(); ++t) EW_RETURN_IF_ERROR(status[t]);
-      for (size_t t = 1; t < work.size(); ++t) {
-        tables[0].MergeFrom(tables[t]);
-        if (pool) pool->Give(std::move(tables[t]));
-      }
-      return std::move(tables[0]);
-    }
+    if (parts > 1) return ScanParallel(std::move(work), store, pool, helpers, limits);
   }
-  EdgeTable table = take();
+  EdgeTable table = pool ? pool->Take() : EdgeTable();
   table.reserve(4096);
-  EW_RETURN_IF_ERROR(ScanInto(specs, store, pred, &table));
+  Status s = ScanInto(specs, store, pred, &table, limits);
+  if (!s.ok()) {
+    if (pool) pool->Give(std::move(table));
+    return s;
+  }
   return table;
 }
 

@@ -19,6 +19,8 @@
 
 #include "query/planner.h"
 #include "query/predicate.h"
+#include "query/query_limits.h"
+#include "query/task_pool.h"
 #include "storage/edge_store.h"
 #include "storage/latency_sketch.h"
 
@@ -98,8 +100,9 @@ struct EdgeStats {
 using RecordSink =
     std::function<void(int64_t minute, storage::Tier tier, const storage::EdgeDims& dims,
                        const storage::RollupValue& value, uint64_t requests, uint64_t errors)>;
+// limits (may be null): checked while scanning; the scan stops with their error.
 Status RunPlan(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
-               const RecordSink& sink);
+               const RecordSink& sink, QueryLimits* limits = nullptr);
 
 // Edge statistics keyed by EdgeKey(client, server): a flat open-addressing table (entries in
 // insertion order, one allocation for all of them) — a map over 10,000 edges touches it hundreds
@@ -156,10 +159,15 @@ class EdgeTablePool {
 // The default number of threads a query scans with: the machine's hardware threads, at most 4.
 int DefaultScanThreads();
 // Runs the plan into an edge table. With threads > 1, a plan whose predicate selects every
-// record is scanned by that many threads (ranges of leading nodes), the calling one included.
-// Tables come from pool when given (and the helper threads' tables go back to it).
+// record is split into that many parts (ranges of leading nodes), scanned into a table each and
+// merged. The calling thread scans the first part; the others go to `helpers` (a fixed pool; no
+// thread is created here), and the caller also scans any part no helper has started yet, so a
+// busy helper pool only costs parallelism. Without helpers the caller scans every part.
+// Tables come from pool when given (and the parts' tables go back to it). limits (may be null)
+// are checked while scanning: the first limit hit stops every part and is the error returned.
 Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& store, Predicate* pred,
-                                 int threads = 1, EdgeTablePool* pool = nullptr);
+                                 int threads = 1, EdgeTablePool* pool = nullptr,
+                                 TaskPool* helpers = nullptr, QueryLimits* limits = nullptr);
 
 // Opaque, stable node ids: "n<NodeId>" for nodes, "ns:<namespace>" for grouped namespaces.
 std::string NodeIdString(storage::NodeId id);

@@ -9,7 +9,9 @@
 #include "base/time.h"
 #include "query/endpoints.h"
 #include "query/node_ref.h"
+#include "query/query_limits.h"
 #include "query/render.h"
+#include "query/task_pool.h"
 
 // GCC 12 at -O3 reports a false -Wfree-nonheap-object inside the destructor of
 // std::variant<int64_t, Status> (Result<int64_t>) once inlined here; the code is correct.
@@ -76,6 +78,7 @@ ApiResponse StorageError(const Status& s) {
 std::optional<HttpError> ParseContext(const ApiRequest& req, const storage::EdgeStore* store,
                                       QueryContext* ctx) {
   ctx->now_ms = req.now_ms ? req.now_ms : WallNowMs();
+  ctx->limits = req.limits;
   const std::string* end_s = Param(req, "end");
   auto end = ParseTimestampMs(end_s && !end_s->empty() ? *end_s : "now", ctx->now_ms);
   if (!end.ok()) return HttpError{400, "bad end: " + end.status().message(), -1};
@@ -174,7 +177,7 @@ std::optional<HttpError> ResolveFocus(const storage::EdgeStore& store, MapOption
 }  // namespace
 
 ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, int scan_threads,
-                      EdgeTablePool* pool) {
+                      EdgeTablePool* pool, TaskPool* helpers) {
   QueryContext ctx;
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   MapOptions opts;
@@ -182,7 +185,8 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   if (auto e = ResolveFocus(*store, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
   Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
-  auto current = AggregateEdges(plan, *store, ctx.pred.get(), scan_threads, pool);
+  auto current =
+      AggregateEdges(plan, *store, ctx.pred.get(), scan_threads, pool, helpers, ctx.limits);
   if (!current.ok()) return StorageError(current.status());
   std::optional<Plan> prev_plan;
   std::optional<EdgeTable> previous;
@@ -192,7 +196,8 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   if (opts.compare_minutes) {
     prev_plan = MakePlan(root, ctx.start_minute + *opts.compare_minutes,
                          ctx.end_minute + *opts.compare_minutes, *store);
-    auto p = AggregateEdges(*prev_plan, *store, ctx.pred.get(), scan_threads, pool);
+    auto p =
+        AggregateEdges(*prev_plan, *store, ctx.pred.get(), scan_threads, pool, helpers, ctx.limits);
     if (!p.ok()) return StorageError(p.status());
     previous = std::move(p).value();
   }
@@ -249,22 +254,21 @@ std::optional<HttpError> CheckParams(const ApiRequest& req,
 
 class QueryServiceImpl final : public QueryService {
  public:
-  QueryServiceImpl(const storage::EdgeStore* store, MetricsRegistry* metrics, int scan_threads,
-                   std::string trace_url)
+  QueryServiceImpl(const storage::EdgeStore* store, MetricsRegistry* metrics,
+                   QueryServiceOptions options)
       : store_(store),
-        scan_threads_(scan_threads > 0 ? scan_threads : DefaultScanThreads()),
-        trace_url_(std::move(trace_url)) {
-    if (metrics) {
-      for (const char* ep : {"map", "service", "series", "traces", "other"}) {
-        requests_.push_back(metrics->GetCounter(
-            "ew_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
-      }
-      errors_ = metrics->GetCounter("ew_query_errors_total",
-                                    "Query API requests answered with a 4xx or 5xx status");
+        scan_threads_(options.scan_threads > 0 ? options.scan_threads : DefaultScanThreads()),
+        options_(std::move(options)) {
+    if (metrics) RegisterMetrics(metrics);
+    if (scan_threads_ > 1) {
+      scan_helpers_ = std::make_unique<TaskPool>("ew-scan", scan_threads_ - 1, 0, options_.nice);
     }
+    pool_ = std::make_unique<TaskPool>("ew-query", std::max(1, options_.workers), options_.queue,
+                                       options_.nice);
   }
 
   ApiResponse Handle(const ApiRequest& req) override {
+    if (options_.before_query) options_.before_query();
     ApiResponse r;
     try {
       r = Dispatch(req);
@@ -273,11 +277,77 @@ class QueryServiceImpl final : public QueryService {
     } catch (...) {
       r = ErrorResponse({500, "internal error", -1});
     }
+    if (req.limits != nullptr && req.limits->hit() != QueryLimits::Hit::kNone) {
+      r = LimitResponse(req.limits->hit());
+    }
     if (errors_ && r.http_status >= 400) errors_->Add();
     return r;
   }
 
+  void Submit(ApiRequest req, std::function<void(ApiResponse)> done) override {
+    const auto now = options_.now ? options_.now() : QueryLimits::Clock::now();
+    auto limits =
+        std::make_shared<QueryLimits>(now + options_.timeout, options_.max_edges, options_.now);
+    if (queued_) queued_->Add(1);
+    auto task = [this, req = std::move(req), done, limits]() mutable {
+      if (queued_) queued_->Add(-1);
+      req.limits = limits.get();
+      if (running_) running_->Add(1);
+      // A query whose deadline passed while it waited is answered without scanning.
+      ApiResponse r = limits->CheckDeadline().ok() ? Handle(req) : LimitResponse(limits->hit());
+      if (running_) running_->Add(-1);
+      done(std::move(r));
+    };
+    if (pool_->TrySubmit(std::move(task))) return;
+    if (queued_) queued_->Add(-1);
+    if (rejected_) rejected_->Add();
+    ApiResponse r = ErrorResponse({429,
+                                   "too many queries: " + std::to_string(options_.queue) +
+                                       " are already waiting for the query pool (--query-queue)",
+                                   -1});
+    r.retry_after_s = 1;
+    done(std::move(r));
+  }
+
  private:
+  void RegisterMetrics(MetricsRegistry* metrics) {
+    for (const char* ep : {"map", "service", "series", "traces", "other"}) {
+      requests_.push_back(metrics->GetCounter(
+          "ew_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
+    }
+    errors_ = metrics->GetCounter("ew_query_errors_total",
+                                  "Query API requests answered with a 4xx or 5xx status");
+    queued_ = metrics->GetGauge("ew_query_queued", "Queries waiting for a query pool worker");
+    running_ = metrics->GetGauge("ew_query_running", "Queries running on the query pool");
+    rejected_ = metrics->GetCounter("ew_query_rejected_total",
+                                    "Queries answered 429 because the query queue was full");
+    timed_out_ = metrics->GetCounter("ew_query_timeouts_total",
+                                     "Queries stopped at their deadline and answered 503");
+    too_large_ = metrics->GetCounter("ew_query_too_large_total",
+                                     "Queries stopped at the edge cap and answered 422");
+  }
+
+  // The answer for a query stopped by one of its limits.
+  ApiResponse LimitResponse(QueryLimits::Hit hit) {
+    if (hit == QueryLimits::Hit::kEdges) {
+      if (too_large_) too_large_->Add();
+      return ErrorResponse({422,
+                            "query too large: the map holds more than " +
+                                std::to_string(options_.max_edges) +
+                                " edges (--query-max-edges); add a filter or a focus, or "
+                                "shorten the range",
+                            -1});
+    }
+    if (timed_out_) timed_out_->Add();
+    ApiResponse r = ErrorResponse({503,
+                                   "query timed out: still running after " +
+                                       std::to_string(options_.timeout.count()) +
+                                       " ms (--query-timeout); narrow the range or the filter",
+                                   -1});
+    r.retry_after_s = 5;
+    return r;
+  }
+
   ApiResponse Dispatch(const ApiRequest& req) {
     static const char* const kPaths[] = {"/api/v1/map", "/api/v1/service", "/api/v1/edge/series",
                                          "/api/v1/edge/traces"};
@@ -291,13 +361,13 @@ class QueryServiceImpl final : public QueryService {
     }
     switch (which) {
       case 0:
-        return HandleMap(req, store_, scan_threads_, &tables_);
+        return HandleMap(req, store_, scan_threads_, &tables_, scan_helpers_.get());
       case 1:
         return HandleService(req, store_);
       case 2:
         return HandleSeries(req, store_);
       case 3:
-        return HandleTraces(req, store_, trace_url_);
+        return HandleTraces(req, store_, options_.trace_url);
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }
@@ -305,11 +375,20 @@ class QueryServiceImpl final : public QueryService {
 
   const storage::EdgeStore* store_;
   const int scan_threads_;
-  const std::string trace_url_;
+  const QueryServiceOptions options_;
   // Per scan thread, a table for the current and one for the compared range.
   EdgeTablePool tables_{static_cast<size_t>(2 * scan_threads_)};
   std::vector<Counter*> requests_;
   Counter* errors_ = nullptr;
+  Gauge* queued_ = nullptr;
+  Gauge* running_ = nullptr;
+  Counter* rejected_ = nullptr;
+  Counter* timed_out_ = nullptr;
+  Counter* too_large_ = nullptr;
+  // Destroyed first (the query pool before the scan helpers its queries use): the destructors
+  // run what is still queued, then join.
+  std::unique_ptr<TaskPool> scan_helpers_;
+  std::unique_ptr<TaskPool> pool_;
 };
 
 }  // namespace
@@ -317,7 +396,16 @@ class QueryServiceImpl final : public QueryService {
 std::unique_ptr<QueryService> QueryService::Create(const storage::EdgeStore* store,
                                                    MetricsRegistry* metrics, int scan_threads,
                                                    std::string trace_url) {
-  return std::make_unique<QueryServiceImpl>(store, metrics, scan_threads, std::move(trace_url));
+  QueryServiceOptions options;
+  options.scan_threads = scan_threads;
+  options.trace_url = std::move(trace_url);
+  return Create(store, metrics, std::move(options));
+}
+
+std::unique_ptr<QueryService> QueryService::Create(const storage::EdgeStore* store,
+                                                   MetricsRegistry* metrics,
+                                                   QueryServiceOptions options) {
+  return std::make_unique<QueryServiceImpl>(store, metrics, std::move(options));
 }
 
 }  // namespace ew::query

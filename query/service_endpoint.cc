@@ -123,22 +123,26 @@ Status ScanNeighbourhood(const NodeRef& self, QueryContext& ctx, const storage::
   using storage::Family;
   *in = NodePlan(ctx.start_minute, ctx.end_minute, detail ? Family::kDetail : Family::kEdge, self,
                  true);
-  EW_RETURN_IF_ERROR(RunPlan(*in, store, ctx.pred.get(),
-                             [&](int64_t, storage::Tier, const storage::EdgeDims& d,
-                                 const storage::RollupValue& v, uint64_t r, uint64_t e) {
-                               if (self.Contains(d.server, dict)) add(d, v, r, e);
-                             }));
+  EW_RETURN_IF_ERROR(RunPlan(
+      *in, store, ctx.pred.get(),
+      [&](int64_t, storage::Tier, const storage::EdgeDims& d, const storage::RollupValue& v,
+          uint64_t r, uint64_t e) {
+        if (self.Contains(d.server, dict)) add(d, v, r, e);
+      },
+      ctx.limits));
   // Outgoing: the client-ordered family; the detailed family has no client order, so a detail
   // filter scans it whole and keeps the members' records.
   *out = NodePlan(ctx.start_minute, ctx.end_minute,
                   detail ? Family::kDetail : Family::kEdgeByClient, self, !detail);
-  return RunPlan(*out, store, ctx.pred.get(),
-                 [&](int64_t, storage::Tier, const storage::EdgeDims& d,
-                     const storage::RollupValue& v, uint64_t r, uint64_t e) {
-                   if (self.Contains(d.client, dict) && !self.Contains(d.server, dict)) {
-                     add(d, v, r, e);
-                   }
-                 });
+  return RunPlan(
+      *out, store, ctx.pred.get(),
+      [&](int64_t, storage::Tier, const storage::EdgeDims& d, const storage::RollupValue& v,
+          uint64_t r, uint64_t e) {
+        if (self.Contains(d.client, dict) && !self.Contains(d.server, dict)) {
+          add(d, v, r, e);
+        }
+      },
+      ctx.limits);
 }
 
 // The members' calls that no server span answered: requests to external_service and messaging

@@ -24,13 +24,15 @@ namespace {
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
 
 // Everything the running server owns, in construction order (destroyed in reverse).
+// The HTTP server goes last: the query pool's destructor may still answer queued queries, whose
+// answers are posted to the (stopped but not yet destroyed) I/O contexts.
 struct Running {
   MetricsRegistry metrics;
+  std::unique_ptr<HttpServer> http;
   std::unique_ptr<storage::EdgeStore> store;
   std::unique_ptr<ingest::IngestService> ingest;
   std::unique_ptr<query::QueryService> query;
   std::unique_ptr<StaticFiles> static_files;
-  std::unique_ptr<HttpServer> http;
 };
 
 Status OpenServices(const Config& config, Running* r) {
@@ -54,8 +56,15 @@ Status OpenServices(const Config& config, Running* r) {
   if (!ingest.ok()) return ingest.status().WithContext("creating ingest");
   r->ingest = std::move(ingest).value();
   EW_RETURN_IF_ERROR(r->ingest->Start().WithContext("starting ingest"));
-  r->query = query::QueryService::Create(r->store.get(), &r->metrics,
-                                         static_cast<int>(config.query_threads), config.trace_url);
+  query::QueryServiceOptions q;
+  q.scan_threads = static_cast<int>(config.query_threads);
+  q.trace_url = config.trace_url;
+  q.workers = static_cast<int>(config.query_workers);
+  q.queue = config.query_queue;
+  q.timeout = std::chrono::milliseconds(config.query_timeout_ms);
+  q.max_edges = config.query_max_edges;
+  q.nice = static_cast<int>(config.query_nice);
+  r->query = query::QueryService::Create(r->store.get(), &r->metrics, std::move(q));
   if (r->query == nullptr) return Status::Internal("creating the query service failed");
   std::string web_dir = FindWebDir(config.web_dir);
   if (web_dir.empty()) {

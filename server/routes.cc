@@ -138,27 +138,38 @@ std::optional<std::string> RepeatedParameter(std::string_view query) {
   return std::nullopt;
 }
 
-Response Api(const RouteContext& ctx, const Request& req) {
-  auto params = ParseQueryString(req.query);
-  if (!params) return ErrorResponse(400, "malformed %-escape in the query string", "/api");
-  if (auto name = RepeatedParameter(req.query)) {
-    return ErrorResponse(400, "parameter '" + *name + "' given more than once", "/api");
-  }
-  query::ApiRequest api;
-  auto path = UrlDecode(req.path, false);
-  if (!path) return ErrorResponse(400, "malformed %-escape in the path", "/api");
-  api.path = std::move(*path);
-  api.params = std::move(*params);
-  api.want_flatbuffers =
-      req.Header("Accept").find("application/x-flatbuffers") != std::string_view::npos;
-  query::ApiResponse q = ctx.query->Handle(api);
+// The HTTP answer for a query service answer.
+Response ApiToHttp(query::ApiResponse q, const std::string& path) {
   Response r;
   r.status = q.http_status;
   r.content_type = std::move(q.content_type);
   r.body = std::move(q.body);
+  if (q.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(q.retry_after_s));
   // Bounded label set: unknown API paths share one label.
-  r.route = q.http_status == 404 ? "/api/other" : api.path;
+  r.route = q.http_status == 404 ? "/api/other" : path;
   return r;
+}
+
+// Parses the request into an ApiRequest and hands it to the query pool: this (I/O) thread is
+// free again at once; done runs on a query worker (or here, with 429, when the queue is full).
+void Api(const RouteContext& ctx, const Request& req, std::function<void(Response)> done) {
+  auto params = ParseQueryString(req.query);
+  if (!params) return done(ErrorResponse(400, "malformed %-escape in the query string", "/api"));
+  if (auto name = RepeatedParameter(req.query)) {
+    return done(ErrorResponse(400, "parameter '" + *name + "' given more than once", "/api"));
+  }
+  query::ApiRequest api;
+  auto path = UrlDecode(req.path, false);
+  if (!path) return done(ErrorResponse(400, "malformed %-escape in the path", "/api"));
+  api.path = std::move(*path);
+  api.params = std::move(*params);
+  api.want_flatbuffers =
+      req.Header("Accept").find("application/x-flatbuffers") != std::string_view::npos;
+  std::string route = api.path;
+  ctx.query->Submit(std::move(api),
+                    [done = std::move(done), route = std::move(route)](query::ApiResponse q) {
+                      done(ApiToHttp(std::move(q), route));
+                    });
 }
 
 Response HandleHttpSync(const RouteContext& ctx, const Request& req) {
@@ -179,11 +190,15 @@ Response HandleHttpSync(const RouteContext& ctx, const Request& req) {
     r.body = ctx.metrics->RenderPrometheus();
     return r;
   }
-  if (api) {
-    if (!Authorized(req, ctx.config->auth_token)) return Unauthorized("/api/other");
-    return Api(ctx, req);
-  }
+  if (api) return Unauthorized("/api/other");  // HandleHttp runs the authorized ones
   return ctx.static_files->Serve(req.path);
+}
+
+void HandleHttp(const RouteContext& ctx, Request&& req, std::function<void(Response)> done) {
+  bool api = req.path.rfind("/api/", 0) == 0 || req.path == "/api";
+  bool get = req.method == "GET" || req.method == "HEAD";
+  if (api && get && Authorized(req, ctx.config->auth_token)) return Api(ctx, req, std::move(done));
+  done(HandleHttpSync(ctx, req));
 }
 
 }  // namespace
@@ -247,8 +262,9 @@ Handler MakeOtlpHandler(const RouteContext& ctx) {
 }
 
 Handler MakeHttpHandler(const RouteContext& ctx) {
-  return
-      [ctx](Request&& req, std::function<void(Response)> done) { done(HandleHttpSync(ctx, req)); };
+  return [ctx](Request&& req, std::function<void(Response)> done) {
+    HandleHttp(ctx, std::move(req), std::move(done));
+  };
 }
 
 }  // namespace ew::server

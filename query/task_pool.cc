@@ -1,0 +1,67 @@
+#include "query/task_pool.h"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "base/log.h"
+#include "base/thread_name.h"
+
+namespace ew::query {
+
+TaskPool::TaskPool(std::string name, int threads, size_t queue_limit, int nice)
+    : name_(std::move(name)), queue_limit_(queue_limit) {
+  if (threads < 1) threads = 1;
+  threads_.reserve(static_cast<size_t>(threads));
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i, nice] { Run(i, nice); });
+}
+
+TaskPool::~TaskPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+bool TaskPool::TrySubmit(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_limit_ != 0 && queue_.size() >= queue_limit_) return false;
+    queue_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+size_t TaskPool::Queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
+void TaskPool::Run(int index, int nice) {
+  SetThreadName(name_ + "-" + std::to_string(index));
+  if (nice > 0) {
+    // Linux applies PRIO_PROCESS with a thread id to that thread alone.
+    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    if (setpriority(PRIO_PROCESS, tid, getpriority(PRIO_PROCESS, tid) + nice) != 0) {
+      EW_LOG(kWarn) << "query: cannot lower the priority of " << name_ << " threads";
+    }
+  }
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every queued task has run
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task();
+  }
+}
+
+}  // namespace ew::query

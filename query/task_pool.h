@@ -1,0 +1,48 @@
+// TaskPool: a fixed set of threads, created once, that run queued tasks in FIFO order. The query
+// service runs every query API request on one (bounded queue: admission control) and the helper
+// parts of a parallel map scan on another (so no query ever starts a thread of its own).
+//
+// Thread-safety: TrySubmit and the accessors may be called from any thread, tasks included. The
+// destructor runs the tasks still queued, then joins the threads; no TrySubmit may race with it.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ew::query {
+
+class TaskPool {
+ public:
+  // threads >= 1 named "<name>-<i>"; queue_limit: tasks that may wait for a thread (0: no
+  // limit); nice: the threads' nice increment (0: as the process), so that they yield the CPU to
+  // the I/O and ingest threads.
+  TaskPool(std::string name, int threads, size_t queue_limit, int nice = 0);
+  ~TaskPool();
+  TaskPool(const TaskPool&) = delete;
+  TaskPool& operator=(const TaskPool&) = delete;
+
+  // Queues the task. False (the task is dropped, not run) when queue_limit tasks already wait.
+  [[nodiscard]] bool TrySubmit(std::function<void()> task);
+  // Tasks waiting for a thread (not those running).
+  size_t Queued() const;
+  int threads() const { return static_cast<int>(threads_.size()); }
+
+ private:
+  void Run(int index, int nice);
+
+  const std::string name_;
+  const size_t queue_limit_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace ew::query
