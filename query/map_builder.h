@@ -10,13 +10,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "query/planner.h"
 #include "query/predicate.h"
 #include "storage/edge_store.h"
@@ -145,13 +145,13 @@ class EdgeTable {
 class EdgeTablePool {
  public:
   explicit EdgeTablePool(size_t keep) : keep_(keep) {}
-  EdgeTable Take();              // a cleared table (empty one when the pool has none)
-  void Give(EdgeTable&& table);  // keeps it (cleared) unless the pool is full
+  EdgeTable Take() EXCLUDES(mu_);              // a cleared table (empty one when the pool has none)
+  void Give(EdgeTable&& table) EXCLUDES(mu_);  // keeps it (cleared) unless the pool is full
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   size_t keep_;
-  std::vector<EdgeTable> tables_;  // GUARDED_BY(mu_)
+  std::vector<EdgeTable> tables_ GUARDED_BY(mu_);
 };
 // The default number of threads a query scans with: the machine's hardware threads, at most 4.
 int DefaultScanThreads();
