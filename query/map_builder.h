@@ -141,7 +141,7 @@ class EdgeTable {
 
 // Edge tables kept between queries (with their latency windows): a 10,000-edge map needs tens of
 // MiB of them, which fresh allocations would fault in page by page on every query. Holds at most
-// `keep` tables; thread-safe.
+// `keep` tables; thread-safe (Take and Give take mu_).
 class EdgeTablePool {
  public:
   explicit EdgeTablePool(size_t keep) : keep_(keep) {}

@@ -228,7 +228,7 @@ class IngestLogImpl final : public IngestLog {
   Counter* replay_corruptions_ = nullptr;
   Counter* append_errors_ = nullptr;
 
-  // Writer-thread state (Append/Sync, and Open before the log is shared).
+  // Writer state: Append/Sync (serialized by the caller), and Open before the log is shared.
   Fd fd_;                           // the active (newest) segment
   uint64_t active_start_ = 0;       // its start position
   uint64_t active_size_ = 0;        // bytes of whole records in it
