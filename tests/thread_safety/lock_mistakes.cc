@@ -49,6 +49,16 @@ class Account {
 #endif
     audited_ = n;  // 6: written under a shared (reader) lock
   }
+  void AuditWithBalance() EXCLUDES(mu_, table_mu_) {
+#if EW_MISTAKE == 8
+    ew::WriterLock table_lock(&table_mu_);
+    ew::MutexLock lock(&mu_);  // 8: the lock order inverted (mu_ is ACQUIRED_BEFORE table_mu_)
+#else
+    ew::MutexLock lock(&mu_);
+    ew::WriterLock table_lock(&table_mu_);
+#endif
+    audited_ = balance_;
+  }
   void Relock() EXCLUDES(mu_) {
     ew::MutexLock lock(&mu_);
     lock.Unlock();
@@ -61,7 +71,7 @@ class Account {
  private:
   void AddLocked(int n) REQUIRES(mu_) { balance_ += n; }
 
-  ew::Mutex mu_;
+  ew::Mutex mu_ ACQUIRED_BEFORE(table_mu_);
   ew::CondVar cv_;
   int balance_ GUARDED_BY(mu_) = 0;
   ew::SharedMutex table_mu_;
@@ -78,5 +88,6 @@ int main() {
   a.Nested();
   a.Audit(1);
   a.Relock();
+  a.AuditWithBalance();
   return a.Balance();
 }
