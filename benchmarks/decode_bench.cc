@@ -7,7 +7,9 @@
 #include <string>
 
 // GCC 12 reports a false -Wrestrict inside std::string operator+ (GCC bug 105329).
+#if defined(__GNUC__) && !defined(__clang__)  // clang has no -Wrestrict
 #pragma GCC diagnostic ignored "-Wrestrict"
+#endif
 
 #include "ingest/gzip.h"
 #include "ingest/otlp_json.h"

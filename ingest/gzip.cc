@@ -107,16 +107,17 @@ bool InflateWithLibdeflate(std::string_view compressed, size_t max_output, std::
   return true;
 }
 
-// Resizes `out` (holding `produced` bytes) to `size` with a capacity of exactly that: growing a
-// std::string in place rounds the capacity up to twice the old one, which near the limit meant
-// reserving up to twice --max-decompressed.
+// Resizes `out` (holding `produced` bytes) to `size` with a capacity of exactly that plus the
+// padding reserve: growing a std::string in place rounds the capacity up to twice the old one,
+// which near the limit meant reserving up to twice --max-decompressed (also when the padding was
+// reserved after the last byte).
 void GrowExactly(std::string* out, size_t produced, size_t size) {
-  if (size <= out->capacity()) {
+  if (size + kGunzipPaddingReserve <= out->capacity()) {
     out->resize(size);
     return;
   }
   std::string bigger;
-  bigger.reserve(size);
+  bigger.reserve(size + kGunzipPaddingReserve);
   bigger.append(out->data(), produced);
   bigger.resize(size);
   out->swap(bigger);
@@ -132,7 +133,7 @@ Status InflateWithZlib(std::string_view compressed, size_t max_output, std::stri
   const auto* in = reinterpret_cast<const Bytef*>(compressed.data());
   size_t consumed = 0;
   size_t produced = 0;
-  out->resize(std::min(std::max(compressed.size() * 4, kFirstChunk), max_output + 1));
+  GrowExactly(out, 0, std::min(std::max(compressed.size() * 4, kFirstChunk), max_output + 1));
   while (true) {
     if (produced == out->size()) {
       if (produced > max_output) break;
@@ -169,7 +170,7 @@ Status InflateWithZlib(std::string_view compressed, size_t max_output, std::stri
       return Malformed("truncated stream", consumed);
     }
   }
-  out->clear();
+  std::string().swap(*out);  // the buffer of the limit's size goes too
   return Status::ResourceExhausted("gzip: decompressed body exceeds " + std::to_string(max_output) +
                                    " bytes");
 }

@@ -265,10 +265,19 @@ void IngestServiceImpl::ReportShardCounters(Shard& s) {
   metrics_.pairs->Add(c.pairs_completed - s.reported.pairs_completed);
   for (int k = 0; k < 3; ++k) metrics_.expired[k]->Add(c.expired[k] - s.reported.expired[k]);
   s.reported = c;
-  s.pending.store(s.state.pending(), std::memory_order_relaxed);
-  uint64_t total = 0;
-  for (const auto& shard : shards_) total += shard->pending.load(std::memory_order_relaxed);
-  metrics_.pending->Set(static_cast<double>(total));
+  const uint64_t grows = s.state.table().grows();
+  if (grows != s.reported_grows) {  // rare: no shared-counter write on every report
+    metrics_.table_grows->Add(grows - s.reported_grows);
+    s.reported_grows = grows;
+  }
+  // Each shard adds the change of its own count. Summing every shard's count and Setting the
+  // total raced: a shard's Set of a sum read before another shard's last change could land after
+  // that shard's Set, and the gauge stayed wrong once traffic stopped (no report fixes it).
+  const uint64_t now = s.state.pending();
+  const uint64_t before = s.pending.exchange(now, std::memory_order_relaxed);
+  if (now != before) {
+    metrics_.pending->Add(static_cast<double>(now) - static_cast<double>(before));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -146,6 +146,9 @@ IngestServiceImpl::IngestServiceImpl(storage::EdgeStore* store, const Config& co
   metrics_.flush_duration =
       m.GetGauge("ew_flush_duration_seconds", "Duration of the last flush to storage");
   metrics_.pending = m.GetGauge("ew_pending_halves", "Halves waiting for their partner");
+  metrics_.table_grows = m.GetCounter(
+      "ew_pending_table_grows_total",
+      "Pending-table arrays replaced by larger ones (growth, and the reservation before loading)");
 }
 
 IngestServiceImpl::~IngestServiceImpl() {
@@ -181,23 +184,19 @@ Status IngestServiceImpl::Start() {
   const int64_t now = WallNowMs();
   for (auto& s : shards_) s->state.SetNow(now);
   // 1. Pending halves as of the last flush.
-  Status load_error;
-  Status st = store_->LoadPending([&](std::string_view key, std::string_view value) {
-    Status s = LoadPendingRecord(key, value, now);
-    if (!s.ok() && load_error.ok()) load_error = s;
-  });
-  EW_RETURN_IF_ERROR(st.WithContext("loading pending halves"));
-  for (auto& s : shards_) s->state.FinishLoad();
+  const int64_t load_start_ns = MonoNowNs();
+  EW_RETURN_IF_ERROR(LoadPendingState(now));
   size_t loaded = 0;
   for (auto& s : shards_) loaded += s->state.pending();
   NotePendingWritten(loaded);
-  if (!load_error.ok()) {
-    EW_LOG(kWarn) << "ingest: skipped a bad pending entry: " << load_error.ToString();
+  if (loaded > 0) {
+    EW_LOG(kInfo) << "ingest: loaded " << loaded << " pending halves in "
+                  << (MonoNowNs() - load_start_ns) / 1'000'000 << " ms";
   }
   // 2. Requests acknowledged after that flush, through the same shard path.
   uint64_t replayed = 0;
   HalfBatch batch;
-  st = log_->Replay(store_->FlushedLogPosition(), [&](uint64_t, std::string_view record) {
+  Status st = log_->Replay(store_->FlushedLogPosition(), [&](uint64_t, std::string_view record) {
     EW_RETURN_IF_ERROR(DecodeHalfBatch(record, &batch));
     for (const HalfRecord& r : batch.records) shards_[ShardOf(r)]->state.Apply(r, batch.arrival_ms);
     replayed += batch.records.size();
@@ -212,6 +211,11 @@ Status IngestServiceImpl::Start() {
     EW_LOG(kInfo) << "ingest: replayed " << replayed << " halves from the log";
   }
   for (auto& s : shards_) ReportShardCounters(*s);
+  // From here on the shards add changes to the gauge; start it from this service's own count
+  // (a registry may outlive an earlier service).
+  uint64_t pending_total = 0;
+  for (auto& s : shards_) pending_total += s->pending.load(std::memory_order_relaxed);
+  metrics_.pending->Set(static_cast<double>(pending_total));
   // 3. Threads.
   for (size_t i = 0; i < shards_.size(); ++i) {
     shards_[i]->thread = std::thread([this, i] {
@@ -229,57 +233,6 @@ Status IngestServiceImpl::Start() {
   });
   accepting_.store(true);
   return Status::Ok();
-}
-
-Status IngestServiceImpl::LoadPendingRecord(std::string_view key, std::string_view value,
-                                            int64_t now_ms) {
-  auto shard_of_key = [this](std::string_view k) -> ShardState& {
-    uint32_t trace_key = 0;
-    uint64_t span = 0;
-    DecodePendingKey(k, &trace_key, &span);  // k has a valid size: checked by the callers
-    return shards_[ShardOfTraceKey(trace_key, shards_.size())]->state;
-  };
-  pending_keys_.emplace_back(key);  // a snapshot deletes it, whatever it is
-  if (key.size() == kPendingKeyBytesV2) {
-    // The older form, one half per key: replaced by a snapshot at the first flush.
-    snapshot_wanted_.store(true);
-    ++pending_records_;
-    return shard_of_key(key).LoadPending(key, value, now_ms);
-  }
-  uint64_t seq = 0;
-  PendingChunkKind kind{};
-  if (!ParsePendingChunkKey(key, &seq, &kind)) {
-    snapshot_wanted_.store(true);  // drops the unreadable key
-    return Status::Corruption("pending state: malformed key of " + std::to_string(key.size()) +
-                              " bytes");
-  }
-  next_pending_seq_ = std::max(next_pending_seq_, seq + 1);
-  size_t add_bytes = 0, key_bytes = 0;
-  if (value.empty() || !PendingChunkSizes(static_cast<uint8_t>(value[0]), &add_bytes, &key_bytes)) {
-    snapshot_wanted_.store(true);
-    return Status::Corruption("pending state: chunk of unknown version");
-  }
-  // A chunk of the older version is rewritten in the current one by the first flush.
-  if (static_cast<uint8_t>(value[0]) != kPendingChunkVersion) snapshot_wanted_.store(true);
-  const size_t record = kind == PendingChunkKind::kAdds ? add_bytes : key_bytes;
-  if ((value.size() - 1) % record != 0) {
-    snapshot_wanted_.store(true);
-    return Status::Corruption("pending state: malformed chunk (size " +
-                              std::to_string(value.size()) + ")");
-  }
-  Status first_error;
-  for (size_t off = 1; off < value.size(); off += record) {
-    std::string_view k = value.substr(off, key_bytes);
-    ++pending_records_;
-    if (kind == PendingChunkKind::kDrops) {
-      shard_of_key(k).DropPending(k);
-      continue;
-    }
-    Status s =
-        shard_of_key(k).LoadPending(k, value.substr(off + key_bytes, kPendingValueBytes), now_ms);
-    if (!s.ok() && first_error.ok()) first_error = s;
-  }
-  return first_error;
 }
 
 bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,

@@ -95,7 +95,8 @@ class IngestServiceImpl final : public IngestService {
     Waker waker;
     std::thread thread;
     std::atomic<uint64_t> pending{0};
-    ShardCounters reported;  // what was already added to the metric counters
+    ShardCounters reported;       // what was already added to the metric counters
+    uint64_t reported_grows = 0;  // the same for the pending table's growth steps
   };
   struct FlushInProgress {
     uint64_t position = 0;
@@ -113,6 +114,7 @@ class IngestServiceImpl final : public IngestService {
     Counter* queue_full = nullptr;
     Gauge* flush_duration = nullptr;
     Gauge* pending = nullptr;
+    Counter* table_grows = nullptr;
   };
 
   // Export steps (I/O thread).
@@ -143,9 +145,15 @@ class IngestServiceImpl final : public IngestService {
   // After a successful flush: asks for a snapshot when the persisted chunks hold far more
   // records than there are pending halves.
   void NotePendingWritten(size_t pending_now);
-  // Start-up: one key/value of the pending column family (a chunk, or a record of the older
-  // one-record-per-key form).
-  Status LoadPendingRecord(std::string_view key, std::string_view value, int64_t now_ms);
+  // Start-up (ingest_service_load.cc): loads the persisted pending state into the shards. The
+  // scan checks one key/value of the pending column family (a chunk, or a record of the older
+  // one-record-per-key form), notes it for the next snapshot and counts its adds and drops per
+  // shard; LoadPendingItemInto applies the records of one shard.
+  Status LoadPendingState(int64_t now_ms);
+  Status ScanPendingItem(std::string_view key, std::string_view value, std::vector<int64_t>* adds,
+                         std::vector<int64_t>* drops);
+  Status LoadPendingItemInto(size_t shard, std::string_view key, std::string_view value,
+                             int64_t now_ms);
 
   size_t ShardOf(const HalfRecord& r) const { return ShardIndexOf(r, shards_.size()); }
   void StopThreads() EXCLUDES(flush_mu_);

@@ -3,12 +3,15 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <random>
 #include <type_traits>
 
 #include "base/hash.h"
+#include "base/time.h"
 
 namespace ew::ingest {
 namespace {
@@ -53,8 +56,21 @@ uint16_t PendingEntry::PackBits(uint16_t status, bool error, bool server,
                                ((static_cast<unsigned>(protocol) & 7u) << 12));
 }
 
+namespace {
+// A random seed per table: a random base per process, mixed with a counter.
+uint64_t NextTableSeed() {
+  static const uint64_t base = [] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32 | rd()) ^ static_cast<uint64_t>(WallNowNs());
+  }();
+  static std::atomic<uint64_t> counter{0};
+  return MixHash(base + counter.fetch_add(1, std::memory_order_relaxed));
+}
+}  // namespace
+
 PendingTable::PendingTable(size_t max_entries)
-    : max_entries_(std::max<size_t>(max_entries, 1)),
+    : seed_(NextTableSeed()),
+      max_entries_(std::max<size_t>(max_entries, 1)),
       final_capacity_(static_cast<size_t>(std::ceil(max_entries_ / kPendingMaxLoad)) + 1) {
   capacity_ = std::min(kInitialCapacity, final_capacity_);
   slots_ = MapSlots(capacity_);
@@ -131,10 +147,22 @@ void PendingTable::Grow() {
       capacity_ < kDoublingLimit ? capacity_ * 2 : capacity_ + capacity_ / kFineGrowthDivisor;
   next = std::min(next, final_capacity_);
   if (next <= capacity_) return;
+  Rehash(next);
+}
+
+void PendingTable::Reserve(size_t count) {
+  if (count > max_entries_) SetMaxEntries(count);
+  const auto needed = static_cast<size_t>(std::ceil(count / kPendingMaxLoad)) + 1;
+  if (needed > capacity_) Rehash(needed);
+}
+
+void PendingTable::Rehash(size_t capacity) {
+  ++grows_;
   auto old = std::move(slots_);
   const uint8_t* old_tags = tags_;
   size_t old_capacity = capacity_;
-  capacity_ = next;
+  capacity_ = capacity;
+  final_capacity_ = std::max(final_capacity_, capacity_);
   slots_ = MapSlots(capacity_);
   tags_ = TagsOf(slots_, capacity_);
   // Keys are unique and the new array has room for all: no duplicate check, no growth check,
@@ -150,6 +178,18 @@ void PendingTable::Grow() {
     slots_[j] = e;
     tags_[j] = tag;
   }
+}
+
+size_t PendingTable::ProbeLength(uint32_t trace_key, uint64_t span_key) const {
+  const uint64_t h = Hash(trace_key, span_key);
+  const uint8_t tag = TagOf(h);
+  size_t i = HomeOf(h);
+  size_t visited = 1;
+  for (uint8_t t; (t = tags_[i]) != 0; ++visited) {
+    if (t == tag && slots_[i].span_key == span_key && slots_[i].trace_key == trace_key) break;
+    if (++i == capacity_) i = 0;
+  }
+  return visited;
 }
 
 PendingEntry* PendingTable::Insert(const PendingEntry& e) {

@@ -125,10 +125,22 @@ class PendingTable {
   const PendingEntry& Slot(size_t i) const { return slots_[i]; }
   // Bytes held by the slot and tag arrays.
   size_t MemoryBytes() const { return capacity_ * (sizeof(PendingEntry) + 1); }
+  // Makes room for `count` entries at once (one new array of ceil(count / kPendingMaxLoad) + 1
+  // slots, raising max_entries to count if it is lower), so that `count` Inserts need no Grow:
+  // loading a known number of entries moves each once. Never shrinks.
+  void Reserve(size_t count);
+  // Test and diagnostic hooks: how many times the slot array was replaced (Grow or Reserve), and
+  // how many slots a Find for the key visits (1 for an entry in its home slot; for an absent key,
+  // the slots up to the empty one that ends the probe, counted).
+  uint64_t grows() const { return grows_; }
+  size_t ProbeLength(uint32_t trace_key, uint64_t span_key) const;
 
  private:
-  static uint64_t Hash(uint32_t trace_key, uint64_t span_key) {
-    return MixHash(trace_key ^ MixHash(span_key));
+  // Seeded per table (a random seed, see the constructor): which keys share a home cannot be
+  // worked out from outside, so no chosen set of span and trace ids lines up into one long probe
+  // run (hostile input). Keys that are equal are one entry anyway (Insert replaces).
+  uint64_t Hash(uint32_t trace_key, uint64_t span_key) const {
+    return MixHash(trace_key ^ MixHash(span_key ^ seed_));
   }
   // Multiplicative: the high bits of the hash pick the slot (order-preserving, see Grow).
   size_t HomeOf(uint64_t hash) const {
@@ -144,6 +156,8 @@ class PendingTable {
     return HomeOf(Hash(trace_key, span_key));
   }
   void Grow();
+  // Moves every entry into a new array of `capacity` slots (> the current one).
+  void Rehash(size_t capacity);
 
   // The slot and tag arrays are one mapping straight from the kernel (zero pages are empty
   // slots), unmapped when the table grows or goes: their memory never stays behind in a malloc
@@ -158,10 +172,12 @@ class PendingTable {
     return reinterpret_cast<uint8_t*>(slots.get() + count);
   }
 
+  uint64_t seed_;
   size_t max_entries_;
   size_t final_capacity_;
   size_t capacity_ = 0;
   size_t size_ = 0;
+  uint64_t grows_ = 0;
   Slots slots_;
   uint8_t* tags_ = nullptr;  // capacity_ tags, inside slots_'s mapping
 };

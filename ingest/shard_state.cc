@@ -246,6 +246,10 @@ void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same,
   SetNow(now_ms);
   if (same != nullptr) {  // a resent duplicate of a waiting half: keep one
     --tick_counts_[same->arrival_tick];
+    // The store may hold an add of this key: drop it, unless the key is still pending at the
+    // next flush (then the new add covers it). Without the drop, a replaced half that pairs
+    // before that flush came back at the next start (and later expired: counted twice).
+    if (same->persisted()) AppendPendingKey(same->trace_key, same->span_key, &pending_drops_);
     *same = e;
     ++tick_counts_[e.arrival_tick];
     return;
@@ -333,12 +337,19 @@ Status ShardState::LoadPending(std::string_view key, std::string_view value, int
   int64_t floor_ms = last_now_ms_ - options_.pair_wait_ms - 2 * tick_ms_;
   e.arrival_tick = TickOf(std::max(arrival_ms, floor_ms));
   e.set_persisted(true);
-  if (table_.Find(e.trace_key, e.span_key) == nullptr && table_.size() >= table_.max_entries()) {
+  // One probe: a key loaded again (a later flush persisted it anew) replaces its entry, so
+  // repeated keys never hold more than one slot.
+  PendingTable::Miss miss;
+  if (PendingEntry* old = table_.Find(e.trace_key, e.span_key, &miss)) {
+    --tick_counts_[old->arrival_tick];
+    *old = e;
+  } else if (table_.size() >= table_.max_entries()) {
+    // More than reserved (a store whose drops name halves it does not hold): grow as usual.
     table_.SetMaxEntries(table_.max_entries() + table_.max_entries() / 4 + 1024);
+    table_.Insert(e);
+  } else {
+    table_.InsertAfterMiss(e, miss);
   }
-  PendingEntry* old = table_.Find(e.trace_key, e.span_key);
-  if (old != nullptr) --tick_counts_[old->arrival_tick];
-  table_.Insert(e);
   ++tick_counts_[e.arrival_tick];
   return Status::Ok();
 }

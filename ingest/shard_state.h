@@ -83,6 +83,11 @@ class ShardState {
   // Expires halves whose arrival is at least pair_wait before now_ms, visiting at most
   // max_slots slots from where the last call stopped (SIZE_MAX: the whole table).
   void Expire(int64_t now_ms, size_t max_slots);
+  // Before loading: makes room at once for `count` halves (the persisted adds minus drops of this
+  // shard, an upper bound on what loading leaves) and a tenth more — the growth step the table
+  // would take next (docs/ingest.md) — so loading moves no entry twice and the log replay and the
+  // first traffic after it need no growth either.
+  void ReservePending(size_t count) { table_.Reserve(count + count / 10); }
   // Restores one persisted pending half (start-up, before replay). Loading never evicts: a
   // later chunk may drop a half that was paired or expired (and counted) in the previous run, so
   // evicting it while loading would count it twice. FinishLoad evicts what is over the bound.

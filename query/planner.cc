@@ -75,7 +75,11 @@ SidePrefixes PrefixesFor(const std::vector<const Expr*>& conj, Field ns_field, F
       std::optional<storage::StringId> id =
           ns.empty() ? std::optional<storage::StringId>(0)
                      : store.FindString(storage::StringKind::kNamespace, ns);
-      if (id) out.prefixes.push_back({*id, std::nullopt, "ns=" + ns});
+      // A namespace named twice (`in (shop, shop)`) is scanned once: each prefix is one scan,
+      // and two scans of one prefix would count its records twice.
+      const bool seen = std::any_of(out.prefixes.begin(), out.prefixes.end(),
+                                    [&](const KeyPrefix& p) { return id && p.ns == *id; });
+      if (id && !seen) out.prefixes.push_back({*id, std::nullopt, "ns=" + ns});
     }
   }
   return out;

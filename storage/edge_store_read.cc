@@ -188,10 +188,7 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
     if (time < start || time > end_incl) {
       // Jump to `start` within this node (time too early) or within the next node (too late).
       seek.assign(key.data(), keys::kNodePrefixSize);
-      if (time > end_incl) {
-        seek = PrefixSuccessor(std::move(seek));
-        if (seek.size() != keys::kNodePrefixSize) break;  // the last possible node
-      }
+      if (time > end_incl && !keys::IncrementFixedWidth(&seek)) break;  // the last node
       seek.resize(keys::kNodePrefixSize + 4);
       coding::PutBE32(seek.data() + keys::kNodePrefixSize, start);
       it->Seek(ToSlice(seek));

@@ -110,6 +110,7 @@ struct Segment {
 struct Listing {
   std::vector<Segment> segments;  // ascending
   std::vector<uint64_t> free;     // the old starts of segments kept for reuse
+  std::vector<uint64_t> reused;   // the starts named by reused-segment markers
 };
 
 Result<Listing> ListSegments(const std::string& dir) {
@@ -123,6 +124,8 @@ Result<Listing> ListSegments(const std::string& dir) {
       out.segments.push_back(seg);
     } else if (fmt::ParseFreeFileName(e->d_name, &free_start)) {
       out.free.push_back(free_start);
+    } else if (fmt::ParseReusedMarkerName(e->d_name, &free_start)) {
+      out.reused.push_back(free_start);
     }
   }
   ::closedir(d);
@@ -167,6 +170,9 @@ class IngestLogImpl final : public IngestLog {
       torn_tails_ = options_.metrics->GetCounter(
           "ew_ingest_log_torn_tails_total",
           "Torn or corrupt tails cut off the ingest log when it was opened");
+      reused_tails_ = options_.metrics->GetCounter(
+          "ew_ingest_log_reused_tails_total",
+          "Former contents of a reused segment file removed past its records at open");
       replay_corruptions_ =
           options_.metrics->GetCounter("ew_ingest_log_replay_corruptions_total",
                                        "Corrupt records or gaps that stopped an ingest log replay");
@@ -184,6 +190,9 @@ class IngestLogImpl final : public IngestLog {
         static_cast<uint64_t>(st.st_size) > active_size_) {
       if (::ftruncate(fd_.get(), static_cast<off_t>(active_size_)) == 0) ::fdatasync(fd_.get());
     }
+    // Nothing of its former contents is left: what a later crash leaves past its records is a
+    // torn write.
+    if (fd_.get() >= 0) ::unlink(MarkerPathOf(active_start_).c_str());
   }
 
   Status Init();
@@ -204,11 +213,16 @@ class IngestLogImpl final : public IngestLog {
     return options_.dir + "/" +
            (seg.legacy ? fmt::LegacySegmentFileName(seg.start) : fmt::SegmentFileName(seg.start));
   }
+  std::string MarkerPathOf(uint64_t start) const {
+    return options_.dir + "/" + fmt::ReusedMarkerName(start);
+  }
   std::string FreePathOf(uint64_t start) const {
     return options_.dir + "/" + fmt::FreeFileName(start);
   }
   Status OpenActive(const Segment& seg, uint64_t size);
   Status CutTornTail(const Segment& seg);
+  void ReportCut(const std::string& path, const Segment& seg, const fmt::ParseOutcome& outcome,
+                 uint64_t file_size, bool damage);
   Status StartSegment(uint64_t start);
   // Opens a free segment renamed to `path` (the former bytes stay until overwritten), or returns
   // an invalid Fd when none is left or the rename fails.
@@ -225,6 +239,7 @@ class IngestLogImpl final : public IngestLog {
 
   const IngestLogOptions options_;
   Counter* torn_tails_ = nullptr;
+  Counter* reused_tails_ = nullptr;
   Counter* replay_corruptions_ = nullptr;
   Counter* append_errors_ = nullptr;
 
@@ -258,27 +273,56 @@ Status IngestLogImpl::OpenActive(const Segment& seg, uint64_t size) {
   return Status::Ok();
 }
 
+// Says why the newest segment is cut where its valid records end: damage in the middle of valid
+// records (a warning), the former contents of a reused file (info: nothing written by this
+// segment is lost), or a torn write (a warning, as the cause is not known for sure).
+void IngestLogImpl::ReportCut(const std::string& path, const Segment& seg,
+                              const fmt::ParseOutcome& outcome, uint64_t file_size, bool damage) {
+  const uint64_t dropped = file_size - outcome.valid_end;
+  const uint64_t position = seg.start + outcome.valid_end;
+  if (damage) {
+    EW_LOG(kWarn) << "ingest log: damaged record in " << path << " at byte " << outcome.valid_end
+                  << " (position " << position << "): " << outcome.problem
+                  << ", and a valid record follows it; cutting there drops " << dropped
+                  << " bytes, records that were acknowledged among them";
+    if (torn_tails_ != nullptr) torn_tails_->Add();
+    return;
+  }
+  struct stat st;
+  if (!seg.legacy && ::stat(MarkerPathOf(seg.start).c_str(), &st) == 0) {
+    EW_LOG(kInfo) << "ingest log: " << path << " is a reused segment file; its records end at byte "
+                  << outcome.valid_end << " (position " << position << "), the " << dropped
+                  << " bytes after them are its former contents (they never check out as "
+                     "records here) and are removed; nothing is lost";
+    if (reused_tails_ != nullptr) reused_tails_->Add();
+    return;
+  }
+  EW_LOG(kWarn) << "ingest log: cutting the tail of " << path << " at byte " << outcome.valid_end
+                << " (position " << position << "): " << outcome.problem << "; " << dropped
+                << " bytes dropped (a torn write: a batch that was never acknowledged)";
+  if (torn_tails_ != nullptr) torn_tails_->Add();
+}
+
 // Scans the newest segment and cuts whatever follows its last whole, valid record. A legacy
 // newest segment is not appended to: a current one is started where it ends.
 Status IngestLogImpl::CutTornTail(const Segment& seg) {
   const std::string path = PathOf(seg);
   uint64_t file_size = 0;
   fmt::ParseOutcome outcome;
+  bool damage = false;
   {
     EW_ASSIGN_OR_RETURN(auto mapped, MappedFile::Open(path));
     file_size = mapped->view().size();
     Status unused;
     outcome = fmt::ParseRecords(mapped->view(), {seg.start, seg.legacy}, nullptr, &unused);
+    damage = !outcome.problem.empty() &&
+             fmt::ValidRecordFollows(mapped->view(), outcome.valid_end, {seg.start, seg.legacy});
   }
   const uint64_t start = seg.start;
   if (outcome.problem.empty()) {
     EW_RETURN_IF_ERROR(OpenActive(seg, file_size));
   } else {
-    EW_LOG(kWarn) << "ingest log: cutting the tail of " << path << " at byte " << outcome.valid_end
-                  << " (position " << start + outcome.valid_end << "): " << outcome.problem << "; "
-                  << file_size - outcome.valid_end
-                  << " bytes dropped (a torn write, or the unused rest of a reused segment)";
-    if (torn_tails_ != nullptr) torn_tails_->Add();
+    ReportCut(path, seg, outcome, file_size, damage);
     EW_RETURN_IF_ERROR(OpenActive(seg, outcome.valid_end));
     if (::ftruncate(fd_.get(), static_cast<off_t>(outcome.valid_end)) != 0) {
       return WriteError("truncate", path, errno);
@@ -325,7 +369,16 @@ Fd IngestLogImpl::ReuseFreeSegment(const std::string& path) {
 Status IngestLogImpl::StartSegment(uint64_t start) {
   const std::string path = PathOf(start);
   Fd fd = ReuseFreeSegment(path);
-  if (fd.get() < 0) fd = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  const std::string marker = MarkerPathOf(start);
+  if (fd.get() >= 0) {
+    // Marks the file as reused, so that after a crash its former bytes past the new records are
+    // told from a torn write (made durable by the directory sync below). Best effort: without
+    // the marker they are cut all the same, only reported as a torn tail.
+    Fd m(::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  } else {
+    ::unlink(marker.c_str());
+    fd = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  }
   if (fd.get() < 0) return WriteError("create", path, errno);
   Status s = SyncDir(options_.dir);
   if (!s.ok()) {
@@ -357,6 +410,11 @@ Status IngestLogImpl::Init() {
     MutexLock lock(&mu_);
     segments_ = listing.segments;
     free_ = listing.free;
+  }
+  for (uint64_t start : listing.reused) {  // markers whose segment is gone (a crash between)
+    bool found = false;
+    for (const Segment& seg : listing.segments) found = found || seg.start == start;
+    if (!found) ::unlink(MarkerPathOf(start).c_str());
   }
   if (listing.segments.empty()) return StartSegment(options_.min_position);
   EW_RETURN_IF_ERROR(CutTornTail(listing.segments.back()));
@@ -523,6 +581,7 @@ Status IngestLogImpl::TruncateBefore(uint64_t position) {
   while (removed + 1 < segments_.size() && segments_[removed + 1].start <= position) {
     const Segment& seg = segments_[removed];
     const std::string path = PathOf(seg);
+    ::unlink(MarkerPathOf(seg.start).c_str());
     if (!seg.legacy && free_.size() < kMaxFreeSegments) {
       if (::rename(path.c_str(), FreePathOf(seg.start).c_str()) == 0) {
         free_.push_back(seg.start);

@@ -95,6 +95,7 @@ std::string LegacySegmentFileName(uint64_t start) {
   return NumberedName(start, kLegacySegmentSuffix);
 }
 std::string FreeFileName(uint64_t start) { return NumberedName(start, kFreeSuffix); }
+std::string ReusedMarkerName(uint64_t start) { return NumberedName(start, kReusedSuffix); }
 
 bool ParseSegmentFileName(std::string_view name, uint64_t* start, bool* legacy) {
   bool is_legacy = false;
@@ -108,6 +109,25 @@ bool ParseSegmentFileName(std::string_view name, uint64_t* start, bool* legacy) 
 
 bool ParseFreeFileName(std::string_view name, uint64_t* start) {
   return ParseNumberedName(name, kFreeSuffix, start);
+}
+
+bool ParseReusedMarkerName(std::string_view name, uint64_t* start) {
+  return ParseNumberedName(name, kReusedSuffix, start);
+}
+
+bool RecordChecksOutAt(std::string_view data, uint64_t offset, SegmentFraming framing) {
+  if (offset > data.size() || data.size() - offset < kHeaderBytes) return false;
+  const uint32_t length = GetU32(data.data() + offset);
+  if (length > kMaxRecordBytes || data.size() - offset - kHeaderBytes < length) return false;
+  const std::string_view payload = data.substr(offset + kHeaderBytes, length);
+  return RecordChecksum(payload, framing.SeedAt(offset)) == GetU32(data.data() + offset + 4);
+}
+
+bool ValidRecordFollows(std::string_view data, uint64_t offset, SegmentFraming framing) {
+  if (offset > data.size() || data.size() - offset < kHeaderBytes) return false;
+  const uint32_t length = GetU32(data.data() + offset);
+  if (length > kMaxRecordBytes) return false;
+  return RecordChecksOutAt(data, offset + kHeaderBytes + length, framing);
 }
 
 ParseOutcome ParseRecords(

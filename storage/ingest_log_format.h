@@ -26,6 +26,9 @@ constexpr uint64_t kChecksumSeed = 0x6577696e67657374ULL;
 constexpr std::string_view kSegmentSuffix = ".wal";
 constexpr std::string_view kLegacySegmentSuffix = ".log";
 constexpr std::string_view kFreeSuffix = ".free";
+// An empty file beside a segment that is a reused file (its start, then this suffix): the bytes
+// past the segment's records are the file's former contents, not a torn write.
+constexpr std::string_view kReusedSuffix = ".reused";
 
 // What a record's checksum covers besides its payload and length: 0 in legacy segments; in
 // current ones PositionSeed(the record's start position), so the bytes of a reused segment's
@@ -52,10 +55,13 @@ void AppendFramedLegacy(std::string_view payload, std::string* out);
 std::string SegmentFileName(uint64_t start);
 std::string LegacySegmentFileName(uint64_t start);
 std::string FreeFileName(uint64_t start);
+std::string ReusedMarkerName(uint64_t start);
 // Parses a segment file name of either format (*legacy: which); false when name is not one.
 bool ParseSegmentFileName(std::string_view name, uint64_t* start, bool* legacy = nullptr);
 // Parses a free segment's name.
 bool ParseFreeFileName(std::string_view name, uint64_t* start);
+// Parses a reused-segment marker's name.
+bool ParseReusedMarkerName(std::string_view name, uint64_t* start);
 
 struct ParseOutcome {
   uint64_t valid_end = 0;  // offset just past the last whole, valid record
@@ -68,6 +74,13 @@ struct SegmentFraming {
   bool legacy = false;
   uint64_t SeedAt(uint64_t offset) const { return legacy ? 0 : PositionSeed(start + offset); }
 };
+
+// True when a whole record starting at `offset` of data checks out at its position.
+bool RecordChecksOutAt(std::string_view data, uint64_t offset, SegmentFraming framing);
+// For the record at `offset` that failed (ParseRecords stopped there): true when its length field
+// leads to a record that checks out at its position — damage in the middle of valid records, not
+// the end of the written ones.
+bool ValidRecordFollows(std::string_view data, uint64_t offset, SegmentFraming framing);
 
 // Walks the records in data (a segment's bytes from its start), calling fn(offset, end_offset,
 // payload) for each valid one, in order, until the data ends, a record is torn or corrupt

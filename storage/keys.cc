@@ -108,6 +108,18 @@ std::string DictStringKey(StringKind kind, StringId id) {
   return s;
 }
 
+bool IncrementFixedWidth(std::string* key) {
+  for (size_t i = key->size(); i-- > 0;) {
+    auto& byte = reinterpret_cast<unsigned char&>((*key)[i]);
+    if (byte != 0xff) {
+      ++byte;
+      std::fill(key->begin() + static_cast<std::ptrdiff_t>(i) + 1, key->end(), '\0');
+      return true;
+    }
+  }
+  return false;
+}
+
 uint32_t ClampTime(int64_t t) {
   return static_cast<uint32_t>(std::clamp<int64_t>(t, 0, UINT32_MAX));
 }

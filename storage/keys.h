@@ -58,6 +58,11 @@ constexpr char kDictStringTag = 'S';
 std::string DictNodeKey(NodeId id);
 std::string DictStringKey(StringKind kind, StringId id);
 
+// Adds one to the big-endian number *key (fixed width, carrying): the first key of the next
+// node when *key is a node prefix. False (and *key unchanged) when every byte is 0xFF. Unlike a
+// prefix successor it never shortens the key (a node id ending in byte 0xFF has a next node).
+bool IncrementFixedWidth(std::string* key);
+
 // Time values outside uint32 are clamped (a key never wraps around).
 uint32_t ClampTime(int64_t t);
 

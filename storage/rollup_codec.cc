@@ -185,6 +185,12 @@ Status DecodeExemplars(std::string_view data, std::vector<Exemplar>* out) {
   }
   const auto* list = flatbuffers::GetRoot<schemas::ExemplarList>(data.data());
   if (list->exemplars() == nullptr) return Status::Ok();
+  // The verifier checks a vector of structs for the alignment of its length only; reading
+  // ExemplarEntry (8-byte aligned) at a position no builder writes would be undefined behaviour.
+  if (reinterpret_cast<uintptr_t>(list->exemplars()->Data()) % alignof(schemas::ExemplarEntry) !=
+      0) {
+    return Status::Corruption("exemplar list has misaligned entries");
+  }
   for (const auto* entry : *list->exemplars()) {
     Exemplar e;
     std::copy(entry->trace_id()->begin(), entry->trace_id()->end(), e.trace_id.begin());

@@ -87,6 +87,24 @@ class Progress {
   std::thread thread_;
 };
 
+// s as a JSON string.
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "edgewise-ctl: %s\n", msg.c_str());
   return 1;
@@ -159,7 +177,7 @@ int CtlStoreStats(const std::string& data_dir, bool json) {
     total += f.live_bytes;
   }
   rows.push_back({"(all)", Bytes(total), ""});
-  std::printf("%s", FormatTable(rows).c_str());
+  std::printf("%s", FormatTable(rows, {false, true, true}).c_str());
   std::printf("\nnodes: %llu   flushed log position: %llu   files on disk: %s\n",
               static_cast<unsigned long long>(st.node_count),
               static_cast<unsigned long long>(st.flushed_log_position),
@@ -167,7 +185,7 @@ int CtlStoreStats(const std::string& data_dir, bool json) {
   return 0;
 }
 
-int CtlCompact(const std::string& data_dir) {
+int CtlCompact(const std::string& data_dir, bool json) {
   std::string store_dir = StoreDirOf(data_dir);
   if (int rc = RefuseIfRunning(store_dir, data_dir)) return rc;
   uint64_t before = DirBytes(store_dir);
@@ -177,12 +195,19 @@ int CtlCompact(const std::string& data_dir) {
   Status st = (*store)->CompactAll();
   p.Finish(st.ok());
   if (!st.ok()) return Fail(st.ToString());
+  const uint64_t after = DirBytes(store_dir);
+  if (json) {
+    std::printf("{\"data_dir\":%s,\"bytes_before\":%llu,\"bytes_after\":%llu}\n",
+                JsonString(data_dir).c_str(), static_cast<unsigned long long>(before),
+                static_cast<unsigned long long>(after));
+    return 0;
+  }
   std::printf("compacted %s: %s -> %s\n", data_dir.c_str(), Bytes(before).c_str(),
-              Bytes(DirBytes(store_dir)).c_str());
+              Bytes(after).c_str());
   return 0;
 }
 
-int CtlBackup(const std::string& data_dir, const std::string& to) {
+int CtlBackup(const std::string& data_dir, const std::string& to, bool json) {
   std::string store_dir = StoreDirOf(data_dir);
   if (int rc = RefuseIfRunning(store_dir, data_dir)) return rc;
   std::error_code ec;
@@ -196,6 +221,11 @@ int CtlBackup(const std::string& data_dir, const std::string& to) {
   Status st = (*store)->Checkpoint(target.string());
   p.Finish(st.ok());
   if (!st.ok()) return Fail(st.ToString());
+  if (json) {
+    std::printf("{\"data_dir\":%s,\"to\":%s,\"bytes\":%llu}\n", JsonString(data_dir).c_str(),
+                JsonString(to).c_str(), static_cast<unsigned long long>(DirBytes(target.string())));
+    return 0;
+  }
   std::printf(
       "backup of %s written to %s (%s; table files are hard links when on the same "
       "file system)\n",
@@ -203,7 +233,7 @@ int CtlBackup(const std::string& data_dir, const std::string& to) {
   return 0;
 }
 
-int CtlRestore(const std::string& from, const std::string& data_dir) {
+int CtlRestore(const std::string& from, const std::string& data_dir, bool json) {
   std::error_code ec;
   fs::path source = fs::path(from) / "db";
   if (!fs::is_directory(source, ec)) source = from;
@@ -222,6 +252,12 @@ int CtlRestore(const std::string& from, const std::string& data_dir) {
   Status st = storage::RestoreCheckpoint(source.string(), target.string());
   p.Finish(st.ok());
   if (!st.ok()) return Fail(st.ToString());
+  if (json) {
+    std::printf("{\"from\":%s,\"data_dir\":%s,\"bytes\":%llu}\n", JsonString(from).c_str(),
+                JsonString(data_dir).c_str(),
+                static_cast<unsigned long long>(DirBytes(target.string())));
+    return 0;
+  }
   std::printf("restored %s into %s\n", from.c_str(), data_dir.c_str());
   return 0;
 }

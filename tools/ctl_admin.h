@@ -18,8 +18,9 @@ std::string StoreDirOf(const std::string& data_dir);
 bool StoreInUse(const std::string& store_dir);
 
 int CtlStoreStats(const std::string& data_dir, bool json);
-int CtlCompact(const std::string& data_dir);
-int CtlBackup(const std::string& data_dir, const std::string& to);
-int CtlRestore(const std::string& from, const std::string& data_dir);
+// json: the outcome as one JSON object on stdout (sizes in bytes) instead of a sentence.
+int CtlCompact(const std::string& data_dir, bool json = false);
+int CtlBackup(const std::string& data_dir, const std::string& to, bool json = false);
+int CtlRestore(const std::string& from, const std::string& data_dir, bool json = false);
 
 }  // namespace ew::tools

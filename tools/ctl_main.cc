@@ -1,7 +1,17 @@
-// edgewise-ctl: the query and administration CLI of Edgewise. Usage: kUsage below.
+// edgewise-ctl: the query and administration CLI of Edgewise. Usage: kUsage and each command's
+// usage below (`edgewise-ctl COMMAND --help`).
+//
+// The query commands map one flag to one parameter of their endpoint (docs/query.md
+// "Endpoints"): --min-requests is min_requests=, a boolean flag (--explain) sends =true, and an
+// absent flag sends nothing, so the server's defaults and checks apply unchanged. --json prints
+// the server's answer as it came.
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "tools/ctl_admin.h"
 #include "tools/ctl_render.h"
@@ -10,44 +20,172 @@
 
 namespace {
 
-constexpr const char* kUsage = R"(usage: edgewise-ctl COMMAND [options]
+constexpr const char* kUsage =
+    R"(usage: edgewise-ctl COMMAND [options]     (edgewise-ctl COMMAND --help: its options)
 
-queries (against a running server; --server URL, default http://127.0.0.1:8080 or
-$EDGEWISE_SERVER; tables by default, --json for the raw answer):
-  map      [--query Q] [--start T] [--end T]
-  service  --namespace NS --name NAME [--start T] [--end T]
-  series   (--source ID --target ID | --query Q) [--start T] [--end T] [--step D]
-  traces   --source ID --target ID [--start T] [--end T] [--errors true|false]
-  stats    [--data-dir DIR]   server metrics (GET /metrics); with --data-dir, also the store's
-                              column families (works on a stopped server's directory)
+queries (against a running server):
+  map      the service map: nodes and edges, with focus, compare, grouping, top N, the plan
+  service  one node: incoming and outgoing edges, connected nodes, missing-edge diagnostics
+  series   the trend of one edge (or of a query) in steps
+  traces   exemplar trace ids of one edge
+  stats    server metrics (GET /metrics); with --data-dir, also the store's column families
 administration (of a stopped server's data directory):
   compact  --data-dir DIR
   backup   --data-dir DIR --to BACKUP_DIR
   restore  --from BACKUP_DIR --data-dir DIR   (refuses a directory a running server holds)
+
+options of every query command:
+  --server URL   default http://127.0.0.1:8080, or $EDGEWISE_SERVER
+  --token T      sent as Authorization: Bearer T (a server run with --auth-token); or
+                 $EDGEWISE_TOKEN
+  --json         the server's JSON answer unchanged instead of tables
 times: RFC 3339, unix seconds, or now-15m style; node ids come from `map` (ID column).
-exit codes: 0 ok, 1 failure, 2 usage, 3 server unreachable
+exit codes: 0 ok, 1 failure (an HTTP error is printed), 2 usage, 3 server unreachable
 )";
 
-int Usage(const std::string& error) {
-  if (!error.empty()) std::fprintf(stderr, "edgewise-ctl: %s\n", error.c_str());
-  std::fprintf(stderr, "%s", kUsage);
+struct Command {
+  std::string name;
+  std::string path;                 // the endpoint; empty for the other commands
+  std::vector<std::string> valued;  // flags with a value, each an endpoint parameter
+  std::vector<std::string> booleans;
+  std::string usage;
+};
+
+constexpr const char* kQueryOptions =
+    R"(  --server URL  --token T  --json  (edgewise-ctl --help)
+)";
+
+constexpr const char* kMapUsage = R"(usage: edgewise-ctl map [options]      GET /api/v1/map
+  --query Q            filter (docs/query.md), e.g. 'server.namespace = shop'
+  --start T --end T    range (default the last hour)
+  --focus ID           only the edges around a node (its ID from this table, or ns:NAME)
+  --depth N            hops from --focus, 1 to 100 (default 1)
+  --compare D          compare with the range shifted by D (-1d, -7d, +1h): change columns
+  --min-requests N     drop edges with fewer requests
+  --errors-only        only edges with errors
+  --top N              keep the N largest edges; --top-by requests|errors (default requests)
+  --group namespace    one node per namespace
+  --explain            print the query plan too
+)";
+constexpr const char* kServiceUsage =
+    R"(usage: edgewise-ctl service (--id ID | [--kind K] [--namespace NS] --name NAME |
+                            --kind namespace --namespace NS) [options]      GET /api/v1/service
+  --id ID              a node id from `edgewise-ctl map` (n12, ns:shop)
+  --kind K             service (default), external_client, external_service, database,
+                       messaging, namespace; e.g. --kind database --name redis
+  --namespace NS --name NAME
+  --query Q --start T --end T --explain   as for map
+)";
+constexpr const char* kSeriesUsage =
+    R"(usage: edgewise-ctl series (--source ID --target ID | --query Q) [options]
+                                                           GET /api/v1/edge/series
+  --source ID --target ID   the edge (ids from `edgewise-ctl map`; ns:NAME for namespaces)
+  --query Q                 everything the query selects (with or without an edge)
+  --step D                  whole minutes, e.g. 1m, 1h (default about 60 points)
+  --start T --end T --explain
+)";
+constexpr const char* kTracesUsage =
+    R"(usage: edgewise-ctl traces --source ID --target ID [options]   GET /api/v1/edge/traces
+  --errors true|false  true: error traces only, false: successful ones only (default both)
+  --limit N            at most N, newest first (1 to 1000, default 100)
+  --start T --end T
+)";
+constexpr const char* kStatsUsage = R"(usage: edgewise-ctl stats [--data-dir DIR] [options]
+  server metrics (GET /metrics, summarised; --json: the Prometheus text); with --data-dir, also
+  the store's column families (works on a stopped server's directory, without --server)
+)";
+constexpr const char* kCompactUsage = R"(usage: edgewise-ctl compact --data-dir DIR [--json]
+  compacts a stopped server's store (--json: sizes before and after as JSON)
+)";
+constexpr const char* kBackupUsage =
+    R"(usage: edgewise-ctl backup --data-dir DIR --to BACKUP_DIR [--json]
+  a RocksDB checkpoint of a stopped server's store (--json: the outcome as JSON)
+)";
+constexpr const char* kRestoreUsage =
+    R"(usage: edgewise-ctl restore --from BACKUP_DIR --data-dir DIR [--json]
+  restores a backup into an empty data directory (refused while a server holds it; --json: the
+  outcome as JSON)
+)";
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"map",
+       "/api/v1/map",
+       {"query", "start", "end", "focus", "depth", "compare", "min-requests", "top", "top-by",
+        "group"},
+       {"explain", "errors-only"},
+       std::string(kMapUsage) + kQueryOptions},
+      {"service",
+       "/api/v1/service",
+       {"query", "start", "end", "id", "namespace", "name", "kind"},
+       {"explain"},
+       std::string(kServiceUsage) + kQueryOptions},
+      {"series",
+       "/api/v1/edge/series",
+       {"query", "start", "end", "source", "target", "step"},
+       {"explain"},
+       std::string(kSeriesUsage) + kQueryOptions},
+      {"traces",
+       "/api/v1/edge/traces",
+       {"start", "end", "source", "target", "errors", "limit"},
+       {},
+       std::string(kTracesUsage) + kQueryOptions},
+      {"stats", "", {"data-dir"}, {}, std::string(kStatsUsage) + kQueryOptions},
+      {"compact", "", {"data-dir"}, {}, kCompactUsage},
+      {"backup", "", {"data-dir", "to"}, {}, kBackupUsage},
+      {"restore", "", {"from", "data-dir"}, {}, kRestoreUsage},
+  };
+  return kCommands;
+}
+
+int UsageError(const std::string& error, const std::string& usage) {
+  std::fprintf(stderr, "edgewise-ctl: %s\n%s", error.c_str(), usage.c_str());
   return 2;
 }
 
-// GETs path and prints the answer (rendered unless --json). Returns the exit code.
-int Query(const ew::tools::Flags& f, const std::string& path,
-          const std::vector<std::string>& params, bool is_map) {
-  const char* env = std::getenv("EDGEWISE_SERVER");
-  auto hp = ew::tools::ParseHostPort(f.Str("server", env ? env : "http://127.0.0.1:8080"));
-  if (!hp.ok()) return Usage(hp.status().message());
-  std::string target = path;
+std::string Env(const char* name, const std::string& def) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : def;
+}
+
+// The endpoint target: one parameter per given flag (--top-by -> top_by=).
+std::string Target(const ew::tools::Flags& f, const Command& c) {
+  std::string target = c.path;
   char sep = '?';
-  for (const std::string& p : params) {
-    if (!f.Has(p)) continue;
-    target += sep + p + "=" + ew::tools::UrlEncode(f.Str(p));
+  auto add = [&](const std::string& flag) {
+    if (!f.Has(flag)) return;
+    std::string param = flag;
+    for (char& ch : param) ch = ch == '-' ? '_' : ch;
+    target += sep + param + "=" + ew::tools::UrlEncode(f.Str(flag));
     sep = '&';
-  }
-  auto r = ew::tools::HttpGet(*hp, target);
+  };
+  for (const std::string& k : c.valued) add(k);
+  for (const std::string& k : c.booleans) add(k);
+  return target;
+}
+
+using Renderer = std::function<ew::Result<std::string>(std::string_view)>;
+
+Renderer RendererOf(const std::string& cmd) {
+  if (cmd == "map") return ew::tools::RenderMap;
+  if (cmd == "service") return ew::tools::RenderService;
+  if (cmd == "series") return ew::tools::RenderSeries;
+  if (cmd == "traces") return ew::tools::RenderTraces;
+  return [](std::string_view text) -> ew::Result<std::string> {
+    return ew::tools::SummariseMetrics(text);
+  };
+}
+
+// GETs target and prints the answer (rendered unless --json). Returns the exit code.
+int Query(const ew::tools::Flags& f, const Command& c, const std::string& target) {
+  auto hp =
+      ew::tools::ParseHostPort(f.Str("server", Env("EDGEWISE_SERVER", "http://127.0.0.1:8080")));
+  if (!hp.ok()) return UsageError("--server: " + hp.status().message(), c.usage);
+  ew::tools::HttpHeaders headers;
+  const std::string token = f.Str("token", Env("EDGEWISE_TOKEN", ""));
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+  ew::tools::HttpConnection http(*hp);
+  auto r = http.Get(target, headers);
   if (!r.ok()) {
     std::fprintf(stderr, "edgewise-ctl: server unreachable: %s\n", r.status().message().c_str());
     return 3;
@@ -55,17 +193,19 @@ int Query(const ew::tools::Flags& f, const std::string& path,
   if (r->status != 200) {
     std::fprintf(stderr, "edgewise-ctl: GET %s: HTTP %d: %s\n", target.c_str(), r->status,
                  r->body.c_str());
+    if (c.name == "service" && r->status == 404 && !f.Has("kind") && !f.Has("id")) {
+      std::fprintf(stderr,
+                   "edgewise-ctl: a node that is not a service needs --kind (database, "
+                   "external_service, messaging, external_client), or --id from "
+                   "`edgewise-ctl map`\n");
+    }
     return 1;
   }
-  if (f.Has("json") || path == "/metrics") {
-    if (path == "/metrics" && !f.Has("json")) {
-      std::printf("%s", ew::tools::SummariseMetrics(r->body).c_str());
-    } else {
-      std::printf("%s%s", r->body.c_str(), r->body.empty() || r->body.back() != '\n' ? "\n" : "");
-    }
+  if (f.Has("json")) {
+    std::printf("%s%s", r->body.c_str(), r->body.empty() || r->body.back() != '\n' ? "\n" : "");
     return 0;
   }
-  auto text = is_map ? ew::tools::RenderMap(r->body) : ew::tools::RenderGeneric(r->body);
+  auto text = RendererOf(c.name)(r->body);
   if (!text.ok()) {
     std::fprintf(stderr, "edgewise-ctl: %s\n", text.status().message().c_str());
     return 1;
@@ -74,64 +214,85 @@ int Query(const ew::tools::Flags& f, const std::string& path,
   return 0;
 }
 
-int Require(const ew::tools::Flags& f, std::initializer_list<const char*> keys,
-            const std::string& cmd) {
-  for (const char* k : keys) {
-    if (!f.Has(k)) return Usage(cmd + " needs --" + k);
+// A usage message when the command's required flags are missing, else "".
+std::string Missing(const ew::tools::Flags& f, const std::string& cmd) {
+  auto need = [&](std::initializer_list<const char*> keys) -> std::string {
+    for (const char* k : keys) {
+      if (!f.Has(k)) return cmd + " needs --" + k;
+    }
+    return "";
+  };
+  if (cmd == "service" && !f.Has("id") && !f.Has("name") &&
+      !(f.Str("kind") == "namespace" && f.Has("namespace"))) {
+    return "service needs --id, --name, or --kind namespace --namespace NS";
   }
-  return 0;
+  if (cmd == "series" && !f.Has("query") && (!f.Has("source") || !f.Has("target"))) {
+    return "series needs --source and --target, or --query";
+  }
+  if (cmd == "traces") return need({"source", "target"});
+  if (cmd == "compact") return need({"data-dir"});
+  if (cmd == "backup") return need({"data-dir", "to"});
+  if (cmd == "restore") return need({"data-dir", "from"});
+  return "";
+}
+
+int Stats(const ew::tools::Flags& f, const Command& c) {
+  int rc = 0;
+  const bool query = f.Has("server") || !f.Has("data-dir");
+  if (query) rc = Query(f, c, "/metrics");
+  if (f.Has("data-dir")) {
+    if (query && rc == 0 && !f.Has("json")) std::printf("\n");
+    int rc2 = ew::tools::CtlStoreStats(f.Str("data-dir"), f.Has("json"));
+    if (rc == 3 || rc2 != 0) return rc2 != 0 ? rc2 : 0;
+  }
+  return rc;
+}
+
+int Run(const Command& c, int argc, char** argv) {
+  std::set<std::string> valued(c.valued.begin(), c.valued.end());
+  std::set<std::string> booleans(c.booleans.begin(), c.booleans.end());
+  booleans.insert("help");
+  booleans.insert("json");
+  if (!c.path.empty() || c.name == "stats") valued.insert({"server", "token"});
+  ew::tools::Flags f(valued, booleans);
+  ew::Status st = f.Parse(argc, argv, 2);
+  bool help = f.Has("help");
+  for (int i = 2; i < argc && !st.ok(); ++i) {  // even after a mistake elsewhere on the line
+    help = help || std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h";
+  }
+  if (help) {
+    std::printf("%s", c.usage.c_str());
+    return 0;
+  }
+  if (!st.ok()) return UsageError(st.message(), c.usage);
+  if (!f.positional().empty()) {
+    return UsageError("unexpected argument '" + f.positional()[0] + "'", c.usage);
+  }
+  if (std::string m = Missing(f, c.name); !m.empty()) return UsageError(m, c.usage);
+  if (!c.path.empty()) return Query(f, c, Target(f, c));
+  if (c.name == "stats") return Stats(f, c);
+  const bool json = f.Has("json");
+  if (c.name == "compact") return ew::tools::CtlCompact(f.Str("data-dir"), json);
+  if (c.name == "backup") return ew::tools::CtlBackup(f.Str("data-dir"), f.Str("to"), json);
+  return ew::tools::CtlRestore(f.Str("from"), f.Str("data-dir"), json);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return Usage("");
-  std::string cmd = argv[1];
-  if (cmd == "help" || cmd == "--help" || cmd == "-h") return Usage("");
-  ew::tools::Flags f({"server", "query", "start", "end", "namespace", "name", "source", "target",
-                      "step", "errors", "data-dir", "to", "from"},
-                     {"json", "help"});
-  if (auto st = f.Parse(argc, argv, 2); !st.ok()) return Usage(st.message());
-  if (f.Has("help")) return Usage("");
-  if (!f.positional().empty()) return Usage("unexpected argument '" + f.positional()[0] + "'");
-  if (cmd == "map") return Query(f, "/api/v1/map", {"query", "start", "end"}, true);
-  if (cmd == "service") {
-    if (int rc = Require(f, {"name"}, cmd)) return rc;
-    return Query(f, "/api/v1/service", {"namespace", "name", "start", "end"}, false);
-  }
-  if (cmd == "series") {
-    if (!f.Has("query") && (!f.Has("source") || !f.Has("target"))) {
-      return Usage("series needs --source and --target, or --query");
+  if (argc < 2) return UsageError("no command", kUsage);
+  const std::string cmd = argv[1];
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    if (cmd == "help" && argc > 2) {
+      for (const Command& c : Commands()) {
+        if (c.name == argv[2]) return std::printf("%s", c.usage.c_str()) < 0 ? 1 : 0;
+      }
     }
-    return Query(f, "/api/v1/edge/series", {"source", "target", "query", "start", "end", "step"},
-                 false);
+    std::printf("%s", kUsage);
+    return 0;
   }
-  if (cmd == "traces") {
-    if (int rc = Require(f, {"source", "target"}, cmd)) return rc;
-    return Query(f, "/api/v1/edge/traces", {"source", "target", "start", "end", "errors"}, false);
+  for (const Command& c : Commands()) {
+    if (c.name == cmd) return Run(c, argc, argv);
   }
-  if (cmd == "stats") {
-    int rc = 0;
-    const bool query = f.Has("server") || !f.Has("data-dir");
-    if (query) rc = Query(f, "/metrics", {}, false);
-    if (f.Has("data-dir")) {
-      if (query && rc == 0 && !f.Has("json")) std::printf("\n");
-      int rc2 = ew::tools::CtlStoreStats(f.Str("data-dir"), f.Has("json"));
-      if (rc == 3 || rc2 != 0) return rc2 != 0 ? rc2 : 0;
-    }
-    return rc;
-  }
-  if (cmd == "compact") {
-    if (int rc = Require(f, {"data-dir"}, cmd)) return rc;
-    return ew::tools::CtlCompact(f.Str("data-dir"));
-  }
-  if (cmd == "backup") {
-    if (int rc = Require(f, {"data-dir", "to"}, cmd)) return rc;
-    return ew::tools::CtlBackup(f.Str("data-dir"), f.Str("to"));
-  }
-  if (cmd == "restore") {
-    if (int rc = Require(f, {"data-dir", "from"}, cmd)) return rc;
-    return ew::tools::CtlRestore(f.Str("from"), f.Str("data-dir"));
-  }
-  return Usage("unknown command '" + cmd + "'");
+  return UsageError("unknown command '" + cmd + "'", kUsage);
 }

@@ -80,20 +80,20 @@ std::string TableOf(simdjson::dom::array arr, const std::map<std::string, std::s
   std::set<std::string> seen;
   std::vector<std::map<std::string, std::string>> rows;
   for (element item : arr) {
-    std::map<std::string, std::string> row;
+    std::vector<std::pair<std::string, std::string>> flat;
     if (item.type() != element_type::OBJECT) {
-      row["value"] = IsScalar(item) ? Scalar(item) : "...";
+      flat.emplace_back("value", IsScalar(item) ? Scalar(item) : "...");
     } else {
-      std::vector<std::pair<std::string, std::string>> flat;
       Flatten(item, "", &flat);
-      for (auto& [k, v] : flat) row[k] = v;
     }
-    for (auto& [k, v] : row) {
-      if (seen.insert(k).second) columns.push_back(k);
+    std::map<std::string, std::string> row;
+    for (auto& [k, v] : flat) {
+      if (seen.insert(k).second) columns.push_back(k);  // the JSON's field order
       if (k == "source" || k == "target" || k == "node" || k == "peer") {
         auto it = names.find(v);
         if (it != names.end()) v = it->second;
       }
+      row[k] = v;
     }
     rows.push_back(std::move(row));
   }
@@ -108,7 +108,32 @@ std::string TableOf(simdjson::dom::array arr, const std::map<std::string, std::s
 
 }  // namespace
 
-std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
+bool NaturalLess(std::string_view a, std::string_view b) {
+  size_t i = 0, j = 0;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < a.size() && j < b.size()) {
+    if (!digit(a[i]) || !digit(b[j])) {
+      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+      ++i, ++j;
+      continue;
+    }
+    size_t ei = i, ej = j;
+    while (ei < a.size() && digit(a[ei])) ++ei;
+    while (ej < b.size() && digit(b[ej])) ++ej;
+    size_t zi = i, zj = j;  // leading zeros skipped
+    while (zi + 1 < ei && a[zi] == '0') ++zi;
+    while (zj + 1 < ej && b[zj] == '0') ++zj;
+    std::string_view na = a.substr(zi, ei - zi), nb = b.substr(zj, ej - zj);
+    if (na.size() != nb.size()) return na.size() < nb.size();
+    if (na != nb) return na < nb;
+    if (ei - i != ej - j) return ei - i < ej - j;  // fewer leading zeros first
+    i = ei, j = ej;
+  }
+  return a.size() - i < b.size() - j;
+}
+
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<bool>& right) {
   std::vector<size_t> width;
   for (const auto& r : rows) {
     if (width.size() < r.size()) width.resize(r.size(), 0);
@@ -118,62 +143,28 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   for (const auto& r : rows) {
     std::string line;
     for (size_t i = 0; i < r.size(); ++i) {
-      line += r[i];
-      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+      const std::string pad(width[i] - r[i].size(), ' ');
+      const bool last = i + 1 == r.size();
+      if (i < right.size() && right[i]) {
+        line += pad + r[i];
+      } else {
+        line += r[i];
+        if (!last) line += pad;
+      }
+      if (!last) line += "  ";
     }
     out += line + "\n";
   }
   return out;
 }
 
-Result<std::string> RenderMap(std::string_view json) {
-  simdjson::dom::parser parser;
-  element root;
-  if (parser.parse(json.data(), json.size()).get(root)) {
-    return Status::InvalidArgument("the server's answer is not JSON");
-  }
-  simdjson::dom::array nodes, edges;
-  if (root["nodes"].get(nodes) || root["edges"].get(edges)) return RenderGeneric(json);
-  std::map<std::string, std::string> names;
-  CollectNodes(root, &names);
-  std::ostringstream o;
-  std::string_view start, end;
-  if (!root["start"].get(start) && !root["end"].get(end)) o << start << " .. " << end << "\n\n";
-  std::vector<std::vector<std::string>> nt{
-      {"NODE", "KIND", "REQ IN", "ERR IN", "REQ OUT", "ERR OUT", "ID"}};
-  for (element n : nodes) {
-    auto get = [&](const char* k) {
-      element v;
-      return n[k].get(v) ? std::string() : Scalar(v);
-    };
-    std::string ns = get("namespace");
-    nt.push_back({ns.empty() ? get("name") : ns + "/" + get("name"), get("kind"),
-                  get("requests_in"), get("errors_in"), get("requests_out"), get("errors_out"),
-                  get("id")});
-  }
-  o << nt.size() - 1 << " nodes\n" << FormatTable(nt) << "\n";
-  std::vector<std::vector<std::string>> et{{"SOURCE", "TARGET", "PROTO", "REQUESTS", "ERRORS",
-                                            "ERR%", "RATE/S", "P50 MS", "P95 MS", "P99 MS"}};
-  for (element e : edges) {
-    auto get = [&](const char* k) {
-      element v;
-      return e[k].get(v) ? std::string() : Scalar(v);
-    };
-    auto lat = [&](const char* k) {
-      element v;
-      return e["latency_ms"][k].get(v) ? std::string("-") : Scalar(v);
-    };
-    double err_rate = 0;
-    if (e["error_rate"].get(err_rate)) err_rate = 0;
-    char pct[32];
-    std::snprintf(pct, sizeof pct, "%.2f", err_rate * 100);
-    std::string s = get("source"), t = get("target");
-    et.push_back({names.count(s) ? names[s] : s, names.count(t) ? names[t] : t, get("protocol"),
-                  get("requests"), get("errors"), pct, get("rate_per_s"), lat("p50"), lat("p95"),
-                  lat("p99")});
-  }
-  o << et.size() - 1 << " edges\n" << FormatTable(et);
-  return o.str();
+std::string Fixed(double v, int decimals, bool plus) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, plus && v > 0 ? "%+.*f" : "%.*f", decimals, v);
+  std::string s = buf;
+  // -0.00 reads as a change where there is none.
+  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
+  return s;
 }
 
 Result<std::string> RenderGeneric(std::string_view json) {
@@ -195,9 +186,26 @@ Result<std::string> RenderGeneric(std::string_view json) {
   std::vector<std::pair<std::string, std::string>> flat;
   Flatten(root, "", &flat);
   for (auto& [k, v] : flat) o << k << ": " << v << "\n";
+  auto scalars = [](simdjson::dom::array arr) {
+    for (element e : arr) {
+      if (!IsScalar(e)) return false;
+    }
+    return true;
+  };
+  for (auto field : obj) {  // arrays of scalars as one line: "prefixes: ns=shop, ns=pay"
+    simdjson::dom::array arr;
+    if (field.value.get(arr) || !scalars(arr)) continue;
+    o << field.key << ":";
+    const char* sep = " ";
+    for (element e : arr) {
+      o << sep << Scalar(e);
+      sep = ", ";
+    }
+    o << (arr.size() == 0 ? " -" : "") << "\n";
+  }
   for (auto field : obj) {
     simdjson::dom::array arr;
-    if (field.value.get(arr)) continue;
+    if (field.value.get(arr) || scalars(arr)) continue;
     o << "\n" << field.key << " (" << arr.size() << ")\n";
     if (arr.size() > 0) o << TableOf(arr, names);
   }

@@ -10,6 +10,10 @@ namespace ew::tools {
 Status Flags::Parse(int argc, const char* const* argv, int first) {
   for (int i = first; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "-h" && booleans_.count("help")) {
+      values_["help"] = "true";
+      continue;
+    }
     if (a.size() < 3 || a.substr(0, 2) != "--") {
       positional_.push_back(a);
       continue;

@@ -1,5 +1,6 @@
 // Flags: the command-line parser of the Edgewise tools. "--key value", "--key=value" and bare
-// boolean "--key"; positional words are collected in order. Unknown keys are errors.
+// boolean "--key"; positional words are collected in order. Unknown keys are errors. "-h" is
+// "--help" when "help" is one of the booleans.
 // Thread-safety: none.
 #pragma once
 

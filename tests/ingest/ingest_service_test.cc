@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "ingest/pending_table.h"
 #include "tests/ingest/service_env.h"
@@ -206,13 +209,16 @@ TEST(IngestService, ShutdownPersistsPendingHalvesWithoutExpiring) {
   EXPECT_EQ(env.Edges().size(), 1u);
 }
 
-uint64_t PendingHalves(ServiceEnv& env) {
+// A metric's value (UINT64_MAX when it is not exported).
+uint64_t MetricValue(ServiceEnv& env, const std::string& metric) {
   const std::string text = env.metrics.RenderPrometheus();
-  const std::string name = std::string("\n") + "ew_pending_halves ";
+  const std::string name = "\n" + metric + " ";
   size_t at = text.find(name);
   if (at == std::string::npos) return UINT64_MAX;
   return std::stoull(text.substr(at + name.size()));
 }
+
+uint64_t PendingHalves(ServiceEnv& env) { return MetricValue(env, "ew_pending_halves"); }
 
 // The persisted pending state is a log of per-flush chunks (adds, drops): after several flushes
 // that add and pair halves, a crash reloads exactly the halves pending at the last flush.
@@ -332,6 +338,83 @@ TEST(IngestService, RefusesAfterShutdown) {
   auto r = env.Export({OtlpHalf(kServer, 1, 10, 0, WallNowMs(), 1)});
   EXPECT_EQ(r.outcome, ExportOutcome::kUnavailable);
   EXPECT_GT(r.retry_after_s, 0);
+}
+
+// Restart with many waiting halves, some of them sent again and again (a retrying client): the
+// persisted state and the log are loaded into tables reserved once per shard (no growth while
+// loading), every distinct half is pending again exactly once, and each pairs with its partner
+// sent after the restart — compared with the ledger of what was sent.
+TEST(IngestService, RestartReservesOnceAndEveryWaitingHalfPairs) {
+  ServiceEnv env;
+  env.Open();
+  const int64_t now = WallNowMs();
+  std::map<uint64_t, int> sent;  // trace -> times its client half was sent (the ledger)
+  auto send_clients = [&](uint64_t from, uint64_t to, uint64_t step = 1) {
+    std::vector<tools::OtlpSpan> batch;
+    for (uint64_t t = from; t <= to; t += step) {
+      batch.push_back(OtlpHalf(kClient, t, 100, 0, now, 0));
+      ++sent[t];
+      if (batch.size() == 1000 || t + step > to) {
+        ASSERT_EQ(env.Export(batch).outcome, ExportOutcome::kOk);
+        batch.clear();
+      }
+    }
+  };
+  send_clients(1, 20'000);
+  for (int r = 0; r < 5; ++r) send_clients(1, 2'000, 7);  // repeats before the first flush
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  for (int r = 0; r < 3; ++r) send_clients(3, 2'000, 11);  // repeats of persisted halves
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  send_clients(5, 2'000, 13);  // only in the log: replayed
+  send_clients(20'001, 21'000);
+  const uint64_t grows_before = MetricValue(env, "ew_pending_table_grows_total");
+  ASSERT_NE(grows_before, UINT64_MAX) << "ew_pending_table_grows_total is not exported";
+  env.Crash();
+  env.Open();
+  EXPECT_EQ(PendingHalves(env), sent.size());
+  // One reservation per shard, then no growth: the replayed halves fit as well (the reservation
+  // has a tenth more room than the persisted halves need).
+  EXPECT_EQ(MetricValue(env, "ew_pending_table_grows_total") - grows_before,
+            env.config.ingest_shards);
+  std::vector<tools::OtlpSpan> batch;
+  for (const auto& [trace, times] : sent) {
+    batch.push_back(OtlpHalf(kServer, trace, 200, 100, now, 1));
+    if (batch.size() == 1000) {
+      ASSERT_EQ(env.Export(batch).outcome, ExportOutcome::kOk);
+      batch.clear();
+    }
+  }
+  if (!batch.empty()) {
+    ASSERT_EQ(env.Export(batch).outcome, ExportOutcome::kOk);
+  }
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(PendingHalves(env), 0u);
+  EXPECT_EQ(env.Count("web", "api"), sent.size());  // a resent waiting half counts once
+  EXPECT_EQ(env.Edges().size(), 1u);
+}
+
+// A waiting half that was persisted, then sent again (the copy replaces it), then paired before
+// the next flush: its persisted add must be dropped, or it comes back at the next start as a
+// waiting half that never pairs and is later counted again as an expired one.
+TEST(IngestService, ResentHalfThatPairsLeavesNoGhostAfterRestart) {
+  ServiceEnv env(/*pair_wait_ms=*/1'000);
+  env.Open();
+  const int64_t now = WallNowMs();
+  ASSERT_EQ(env.Export({OtlpHalf(kClient, 1, 100, 0, now, 0)}).outcome, ExportOutcome::kOk);
+  ASSERT_TRUE(env.service().FlushNow().ok());  // persisted
+  ASSERT_EQ(env.Export({OtlpHalf(kClient, 1, 100, 0, now, 0)}).outcome, ExportOutcome::kOk);
+  ASSERT_EQ(env.Export({OtlpHalf(kServer, 1, 200, 100, now, 1)}).outcome, ExportOutcome::kOk);
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 1u);
+  env.Stop();
+  env.Open();
+  EXPECT_EQ(PendingHalves(env), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'500));  // past the pair-wait
+  env.Stop();  // a ghost would expire into web -> api (external) by now, or at this flush
+  env.Open();
+  ASSERT_TRUE(env.service().FlushNow().ok());
+  EXPECT_EQ(env.Count("web", "api"), 1u);
+  EXPECT_EQ(env.Edges().size(), 1u);
 }
 
 }  // namespace

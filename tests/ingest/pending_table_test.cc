@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <random>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace ew::ingest {
 namespace {
@@ -151,6 +153,106 @@ TEST(PendingTable, FineGrowthKeepsEveryCountUnderFortySevenBytesPerHalf) {
   }
   EXPECT_GT(worst, 0);
   EXPECT_LE(worst, 46.6);
+}
+
+// The same (trace, span) key sent 1,000 times — a retrying client, or hostile input — holds one
+// slot: a probe for it visits one slot, and the keys around it are not pushed away.
+TEST(PendingTable, ThousandIdenticalKeysHoldOneSlotWithShortProbes) {
+  PendingTable t(4000);
+  t.Reserve(4000);
+  PendingEntry e;
+  std::mt19937_64 rng(7);
+  std::vector<std::pair<uint32_t, uint64_t>> others;
+  for (int i = 0; i < 1000; ++i) {
+    e.trace_key = 0xC0FFEE;
+    e.span_key = 0x1234;
+    e.node = static_cast<uint32_t>(i);
+    PendingTable::Miss miss;
+    if (PendingEntry* same = t.Find(e.trace_key, e.span_key, &miss)) {
+      *same = e;
+    } else {
+      t.InsertAfterMiss(e, miss);
+    }
+    t.Insert(e);
+    PendingEntry other;  // a distinct key between the repeats
+    other.trace_key = static_cast<uint32_t>(rng());
+    other.span_key = rng() | 1;
+    t.Insert(other);
+    others.emplace_back(uint32_t{other.trace_key}, uint64_t{other.span_key});
+  }
+  EXPECT_EQ(t.size(), 1001u);
+  ASSERT_NE(t.Find(0xC0FFEE, 0x1234), nullptr);
+  EXPECT_EQ(t.Find(0xC0FFEE, 0x1234)->node, 999u);
+  EXPECT_LE(t.ProbeLength(0xC0FFEE, 0x1234), 16u);
+  size_t longest = 0;
+  for (const auto& [trace_key, span_key] : others) {
+    longest = std::max(longest, t.ProbeLength(trace_key, span_key));
+  }
+  // 1,001 keys in 4,573 slots: a few slots at most (a run of 1,000 without the merge); the
+  // bound leaves room for chance.
+  EXPECT_LE(longest, 32u);
+}
+
+// Keys chosen to share a home under the table's hash without its seed (what an attacker who
+// reads the source could send): 1,000 of them must not line up into one long probe run.
+TEST(PendingTable, KeysCraftedToCollideUnseededSpreadOut) {
+  constexpr size_t kMax = 100'000;
+  PendingTable t(kMax);
+  t.Reserve(kMax);
+  const size_t capacity = t.capacity();
+  // The unseeded hash: every key whose hash lies in the first 8 / capacity of the range has one
+  // of the first 8 homes.
+  const uint64_t limit = UINT64_MAX / capacity * 8;
+  std::vector<std::pair<uint32_t, uint64_t>> crafted;
+  for (uint64_t span = 1; crafted.size() < 1000; ++span) {
+    const auto trace_key = static_cast<uint32_t>(span * 0x9E3779B9u);
+    if (MixHash(trace_key ^ MixHash(span)) < limit) crafted.emplace_back(trace_key, span);
+  }
+  PendingEntry e;
+  for (const auto& [trace_key, span] : crafted) {
+    e.trace_key = trace_key;
+    e.span_key = span;
+    t.Insert(e);
+  }
+  ASSERT_EQ(t.size(), crafted.size());
+  size_t longest = 0;
+  for (const auto& [trace_key, span] : crafted) {
+    longest = std::max(longest, t.ProbeLength(trace_key, span));
+  }
+  EXPECT_LE(longest, 16u) << "1,000 keys in " << capacity << " slots";
+}
+
+// Reserve makes room for a known count in one step: inserting that many never grows the table
+// again (loading the persisted state moves each half once), and the reserved table still costs
+// at most 48 bytes per half.
+TEST(PendingTable, ReserveMakesRoomOnceForTheWholeLoad) {
+  constexpr size_t kCount = 300'000;
+  PendingTable t(1000);
+  EXPECT_EQ(t.grows(), 0u);
+  t.Reserve(kCount);
+  EXPECT_EQ(t.grows(), 1u);
+  EXPECT_GE(t.max_entries(), kCount);
+  PendingEntry e;
+  for (size_t i = 1; i <= kCount; ++i) {
+    e.span_key = MixHash(i) | 1;
+    e.trace_key = static_cast<uint32_t>(i);
+    t.Insert(e);
+  }
+  EXPECT_EQ(t.grows(), 1u);
+  EXPECT_EQ(t.size(), kCount);
+  EXPECT_LE(static_cast<double>(t.MemoryBytes()) / kCount, 48.0);
+  EXPECT_LE(static_cast<double>(t.size()), kPendingMaxLoad * static_cast<double>(t.capacity()));
+  t.Reserve(kCount / 2);  // never shrinks
+  EXPECT_EQ(t.grows(), 1u);
+  // Without the reservation the same inserts grow step by step.
+  PendingTable grown(1000);
+  grown.SetMaxEntries(kCount);
+  for (size_t i = 1; i <= kCount; ++i) {
+    e.span_key = MixHash(i) | 1;
+    e.trace_key = static_cast<uint32_t>(i);
+    grown.Insert(e);
+  }
+  EXPECT_GT(grown.grows(), 5u);
 }
 
 }  // namespace

@@ -146,6 +146,21 @@ TEST(Gunzip, BombStopsAtTheLimit) {
   EXPECT_LE(out.capacity(), (size_t{4} << 20) + 1);  // never grew past the limit
 }
 
+// Caught by fuzz/gzip_fuzzer's memory-bound check: on the streaming path (here: two members) a
+// body of exactly the limit, once inflated, had its padding reserved by doubling the buffer
+// (twice the limit).
+TEST(Gunzip, StreamingPathAtTheLimitStaysWithinIt) {
+  const std::string text = SpanLikeText(2000);
+  const std::string gz = GzipText(text.substr(0, 1000)) + GzipText(text.substr(1000));
+  for (size_t limit : {text.size(), text.size() + 30}) {
+    std::string out;
+    ASSERT_TRUE(GunzipBody(gz, limit, &out).ok()) << limit;
+    EXPECT_EQ(out, text);
+    EXPECT_TRUE(IsJsonPadded(out));
+    EXPECT_LE(out.capacity(), limit + 1 + kGunzipPaddingReserve) << limit;
+  }
+}
+
 TEST(Gunzip, MalformedInput) {
   std::string out;
   for (std::string bad :

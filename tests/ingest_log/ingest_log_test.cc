@@ -605,20 +605,30 @@ TEST(IngestLog, FlushedSegmentsAreReusedAndTheirFormerBytesNeverReplayed) {
   ASSERT_GT(fs::file_size(opts.dir + "/" + files.back()), end - active_start)
       << "the active segment is a reused file";
   EXPECT_EQ(ReplayAll(log.get(), flushed), second);
-  // A crash now: the copy has the reused segment's former bytes after the last record.
+  // A crash now: the copy has the reused segment's former bytes after the last record. They are
+  // removed and said to be what they are, at info level — not a torn tail, not damage.
   ScratchDir crashed;
   fs::copy(opts.dir, crashed.Sub("log"));
+  EXPECT_TRUE(fs::exists(crashed.Sub("log/" + fmt::ReusedMarkerName(active_start))));
   {
     MetricsRegistry m2;
+    ::testing::internal::CaptureStderr();
     auto copy = OpenLog({.dir = crashed.Sub("log"), .segment_bytes = 1000, .metrics = &m2});
+    const std::string said = ::testing::internal::GetCapturedStderr();
     ASSERT_NE(copy, nullptr);
     EXPECT_EQ(copy->EndPosition(), end);
     EXPECT_EQ(ReplayAll(copy.get(), flushed), second);
-    EXPECT_EQ(m2.GetCounter("ew_ingest_log_torn_tails_total", "")->Value(), 1u);
+    EXPECT_EQ(m2.GetCounter("ew_ingest_log_torn_tails_total", "")->Value(), 0u);
+    EXPECT_EQ(m2.GetCounter("ew_ingest_log_reused_tails_total", "")->Value(), 1u);
+    EXPECT_NE(said.find("INFO  ingest log: "), std::string::npos) << said;
+    EXPECT_NE(said.find("is a reused segment file"), std::string::npos) << said;
+    EXPECT_EQ(said.find("WARN"), std::string::npos) << said;
   }
-  // A clean close cuts them: the restart cuts nothing and replays the same records.
+  // A clean close cuts them and drops the marker: the restart cuts nothing and replays the same
+  // records.
   log.reset();
   EXPECT_EQ(fs::file_size(opts.dir + "/" + files.back()), end - active_start);
+  EXPECT_FALSE(fs::exists(opts.dir + "/" + fmt::ReusedMarkerName(active_start)));
   log = OpenLog(opts);
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(metrics.GetCounter("ew_ingest_log_torn_tails_total", "")->Value(), 0u);
@@ -627,6 +637,68 @@ TEST(IngestLog, FlushedSegmentsAreReusedAndTheirFormerBytesNeverReplayed) {
   Records more = AppendMany(log.get(), 40, 3000, 40);
   second.insert(second.end(), more.begin(), more.end());
   EXPECT_EQ(ReplayAll(log.get(), flushed), second);
+}
+
+// Damage is told from the end of the written records: a record that fails its check while the
+// record after it checks out is a warning (acknowledged records after it are cut), also in a
+// reused segment file; the end of a fresh segment torn by a crash is a warning as before.
+TEST(IngestLog, DamageInTheMiddleOfValidRecordsIsAWarningEvenInAReusedSegment) {
+  ScratchDir dir;
+  IngestLogOptions opts{.dir = dir.Sub("log"), .segment_bytes = 1000};
+  auto log = OpenLog(opts);
+  ASSERT_NE(log, nullptr);
+  AppendMany(log.get(), 200, 0, 40);
+  ASSERT_TRUE(log->TruncateBefore(log->EndPosition()).ok());
+  const uint64_t flushed = log->EndPosition();
+  Records second = AppendMany(log.get(), 25, 1000, 40);  // rolls into reused files
+  const auto files = SegmentFiles(opts.dir);
+  uint64_t active_start = 0;
+  ASSERT_TRUE(fmt::ParseSegmentFileName(files.back(), &active_start));
+  ASSERT_TRUE(fs::exists(opts.dir + "/" + fmt::ReusedMarkerName(active_start)));
+  std::vector<uint64_t> starts;  // record starts in the active segment
+  uint64_t at = flushed;
+  for (const auto& [end, payload] : second) {
+    if (at >= active_start) starts.push_back(at - active_start);
+    at = end;
+  }
+  ASSERT_GE(starts.size(), 3u);
+  struct Case {
+    const char* name;
+    bool reused;
+  };
+  for (const Case c : {Case{"reused", true}, Case{"fresh", false}}) {
+    SCOPED_TRACE(c.name);
+    ScratchDir crashed;
+    fs::copy(opts.dir, crashed.Sub("log"));
+    const std::string seg = crashed.Sub("log/" + files.back());
+    if (!c.reused) fs::remove(crashed.Sub("log/" + fmt::ReusedMarkerName(active_start)));
+    FlipByte(seg, starts[1] + fmt::kHeaderBytes + 3);  // a payload byte of the second record
+    MetricsRegistry metrics;
+    ::testing::internal::CaptureStderr();
+    auto copy = OpenLog({.dir = crashed.Sub("log"), .segment_bytes = 1000, .metrics = &metrics});
+    const std::string said = ::testing::internal::GetCapturedStderr();
+    ASSERT_NE(copy, nullptr);
+    EXPECT_EQ(copy->EndPosition(), active_start + starts[1]);
+    EXPECT_EQ(metrics.GetCounter("ew_ingest_log_torn_tails_total", "")->Value(), 1u);
+    EXPECT_EQ(metrics.GetCounter("ew_ingest_log_reused_tails_total", "")->Value(), 0u);
+    EXPECT_NE(said.find("WARN  ingest log: damaged record in "), std::string::npos) << said;
+    EXPECT_NE(said.find("a valid record follows it"), std::string::npos) << said;
+  }
+  // A fresh segment whose last record is torn: a warning about a torn write.
+  ScratchDir fresh;
+  Records ledger;
+  {
+    auto small = OpenLog({.dir = fresh.path()});
+    ledger = AppendMany(small.get(), 5);
+  }
+  fs::resize_file(fresh.Sub(fmt::SegmentFileName(0)), ledger.back().first - 3);
+  MetricsRegistry metrics;
+  ::testing::internal::CaptureStderr();
+  auto reopened = OpenLog({.dir = fresh.path(), .metrics = &metrics});
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(metrics.GetCounter("ew_ingest_log_torn_tails_total", "")->Value(), 1u);
+  EXPECT_NE(said.find("WARN  ingest log: cutting the tail of "), std::string::npos) << said;
+  EXPECT_NE(said.find("a torn write"), std::string::npos) << said;
 }
 
 // Segments of the first format (checksums without positions, ".log") are still replayed after

@@ -92,6 +92,17 @@ TEST_F(QueryMapTest, NodeFields) {
         [&](const Rec& r, bool) { return KindOf(r.server) != "service"; });
 }
 
+// A namespace named twice in `in (...)` is one key prefix, scanned once (found by the
+// differential test, tests/model: `server.namespace in ("", "")` counted every request twice).
+TEST_F(QueryMapTest, RepeatedNamespaceValuesCountOnce) {
+  Check("server.namespace in (shop, shop)",
+        [&](const Rec& r, bool) { return NsOf(r.server) == "shop"; });
+  Check("server.namespace in (\"\", pay, \"\", pay)",
+        [&](const Rec& r, bool) { return NsOf(r.server).empty() || NsOf(r.server) == "pay"; });
+  Check("client.namespace in (shop, shop, pay)",
+        [&](const Rec& r, bool) { return NsOf(r.client) == "shop" || NsOf(r.client) == "pay"; });
+}
+
 TEST_F(QueryMapTest, RequestFields) {
   Check("path = \"/v1/cart/{id}\"", [](const Rec& r, bool) { return r.path == "/v1/cart/{id}"; });
   Check("path =~ cart",

@@ -181,6 +181,43 @@ TEST(StorageValueTest, ExemplarsKeepRoleHoldersNewestFirst) {
   EXPECT_FALSE(DecodeExemplars(bytes.substr(0, bytes.size() - 3), &back).ok());
 }
 
+// An ExemplarList written by hand, with its vector of ExemplarEntry structs (8-byte aligned) at
+// an aligned position or 4 bytes off. FlatBuffers' verifier checks only the vector's 4-byte
+// length for alignment, so both pass it; no builder writes the second.
+std::string HandMadeExemplarList(bool misaligned) {
+  const size_t vector_at = misaligned ? 24 : 20;  // the entries follow the 4-byte length
+  std::string b(vector_at + 4 + 32, '\0');
+  auto put32 = [&b](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put32(0, 12);               // root: the table at 12
+  put32(4, 6 | 8u << 16);     // vtable at 4: 6 bytes long, a table of 8 bytes,
+  b[8] = 4;                   // field 0 (exemplars) at table + 4
+  put32(12, 8);               // table: its vtable 8 bytes before it
+  put32(16, vector_at - 16);  // field 0: the vector
+  put32(vector_at, 1);        // one entry:
+  const size_t e = vector_at + 4;
+  b[e] = 7;                       // trace_id[0]
+  put32(e + 16, 1000);            // start_ms (low half)
+  put32(e + 24, 250);             // duration_us
+  put32(e + 28, 503 | 1u << 16);  // status, error
+  return b;
+}
+
+// Found by fuzz/stored_value_fuzzer (UBSan: member call on a misaligned ExemplarEntry).
+TEST(StorageValueTest, ExemplarListWithMisalignedEntriesIsCorruption) {
+  std::vector<Exemplar> back;
+  ASSERT_TRUE(DecodeExemplars(HandMadeExemplarList(false), &back).ok());
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].trace_id[0], 7);
+  EXPECT_EQ(back[0].start_ms, 1000);
+  EXPECT_EQ(back[0].duration_us, 250u);
+  EXPECT_EQ(back[0].status, 503);
+  EXPECT_TRUE(back[0].error);
+  EXPECT_EQ(DecodeExemplars(HandMadeExemplarList(true), &back).code(), StatusCode::kCorruption);
+  EXPECT_TRUE(back.empty());
+}
+
 TEST(StorageMergeOperatorTest, RollupFullAndPartialMerge) {
   auto op = NewRollupMergeOperator();
   RollupEncoder enc;

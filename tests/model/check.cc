@@ -1,0 +1,652 @@
+// The differential check driver (see check.h): questions, asking, comparing.
+#include "tests/model/check.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "base/time.h"
+#include "tools/otlp_encoder.h"
+
+namespace ew::model {
+namespace {
+
+constexpr int64_t kMinutesPerYear = 525'600;
+
+struct Range {
+  std::string start_param, end_param;
+  int64_t start = 0, end = 0;  // minutes
+  bool end_now = false;
+};
+
+class Checker {
+ public:
+  Checker(const CheckOptions& o, const Dataset& d, LoadedServer* server, CheckResult* result)
+      : o_(o),
+        d_(d),
+        model_(d),
+        server_(*server),
+        result_(*result),
+        rng_(o.gen.seed * 7919 + 1),
+        filters_(d, &rng_) {}
+
+  void AskOne() {
+    const uint64_t p = U(100);
+    if (p < 40) {
+      AskMap();
+    } else if (p < 55) {
+      AskSeries();
+    } else if (p < 70) {
+      AskService();
+    } else if (p < 80) {
+      AskTraces();
+    } else if (p < 88) {
+      RelationOr();
+    } else if (p < 96) {
+      RelationSplit();
+    } else {
+      AskHostile();
+    }
+  }
+
+ private:
+  uint64_t U(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
+  bool Chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  int64_t LogUniform(int64_t lo, int64_t hi) {
+    return static_cast<int64_t>(
+        std::exp(std::uniform_real_distribution<double>(std::log(lo), std::log(hi + 1.0))(rng_)));
+  }
+
+  std::string TimeParam(int64_t minute, bool is_end) {
+    int64_t s = minute * 60;
+    if (Chance(0.3))
+      s += is_end ? -static_cast<int64_t>(1 + U(59)) : static_cast<int64_t>(1 + U(59));
+    return Chance(0.6) ? std::to_string(s) : FormatRfc3339(s);
+  }
+
+  Range MakeRange(int64_t max_length = 5 * kMinutesPerYear) {
+    const int64_t now_min = WallNowMs() / kMsPerMinute;
+    int64_t length = LogUniform(1, max_length);
+    if (Chance(0.3)) length = std::max<int64_t>(60, length / 60 * 60);
+    if (Chance(0.2)) length = std::max<int64_t>(1440, length / 1440 * 1440);
+    Range r;
+    if (Chance(0.25)) {
+      r.end_now = true;
+      r.end_param = "now";
+      r.end = now_min + 1;
+    } else if (Chance(0.05)) {  // an end in the future
+      const int64_t ahead = 1 + static_cast<int64_t>(U(90));
+      r.end_now = true;
+      r.end_param = "now+" + std::to_string(ahead) + "m";
+      r.end = now_min + ahead + 1;
+    } else {
+      int64_t end = now_min - LogUniform(1, 5 * kMinutesPerYear - length);
+      const uint64_t a = U(10);
+      if (a < 2) end = end / 60 * 60;
+      if (a == 2) end = end / 1440 * 1440;
+      if (a == 3) {  // the first of a month
+        const int64_t day = end / 1440;
+        int64_t y = 1970 + day / 366;
+        while (DaysFromCivil(y + 1, 1, 1) <= day) ++y;
+        unsigned m = 1;
+        while (m < 12 && DaysFromCivil(y, m + 1, 1) <= day) ++m;
+        end = DaysFromCivil(y, m, 1) * 1440 + (Chance(0.5) ? static_cast<int64_t>(U(120)) : 0);
+      }
+      r.end = end;
+      r.end_param = TimeParam(end, true);
+    }
+    r.start = r.end - length;
+    if (Chance(0.2)) {  // across midnight
+      const int64_t midnight = r.end / 1440 * 1440;
+      if (midnight > r.start && midnight < r.end)
+        r.start = midnight - 1 - static_cast<int64_t>(U(180));
+    }
+    r.start = std::max(r.start, now_min - 6 * kMinutesPerYear + 2 * 1440);
+    if (r.start >= r.end) r.start = r.end - 1;
+    // "now-Nm" is the minute N before the current one (now_ms - N minutes, rounded down).
+    r.start_param = r.end_now && r.start <= now_min && Chance(0.5)
+                        ? "now-" + std::to_string(now_min - r.start) + "m"
+                        : TimeParam(r.start, false);
+    return r;
+  }
+
+  // GETs target; with a range ending now, retries when the minute turned during the request.
+  bool Get(const std::string& url, const Range& r, std::string* body, int want_status = 200,
+           bool flatbuffers = false) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const int64_t before = WallNowMs() / kMsPerMinute;
+      std::vector<std::pair<std::string, std::string>> headers;
+      if (flatbuffers) headers.emplace_back("Accept", "application/x-flatbuffers");
+      auto resp = server_.Get(url, headers);
+      const int64_t after = WallNowMs() / kMsPerMinute;
+      if (!resp.ok()) {
+        Fail(url, {"request failed: " + resp.status().ToString()});
+        return false;
+      }
+      if (r.end_now && before != after) continue;
+      if (resp->status != want_status) {
+        Fail(url, {"HTTP " + std::to_string(resp->status) + ": " + resp->body.substr(0, 300)});
+        return false;
+      }
+      *body = std::move(resp->body);
+      return true;
+    }
+    return false;
+  }
+
+  // The range of a question asked now (a range ending "now" moves with the clock).
+  Range Now(Range r) const {
+    if (!r.end_now) return r;
+    const int64_t now_min = WallNowMs() / kMsPerMinute;
+    int64_t ahead = 0;
+    if (r.end_param.rfind("now+", 0) == 0) ahead = std::stoll(r.end_param.substr(4));
+    const int64_t shift = now_min + ahead + 1 - r.end;
+    r.end += shift;
+    if (r.start_param.rfind("now-", 0) == 0) r.start += shift;
+    return r;
+  }
+
+  void Fail(const std::string& url, std::vector<std::string> diffs) {
+    result_.failures.push_back({url, std::move(diffs)});
+  }
+
+  std::string Base(const char* path, const std::string& query, const Range& r) {
+    std::string url = std::string(path) + "?start=" + tools::UrlEncode(r.start_param) +
+                      "&end=" + tools::UrlEncode(r.end_param);
+    if (!query.empty() || Chance(0.1)) url += "&query=" + tools::UrlEncode(query);
+    return url;
+  }
+
+  void AskMap();
+  void AskSeries();
+  void AskService();
+  void AskTraces();
+  void AskHostile();
+  void RelationOr();
+  void RelationSplit();
+  bool MapOf(const std::string& query, const Range& r, MapAnswer* out, std::string* url);
+
+  const CheckOptions& o_;
+  const Dataset& d_;
+  Model model_;
+  LoadedServer& server_;
+  CheckResult& result_;
+  std::mt19937_64 rng_;
+  FilterGen filters_;
+};
+
+int64_t ParseShiftMinutes(const std::string& s) {
+  auto ms = ParseDurationMs(s);
+  return ms.ok() ? *ms / kMsPerMinute : 0;
+}
+
+// The incoming (or outgoing) edges of a service answer against the model's map.
+void CompareServiceEdges(const MapAnswer& all, const testing::Json& edges,
+                         const std::map<std::string, std::string>& keys, const std::string& self,
+                         bool incoming, bool latency, std::vector<std::string>* diffs) {
+  std::map<EdgeKey, EdgeAnswer> want, got;
+  for (const auto& [k, e] : all.edges) {
+    if ((incoming ? k.second : k.first) == self) want[k] = e;
+  }
+  auto key = [&](const std::string& id) {
+    auto it = keys.find(id);
+    return it == keys.end() ? "?" + id : it->second;
+  };
+  for (const auto& e : edges.Elements()) {
+    got[{key(e["source"].String()), key(e["target"].String())}] = ParseEdgeJson(e);
+  }
+  const std::string what = incoming ? "incoming " : "outgoing ";
+  for (const auto& [k, w] : want) {
+    auto it = got.find(k);
+    if (it == got.end()) {
+      diffs->push_back(what + k.first + " -> " + k.second + " missing (model " +
+                       std::to_string(w.now.requests) + ")");
+    } else {
+      CompareFigures(what + k.first + " -> " + k.second, w.now, it->second.now, latency, diffs);
+    }
+  }
+  for (const auto& [k, g] : got) {
+    if (!want.count(k)) diffs->push_back(what + k.first + " -> " + k.second + " not in the model");
+  }
+}
+
+// The answered range (start rounded down, end up to a minute) and the plan's tier ranges.
+void CheckPlan(const std::string& body, const Range& r, std::vector<std::string>* diffs) {
+  auto doc = testing::Json::Parse(body);
+  if (!doc.ok()) return;
+  if ((*doc)["start"].String() != FormatRfc3339(r.start * 60) ||
+      (*doc)["end"].String() != FormatRfc3339(r.end * 60)) {
+    diffs->push_back("range " + (*doc)["start"].String() + " .. " + (*doc)["end"].String() +
+                     ", model " + FormatRfc3339(r.start * 60) + " .. " + FormatRfc3339(r.end * 60));
+  }
+  std::string want, got;
+  for (const auto& [tier, s, e] : Model::Cover(r.start, r.end)) {
+    want += std::string(tier == storage::Tier::kMinute ? "minute"
+                        : tier == storage::Tier::kHour ? "hour"
+                                                       : "day") +
+            " " + FormatRfc3339(s * 60) + " " + FormatRfc3339(e * 60) + "; ";
+  }
+  for (const auto& p : (*doc)["plan"]["ranges"].Elements()) {
+    got += p["tier"].String() + " " + p["start"].String() + " " + p["end"].String() + "; ";
+  }
+  if (want != got) diffs->push_back("plan ranges: model " + want + "server " + got);
+}
+
+void Checker::AskMap() {
+  std::string text;
+  auto filter = filters_.Make(&text);
+  Range r = MakeRange();
+  MapOptions mo;
+  mo.filter = filter.get();
+  std::string url = Base("/api/v1/map", text, r);
+  std::string compare;
+  if (Chance(0.25)) {
+    static const char* kShifts[] = {"-1d", "-7d", "-1h", "+1h", "-30m", "-365d", "+2d", "-1w"};
+    compare = kShifts[U(std::size(kShifts))];
+    mo.compare_minutes = ParseShiftMinutes(compare);
+    url += "&compare=" + tools::UrlEncode(compare);
+  }
+  mo.group_namespace = Chance(0.1);
+  if (mo.group_namespace) url += "&group=namespace";
+  if (!mo.group_namespace && Chance(0.2)) {
+    const Request& q = d_.requests[U(d_.requests.size())];
+    mo.focus = Chance(0.5) ? q.client : q.server;
+    mo.depth = 1 + static_cast<int>(U(3));
+    url += "&focus=" + server_.NodeId(*mo.focus);
+    if (mo.depth != 1 || Chance(0.5)) url += "&depth=" + std::to_string(mo.depth);
+  }
+  if (Chance(0.1)) {
+    mo.min_requests = 1 + U(20);
+    url += "&min_requests=" + std::to_string(mo.min_requests);
+  }
+  if (Chance(0.1)) {
+    mo.errors_only = true;
+    url += "&errors_only=true";
+  }
+  CompareOptions co;
+  co.latency = !(filter && filter->Uses(FField::kError));
+  co.skip_group_self_edges = mo.group_namespace && !o_.known.check_group_self_edges;
+  if (!mo.group_namespace && Chance(0.15)) {
+    co.top = 1 + U(20);
+    co.top_by_errors = Chance(0.4);
+    url += "&top=" + std::to_string(co.top);
+    if (co.top_by_errors || Chance(0.5))
+      url += co.top_by_errors ? "&top_by=errors" : "&top_by=requests";
+  }
+  const bool fb = Chance(0.3);
+  if (Chance(0.1)) url += "&explain=true";  // the plan is added; the answer stays the same
+  std::string body;
+  if (!Get(url, r, &body, 200, fb)) return;
+  r = Now(r);
+  mo.start = r.start;
+  mo.end = r.end;
+  auto got = fb ? ParseMapFlatBuffers(body) : ParseMapJson(body);
+  if (!got.ok()) {
+    Fail(url, {"unreadable answer: " + got.status().ToString()});
+    return;
+  }
+  std::vector<std::string> diffs;
+  if (!fb && url.find("&explain=true") != std::string::npos) CheckPlan(body, r, &diffs);
+  CompareMaps(model_.Map(mo), got->answer, co, &diffs);
+  ++result_.questions;
+  if (!diffs.empty()) Fail(url + (fb ? " [flatbuffers]" : ""), std::move(diffs));
+}
+
+bool Checker::MapOf(const std::string& query, const Range& r, MapAnswer* out, std::string* url) {
+  *url = Base("/api/v1/map", query, r);
+  std::string body;
+  if (!Get(*url, r, &body)) return false;
+  auto got = ParseMapJson(body);
+  if (!got.ok()) {
+    Fail(*url, {"unreadable answer: " + got.status().ToString()});
+    return false;
+  }
+  *out = std::move(got->answer);
+  return true;
+}
+
+void Checker::AskSeries() {
+  static const int64_t kSteps[] = {1, 5, 15, 60, 120, 1440, 10080};
+  int64_t step = kSteps[U(std::size(kSteps))];
+  Range r = MakeRange(std::min<int64_t>(5 * kMinutesPerYear, step * 5000));
+  r.end_now = false;  // series of a fixed range (a range ending now is covered by the map)
+  if (r.end_param.rfind("now", 0) == 0 || r.start_param.rfind("now", 0) == 0) {
+    r.end_param = std::to_string(r.end * 60);
+    r.start_param = std::to_string(r.start * 60);
+  }
+  std::string text;
+  std::unique_ptr<Filter> filter;
+  std::optional<EdgeKey> edge;
+  std::string url;
+  const uint64_t p = U(10);
+  if (p < 3) {
+    filter = filters_.Make(&text);
+    if (text.empty()) text = "protocol != nope";
+    if (!filter) filter = filters_.Leaf(), text = filters_.Render(*filter, 0);
+  }
+  std::string edge_params;
+  if (p >= 3) {
+    const auto& e = d_.edges[U(d_.edges.size())];
+    edge = EdgeKey{d_.nodes[e[0]].Key(), d_.nodes[e[1]].Key()};
+    edge_params = "&source=" + server_.NodeId(e[0]) + "&target=" + server_.NodeId(e[1]);
+    if (p >= 8) filter = filters_.Make(&text);
+  }
+  // Without step=, about 60 points: ceil((end - start) / 60) minutes.
+  const bool default_step = Chance(0.1);
+  if (default_step) step = std::max<int64_t>(1, (r.end - r.start + 59) / 60);
+  url = Base("/api/v1/edge/series", text, r) +
+        (default_step ? std::string() : "&step=" + std::to_string(step) + "m") + edge_params;
+  std::string body;
+  if (!Get(url, r, &body)) return;
+  auto doc = testing::Json::Parse(body);
+  if (!doc.ok()) return Fail(url, {"unreadable answer"});
+  const auto want = model_.Series(filter.get(), edge, r.start, r.end, step);
+  const bool latency = !(filter && filter->Uses(FField::kError));
+  std::vector<std::string> diffs;
+  std::set<int64_t> seen;
+  for (const auto& pt : (*doc)["points"].Elements()) {
+    auto t = ParseTimestampMs(pt["time"].String(), 0);
+    const int64_t minute = t.ok() ? *t / kMsPerMinute : -1;
+    Figures got{pt["requests"].Uint(), pt["errors"].Uint(), ParseLatencyJson(pt["latency_ms"])};
+    auto it = want.find(minute);
+    Figures w;
+    if (it != want.end()) w = {it->second.requests, it->second.errors, it->second.latency_ms};
+    seen.insert(minute);
+    CompareFigures("point " + pt["time"].String(), w, got, latency, &diffs);
+  }
+  for (const auto& [m, pt] : want) {
+    if (!seen.count(m)) diffs.push_back("point " + FormatRfc3339(m * 60) + " missing");
+  }
+  ++result_.questions;
+  if (!diffs.empty()) Fail(url, std::move(diffs));
+}
+
+void Checker::AskService() {
+  const Request& q = d_.requests[U(d_.requests.size())];
+  // Nodes 0-4 have the odd names (quotes, spaces, UTF-8): asked for now and then.
+  const uint32_t node = Chance(0.1)   ? static_cast<uint32_t>(U(5))
+                        : Chance(0.5) ? q.client
+                                      : q.server;
+  const Node& n = d_.nodes[node];
+  std::string text;
+  auto filter = Chance(0.3) ? filters_.Make(&text) : nullptr;
+  if (!filter) text.clear();
+  Range r = MakeRange();
+  std::string url = Base("/api/v1/service", text, r) + "&namespace=" + tools::UrlEncode(n.ns) +
+                    "&name=" + tools::UrlEncode(n.name);
+  if (n.kind != storage::NodeKind::kService || Chance(0.3)) {
+    url += "&kind=" + std::string(storage::NodeKindName(n.kind));
+  }
+  std::string body;
+  if (!Get(url, r, &body)) return;
+  r = Now(r);
+  auto doc = testing::Json::Parse(body);
+  if (!doc.ok()) return Fail(url, {"unreadable answer"});
+  auto keys = NodeKeys((*doc)["nodes"]);
+  const std::string self = n.Key();
+  keys[(*doc)["node"]["id"].String()] = self;
+  MapOptions mo;
+  mo.filter = filter.get();
+  mo.start = r.start;
+  mo.end = r.end;
+  const MapAnswer all = model_.Map(mo);
+  std::vector<std::string> diffs;
+  const bool latency = !(filter && filter->Uses(FField::kError));
+  for (int dir = 0; dir < 2; ++dir) {
+    CompareServiceEdges(all, (*doc)[dir == 0 ? "incoming" : "outgoing"], keys, self, dir == 0,
+                        latency, &diffs);
+  }
+  const uint64_t expired[2] = {model_.ClientHalvesExpired(node, r.start, r.end),
+                               model_.ServerHalvesExpired(node, r.start, r.end)};
+  const char* kExpiredKeys[2] = {"client_halves_expired", "server_halves_expired"};
+  for (int k = 0; k < 2; ++k) {
+    const uint64_t got_expired = (*doc)["missing_edges"][kExpiredKeys[k]].Uint();
+    if (expired[k] != got_expired) {
+      diffs.push_back(std::string(kExpiredKeys[k]) + " model " + std::to_string(expired[k]) +
+                      ", server " + std::to_string(got_expired));
+    }
+  }
+  ++result_.questions;
+  if (!diffs.empty()) Fail(url, std::move(diffs));
+}
+
+void Checker::AskTraces() {
+  const auto& e = d_.edges[U(d_.edges.size())];
+  Range r = MakeRange(Chance(0.5) ? 1440 : 5 * kMinutesPerYear);
+  const bool errors = Chance(0.5);
+  std::string url =
+      "/api/v1/edge/traces?source=" + server_.NodeId(e[0]) + "&target=" + server_.NodeId(e[1]) +
+      "&start=" + tools::UrlEncode(r.start_param) + "&end=" + tools::UrlEncode(r.end_param) +
+      "&limit=1000" + (Chance(0.7) ? std::string("&errors=") + (errors ? "true" : "false") : "");
+  std::string body;
+  if (!Get(url, r, &body)) return;
+  r = Now(r);
+  auto doc = testing::Json::Parse(body);
+  if (!doc.ok()) return Fail(url, {"unreadable answer"});
+  std::map<std::string, const Request*> by_trace;
+  for (const Request* q : model_.EdgeRequests(e[0], e[1], r.start, r.end)) {
+    by_trace[tools::Hex(q->trace_id.data(), 16)] = q;
+  }
+  std::vector<std::string> diffs;
+  bool seen_success = false;
+  for (const auto& t : (*doc)["traces"].Elements()) {
+    const std::string id = t["trace_id"].String();
+    auto it = by_trace.find(id);
+    if (it == by_trace.end()) {
+      diffs.push_back("trace " + id + " is not a request of this edge in the range");
+      continue;
+    }
+    const Request& q = *it->second;
+    auto minute = ParseTimestampMs(t["minute"].String(), 0);
+    if (!minute.ok() || *minute / kMsPerMinute != q.minute || t["error"].Bool() != q.error ||
+        t["status"].Uint() != q.status) {
+      diffs.push_back("trace " + id + ": minute/error/status " + t["minute"].String() + "/" +
+                      (t["error"].Bool() ? "true" : "false") + "/" +
+                      std::to_string(t["status"].Uint()) + ", model " +
+                      FormatRfc3339(q.minute * 60) + "/" + (q.error ? "true" : "false") + "/" +
+                      std::to_string(q.status));
+    }
+    if (o_.known.check_exemplar_start && t["start_ms"].Int() != ExemplarStartMs(q)) {
+      diffs.push_back("trace " + id + ": start_ms " + std::to_string(t["start_ms"].Int()) +
+                      ", model " + std::to_string(ExemplarStartMs(q)));
+    }
+    if (url.find("errors=true") != std::string::npos) {
+      if (!q.error) seen_success = true;
+      if (q.error && seen_success) diffs.push_back("errors=true: an error trace after a success");
+    }
+    if (o_.known.check_traces_errors_false && url.find("errors=false") != std::string::npos &&
+        q.error) {
+      diffs.push_back("errors=false returned error trace " + id);
+    }
+  }
+  if (o_.known.check_exemplar_presence && !by_trace.empty() && (*doc)["traces"].Size() == 0) {
+    diffs.push_back("no traces for an edge with " + std::to_string(by_trace.size()) +
+                    " requests in the range");
+  }
+  ++result_.questions;
+  if (!diffs.empty()) Fail(url, std::move(diffs));
+}
+
+// Mangled query text and parameters: a documented 200 or 4xx with a JSON error, never a 5xx or
+// a dropped connection (network input is hostile).
+void Checker::AskHostile() {
+  std::string text;
+  auto filter = filters_.Make(&text);
+  static const char kJunk[] = "()\"=!<>~,\\ \t'a9-.";
+  for (int n = 1 + static_cast<int>(U(3)); n > 0 && !text.empty(); --n) {
+    const size_t at = U(text.size());
+    if (Chance(0.5)) {
+      text.erase(at, 1);
+    } else {
+      text.insert(at, 1, kJunk[U(sizeof(kJunk) - 1)]);
+    }
+  }
+  static const char* kPaths[] = {"/api/v1/map", "/api/v1/edge/series", "/api/v1/service",
+                                 "/api/v1/edge/traces"};
+  static const char* kParams[] = {"&start=yesterday", "&end=-5",
+                                  "&step=0m",         "&step=90s",
+                                  "&depth=-1",        "&top=abc",
+                                  "&compare=1y",      "&focus=n0",
+                                  "&source=n1",       "&limit=100000",
+                                  "&group=planet",    "&min_requests=-3",
+                                  "&start=now-7y",    ""};
+  std::string url = std::string(kPaths[U(4)]) + "?query=" + tools::UrlEncode(text) +
+                    kParams[U(std::size(kParams))];
+  auto resp = server_.Get(url, {});
+  ++result_.questions;
+  if (!resp.ok()) return Fail(url, {"no answer: " + resp.status().ToString()});
+  if (resp->status >= 500) {
+    return Fail(url, {"HTTP " + std::to_string(resp->status) + ": " + resp->body.substr(0, 200)});
+  }
+  if (resp->status >= 400) {
+    auto doc = testing::Json::Parse(resp->body);
+    if (!doc.ok() || (*doc)["error"].String().empty()) {
+      Fail(url, {"HTTP " + std::to_string(resp->status) +
+                 " without a JSON error: " + resp->body.substr(0, 200)});
+    }
+  }
+}
+
+void Checker::RelationOr() {
+  auto a = filters_.Leaf(), b = filters_.Leaf();
+  const std::string ta = filters_.Render(*a, 3), tb = filters_.Render(*b, 3);
+  Range r = MakeRange();
+  r.end_now = false;
+  if (r.end_param == "now" || r.start_param.rfind("now", 0) == 0) {
+    r.end_param = std::to_string(r.end * 60);
+    r.start_param = std::to_string(r.start * 60);
+  }
+  MapAnswer m_or, m_a, m_b, m_and, m_not_a, m_all;
+  std::string url_or, url;
+  if (!MapOf(ta + " or " + tb, r, &m_or, &url_or) || !MapOf(ta, r, &m_a, &url) ||
+      !MapOf(tb, r, &m_b, &url) || !MapOf(ta + " and " + tb, r, &m_and, &url) ||
+      !MapOf("not " + ta, r, &m_not_a, &url) || !MapOf("", r, &m_all, &url)) {
+    return;
+  }
+  std::map<EdgeKey, std::pair<int64_t, int64_t>> sum;
+  auto add = [&](const MapAnswer& m, int sign) {
+    for (const auto& [k, e] : m.edges) {
+      sum[k].first += sign * static_cast<int64_t>(e.now.requests);
+      sum[k].second += sign * static_cast<int64_t>(e.now.errors);
+    }
+  };
+  add(m_a, 1);
+  add(m_b, 1);
+  add(m_and, -1);
+  add(m_or, -1);
+  std::vector<std::string> diffs;
+  for (const auto& [k, s] : sum) {
+    if (s.first != 0 || s.second != 0) {
+      diffs.push_back("map(A or B) != map(A) + map(B) - map(A and B) on " + k.first + " -> " +
+                      k.second + " by " + std::to_string(s.first) + "/" + std::to_string(s.second));
+    }
+  }
+  // Ternary logic partitioning (SQLancer): A and not A split the whole.
+  sum.clear();
+  add(m_a, 1);
+  add(m_not_a, 1);
+  add(m_all, -1);
+  for (const auto& [k, s] : sum) {
+    if (s.first != 0 || s.second != 0) {
+      diffs.push_back("map(A) + map(not A) != map() on " + k.first + " -> " + k.second + " by " +
+                      std::to_string(s.first) + "/" + std::to_string(s.second));
+    }
+  }
+  ++result_.relations;
+  if (!diffs.empty()) Fail(url_or + "  [relation: A=" + ta + " B=" + tb + "]", std::move(diffs));
+}
+
+void Checker::RelationSplit() {
+  // Within the minute tier's retention every tier still holds the data, so any split adds up.
+  const int64_t now_min = WallNowMs() / kMsPerMinute;
+  const int64_t oldest = now_min - d_.retention.ms[0] / kMsPerMinute + 1440;
+  const int64_t a = oldest + static_cast<int64_t>(U(static_cast<uint64_t>(now_min - oldest)));
+  const int64_t c = a + 1 + static_cast<int64_t>(U(static_cast<uint64_t>(now_min + 1 - a)));
+  const int64_t b = a + static_cast<int64_t>(U(static_cast<uint64_t>(c - a + 1)));
+  std::string text;
+  auto filter = Chance(0.5) ? filters_.Make(&text) : nullptr;
+  if (!filter) text.clear();
+  auto range = [](int64_t s, int64_t e) {
+    Range r;
+    r.start = s;
+    r.end = e;
+    r.start_param = std::to_string(s * 60);
+    r.end_param = std::to_string(e * 60);
+    return r;
+  };
+  MapAnswer whole, left, right;
+  std::string url_whole, url;
+  if (!MapOf(text, range(a, c), &whole, &url_whole)) return;
+  if (b > a && !MapOf(text, range(a, b), &left, &url)) return;
+  if (c > b && !MapOf(text, range(b, c), &right, &url)) return;
+  std::map<EdgeKey, std::pair<int64_t, int64_t>> sum;
+  for (const auto* m : {&left, &right}) {
+    for (const auto& [k, e] : m->edges) {
+      sum[k].first += static_cast<int64_t>(e.now.requests);
+      sum[k].second += static_cast<int64_t>(e.now.errors);
+    }
+  }
+  for (const auto& [k, e] : whole.edges) {
+    sum[k].first -= static_cast<int64_t>(e.now.requests);
+    sum[k].second -= static_cast<int64_t>(e.now.errors);
+  }
+  std::vector<std::string> diffs;
+  for (const auto& [k, s] : sum) {
+    if (s.first != 0 || s.second != 0) {
+      diffs.push_back("map[a,b) + map[b,c) != map[a,c) on " + k.first + " -> " + k.second + " by " +
+                      std::to_string(s.first) + "/" + std::to_string(s.second));
+    }
+  }
+  ++result_.relations;
+  if (!diffs.empty()) {
+    Fail(url_whole + "  [relation: split at " + std::to_string(b * 60) + "]", std::move(diffs));
+  }
+}
+
+}  // namespace
+
+std::string CheckResult::Report() const {
+  std::ostringstream s;
+  s << "seed " << seed << ": " << questions << " questions, " << relations << " relations, "
+    << nodes << " nodes, " << edges << " edges, " << requests << " requests ("
+    << load.history_requests << " history in " << load.history_rollups << " rollups, "
+    << load.otlp_requests << " over OTLP in " << load.otlp_spans << " spans"
+    << (load.killed ? ", killed -9 and restarted" : "") << "), load " << load.seconds
+    << " s, total " << seconds << " s, " << failures.size() << " failures\n";
+  if (!error.empty()) s << "  RUN FAILED: " << error << "\n";
+  for (const Failure& f : failures) {
+    s << "  DIFFERENCE (reproduce: edgewise-model-check --seed " << seed << ")\n    GET "
+      << f.question << "\n";
+    for (const auto& d : f.diffs) s << "    " << d << "\n";
+  }
+  return s.str();
+}
+
+CheckResult RunSeed(const CheckOptions& options) {
+  CheckResult result;
+  result.seed = options.gen.seed;
+  const int64_t t0 = MonoNowNs();
+  const Dataset d = Generate(options.gen, WallNowMs());
+  result.requests = d.requests.size();
+  result.nodes = d.nodes.size();
+  result.edges = d.edges.size();
+  auto server = LoadedServer::Load(d, &result.load);
+  if (!server.ok()) {
+    result.error = server.status().ToString();
+    return result;
+  }
+  Checker checker(options, d, server->get(), &result);
+  for (int i = 0; i < options.questions; ++i) {
+    if (options.max_seconds > 0 &&
+        static_cast<double>(MonoNowNs() - t0) / 1e9 > options.max_seconds) {
+      break;
+    }
+    checker.AskOne();
+  }
+  if (!(*server)->process().Running())
+    result.error = "the server died: " + (*server)->process().Stderr();
+  result.seconds = static_cast<double>(MonoNowNs() - t0) / 1e9;
+  return result;
+}
+
+}  // namespace ew::model
