@@ -48,7 +48,7 @@ MetricsRegistry::Series* MetricsRegistry::FindOrAdd(const std::string& name,
 
 Counter* MetricsRegistry::GetCounter(const std::string& name, const std::string& help,
                                      const MetricLabels& labels) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Series* s = FindOrAdd(name, help, true, labels);
   if (!s->counter) s->counter = std::make_unique<Counter>();
   return s->counter.get();
@@ -56,7 +56,7 @@ Counter* MetricsRegistry::GetCounter(const std::string& name, const std::string&
 
 Gauge* MetricsRegistry::GetGauge(const std::string& name, const std::string& help,
                                  const MetricLabels& labels) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Series* s = FindOrAdd(name, help, false, labels);
   if (!s->gauge) s->gauge = std::make_unique<Gauge>();
   return s->gauge.get();
@@ -64,13 +64,13 @@ Gauge* MetricsRegistry::GetGauge(const std::string& name, const std::string& hel
 
 void MetricsRegistry::AddGaugeCallback(const std::string& name, const std::string& help,
                                        std::function<double()> fn, const MetricLabels& labels) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Series* s = FindOrAdd(name, help, false, labels);
   s->fn = std::move(fn);
 }
 
 std::string MetricsRegistry::RenderPrometheus() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::string out;
   for (const auto& [name, f] : families_) {
     out += "# HELP " + name + " " + f.help + "\n";

@@ -1,8 +1,9 @@
 // Metrics: counters and gauges that render as Prometheus text (format 0.0.4).
 //
 // Thread-safety: Counter::Add / Gauge::Set are lock-free (relaxed atomics: each value is
-// independent and only read by the scraper). Registration and rendering take a mutex; register
-// once at start-up and keep the returned pointer (it lives as long as the registry).
+// independent and only read by the scraper). Registration and rendering take mu_ (the family
+// map is GUARDED_BY it); register once at start-up and keep the returned pointer (it lives as
+// long as the registry). Gauge callbacks run under mu_, so they must not call the registry.
 #pragma once
 
 #include <atomic>
@@ -10,10 +11,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "base/mutex.h"
 
 namespace ew {
 
@@ -46,15 +48,15 @@ class MetricsRegistry {
  public:
   // Returns the counter for (name, labels), creating it on first use. name should end in _total.
   Counter* GetCounter(const std::string& name, const std::string& help,
-                      const MetricLabels& labels = {});
-  Gauge* GetGauge(const std::string& name, const std::string& help,
-                  const MetricLabels& labels = {});
+                      const MetricLabels& labels = {}) EXCLUDES(mu_);
+  Gauge* GetGauge(const std::string& name, const std::string& help, const MetricLabels& labels = {})
+      EXCLUDES(mu_);
   // A gauge computed at scrape time. The callback must be thread-safe and must not call back into
   // the registry.
   void AddGaugeCallback(const std::string& name, const std::string& help,
-                        std::function<double()> fn, const MetricLabels& labels = {});
+                        std::function<double()> fn, const MetricLabels& labels = {}) EXCLUDES(mu_);
 
-  std::string RenderPrometheus() const;
+  std::string RenderPrometheus() const EXCLUDES(mu_);
 
  private:
   struct Series {
@@ -69,10 +71,10 @@ class MetricsRegistry {
     std::vector<Series> series;
   };
   Series* FindOrAdd(const std::string& name, const std::string& help, bool is_counter,
-                    const MetricLabels& labels);
+                    const MetricLabels& labels) REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  std::map<std::string, Family> families_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, Family> families_ GUARDED_BY(mu_);
 };
 
 }  // namespace ew

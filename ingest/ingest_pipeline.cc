@@ -65,7 +65,7 @@ void IngestServiceImpl::WriterLoop() {
       bytes += e->records * kEncodedHalfRecordSize;
     }
     if (!group.empty()) {
-      std::lock_guard<std::mutex> lock(log_mu_);
+      MutexLock lock(&log_mu_);
       CommitGroup(group);
     }
     // Requests committed by I/O threads (Export's fast path) need syncing too.
@@ -74,7 +74,7 @@ void IngestServiceImpl::WriterLoop() {
     }
     int64_t now = MonoMs();
     if (unsynced && now - last_sync >= config_.fsync_interval_ms) {
-      std::lock_guard<std::mutex> lock(log_mu_);
+      MutexLock lock(&log_mu_);
       synced_position_ = log_->EndPosition();
       Status st = log_->Sync();
       if (!st.ok()) {
@@ -85,7 +85,7 @@ void IngestServiceImpl::WriterLoop() {
     }
     const bool wanted = flush_wanted_.load(std::memory_order_acquire);
     if (now >= next_flush || (wanted && writer_queue_.Empty())) {
-      std::lock_guard<std::mutex> lock(log_mu_);
+      MutexLock lock(&log_mu_);
       EmitMarker();
       next_flush = now + config_.flush_interval_ms;
     }
@@ -99,7 +99,7 @@ void IngestServiceImpl::WriterLoop() {
     }
   }
   if (unsynced || log_->EndPosition() != synced_position_) {
-    std::lock_guard<std::mutex> lock(log_mu_);
+    MutexLock lock(&log_mu_);
     (void)log_->Sync();
   }
 }
@@ -180,8 +180,8 @@ void IngestServiceImpl::PushToShard(size_t shard, ShardItem* item) {
   // need no immediate wake-up: a sleeping shard is woken once kShardWakeBacklog items wait, or
   // by a marker, and otherwise finds them at its sweep timer (at most kMaxSweepPeriodMs). One
   // futex wake and context switch per request and shard was ~3 % of the server's CPU.
-  if (marker || ++s.unnotified >= kShardWakeBacklog) {
-    s.unnotified = 0;
+  if (marker || ++shard_unnotified_[shard] >= kShardWakeBacklog) {
+    shard_unnotified_[shard] = 0;
     s.waker.Notify();
   }
 }
@@ -190,7 +190,7 @@ void IngestServiceImpl::EmitMarker() {
   const bool full = snapshot_wanted_.exchange(false);
   uint64_t id = 0;
   {
-    std::lock_guard<std::mutex> lock(flush_mu_);
+    MutexLock lock(&flush_mu_);
     id = ++markers_emitted_;
     flush_wanted_.store(false, std::memory_order_release);
     flushes_[id].position = log_position_;
@@ -254,10 +254,10 @@ void IngestServiceImpl::ProcessShardItem(size_t index, ShardItem* raw) {
   // The metrics cover everything before the marker by the time its flush completes (a FlushNow
   // caller reads them right after).
   ReportShardCounters(s);
-  std::lock_guard<std::mutex> lock(flush_mu_);
+  MutexLock lock(&flush_mu_);
   FlushInProgress& f = flushes_[item->marker_id];
   f.shard_parts.push_back(std::move(part));
-  if (++f.parts == shards_.size()) flush_cv_.notify_all();
+  if (++f.parts == shards_.size()) flush_cv_.NotifyAll();
 }
 
 void IngestServiceImpl::ReportShardCounters(Shard& s) {
@@ -362,10 +362,13 @@ Status IngestServiceImpl::ApplyWithRetry(const storage::FlushBatch& batch) {
       EW_LOG(kError) << "ingest: flush failed (attempt " << attempt
                      << "; data kept, retrying): " << st.ToString();
     }
-    std::unique_lock<std::mutex> lock(flush_mu_);
-    if (flush_cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms),
-                           [this] { return stop_flusher_; })) {
-      return st;
+    {
+      MutexLock lock(&flush_mu_);
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms);
+      while (!stop_flusher_ && flush_cv_.WaitUntil(flush_mu_, deadline)) {
+      }
+      if (stop_flusher_) return st;
     }
     if (shut_down_.load() && attempt >= kShutdownFlushAttempts) return st;
     backoff_ms = std::min(backoff_ms * 2, kFlushRetryMaxMs);
@@ -377,11 +380,11 @@ void IngestServiceImpl::FlusherLoop() {
     FlushInProgress f;
     uint64_t id = 0;
     {
-      std::unique_lock<std::mutex> lock(flush_mu_);
-      flush_cv_.wait(lock, [this] {
-        return stop_flusher_ ||
-               (!flushes_.empty() && flushes_.begin()->second.parts == shards_.size());
-      });
+      MutexLock lock(&flush_mu_);
+      while (!stop_flusher_ &&
+             (flushes_.empty() || flushes_.begin()->second.parts != shards_.size())) {
+        flush_cv_.Wait(flush_mu_);
+      }
       if (flushes_.empty() || flushes_.begin()->second.parts != shards_.size()) break;  // stop
       id = flushes_.begin()->first;
       f = std::move(flushes_.begin()->second);
@@ -392,11 +395,11 @@ void IngestServiceImpl::FlusherLoop() {
     f = FlushInProgress();
     metrics_.flush_duration->Set(static_cast<double>(MonoNowNs() - t0) / 1e9);
     {
-      std::lock_guard<std::mutex> lock(flush_mu_);
+      MutexLock lock(&flush_mu_);
       flushes_done_ = id;
       last_flush_status_ = st;
     }
-    flush_cv_.notify_all();
+    flush_cv_.NotifyAll();
     ReleaseFreeMemory();
   }
 }
@@ -469,10 +472,10 @@ void IngestServiceImpl::StopThreads() {
     if (s->thread.joinable()) s->thread.join();
   }
   {
-    std::lock_guard<std::mutex> lock(flush_mu_);
+    MutexLock lock(&flush_mu_);
     stop_flusher_ = true;
   }
-  flush_cv_.notify_all();
+  flush_cv_.NotifyAll();
   if (flusher_.joinable()) flusher_.join();
   for (auto& s : shards_) {  // items a crash left behind (the log has them)
     ShardItem* item = nullptr;

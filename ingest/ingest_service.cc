@@ -122,6 +122,7 @@ IngestServiceImpl::IngestServiceImpl(storage::EdgeStore* store, const Config& co
   if (config_.ingest_shards == 0) config_.ingest_shards = 1;
   if (config_.pair_wait_ms < 1) config_.pair_wait_ms = 1;
   if (config_.flush_interval_ms < 1) config_.flush_interval_ms = 1;
+  shard_unnotified_.assign(config_.ingest_shards, 0);
   if (metrics_registry_ == nullptr) {
     own_metrics_ = std::make_unique<MetricsRegistry>();
     metrics_registry_ = own_metrics_.get();
@@ -202,7 +203,10 @@ Status IngestServiceImpl::Start() {
     return Status::Ok();
   });
   EW_RETURN_IF_ERROR(st.WithContext("replaying the ingest log"));
-  log_position_ = log_->EndPosition();
+  {
+    MutexLock lock(&log_mu_);
+    log_position_ = log_->EndPosition();
+  }
   if (replayed > 0) {
     EW_LOG(kInfo) << "ingest: replayed " << replayed << " halves from the log";
   }
@@ -351,8 +355,8 @@ void IngestServiceImpl::Export(ExportRequest request, std::function<void(ExportR
   // saves two thread hand-offs per request. With --fsync always the writer's group commit
   // (one fdatasync for many requests) is better, so those requests always queue.
   if (config_.fsync != FsyncMode::kAlways && writer_queue_.Empty()) {
-    std::unique_lock<std::mutex> lock(log_mu_, std::try_to_lock);
-    if (lock.owns_lock()) {
+    if (log_mu_.TryLock()) {
+      MutexLock lock(&log_mu_, MutexLock::AdoptLock{});
       std::vector<PendingExport*> one{raw};
       CommitGroup(one);
       return;
@@ -377,13 +381,13 @@ Status IngestServiceImpl::FlushNow() {
   if (!started_.load() || stopped_.load()) {
     return Status::FailedPrecondition("IngestService: not running");
   }
-  std::unique_lock<std::mutex> lock(flush_mu_);
+  MutexLock lock(&flush_mu_);
   const uint64_t want = markers_emitted_ + 1;
   flush_wanted_.store(true, std::memory_order_release);
-  lock.unlock();
+  lock.Unlock();
   writer_waker_.Notify();
-  lock.lock();
-  flush_cv_.wait(lock, [&] { return flushes_done_ >= want || stop_flusher_; });
+  lock.Lock();
+  while (flushes_done_ < want && !stop_flusher_) flush_cv_.Wait(flush_mu_);
   if (flushes_done_ < want) return Status::Unavailable("IngestService: stopped before the flush");
   return last_flush_status_;
 }

@@ -1,23 +1,24 @@
 // IngestServiceImpl: the implementation behind IngestService (ingest_service.h). Threads:
 //  - I/O threads (the caller's) run Export: inflate, decode, derive HalfRecords, enqueue.
 //  - one log writer: group-commits queued requests to the IngestLog, then dispatches their
-//    records to the shard queues in log order and answers them; inserts flush markers.
+//    records to the shard queues in log order and answers them; inserts flush markers. An I/O
+//    thread that finds the log free and the queue empty commits its own request the same way.
 //  - one worker per shard: pairing, aggregation, expiry (ShardState); at a marker hands its
 //    flush part to the flusher.
 //  - one flusher: merges the parts of a marker into one FlushBatch, EdgeStore::ApplyFlush (with
 //    retries), then IngestLog::TruncateBefore.
 // The whole design and its memory orders: docs/ingest.md.
 //
-// Thread-safety: as IngestService.
+// Thread-safety: as IngestService. log_mu_ serializes log appends, dispatch and markers (the
+// writer or a committing I/O thread holds it); flush_mu_ guards the flush coordination and is
+// taken after log_mu_. Both are annotated (base/mutex.h) and checked by the clang build.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -26,6 +27,7 @@
 #include "base/config.h"
 #include "base/hash.h"
 #include "base/metrics.h"
+#include "base/mutex.h"
 #include "ingest/derive.h"
 #include "ingest/half_record.h"
 #include "ingest/ingest_service.h"
@@ -52,7 +54,7 @@ class IngestServiceImpl final : public IngestService {
   void Export(ExportRequest request, std::function<void(ExportResponse)> done) override;
   void Shutdown() override;
   bool Healthy() const override;
-  Status FlushNow() override;
+  Status FlushNow() override EXCLUDES(flush_mu_);
 
   // Requests waiting in the writer queue at most (beyond: kOverloaded).
   static constexpr size_t kWriterQueueRequests = 4096;
@@ -73,10 +75,10 @@ class IngestServiceImpl final : public IngestService {
     BodyType type = BodyType::kProtobuf;
     std::function<void(ExportResponse)> done;
   };
-  // Scratch of CommitGroup and Dispatch (under log_mu_), kept between groups.
-  std::vector<std::string> commit_encoded_;
-  std::vector<storage::IngestLog::RecordParts> commit_parts_;
-  std::vector<std::vector<std::string_view>> commit_bodies_;
+  // Scratch of CommitGroup and Dispatch, kept between groups.
+  std::vector<std::string> commit_encoded_ GUARDED_BY(log_mu_);
+  std::vector<storage::IngestLog::RecordParts> commit_parts_ GUARDED_BY(log_mu_);
+  std::vector<std::vector<std::string_view>> commit_bodies_ GUARDED_BY(log_mu_);
   // Work for one shard: records of one request in log order, or a flush marker, or stop.
   struct ShardItem {
     enum class Kind { kRecords, kMarker } kind = Kind::kRecords;
@@ -95,7 +97,6 @@ class IngestServiceImpl final : public IngestService {
     std::atomic<uint64_t> pending{0};
     ShardCounters reported;       // what was already added to the metric counters
     uint64_t reported_grows = 0;  // the same for the pending table's growth steps
-    uint32_t unnotified = 0;      // writer thread only: record items pushed since the last Notify
   };
   struct FlushInProgress {
     uint64_t position = 0;
@@ -122,20 +123,21 @@ class IngestServiceImpl final : public IngestService {
                      int retry_after_s);
 
   // Writer thread.
-  void WriterLoop();
-  void CommitGroup(std::vector<PendingExport*>& group);
-  void Dispatch(PendingExport& e);
-  void EmitMarker();
-  void PushToShard(size_t shard, ShardItem* item);
+  void WriterLoop() EXCLUDES(log_mu_, flush_mu_);
+  // Under log_mu_: the writer thread, or an I/O thread committing its own request (Export).
+  void CommitGroup(std::vector<PendingExport*>& group) REQUIRES(log_mu_);
+  void Dispatch(PendingExport& e) REQUIRES(log_mu_);
+  void EmitMarker() REQUIRES(log_mu_) EXCLUDES(flush_mu_);
+  void PushToShard(size_t shard, ShardItem* item) REQUIRES(log_mu_);
 
   // Shard worker threads.
   void ShardLoop(size_t index);
-  void ProcessShardItem(size_t index, ShardItem* item);
+  void ProcessShardItem(size_t index, ShardItem* item) EXCLUDES(flush_mu_);
   void ReportShardCounters(Shard& shard);
 
   // Flusher thread.
-  void FlusherLoop();
-  Status ApplyWithRetry(const storage::FlushBatch& batch);
+  void FlusherLoop() EXCLUDES(flush_mu_);
+  Status ApplyWithRetry(const storage::FlushBatch& batch) EXCLUDES(flush_mu_);
   // Merges, applies (with retries) and truncates the log for one flush.
   Status ApplyFlushOf(FlushInProgress& f);
   static void ReleaseFreeMemory();
@@ -154,7 +156,7 @@ class IngestServiceImpl final : public IngestService {
                              int64_t now_ms);
 
   size_t ShardOf(const HalfRecord& r) const { return ShardIndexOf(r, shards_.size()); }
-  void StopThreads();
+  void StopThreads() EXCLUDES(flush_mu_);
 
   storage::EdgeStore* store_;
   Config config_;
@@ -173,8 +175,11 @@ class IngestServiceImpl final : public IngestService {
   std::thread writer_;
   // Serializes log appends, dispatch to the shards and markers: held by the writer thread for
   // each group, marker and sync, and by an I/O thread committing its own request (Export).
-  std::mutex log_mu_;
-  uint64_t log_position_ = 0;     // under log_mu_ (and Start before threads)
+  // Taken before flush_mu_ (EmitMarker).
+  Mutex log_mu_ ACQUIRED_BEFORE(flush_mu_);
+  uint64_t log_position_ GUARDED_BY(log_mu_) = 0;
+  // Per shard: record items pushed since the shard's last Notify (PushToShard).
+  std::vector<uint32_t> shard_unnotified_ GUARDED_BY(log_mu_);
   uint64_t synced_position_ = 0;  // writer thread: the log end at its last sync
 
   std::atomic<bool> accepting_{false};
@@ -189,19 +194,19 @@ class IngestServiceImpl final : public IngestService {
   std::atomic<bool> flush_wanted_{false};  // FlushNow asked; the writer emits a marker
 
   // Flush coordination.
-  std::mutex flush_mu_;
-  std::condition_variable flush_cv_;
-  uint64_t markers_emitted_ = 0;                 // GUARDED_BY(flush_mu_)
-  uint64_t flushes_done_ = 0;                    // GUARDED_BY(flush_mu_)
-  Status last_flush_status_;                     // GUARDED_BY(flush_mu_)
-  std::map<uint64_t, FlushInProgress> flushes_;  // GUARDED_BY(flush_mu_)
+  Mutex flush_mu_;
+  CondVar flush_cv_;  // flushes_ complete, flushes_done_ advanced, or stop_flusher_
+  uint64_t markers_emitted_ GUARDED_BY(flush_mu_) = 0;
+  uint64_t flushes_done_ GUARDED_BY(flush_mu_) = 0;
+  Status last_flush_status_ GUARDED_BY(flush_mu_);
+  std::map<uint64_t, FlushInProgress> flushes_ GUARDED_BY(flush_mu_);
   // The persisted pending state (docs/format/storage.md, "Pending state"): flusher thread only
   // (and Start before the threads).
   uint64_t next_pending_seq_ = 1;
   std::vector<std::string> pending_keys_;     // every key in the pending column family
   uint64_t pending_records_ = 0;              // records (adds and drops) in those keys
   std::atomic<bool> snapshot_wanted_{false};  // the next marker is a full one
-  bool stop_flusher_ = false;                 // GUARDED_BY(flush_mu_)
+  bool stop_flusher_ GUARDED_BY(flush_mu_) = false;
   std::thread flusher_;
 };
 

@@ -58,7 +58,7 @@ void ShardState::DenseBuckets::MoveInto(storage::LatencySketch* out) {
 
 bool PathCap::Admit(NodeId client, NodeId server, StringId path) {
   uint64_t edge = (static_cast<uint64_t>(client) << 32) | server;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto& set = paths_[edge];
   if (set.count(path)) return true;
   if (set.size() >= max_paths_) return false;

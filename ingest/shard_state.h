@@ -14,12 +14,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
 #include "ingest/derive.h"
 #include "ingest/half_record.h"
@@ -35,12 +35,12 @@ namespace ew::ingest {
 class PathCap {
  public:
   explicit PathCap(uint32_t max_paths) : max_paths_(max_paths) {}
-  bool Admit(storage::NodeId client, storage::NodeId server, storage::StringId path);
+  bool Admit(storage::NodeId client, storage::NodeId server, storage::StringId path) EXCLUDES(mu_);
 
  private:
   uint32_t max_paths_;
-  std::mutex mu_;
-  std::unordered_map<uint64_t, std::unordered_set<storage::StringId>> paths_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::unordered_map<uint64_t, std::unordered_set<storage::StringId>> paths_ GUARDED_BY(mu_);
 };
 
 struct ShardOptions {

@@ -21,11 +21,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
+
+#include "base/mutex.h"
 
 namespace ew::ingest {
 
@@ -106,18 +106,21 @@ class Waker {
   void Notify() {
     epoch_.fetch_add(1, std::memory_order_seq_cst);
     if (waiters_.load(std::memory_order_seq_cst) > 0) {
-      std::lock_guard<std::mutex> lock(mu_);
-      cv_.notify_one();
+      MutexLock lock(&mu_);
+      cv_.NotifyOne();
     }
   }
   // Consumer side: sleeps up to timeout unless has_work() or a Notify arrives.
   template <typename HasWork>
   void Wait(std::chrono::milliseconds timeout, HasWork has_work) {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     waiters_.fetch_add(1, std::memory_order_seq_cst);
     const uint64_t seen = epoch_.load(std::memory_order_seq_cst);
     if (!has_work()) {
-      cv_.wait_for(lock, timeout, [&] { return epoch_.load(std::memory_order_seq_cst) != seen; });
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      while (epoch_.load(std::memory_order_seq_cst) == seen) {
+        if (!cv_.WaitUntil(mu_, deadline)) break;
+      }
     }
     waiters_.fetch_sub(1, std::memory_order_seq_cst);
   }
@@ -125,8 +128,8 @@ class Waker {
  private:
   std::atomic<uint64_t> epoch_{0};
   std::atomic<uint32_t> waiters_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
+  Mutex mu_;  // guards no data: it orders a notify after the consumer's wait began
+  CondVar cv_;
 };
 
 }  // namespace ew::ingest

@@ -348,7 +348,7 @@ void EdgeTable::Clear() {
 }
 
 EdgeTable EdgeTablePool::Take() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (tables_.empty()) return EdgeTable();
   EdgeTable t = std::move(tables_.back());
   tables_.pop_back();
@@ -357,7 +357,7 @@ EdgeTable EdgeTablePool::Take() {
 
 void EdgeTablePool::Give(EdgeTable&& table) {
   table.Clear();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (tables_.size() < keep_) tables_.push_back(std::move(table));
 }
 

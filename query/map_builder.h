@@ -10,13 +10,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "query/planner.h"
 #include "query/predicate.h"
 #include "query/query_limits.h"
@@ -144,17 +144,17 @@ class EdgeTable {
 
 // Edge tables kept between queries (with their latency windows): a 10,000-edge map needs tens of
 // MiB of them, which fresh allocations would fault in page by page on every query. Holds at most
-// `keep` tables; thread-safe.
+// `keep` tables; thread-safe (Take and Give take mu_).
 class EdgeTablePool {
  public:
   explicit EdgeTablePool(size_t keep) : keep_(keep) {}
-  EdgeTable Take();              // a cleared table (empty one when the pool has none)
-  void Give(EdgeTable&& table);  // keeps it (cleared) unless the pool is full
+  EdgeTable Take() EXCLUDES(mu_);              // a cleared table (empty one when the pool has none)
+  void Give(EdgeTable&& table) EXCLUDES(mu_);  // keeps it (cleared) unless the pool is full
 
  private:
-  std::mutex mu_;
+  Mutex mu_;
   size_t keep_;
-  std::vector<EdgeTable> tables_;  // GUARDED_BY(mu_)
+  std::vector<EdgeTable> tables_ GUARDED_BY(mu_);
 };
 // The default number of threads a query scans with: the machine's hardware threads, at most 4.
 int DefaultScanThreads();

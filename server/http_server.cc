@@ -14,17 +14,16 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <condition_variable>
 #include <csignal>
 #include <deque>
 #include <exception>
 #include <future>
 #include <list>
-#include <mutex>
 #include <optional>
 #include <thread>
 
 #include "base/log.h"
+#include "base/mutex.h"
 #include "base/thread_name.h"
 
 namespace ew::server {
@@ -59,10 +58,10 @@ struct ServerShared {
   HttpServerOptions options;
   MetricsRegistry* metrics = nullptr;
   std::atomic<bool> stopping{false};
-  std::mutex mu;
-  std::condition_variable cv;
-  std::list<std::weak_ptr<Session>> sessions;  // GUARDED_BY(mu)
-  size_t live = 0;                             // GUARDED_BY(mu)
+  Mutex mu;
+  CondVar cv;  // live decreased
+  std::list<std::weak_ptr<Session>> sessions GUARDED_BY(mu);
+  size_t live GUARDED_BY(mu) = 0;
   Gauge* connections = nullptr;
 
   void CountRequest(const std::string& listener, const std::string& route, int code) {
@@ -101,9 +100,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ~Session() {
     shared_->connections->Add(-1);
-    std::lock_guard<std::mutex> lock(shared_->mu);
+    MutexLock lock(&shared_->mu);
     --shared_->live;
-    shared_->cv.notify_all();
+    shared_->cv.NotifyAll();
   }
 
   void Run() {
@@ -376,9 +375,9 @@ struct HttpServer::Impl {
   asio::signal_set signals{ioc, SIGTERM, SIGINT};
   std::vector<std::unique_ptr<Listener>> listeners;
   std::vector<std::thread> threads;
-  std::mutex signal_mu;
-  std::condition_variable signal_cv;
-  bool signalled = false;  // GUARDED_BY(signal_mu)
+  Mutex signal_mu;
+  CondVar signal_cv;
+  bool signalled GUARDED_BY(signal_mu) = false;
 
   Status Bind(Listener* l);
   asio::io_context& NextContext() {
@@ -444,7 +443,7 @@ void HttpServer::Impl::OnAccept(Listener* l, beast::error_code ec, tcp::socket s
     socket.set_option(tcp::no_delay(true), ec);
     auto session = std::make_shared<Session>(std::move(socket), l);
     {
-      std::lock_guard<std::mutex> lock(shared.mu);
+      MutexLock lock(&shared.mu);
       ++shared.live;
       // Forget ended sessions once they are half of the list (amortized O(1) per accept).
       if (shared.sessions.size() >= 2 * shared.live + 16) {
@@ -481,9 +480,9 @@ Status HttpServer::Start(std::vector<ListenerSpec> listeners) {
   impl_->signals.async_wait([this](beast::error_code ec, int sig) {
     if (ec) return;
     EW_LOG(kInfo) << "server: signal " << sig << ", shutting down";
-    std::lock_guard<std::mutex> lock(impl_->signal_mu);
+    MutexLock lock(&impl_->signal_mu);
     impl_->signalled = true;
-    impl_->signal_cv.notify_all();
+    impl_->signal_cv.NotifyAll();
   });
   uint32_t n = std::max<uint32_t>(1, impl_->shared.options.io_threads);
   for (uint32_t i = 1; i < n; ++i)
@@ -515,8 +514,8 @@ std::vector<std::string> HttpServer::BoundAddresses() const {
 }
 
 void HttpServer::WaitForSignal() {
-  std::unique_lock<std::mutex> lock(impl_->signal_mu);
-  impl_->signal_cv.wait(lock, [this] { return impl_->signalled; });
+  MutexLock lock(&impl_->signal_mu);
+  while (!impl_->signalled) impl_->signal_cv.Wait(impl_->signal_mu);
 }
 
 void HttpServer::StopAccepting() {
@@ -537,15 +536,18 @@ void HttpServer::StopAccepting() {
 bool HttpServer::Drain(std::chrono::milliseconds timeout) {
   std::vector<std::shared_ptr<Session>> live;
   {
-    std::lock_guard<std::mutex> lock(impl_->shared.mu);
+    MutexLock lock(&impl_->shared.mu);
     for (auto& w : impl_->shared.sessions) {
       if (auto s = w.lock()) live.push_back(std::move(s));
     }
   }
   for (auto& s : live) s->BeginShutdown();
   live.clear();
-  std::unique_lock<std::mutex> lock(impl_->shared.mu);
-  return impl_->shared.cv.wait_for(lock, timeout, [this] { return impl_->shared.live == 0; });
+  MutexLock lock(&impl_->shared.mu);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (impl_->shared.live != 0 && impl_->shared.cv.WaitUntil(impl_->shared.mu, deadline)) {
+  }
+  return impl_->shared.live == 0;
 }
 
 void HttpServer::Stop() {

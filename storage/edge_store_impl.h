@@ -2,9 +2,12 @@
 // edge_store_open.cc (open, options, health, administration), edge_store_write.cc (dictionary
 // interning, ApplyFlush), edge_store_read.cc (scans). Layout: docs/format/storage.md.
 //
-// Thread-safety: as EdgeStore. The dictionary is read-mostly: lookups take dict_mu_ shared,
-// Intern* serialize on intern_mu_ and take dict_mu_ exclusively only to publish a new entry.
-// ApplyFlush calls serialize on flush_mu_. Health state is behind health_mu_.
+// Thread-safety: as EdgeStore; the lock contracts are annotations (base/mutex.h) checked by the
+// clang build. The dictionary (nodes_, node_index_, strings_) is GUARDED_BY dict_mu_ and
+// read-mostly: lookups take it shared; Intern* serialize on intern_mu_ (which orders id
+// assignment and the dictionary write: intern_mu_ before dict_mu_) and take dict_mu_ exclusively
+// only to publish a new entry. ApplyFlush calls serialize on flush_mu_. The health error is
+// behind HealthListener::mu_, the resume throttle behind resume_mu_.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -13,12 +16,11 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "storage/edge_store.h"
 #include "storage/rocks_ops.h"
 
@@ -50,13 +52,13 @@ class HealthListener : public rocksdb::EventListener {
   explicit HealthListener(MetricsRegistry* metrics);
   void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* bg_error) override;
   void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override;
-  void SetError(const Status& s);
-  void Clear();
-  Status Get() const;
+  void SetError(const Status& s) EXCLUDES(mu_);
+  void Clear() EXCLUDES(mu_);
+  Status Get() const EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  Status error_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  Status error_ GUARDED_BY(mu_);
   Counter* errors_total_ = nullptr;
   Gauge* healthy_ = nullptr;
 };
@@ -105,14 +107,14 @@ class EdgeStoreImpl final : public EdgeStore {
   static std::string NodeIndexKey(NodeKind kind, StringId ns_id, std::string_view name);
 
   Status CheckSchemaVersion();
-  Status LoadDictionary();
-  Status LoadDictEntry(std::string_view key, std::string_view value);
-  StringId NsOfNode(NodeId id) const;
-  Status PutDict(const std::string& key, const std::string& value);
-  Status TryResume() const;
-  void BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb);
+  Status LoadDictionary() EXCLUDES(dict_mu_);
+  Status LoadDictEntry(std::string_view key, std::string_view value) REQUIRES(dict_mu_);
+  StringId NsOfNode(NodeId id) const EXCLUDES(dict_mu_);
+  Status PutDict(const std::string& key, const std::string& value) REQUIRES(intern_mu_);
+  Status TryResume() const EXCLUDES(resume_mu_);
+  void BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
   void WriteFamilyTiers(Family f, const std::unordered_map<std::string, RollupValue>& minute,
-                        rocksdb::WriteBatch* wb);
+                        rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
 
   StoreOptions options_;
   rocksdb::DB* db_ = nullptr;
@@ -120,16 +122,17 @@ class EdgeStoreImpl final : public EdgeStore {
   std::vector<std::unique_ptr<RetentionFilter>> filters_;
   std::shared_ptr<HealthListener> listener_;
 
-  mutable std::shared_mutex dict_mu_;
-  std::vector<NodeInfo> nodes_{NodeInfo{}};             // GUARDED_BY(dict_mu_); id 0 empty
-  std::unordered_map<std::string, NodeId> node_index_;  // GUARDED_BY(dict_mu_)
-  StringDict strings_[3];                               // GUARDED_BY(dict_mu_)
-  std::mutex intern_mu_;
+  // Serializes Intern*: taken before dict_mu_, held across the dictionary write.
+  Mutex intern_mu_ ACQUIRED_BEFORE(dict_mu_);
+  mutable SharedMutex dict_mu_;
+  std::vector<NodeInfo> nodes_ GUARDED_BY(dict_mu_){NodeInfo{}};  // id 0 empty
+  std::unordered_map<std::string, NodeId> node_index_ GUARDED_BY(dict_mu_);
+  StringDict strings_[3] GUARDED_BY(dict_mu_);
 
-  std::mutex flush_mu_;
+  Mutex flush_mu_;  // serializes ApplyFlush
   std::atomic<uint64_t> flushed_position_{0};
-  mutable std::mutex resume_mu_;
-  mutable int64_t last_resume_ms_ = 0;  // GUARDED_BY(resume_mu_)
+  mutable Mutex resume_mu_;
+  mutable int64_t last_resume_ms_ GUARDED_BY(resume_mu_) = 0;
 
   Counter* flushes_total_ = nullptr;
   Counter* flush_bytes_total_ = nullptr;

@@ -92,19 +92,19 @@ void HealthListener::OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryIn
 }
 
 void HealthListener::SetError(const Status& s) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   error_ = s;
   if (healthy_ != nullptr) healthy_->Set(0);
 }
 
 void HealthListener::Clear() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   error_ = Status::Ok();
   if (healthy_ != nullptr) healthy_->Set(1);
 }
 
 Status HealthListener::Get() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return error_;
 }
 
@@ -264,7 +264,7 @@ Status EdgeStoreImpl::TryResume() const {
   Status health = listener_->Get();
   if (health.ok() || options_.read_only) return health;
   {
-    std::lock_guard lock(resume_mu_);
+    MutexLock lock(&resume_mu_);
     int64_t now = MonoNowNs() / 1'000'000;
     if (now - last_resume_ms_ < 1000) return health;
     last_resume_ms_ = now;
@@ -319,7 +319,7 @@ StoreStats EdgeStoreImpl::Stats() const {
     stats.families.push_back(std::move(cf));
   }
   stats.flushed_log_position = FlushedLogPosition();
-  std::shared_lock lock(dict_mu_);
+  ReaderLock lock(&dict_mu_);
   stats.node_count = nodes_.size() - 1;
   return stats;
 }

@@ -212,7 +212,7 @@ std::vector<ScanSpec> EdgeStoreImpl::SplitScan(const ScanSpec& spec, int parts) 
   if (parts <= 1 || spec.node.has_value()) return {spec};
   std::vector<uint64_t> leads;
   {
-    std::shared_lock lock(dict_mu_);
+    ReaderLock lock(&dict_mu_);
     leads.reserve(nodes_.size());
     for (size_t id = 1; id < nodes_.size(); ++id) {
       const StringId ns = nodes_[id].ns_id;

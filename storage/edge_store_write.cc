@@ -27,7 +27,7 @@ std::string EdgeStoreImpl::NodeIndexKey(NodeKind kind, StringId ns_id, std::stri
 Status EdgeStoreImpl::LoadDictionary() {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), handles_[kCfDict]));
-  std::unique_lock lock(dict_mu_);
+  WriterLock lock(&dict_mu_);
   // 'N' sorts before 'S', but nodes need their namespace strings: strings first.
   for (char tag : {keys::kDictStringTag, keys::kDictNodeTag}) {
     for (it->Seek(std::string(1, tag)); it->Valid() && it->key()[0] == tag; it->Next()) {
@@ -81,18 +81,18 @@ Result<StringId> EdgeStoreImpl::InternString(StringKind kind, std::string_view s
   auto& dict = strings_[static_cast<size_t>(kind)];
   std::string key(s);
   {
-    std::shared_lock lock(dict_mu_);
+    ReaderLock lock(&dict_mu_);
     if (auto it = dict.index.find(key); it != dict.index.end()) return it->second;
   }
-  std::lock_guard intern(intern_mu_);
+  MutexLock intern(&intern_mu_);
   StringId id;
   {
-    std::shared_lock lock(dict_mu_);
+    ReaderLock lock(&dict_mu_);
     if (auto it = dict.index.find(key); it != dict.index.end()) return it->second;
     id = static_cast<StringId>(dict.by_id.size());
   }
   EW_RETURN_IF_ERROR(PutDict(keys::DictStringKey(kind, id), key));
-  std::unique_lock lock(dict_mu_);
+  WriterLock lock(&dict_mu_);
   dict.by_id.push_back(key);
   dict.index.emplace(std::move(key), id);
   return id;
@@ -108,34 +108,34 @@ Result<NodeId> EdgeStoreImpl::InternNode(NodeKind kind, std::string_view ns,
   EW_ASSIGN_OR_RETURN(StringId ns_id, InternString(StringKind::kNamespace, ns));
   std::string index_key = NodeIndexKey(kind, ns_id, name);
   {
-    std::shared_lock lock(dict_mu_);
+    ReaderLock lock(&dict_mu_);
     if (auto it = node_index_.find(index_key); it != node_index_.end()) return it->second;
   }
-  std::lock_guard intern(intern_mu_);
+  MutexLock intern(&intern_mu_);
   NodeId id;
   {
-    std::shared_lock lock(dict_mu_);
+    ReaderLock lock(&dict_mu_);
     if (auto it = node_index_.find(index_key); it != node_index_.end()) return it->second;
     id = static_cast<NodeId>(nodes_.size());
   }
   std::string value;
   EncodeDictNode(kind, ns_id, name, &value);
   EW_RETURN_IF_ERROR(PutDict(keys::DictNodeKey(id), value));
-  std::unique_lock lock(dict_mu_);
+  WriterLock lock(&dict_mu_);
   nodes_.push_back(NodeInfo{kind, std::string(ns), std::string(name), ns_id});
   node_index_.emplace(std::move(index_key), id);
   return id;
 }
 
 std::optional<NodeInfo> EdgeStoreImpl::GetNode(NodeId id) const {
-  std::shared_lock lock(dict_mu_);
+  ReaderLock lock(&dict_mu_);
   if (id == 0 || id >= nodes_.size()) return std::nullopt;
   return nodes_[id];
 }
 
 std::optional<NodeId> EdgeStoreImpl::FindNode(NodeKind kind, std::string_view ns,
                                               std::string_view name) const {
-  std::shared_lock lock(dict_mu_);
+  ReaderLock lock(&dict_mu_);
   StringId ns_id = 0;
   if (!ns.empty()) {
     const auto& idx = strings_[static_cast<size_t>(StringKind::kNamespace)].index;
@@ -149,7 +149,7 @@ std::optional<NodeId> EdgeStoreImpl::FindNode(NodeKind kind, std::string_view ns
 }
 
 std::vector<std::pair<NodeId, NodeInfo>> EdgeStoreImpl::ListNodes() const {
-  std::shared_lock lock(dict_mu_);
+  ReaderLock lock(&dict_mu_);
   std::vector<std::pair<NodeId, NodeInfo>> out;
   out.reserve(nodes_.size());
   for (NodeId id = 1; id < nodes_.size(); ++id) {
@@ -160,7 +160,7 @@ std::vector<std::pair<NodeId, NodeInfo>> EdgeStoreImpl::ListNodes() const {
 
 std::optional<std::string> EdgeStoreImpl::GetString(StringKind kind, StringId id) const {
   if (static_cast<uint8_t>(kind) > 2) return std::nullopt;
-  std::shared_lock lock(dict_mu_);
+  ReaderLock lock(&dict_mu_);
   const auto& by_id = strings_[static_cast<size_t>(kind)].by_id;
   if (id >= by_id.size() || (id != 0 && by_id[id].empty())) return std::nullopt;
   return by_id[id];
@@ -169,7 +169,7 @@ std::optional<std::string> EdgeStoreImpl::GetString(StringKind kind, StringId id
 std::optional<StringId> EdgeStoreImpl::FindString(StringKind kind, std::string_view s) const {
   if (s.empty()) return StringId{0};
   if (static_cast<uint8_t>(kind) > 2) return std::nullopt;
-  std::shared_lock lock(dict_mu_);
+  ReaderLock lock(&dict_mu_);
   const auto& idx = strings_[static_cast<size_t>(kind)].index;
   auto it = idx.find(std::string(s));
   if (it == idx.end()) return std::nullopt;
@@ -179,7 +179,7 @@ std::optional<StringId> EdgeStoreImpl::FindString(StringKind kind, std::string_v
 std::vector<std::pair<StringId, std::string>> EdgeStoreImpl::ListStrings(StringKind kind) const {
   std::vector<std::pair<StringId, std::string>> out;
   if (static_cast<uint8_t>(kind) > 2) return out;
-  std::shared_lock lock(dict_mu_);
+  ReaderLock lock(&dict_mu_);
   const auto& by_id = strings_[static_cast<size_t>(kind)].by_id;
   for (StringId id = 1; id < by_id.size(); ++id) {
     if (!by_id[id].empty()) out.emplace_back(id, by_id[id]);
@@ -188,7 +188,7 @@ std::vector<std::pair<StringId, std::string>> EdgeStoreImpl::ListStrings(StringK
 }
 
 StringId EdgeStoreImpl::NsOfNode(NodeId id) const {
-  std::shared_lock lock(dict_mu_);
+  ReaderLock lock(&dict_mu_);
   return id < nodes_.size() ? nodes_[id].ns_id : 0;
 }
 
@@ -347,7 +347,7 @@ void EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch
 
 Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
   if (options_.read_only) return Status::FailedPrecondition("storage: opened read-only");
-  std::lock_guard lock(flush_mu_);
+  MutexLock lock(&flush_mu_);
   const int64_t t0 = MonoNowNs();
   if (Status health = TryResume(); !health.ok()) {
     if (flush_failures_total_ != nullptr) flush_failures_total_->Add();

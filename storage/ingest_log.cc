@@ -14,9 +14,9 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
-#include <mutex>
 
 #include "base/log.h"
+#include "base/mutex.h"
 #include "storage/ingest_log_format.h"
 
 namespace ew::storage {
@@ -243,7 +243,7 @@ class IngestLogImpl final : public IngestLog {
   Counter* replay_corruptions_ = nullptr;
   Counter* append_errors_ = nullptr;
 
-  // Writer-thread state (Append/Sync, and Open before the log is shared).
+  // Writer state: Append/Sync (serialized by the caller), and Open before the log is shared.
   Fd fd_;                           // the active (newest) segment
   uint64_t active_start_ = 0;       // its start position
   uint64_t active_size_ = 0;        // bytes of whole records in it
@@ -256,9 +256,9 @@ class IngestLogImpl final : public IngestLog {
   // segment list that holds it.
   std::atomic<uint64_t> end_{0};
 
-  mutable std::mutex mu_;
-  std::vector<Segment> segments_;  // GUARDED_BY(mu_): ascending
-  std::vector<uint64_t> free_;     // GUARDED_BY(mu_): segments kept for reuse (old starts)
+  mutable Mutex mu_;
+  std::vector<Segment> segments_ GUARDED_BY(mu_);  // ascending
+  std::vector<uint64_t> free_ GUARDED_BY(mu_);     // segments kept for reuse (old starts)
 };
 
 Status IngestLogImpl::OpenActive(const Segment& seg, uint64_t size) {
@@ -335,7 +335,7 @@ Status IngestLogImpl::CutTornTail(const Segment& seg) {
     fd_.Reset();
     if (::unlink(path.c_str()) != 0) return WriteError("unlink", path, errno);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       segments_.pop_back();
     }
     return StartSegment(start);
@@ -347,7 +347,7 @@ Status IngestLogImpl::CutTornTail(const Segment& seg) {
 Fd IngestLogImpl::ReuseFreeSegment(const std::string& path) {
   uint64_t old_start = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (free_.empty()) return Fd();
     old_start = free_.back();
     free_.pop_back();
@@ -390,7 +390,7 @@ Status IngestLogImpl::StartSegment(uint64_t start) {
   active_size_ = 0;
   needs_repair_ = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (segments_.empty() || segments_.back().start != start) segments_.push_back({start, false});
   }
   end_.store(start, std::memory_order_release);
@@ -407,7 +407,7 @@ Status IngestLogImpl::Init() {
     listing.free.pop_back();
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     segments_ = listing.segments;
     free_ = listing.free;
   }
@@ -541,7 +541,7 @@ Status IngestLogImpl::Replay(
     uint64_t from, const std::function<Status(uint64_t end, std::string_view record)>& fn) {
   std::vector<Segment> segments;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     segments = segments_;
   }
   const uint64_t log_end = EndPosition();
@@ -573,7 +573,7 @@ Status IngestLogImpl::Replay(
 }
 
 Status IngestLogImpl::TruncateBefore(uint64_t position) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   size_t removed = 0;
   // The newest segment always stays: its name carries the log's end across restarts. Up to
   // kMaxFreeSegments flushed ones are kept for reuse (renamed, so no listing takes them for

@@ -4,8 +4,9 @@
 // Format: docs/format/ingest-log.md. Positions are byte offsets in one logical stream that is
 // split into segment files; a position never decreases.
 //
-// Thread-safety: Append/Sync are called by one writer thread; Replay before writing starts;
-// TruncateBefore and EndPosition from any thread.
+// Thread-safety: Append/Sync one at a time, from any thread (the caller serializes them: ingest
+// holds its log mutex); Replay before writing starts; TruncateBefore and EndPosition from any
+// thread.
 //
 // Errors: Append fails with ResourceExhausted (ENOSPC, EFBIG, EDQUOT) or IOError (anything
 // else); the bytes it wrote are cut off again, so the next Append can succeed once the cause

@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <queue>
 #include <thread>
 #include <unordered_map>
 
+#include "base/mutex.h"
 #include "base/time.h"
 #include "tools/ledger.h"
 #include "tools/loadgen_post.h"
@@ -36,33 +35,33 @@ struct Batch {
 class BatchQueue {
  public:
   explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
-  void Push(Batch b) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return q_.size() < capacity_; });
+  void Push(Batch b) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    while (q_.size() >= capacity_) not_full_.Wait(mu_);
     q_.push_back(std::move(b));
-    not_empty_.notify_one();
+    not_empty_.NotifyOne();
   }
-  bool Pop(Batch* b) {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
+  bool Pop(Batch* b) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
+    while (q_.empty() && !closed_) not_empty_.Wait(mu_);
     if (q_.empty()) return false;
     *b = std::move(q_.front());
     q_.pop_front();
-    not_full_.notify_one();
+    not_full_.NotifyOne();
     return true;
   }
-  void Close() {
-    std::lock_guard lock(mu_);
+  void Close() EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     closed_ = true;
-    not_empty_.notify_all();
+    not_empty_.NotifyAll();
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable not_empty_, not_full_;
-  std::deque<Batch> q_;
+  Mutex mu_;
+  CondVar not_empty_, not_full_;
+  std::deque<Batch> q_ GUARDED_BY(mu_);
   size_t capacity_;
-  bool closed_ = false;
+  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 struct Held {
@@ -86,8 +85,8 @@ class Run {
  private:
   void Drive();
   void Sender();
-  void Resolve(const Batch& b, PostOutcome outcome);
-  void Finalize(ReqState* st);  // REQUIRES: mu_ held
+  void Resolve(const Batch& b, PostOutcome outcome) EXCLUDES(mu_);
+  void Finalize(ReqState* st) REQUIRES(mu_);
   void Generate(int64_t mono_ns, double elapsed_s);
   void FormBatch(size_t max_spans);
   void Progress();
@@ -104,9 +103,11 @@ class Run {
   uint64_t spans_generated_ = 0;
   uint64_t batches_formed_ = 0;
 
-  std::mutex mu_;  // guards table_ and ledger_; ReqState::req is immutable once queued
-  std::unordered_map<ReqState*, std::unique_ptr<ReqState>> table_;
-  Ledger ledger_;
+  // Guards table_, ledger_ and the mutable fields of the ReqStates in table_ (acked,
+  // ambiguous, outstanding); ReqState::req is immutable once queued.
+  Mutex mu_;
+  std::unordered_map<ReqState*, std::unique_ptr<ReqState>> table_ GUARDED_BY(mu_);
+  Ledger ledger_ GUARDED_BY(mu_);
 
   std::atomic<uint64_t> spans_sent_{0}, spans_acked_{0}, http_requests_{0}, http_failures_{0},
       rejected_{0}, body_bytes_{0}, requests_counted_{0};
@@ -122,7 +123,7 @@ void Run::Generate(int64_t mono_ns, double elapsed_s) {
   }
   std::vector<GenRequest> reqs;
   gen_.Generate(static_cast<uint64_t>(WallNowNs()), &reqs, eb, lb);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (GenRequest& r : reqs) {
     auto st = std::make_unique<ReqState>();
     st->req = std::move(r);
@@ -187,7 +188,7 @@ void Run::Sender() {
 }
 
 void Run::Resolve(const Batch& b, PostOutcome outcome) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (auto [st, half] : b.refs) {
     if (outcome == PostOutcome::kAcked) st->acked |= static_cast<uint8_t>(1u << half);
     if (outcome == PostOutcome::kPartial || outcome == PostOutcome::kAmbiguous) {
@@ -291,9 +292,12 @@ void Run::Drive() {
 }
 
 int Run::Execute() {
-  ledger_.seed = o_.topology.seed;
-  ledger_.encoding = std::string(EncodingName(o_.encoding));
-  ledger_.started_ms = WallNowMs();
+  {
+    MutexLock lock(&mu_);
+    ledger_.seed = o_.topology.seed;
+    ledger_.encoding = std::string(EncodingName(o_.encoding));
+    ledger_.started_ms = WallNowMs();
+  }
   const int64_t start = MonoNowNs();
   std::vector<std::thread> senders;
   for (int i = 0; i < std::max(1, o_.connections); ++i) senders.emplace_back([this] { Sender(); });
@@ -304,6 +308,7 @@ int Run::Execute() {
   for (auto& t : senders) t.join();
   done_ = true;
   if (progress.joinable()) progress.join();
+  MutexLock lock(&mu_);  // the threads are joined: uncontended
   ledger_.ended_ms = WallNowMs();
   ledger_.rejected_spans = rejected_.load();
   ledger_.spans_acknowledged = spans_acked_.load();
