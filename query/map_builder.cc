@@ -5,10 +5,8 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string_view>
 #include <thread>
 #include <tuple>
@@ -295,17 +293,17 @@ struct ParallelScan {
   std::vector<EdgeTable> tables;
   std::vector<Status> status;
   std::unique_ptr<std::atomic<bool>[]> claimed;
-  std::mutex mu;
-  std::condition_variable finished_cv;
-  size_t finished = 0;  // GUARDED_BY(mu): parts scanned to the end (by anyone)
+  Mutex mu;
+  CondVar finished_cv;
+  size_t finished GUARDED_BY(mu) = 0;  // parts scanned to the end (by anyone)
 
   // Scans part t unless someone already claimed it.
   void RunPart(size_t t, const storage::EdgeStore& store, QueryLimits* limits) {
     if (claimed[t].exchange(true, std::memory_order_acq_rel)) return;
     status[t] = ScanInto(work[t], store, nullptr, &tables[t], limits);
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(&mu);
     ++finished;
-    finished_cv.notify_all();
+    finished_cv.NotifyAll();
   }
 };
 
@@ -326,8 +324,8 @@ Result<EdgeTable> ScanParallel(std::vector<std::vector<storage::ScanSpec>> work,
   }
   for (size_t t = 0; t < n; ++t) scan->RunPart(t, store, limits);
   {
-    std::unique_lock<std::mutex> lock(scan->mu);
-    scan->finished_cv.wait(lock, [&] { return scan->finished == n; });
+    MutexLock lock(&scan->mu);
+    while (scan->finished != n) scan->finished_cv.Wait(scan->mu);
   }
   for (size_t t = 0; t < n; ++t) EW_RETURN_IF_ERROR(scan->status[t]);
   EdgeTable& merged = scan->tables[0];

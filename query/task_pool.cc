@@ -20,25 +20,25 @@ TaskPool::TaskPool(std::string name, int threads, size_t queue_limit, int nice)
 
 TaskPool::~TaskPool() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  wake_.NotifyAll();
   for (auto& t : threads_) t.join();
 }
 
 bool TaskPool::TrySubmit(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (queue_limit_ != 0 && queue_.size() >= queue_limit_) return false;
     queue_.push_back(std::move(task));
   }
-  wake_.notify_one();
+  wake_.NotifyOne();
   return true;
 }
 
 size_t TaskPool::Queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
@@ -54,8 +54,8 @@ void TaskPool::Run(int index, int nice) {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && queue_.empty()) wake_.Wait(mu_);
       if (queue_.empty()) return;  // stopping, and every queued task has run
       task = std::move(queue_.front());
       queue_.pop_front();

@@ -6,14 +6,15 @@
 // destructor runs the tasks still queued, then joins the threads; no TrySubmit may race with it.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace ew::query {
 
@@ -28,20 +29,20 @@ class TaskPool {
   TaskPool& operator=(const TaskPool&) = delete;
 
   // Queues the task. False (the task is dropped, not run) when queue_limit tasks already wait.
-  [[nodiscard]] bool TrySubmit(std::function<void()> task);
+  [[nodiscard]] bool TrySubmit(std::function<void()> task) EXCLUDES(mu_);
   // Tasks waiting for a thread (not those running).
-  size_t Queued() const;
+  size_t Queued() const EXCLUDES(mu_);
   int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
-  void Run(int index, int nice);
+  void Run(int index, int nice) EXCLUDES(mu_);
 
   const std::string name_;
   const size_t queue_limit_;
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar wake_;
+  std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 
