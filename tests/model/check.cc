@@ -44,8 +44,10 @@ class Checker {
       RelationOr();
     } else if (p < 96) {
       RelationSplit();
-    } else {
+    } else if (Chance(0.5)) {
       AskHostile();
+    } else {
+      AskUnknown();
     }
   }
 
@@ -150,6 +152,17 @@ class Checker {
     result_.failures.push_back({url, std::move(diffs)});
   }
 
+  // `&source=..&target=..` of an edge; with `group`, a service end is its namespace's id
+  // (`ns:<namespace>`, docs/query.md: the answer sums the member services' edges).
+  std::string EdgeParams(uint32_t client, uint32_t server, bool group) const {
+    auto id = [&](uint32_t n) {
+      return group && d_.nodes[n].kind == storage::NodeKind::kService
+                 ? "ns:" + tools::UrlEncode(d_.nodes[n].ns)
+                 : server_.NodeId(n);
+    };
+    return "&source=" + id(client) + "&target=" + id(server);
+  }
+
   std::string Base(const char* path, const std::string& query, const Range& r) {
     std::string url = std::string(path) + "?start=" + tools::UrlEncode(r.start_param) +
                       "&end=" + tools::UrlEncode(r.end_param);
@@ -167,6 +180,8 @@ class Checker {
                      std::vector<std::string>* diffs) const;
   void CheckTrace(const testing::Json& t, const Request& q, std::vector<std::string>* diffs) const;
   void AskHostile();
+  void AskUnknown();
+  void ExpectError(const std::string& url, int status, const std::string& mention);
   void RelationOr();
   void RelationSplit();
   bool MapOf(const std::string& query, const Range& r, MapAnswer* out, std::string* url);
@@ -253,11 +268,15 @@ void Checker::AskMap() {
   }
   mo.group_namespace = Chance(0.1);
   if (mo.group_namespace) url += "&group=namespace";
-  if (!mo.group_namespace && Chance(0.2)) {
+  if (Chance(mo.group_namespace ? 0.4 : 0.2)) {
     const Request& q = d_.requests[U(d_.requests.size())];
     mo.focus = Chance(0.5) ? q.client : q.server;
     mo.depth = 1 + static_cast<int>(U(3));
-    url += "&focus=" + server_.NodeId(*mo.focus);
+    // Grouped, a service's own id and its namespace's id both focus on the namespace node.
+    const bool ns = mo.group_namespace && Chance(0.5) &&
+                    d_.nodes[*mo.focus].kind == storage::NodeKind::kService;
+    url += "&focus=" +
+           (ns ? "ns:" + tools::UrlEncode(d_.nodes[*mo.focus].ns) : server_.NodeId(*mo.focus));
     if (mo.depth != 1 || Chance(0.5)) url += "&depth=" + std::to_string(mo.depth);
   }
   if (Chance(0.1)) {
@@ -271,7 +290,7 @@ void Checker::AskMap() {
   CompareOptions co;
   co.latency = !(filter && filter->Uses(FField::kError));
   co.skip_group_self_edges = mo.group_namespace && !o_.known.check_group_self_edges;
-  if (!mo.group_namespace && Chance(0.15)) {
+  if (Chance(0.15)) {
     co.top = 1 + U(20);
     co.top_by_errors = Chance(0.4);
     url += "&top=" + std::to_string(co.top);
@@ -330,10 +349,12 @@ void Checker::AskSeries() {
     if (!filter) filter = filters_.Leaf(), text = filters_.Render(*filter, 0);
   }
   std::string edge_params;
+  bool group = false;
   if (p >= 3) {
     const auto& e = d_.edges[U(d_.edges.size())];
-    edge = EdgeKey{d_.nodes[e[0]].Key(), d_.nodes[e[1]].Key()};
-    edge_params = "&source=" + server_.NodeId(e[0]) + "&target=" + server_.NodeId(e[1]);
+    group = Chance(0.3);
+    edge = EdgeKey{model_.GroupKey(e[0], group), model_.GroupKey(e[1], group)};
+    edge_params = EdgeParams(e[0], e[1], group);
     if (p >= 8) filter = filters_.Make(&text);
   }
   // Without step=, about 60 points: ceil((end - start) / 60) minutes.
@@ -345,7 +366,7 @@ void Checker::AskSeries() {
   if (!Get(url, r, &body)) return;
   auto doc = testing::Json::Parse(body);
   if (!doc.ok()) return Fail(url, {"unreadable answer"});
-  const auto want = model_.Series(filter.get(), edge, r.start, r.end, step);
+  const auto want = model_.Series(filter.get(), edge, r.start, r.end, step, group);
   const bool latency = !(filter && filter->Uses(FField::kError));
   std::vector<std::string> diffs;
   std::set<int64_t> seen;
@@ -475,18 +496,18 @@ void Checker::CheckPresence(const std::map<std::string, const Request*>& by_trac
 void Checker::AskTraces() {
   const auto& e = d_.edges[U(d_.edges.size())];
   Range r = MakeRange(Chance(0.5) ? 1440 : 5 * kMinutesPerYear);
-  const bool errors = Chance(0.5);
-  std::string url =
-      "/api/v1/edge/traces?source=" + server_.NodeId(e[0]) + "&target=" + server_.NodeId(e[1]) +
-      "&start=" + tools::UrlEncode(r.start_param) + "&end=" + tools::UrlEncode(r.end_param) +
-      "&limit=1000" + (Chance(0.7) ? std::string("&errors=") + (errors ? "true" : "false") : "");
+  const bool errors = Chance(0.5), group = Chance(0.3);
+  std::string url = "/api/v1/edge/traces?" + EdgeParams(e[0], e[1], group).substr(1) +
+                    "&start=" + tools::UrlEncode(r.start_param) +
+                    "&end=" + tools::UrlEncode(r.end_param) + "&limit=1000" +
+                    (Chance(0.7) ? std::string("&errors=") + (errors ? "true" : "false") : "");
   std::string body;
   if (!Get(url, r, &body)) return;
   r = Now(r);
   auto doc = testing::Json::Parse(body);
   if (!doc.ok()) return Fail(url, {"unreadable answer"});
   std::map<std::string, const Request*> by_trace;
-  for (const Request* q : model_.EdgeRequests(e[0], e[1], r.start, r.end)) {
+  for (const Request* q : model_.EdgeRequests(e[0], e[1], r.start, r.end, group)) {
     by_trace[tools::Hex(q->trace_id.data(), 16)] = q;
   }
   std::vector<std::string> diffs;
@@ -558,6 +579,56 @@ void Checker::AskHostile() {
       Fail(url, {"HTTP " + std::to_string(resp->status) +
                  " without a JSON error: " + resp->body.substr(0, 200)});
     }
+  }
+}
+
+// Names the server does not know have exact statuses (docs/query.md "Endpoints"): an unknown
+// parameter is a 400 naming it, an id of the right form that the store does not know a 404
+// naming it, an id of neither form (or a namespace id on a map without group=namespace) a 400
+// naming the parameter.
+void Checker::AskUnknown() {
+  static const char* kPaths[] = {"/api/v1/map", "/api/v1/edge/series", "/api/v1/service",
+                                 "/api/v1/edge/traces"};
+  const auto& e = d_.edges[U(d_.edges.size())];
+  const std::string known = server_.NodeId(e[0]);
+  const std::string unknown = Chance(0.5) ? "n" + std::to_string(90'000'000 + U(1'000'000))
+                                          : "ns:nowhere-" + std::to_string(U(100));
+  const bool bad_form = Chance(0.2);
+  const std::string id = bad_form ? "frontend" : unknown;
+  const uint64_t which = U(4);
+  const Range r = MakeRange();
+  std::string url = std::string(kPaths[which]) + "?start=" + tools::UrlEncode(r.start_param) +
+                    "&end=" + tools::UrlEncode(r.end_param);  // traces take no query=
+  if (Chance(0.3)) {  // a misspelt parameter on a question that is otherwise right
+    url += which == 0   ? "&querry=1"
+           : which == 2 ? "&id=" + known + "&querry=1"
+                        : EdgeParams(e[0], e[1], false) + "&querry=1";
+    return ExpectError(url, 400, "querry");
+  }
+  if (which == 0) {
+    // A namespace id without group=namespace is a 400 (a known one: an unknown one is a 404
+    // either way).
+    const bool group = Chance(0.7), known_ns = !group && Chance(0.5);
+    url += "&focus=" + (known_ns ? "ns:" + tools::UrlEncode(d_.nodes[d_.edges[0][0]].ns) : id) +
+           (group ? "&group=namespace" : "");
+    const bool refused = bad_form || known_ns;
+    return ExpectError(url, refused ? 400 : 404, refused ? "focus" : id);
+  }
+  if (which == 2) return ExpectError(url + "&id=" + id, bad_form ? 400 : 404, bad_form ? "id" : id);
+  const bool source = Chance(0.5);
+  url += source ? "&source=" + id + "&target=" + known : "&source=" + known + "&target=" + id;
+  ExpectError(url, bad_form ? 400 : 404, !bad_form ? id : source ? "source" : "target");
+}
+
+void Checker::ExpectError(const std::string& url, int status, const std::string& mention) {
+  auto resp = server_.Get(url, {});
+  ++result_.questions;
+  if (!resp.ok()) return Fail(url, {"no answer: " + resp.status().ToString()});
+  auto doc = testing::Json::Parse(resp->body);
+  const std::string error = doc.ok() ? (*doc)["error"].String() : std::string();
+  if (resp->status != status || error.find(mention) == std::string::npos) {
+    Fail(url, {"HTTP " + std::to_string(resp->status) + " " + resp->body.substr(0, 200) +
+               ", expected " + std::to_string(status) + " naming '" + mention + "'"});
   }
 }
 
