@@ -171,6 +171,7 @@ class Checker {
   }
 
   void AskMap();
+  std::string FocusParams(MapOptions* mo);
   void AskSeries();
   void AskService();
   void AskTraces();
@@ -252,6 +253,20 @@ void CheckPlan(const std::string& body, const Range& r, std::vector<std::string>
   if (want != got) diffs->push_back("plan ranges: model " + want + "server " + got);
 }
 
+// `&focus=..&depth=..` of a random request's end (mo->focus, mo->depth).
+std::string Checker::FocusParams(MapOptions* mo) {
+  const Request& q = d_.requests[U(d_.requests.size())];
+  mo->focus = Chance(0.5) ? q.client : q.server;
+  mo->depth = 1 + static_cast<int>(U(3));
+  // Grouped, a service's own id and its namespace's id both focus on the namespace node.
+  const bool ns = mo->group_namespace && Chance(0.5) &&
+                  d_.nodes[*mo->focus].kind == storage::NodeKind::kService;
+  std::string url = "&focus=" + (ns ? "ns:" + tools::UrlEncode(d_.nodes[*mo->focus].ns)
+                                    : server_.NodeId(*mo->focus));
+  if (mo->depth != 1 || Chance(0.5)) url += "&depth=" + std::to_string(mo->depth);
+  return url;
+}
+
 void Checker::AskMap() {
   std::string text;
   auto filter = filters_.Make(&text);
@@ -268,17 +283,7 @@ void Checker::AskMap() {
   }
   mo.group_namespace = Chance(0.1);
   if (mo.group_namespace) url += "&group=namespace";
-  if (Chance(mo.group_namespace ? 0.4 : 0.2)) {
-    const Request& q = d_.requests[U(d_.requests.size())];
-    mo.focus = Chance(0.5) ? q.client : q.server;
-    mo.depth = 1 + static_cast<int>(U(3));
-    // Grouped, a service's own id and its namespace's id both focus on the namespace node.
-    const bool ns = mo.group_namespace && Chance(0.5) &&
-                    d_.nodes[*mo.focus].kind == storage::NodeKind::kService;
-    url += "&focus=" +
-           (ns ? "ns:" + tools::UrlEncode(d_.nodes[*mo.focus].ns) : server_.NodeId(*mo.focus));
-    if (mo.depth != 1 || Chance(0.5)) url += "&depth=" + std::to_string(mo.depth);
-  }
+  if (Chance(mo.group_namespace ? 0.4 : 0.2)) url += FocusParams(&mo);
   if (Chance(0.1)) {
     mo.min_requests = 1 + U(20);
     url += "&min_requests=" + std::to_string(mo.min_requests);
