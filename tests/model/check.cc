@@ -44,8 +44,10 @@ class Checker {
       RelationOr();
     } else if (p < 96) {
       RelationSplit();
-    } else {
+    } else if (Chance(0.5)) {
       AskHostile();
+    } else {
+      AskUnknown();
     }
   }
 
@@ -150,6 +152,17 @@ class Checker {
     result_.failures.push_back({url, std::move(diffs)});
   }
 
+  // `&source=..&target=..` of an edge; with `group`, a service end is its namespace's id
+  // (`ns:<namespace>`, docs/query.md: the answer sums the member services' edges).
+  std::string EdgeParams(uint32_t client, uint32_t server, bool group) const {
+    auto id = [&](uint32_t n) {
+      return group && d_.nodes[n].kind == storage::NodeKind::kService
+                 ? "ns:" + tools::UrlEncode(d_.nodes[n].ns)
+                 : server_.NodeId(n);
+    };
+    return "&source=" + id(client) + "&target=" + id(server);
+  }
+
   std::string Base(const char* path, const std::string& query, const Range& r) {
     std::string url = std::string(path) + "?start=" + tools::UrlEncode(r.start_param) +
                       "&end=" + tools::UrlEncode(r.end_param);
@@ -158,10 +171,18 @@ class Checker {
   }
 
   void AskMap();
+  std::string FocusParams(MapOptions* mo);
   void AskSeries();
   void AskService();
   void AskTraces();
+  bool CompletedByExpiry(const Request& q) const;
+  void CheckPresence(const std::map<std::string, const Request*>& by_trace,
+                     const std::set<int64_t>& minutes_shown, bool only_errors, bool only_successes,
+                     std::vector<std::string>* diffs) const;
+  void CheckTrace(const testing::Json& t, const Request& q, std::vector<std::string>* diffs) const;
   void AskHostile();
+  void AskUnknown();
+  void ExpectError(const std::string& url, int status, const std::string& mention);
   void RelationOr();
   void RelationSplit();
   bool MapOf(const std::string& query, const Range& r, MapAnswer* out, std::string* url);
@@ -232,6 +253,20 @@ void CheckPlan(const std::string& body, const Range& r, std::vector<std::string>
   if (want != got) diffs->push_back("plan ranges: model " + want + "server " + got);
 }
 
+// `&focus=..&depth=..` of a random request's end (mo->focus, mo->depth).
+std::string Checker::FocusParams(MapOptions* mo) {
+  const Request& q = d_.requests[U(d_.requests.size())];
+  mo->focus = Chance(0.5) ? q.client : q.server;
+  mo->depth = 1 + static_cast<int>(U(3));
+  // Grouped, a service's own id and its namespace's id both focus on the namespace node.
+  const bool ns = mo->group_namespace && Chance(0.5) &&
+                  d_.nodes[*mo->focus].kind == storage::NodeKind::kService;
+  std::string url = "&focus=" + (ns ? "ns:" + tools::UrlEncode(d_.nodes[*mo->focus].ns)
+                                    : server_.NodeId(*mo->focus));
+  if (mo->depth != 1 || Chance(0.5)) url += "&depth=" + std::to_string(mo->depth);
+  return url;
+}
+
 void Checker::AskMap() {
   std::string text;
   auto filter = filters_.Make(&text);
@@ -248,13 +283,7 @@ void Checker::AskMap() {
   }
   mo.group_namespace = Chance(0.1);
   if (mo.group_namespace) url += "&group=namespace";
-  if (!mo.group_namespace && Chance(0.2)) {
-    const Request& q = d_.requests[U(d_.requests.size())];
-    mo.focus = Chance(0.5) ? q.client : q.server;
-    mo.depth = 1 + static_cast<int>(U(3));
-    url += "&focus=" + server_.NodeId(*mo.focus);
-    if (mo.depth != 1 || Chance(0.5)) url += "&depth=" + std::to_string(mo.depth);
-  }
+  if (Chance(mo.group_namespace ? 0.4 : 0.2)) url += FocusParams(&mo);
   if (Chance(0.1)) {
     mo.min_requests = 1 + U(20);
     url += "&min_requests=" + std::to_string(mo.min_requests);
@@ -266,7 +295,7 @@ void Checker::AskMap() {
   CompareOptions co;
   co.latency = !(filter && filter->Uses(FField::kError));
   co.skip_group_self_edges = mo.group_namespace && !o_.known.check_group_self_edges;
-  if (!mo.group_namespace && Chance(0.15)) {
+  if (Chance(0.15)) {
     co.top = 1 + U(20);
     co.top_by_errors = Chance(0.4);
     url += "&top=" + std::to_string(co.top);
@@ -325,10 +354,12 @@ void Checker::AskSeries() {
     if (!filter) filter = filters_.Leaf(), text = filters_.Render(*filter, 0);
   }
   std::string edge_params;
+  bool group = false;
   if (p >= 3) {
     const auto& e = d_.edges[U(d_.edges.size())];
-    edge = EdgeKey{d_.nodes[e[0]].Key(), d_.nodes[e[1]].Key()};
-    edge_params = "&source=" + server_.NodeId(e[0]) + "&target=" + server_.NodeId(e[1]);
+    group = Chance(0.3);
+    edge = EdgeKey{model_.GroupKey(e[0], group), model_.GroupKey(e[1], group)};
+    edge_params = EdgeParams(e[0], e[1], group);
     if (p >= 8) filter = filters_.Make(&text);
   }
   // Without step=, about 60 points: ceil((end - start) / 60) minutes.
@@ -340,7 +371,7 @@ void Checker::AskSeries() {
   if (!Get(url, r, &body)) return;
   auto doc = testing::Json::Parse(body);
   if (!doc.ok()) return Fail(url, {"unreadable answer"});
-  const auto want = model_.Series(filter.get(), edge, r.start, r.end, step);
+  const auto want = model_.Series(filter.get(), edge, r.start, r.end, step, group);
   const bool latency = !(filter && filter->Uses(FField::kError));
   std::vector<std::string> diffs;
   std::set<int64_t> seen;
@@ -410,25 +441,85 @@ void Checker::AskService() {
   if (!diffs.empty()) Fail(url, std::move(diffs));
 }
 
+// Whether the server completes this request when a half expires (no arriving half completes it):
+// calls to external services and topics, server halves whose parent never came.
+bool Checker::CompletedByExpiry(const Request& q) const {
+  if (!q.otlp) return false;
+  if (q.shape == Shape::kOrphanServer) return true;
+  return q.shape == Shape::kClientOnly && d_.nodes[q.server].kind != storage::NodeKind::kDatabase;
+}
+
+// One trace of an edge against the request it names: minute, status, error, start_ms.
+void Checker::CheckTrace(const testing::Json& t, const Request& q,
+                         std::vector<std::string>* diffs) const {
+  const std::string id = t["trace_id"].String();
+  auto minute = ParseTimestampMs(t["minute"].String(), 0);
+  if (!minute.ok() || *minute / kMsPerMinute != q.minute || t["error"].Bool() != q.error ||
+      t["status"].Uint() != q.status) {
+    diffs->push_back("trace " + id + ": minute/error/status " + t["minute"].String() + "/" +
+                     (t["error"].Bool() ? "true" : "false") + "/" +
+                     std::to_string(t["status"].Uint()) + ", model " +
+                     FormatRfc3339(q.minute * 60) + "/" + (q.error ? "true" : "false") + "/" +
+                     std::to_string(q.status));
+  }
+  // The server half's own start, except a pair whose client half completed it (the server half
+  // waited): the client half's start (docs/api.md). Which half of an OTLP pair arrives second
+  // is up to the encoding's span order, so either start is right for those; rollups written
+  // through the storage API carry ExemplarStartMs.
+  const int64_t got = t["start_ms"].Int();
+  const bool either = q.otlp && q.shape == Shape::kPair;
+  if (o_.known.check_exemplar_start && got != ExemplarStartMs(q) &&
+      !(either && got == q.start_ms)) {
+    diffs->push_back("trace " + id + ": start_ms " + std::to_string(got) + ", model " +
+                     std::to_string(ExemplarStartMs(q)) +
+                     (either ? " (or " + std::to_string(q.start_ms) + ")" : std::string()));
+  }
+}
+
+// Every edge-minute keeps its newest error and newest success (docs/format/storage.md
+// "Exemplars"), also edges completed by expiry: under the limit, every minute with a request
+// that the errors filter admits shows at least one trace. Except (docs/ingest.md "Held
+// exemplars") after a kill -9: halves loaded from the pending state expire without one, and
+// which halves were pending at the last flush is up to timing, so there only requests that
+// an arriving half completed count.
+void Checker::CheckPresence(const std::map<std::string, const Request*>& by_trace,
+                            const std::set<int64_t>& minutes_shown, bool only_errors,
+                            bool only_successes, std::vector<std::string>* diffs) const {
+  std::map<int64_t, uint64_t> missing;  // minute -> requests
+  for (const auto& [id, q] : by_trace) {
+    if ((only_errors && !q->error) || (only_successes && q->error)) continue;
+    if (result_.load.killed && CompletedByExpiry(*q)) continue;
+    if (!minutes_shown.count(q->minute)) ++missing[q->minute];
+  }
+  for (const auto& [minute, n] : missing) {
+    if (diffs->size() > 10) break;
+    diffs->push_back("no trace in minute " + FormatRfc3339(minute * 60) +
+                     " (model: " + std::to_string(n) + " requests)");
+  }
+}
+
 void Checker::AskTraces() {
   const auto& e = d_.edges[U(d_.edges.size())];
   Range r = MakeRange(Chance(0.5) ? 1440 : 5 * kMinutesPerYear);
-  const bool errors = Chance(0.5);
-  std::string url =
-      "/api/v1/edge/traces?source=" + server_.NodeId(e[0]) + "&target=" + server_.NodeId(e[1]) +
-      "&start=" + tools::UrlEncode(r.start_param) + "&end=" + tools::UrlEncode(r.end_param) +
-      "&limit=1000" + (Chance(0.7) ? std::string("&errors=") + (errors ? "true" : "false") : "");
+  const bool errors = Chance(0.5), group = Chance(0.3);
+  std::string url = "/api/v1/edge/traces?" + EdgeParams(e[0], e[1], group).substr(1) +
+                    "&start=" + tools::UrlEncode(r.start_param) +
+                    "&end=" + tools::UrlEncode(r.end_param) + "&limit=1000" +
+                    (Chance(0.7) ? std::string("&errors=") + (errors ? "true" : "false") : "");
   std::string body;
   if (!Get(url, r, &body)) return;
   r = Now(r);
   auto doc = testing::Json::Parse(body);
   if (!doc.ok()) return Fail(url, {"unreadable answer"});
   std::map<std::string, const Request*> by_trace;
-  for (const Request* q : model_.EdgeRequests(e[0], e[1], r.start, r.end)) {
+  for (const Request* q : model_.EdgeRequests(e[0], e[1], r.start, r.end, group)) {
     by_trace[tools::Hex(q->trace_id.data(), 16)] = q;
   }
   std::vector<std::string> diffs;
-  bool seen_success = false;
+  const bool only_errors = url.find("errors=true") != std::string::npos;
+  const bool only_successes = url.find("errors=false") != std::string::npos;
+  std::set<int64_t> minutes_shown;
+  int64_t previous_start = INT64_MAX;
   for (const auto& t : (*doc)["traces"].Elements()) {
     const std::string id = t["trace_id"].String();
     auto it = by_trace.find(id);
@@ -437,31 +528,20 @@ void Checker::AskTraces() {
       continue;
     }
     const Request& q = *it->second;
-    auto minute = ParseTimestampMs(t["minute"].String(), 0);
-    if (!minute.ok() || *minute / kMsPerMinute != q.minute || t["error"].Bool() != q.error ||
-        t["status"].Uint() != q.status) {
-      diffs.push_back("trace " + id + ": minute/error/status " + t["minute"].String() + "/" +
-                      (t["error"].Bool() ? "true" : "false") + "/" +
-                      std::to_string(t["status"].Uint()) + ", model " +
-                      FormatRfc3339(q.minute * 60) + "/" + (q.error ? "true" : "false") + "/" +
-                      std::to_string(q.status));
+    minutes_shown.insert(q.minute);
+    CheckTrace(t, q, &diffs);
+    if (o_.known.check_traces_errors_false &&
+        ((only_errors && !q.error) || (only_successes && q.error))) {
+      diffs.push_back(std::string(only_errors ? "errors=true" : "errors=false") + " returned " +
+                      (q.error ? "error" : "success") + " trace " + id);
     }
-    if (o_.known.check_exemplar_start && t["start_ms"].Int() != ExemplarStartMs(q)) {
-      diffs.push_back("trace " + id + ": start_ms " + std::to_string(t["start_ms"].Int()) +
-                      ", model " + std::to_string(ExemplarStartMs(q)));
+    if (t["start_ms"].Int() > previous_start) {
+      diffs.push_back("trace " + id + " is newer than the one before it (not newest first)");
     }
-    if (url.find("errors=true") != std::string::npos) {
-      if (!q.error) seen_success = true;
-      if (q.error && seen_success) diffs.push_back("errors=true: an error trace after a success");
-    }
-    if (o_.known.check_traces_errors_false && url.find("errors=false") != std::string::npos &&
-        q.error) {
-      diffs.push_back("errors=false returned error trace " + id);
-    }
+    previous_start = t["start_ms"].Int();
   }
-  if (o_.known.check_exemplar_presence && !by_trace.empty() && (*doc)["traces"].Size() == 0) {
-    diffs.push_back("no traces for an edge with " + std::to_string(by_trace.size()) +
-                    " requests in the range");
+  if (o_.known.check_exemplar_presence && (*doc)["traces"].Size() < 1000) {
+    CheckPresence(by_trace, minutes_shown, only_errors, only_successes, &diffs);
   }
   ++result_.questions;
   if (!diffs.empty()) Fail(url, std::move(diffs));
@@ -504,6 +584,56 @@ void Checker::AskHostile() {
       Fail(url, {"HTTP " + std::to_string(resp->status) +
                  " without a JSON error: " + resp->body.substr(0, 200)});
     }
+  }
+}
+
+// Names the server does not know have exact statuses (docs/query.md "Endpoints"): an unknown
+// parameter is a 400 naming it, an id of the right form that the store does not know a 404
+// naming it, an id of neither form (or a namespace id on a map without group=namespace) a 400
+// naming the parameter.
+void Checker::AskUnknown() {
+  static const char* kPaths[] = {"/api/v1/map", "/api/v1/edge/series", "/api/v1/service",
+                                 "/api/v1/edge/traces"};
+  const auto& e = d_.edges[U(d_.edges.size())];
+  const std::string known = server_.NodeId(e[0]);
+  const std::string unknown = Chance(0.5) ? "n" + std::to_string(90'000'000 + U(1'000'000))
+                                          : "ns:nowhere-" + std::to_string(U(100));
+  const bool bad_form = Chance(0.2);
+  const std::string id = bad_form ? "frontend" : unknown;
+  const uint64_t which = U(4);
+  const Range r = MakeRange();
+  std::string url = std::string(kPaths[which]) + "?start=" + tools::UrlEncode(r.start_param) +
+                    "&end=" + tools::UrlEncode(r.end_param);  // traces take no query=
+  if (Chance(0.3)) {  // a misspelt parameter on a question that is otherwise right
+    url += which == 0   ? "&querry=1"
+           : which == 2 ? "&id=" + known + "&querry=1"
+                        : EdgeParams(e[0], e[1], false) + "&querry=1";
+    return ExpectError(url, 400, "querry");
+  }
+  if (which == 0) {
+    // A namespace id without group=namespace is a 400 (a known one: an unknown one is a 404
+    // either way).
+    const bool group = Chance(0.7), known_ns = !group && Chance(0.5);
+    url += "&focus=" + (known_ns ? "ns:" + tools::UrlEncode(d_.nodes[d_.edges[0][0]].ns) : id) +
+           (group ? "&group=namespace" : "");
+    const bool refused = bad_form || known_ns;
+    return ExpectError(url, refused ? 400 : 404, refused ? "focus" : id);
+  }
+  if (which == 2) return ExpectError(url + "&id=" + id, bad_form ? 400 : 404, bad_form ? "id" : id);
+  const bool source = Chance(0.5);
+  url += source ? "&source=" + id + "&target=" + known : "&source=" + known + "&target=" + id;
+  ExpectError(url, bad_form ? 400 : 404, !bad_form ? id : source ? "source" : "target");
+}
+
+void Checker::ExpectError(const std::string& url, int status, const std::string& mention) {
+  auto resp = server_.Get(url, {});
+  ++result_.questions;
+  if (!resp.ok()) return Fail(url, {"no answer: " + resp.status().ToString()});
+  auto doc = testing::Json::Parse(resp->body);
+  const std::string error = doc.ok() ? (*doc)["error"].String() : std::string();
+  if (resp->status != status || error.find(mention) == std::string::npos) {
+    Fail(url, {"HTTP " + std::to_string(resp->status) + " " + resp->body.substr(0, 200) +
+               ", expected " + std::to_string(status) + " naming '" + mention + "'"});
   }
 }
 

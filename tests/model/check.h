@@ -19,15 +19,13 @@
 
 namespace ew::model {
 
-// Checks of behaviour that other work is changing this session; off until it lands (KNOWN.md).
+// Checks that can be turned off one by one (`edgewise-model-check --check-known` turns all on);
+// all are on by default since the exemplar and group=namespace work landed (KNOWN.md).
 struct KnownIssues {
-  // TODO(exemplars): every edge with requests in a minute keeps exemplars (also edges completed
-  // by expiry), start_ms is the span's own start, errors=false returns no error traces.
-  bool check_exemplar_presence = false;
-  bool check_exemplar_start = false;
-  bool check_traces_errors_false = false;
-  // TODO(queryapi): group=namespace draws intra-namespace traffic as <what it becomes>.
-  bool check_group_self_edges = false;
+  bool check_exemplar_presence = true;    // every edge-minute shows a trace (also expiry)
+  bool check_exemplar_start = true;       // start_ms per the documented rule
+  bool check_traces_errors_false = true;  // errors=true/false return only errors/successes
+  bool check_group_self_edges = true;     // group=namespace: self-edge ns:X -> ns:X, node sums
 };
 
 struct CheckOptions {

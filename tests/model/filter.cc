@@ -159,15 +159,31 @@ std::unique_ptr<Filter> FilterGen::Combine(Filter::Kind kind, std::unique_ptr<Fi
   return f;
 }
 
+// A value the field can hold (docs/query.md: with =, != and in, a kind, protocol, method, status
+// or error value outside its domain is a 400, not an empty answer), sometimes one that no
+// request has.
 std::string FilterGen::SomeValue(FField f) {
   const uint64_t p = U(100);
-  if (p < 8) return "";
+  const bool enumerated = f == FField::kServerKind || f == FField::kClientKind ||
+                          f == FField::kProtocol || f == FField::kError;
+  if (p < 8 && !enumerated) return "";
   if (p < 16) {
+    static const char* kKinds[] = {"service", "External_Client", "external_service", "DATABASE",
+                                   "messaging"};
+    static const char* kProtocols[] = {"http", "GRPC", "database", "Messaging", "other"};
+    static const char* kUnusedMethods[] = {"HEAD", "patch", "OPTIONS", "_OTHER", "CONNECT"};
     switch (f) {
       case FField::kStatus:
         return std::to_string(U(600));
       case FField::kError:
         return Chance(0.5) ? "TRUE" : "False";
+      case FField::kServerKind:
+      case FField::kClientKind:
+        return kKinds[U(std::size(kKinds))];
+      case FField::kProtocol:
+        return kProtocols[U(std::size(kProtocols))];
+      case FField::kMethod:
+        return kUnusedMethods[U(std::size(kUnusedMethods))];
       default:
         return "nope-" + std::to_string(U(10));
     }
@@ -230,7 +246,10 @@ std::unique_ptr<Filter> FilterGen::Leaf() {
     f->values.push_back(regex ? SomeRegex(f->field) : SomeValue(f->field));
     if (regex) f->regexes.push_back(std::make_unique<RE2>(f->values.back()));
   }
-  if (f->op >= FOp::kLt && f->op <= FOp::kGe && Chance(0.5)) f->values[0] = std::to_string(U(600));
+  if (f->op >= FOp::kLt && f->op <= FOp::kGe) {  // a number (else a 400), on any field
+    static const char* kOdd[] = {"-3", "1.5", "0"};
+    f->values[0] = Chance(0.8) ? std::to_string(U(600)) : kOdd[U(std::size(kOdd))];
+  }
   if (Chance(0.04)) {  // a lone value: a regex on the path
     f->kind = Filter::Kind::kBareRegex;
     f->values = {SomeRegex(FField::kPath)};

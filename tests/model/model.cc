@@ -223,14 +223,16 @@ MapAnswer Model::Map(const MapOptions& o) const {
 }
 
 std::map<int64_t, SeriesPoint> Model::Series(const Filter* filter, std::optional<EdgeKey> edge,
-                                             int64_t start, int64_t end, int64_t step) const {
+                                             int64_t start, int64_t end, int64_t step,
+                                             bool group) const {
   const Tier tier = step % 1440 == 0 ? Tier::kDay : step % 60 == 0 ? Tier::kHour : Tier::kMinute;
   const int64_t s = FloorDiv(start, step) * step, e = -FloorDiv(-end, step) * step;
   const bool latency = !(filter && filter->Uses(FField::kError));
   std::map<int64_t, Acc> acc;
   for (auto [r, last] = InRange(s, e); r != last; ++r) {
     if (!Visible(tier, r->minute)) continue;
-    if (edge && (keys_[r->client] != edge->first || keys_[r->server] != edge->second)) continue;
+    const auto& keys = group ? group_keys_ : keys_;
+    if (edge && (keys[r->client] != edge->first || keys[r->server] != edge->second)) continue;
     if (filter && !filter->Matches(d_, *r)) continue;
     acc[s + (r->minute - s) / step * step].Add(*r);
   }
@@ -265,11 +267,13 @@ uint64_t Model::ServerHalvesExpired(uint32_t node, int64_t start, int64_t end) c
 }
 
 std::vector<const Request*> Model::EdgeRequests(uint32_t client, uint32_t server, int64_t start,
-                                                int64_t end) const {
+                                                int64_t end, bool group) const {
   std::vector<const Request*> out;
+  const auto& keys = group ? group_keys_ : keys_;
   for (const Request& r : d_.requests) {
-    if (r.client == client && r.server == server && r.minute >= start && r.minute < end &&
-        Visible(Tier::kMinute, r.minute)) {
+    const bool ends = group ? keys[r.client] == keys[client] && keys[r.server] == keys[server]
+                            : r.client == client && r.server == server;
+    if (ends && r.minute >= start && r.minute < end && Visible(Tier::kMinute, r.minute)) {
       out.push_back(&r);
     }
   }

@@ -82,16 +82,19 @@ class Model {
   bool Visible(storage::Tier tier, int64_t minute) const;
 
   MapAnswer Map(const MapOptions& o) const;
-  // Points keyed by their first minute; only steps with requests.
+  // Points keyed by their first minute; only steps with requests. With `group`, `edge` holds
+  // group keys (GroupKey(node, true)): a namespace end sums its member services' edges.
   std::map<int64_t, SeriesPoint> Series(const Filter* filter, std::optional<EdgeKey> edge,
-                                        int64_t start, int64_t end, int64_t step) const;
+                                        int64_t start, int64_t end, int64_t step,
+                                        bool group = false) const;
   // Expired client halves of a node in [start, end) (requests completed by expiry).
   uint64_t ClientHalvesExpired(uint32_t node, int64_t start, int64_t end) const;
   // Expired server halves of a node in [start, end) (orphan server spans sent over OTLP).
   uint64_t ServerHalvesExpired(uint32_t node, int64_t start, int64_t end) const;
-  // Requests of one edge whose minute is in [start, end) and kept by the minute tier.
+  // Requests of one edge whose minute is in [start, end) and kept by the minute tier; with
+  // `group`, of every edge between the ends' group nodes (namespace ids: their member services).
   std::vector<const Request*> EdgeRequests(uint32_t client, uint32_t server, int64_t start,
-                                           int64_t end) const;
+                                           int64_t end, bool group = false) const;
   const Dataset& data() const { return d_; }
   std::string GroupKey(uint32_t node, bool group) const;
 
