@@ -210,6 +210,27 @@ Result<uint64_t> ParseByteSize(const std::string& text) {
   return n * mult;
 }
 
+namespace {
+
+// A coarser tier must be kept at least as long as a finer one: a query widens ragged pieces
+// past a tier's retention to the next coarser tier (docs/query.md), which must still hold them.
+Status CheckRetentionOrder(const Config& cfg) {
+  auto days = [](int64_t ms) { return FormatDurationMs(ms); };
+  if (cfg.retention_1h_ms < cfg.retention_1m_ms) {
+    return Status::InvalidArgument("retention-1h (" + days(cfg.retention_1h_ms) +
+                                   ") must not be shorter than retention-1m (" +
+                                   days(cfg.retention_1m_ms) + ")");
+  }
+  if (cfg.retention_1d_ms < cfg.retention_1h_ms) {
+    return Status::InvalidArgument("retention-1d (" + days(cfg.retention_1d_ms) +
+                                   ") must not be shorter than retention-1h (" +
+                                   days(cfg.retention_1h_ms) + ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<Config> ParseConfig(int argc, const char* const* argv, bool* help) {
   *help = false;
   std::vector<std::pair<std::string, std::string>> flags;
@@ -261,6 +282,7 @@ Result<Config> ParseConfig(int argc, const char* const* argv, bool* help) {
     }
   }
   for (const auto& [k, v] : flags) EW_RETURN_IF_ERROR(ApplyConfigValue(&cfg, k, v, "flag --" + k));
+  EW_RETURN_IF_ERROR(CheckRetentionOrder(cfg));
   return cfg;
 }
 

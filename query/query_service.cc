@@ -4,6 +4,7 @@
 #include <charconv>
 #include <exception>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "base/time.h"
@@ -93,8 +94,10 @@ std::optional<HttpError> ParseContext(const ApiRequest& req, const storage::Edge
   if (sm >= em) return HttpError{400, "start must be before end", -1};
   if (sm < 0) return HttpError{400, "start must not be before 1970", -1};
   if (em - sm > kMaxRangeMinutes) return HttpError{400, "range longer than 6 years", -1};
-  ctx->start_minute = sm;
-  ctx->end_minute = em;
+  ctx->horizons = RetentionHorizons(store->RetentionMs(), ctx->now_ms);
+  ctx->asked_start_minute = sm;
+  ctx->asked_end_minute = em;
+  std::tie(ctx->start_minute, ctx->end_minute) = WidenForRetention(sm, em, ctx->horizons);
   if (auto e = ParamBool(req, "explain", &ctx->explain)) return e;
   const std::string* q = Param(req, "query");
   ctx->query_text = q ? *q : "";
@@ -184,24 +187,30 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
   if (auto e = ResolveFocus(*store, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
+  if (opts.compare_minutes && ctx.asked_start_minute + *opts.compare_minutes < 0) {
+    return ErrorResponse({400, "compare shifts the range before 1970", -1});
+  }
   Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
   auto current =
       AggregateEdges(plan, *store, ctx.pred.get(), scan_threads, pool, helpers, ctx.limits);
   if (!current.ok()) return StorageError(current.status());
   std::optional<Plan> prev_plan;
   std::optional<EdgeTable> previous;
-  if (opts.compare_minutes && ctx.start_minute + *opts.compare_minutes < 0) {
-    return ErrorResponse({400, "compare shifts the range before 1970", -1});
-  }
+  int64_t prev_start = 0, prev_end = 0;
   if (opts.compare_minutes) {
-    prev_plan = MakePlan(root, ctx.start_minute + *opts.compare_minutes,
-                         ctx.end_minute + *opts.compare_minutes, *store);
+    // The shifted range of what was asked, widened for retention on its own.
+    std::tie(prev_start, prev_end) =
+        WidenForRetention(ctx.asked_start_minute + *opts.compare_minutes,
+                          ctx.asked_end_minute + *opts.compare_minutes, ctx.horizons);
+    prev_plan = MakePlan(root, prev_start, prev_end, *store);
     auto p =
         AggregateEdges(*prev_plan, *store, ctx.pred.get(), scan_threads, pool, helpers, ctx.limits);
     if (!p.ok()) return StorageError(p.status());
     previous = std::move(p).value();
   }
   ServiceMap map = BuildMap(*current, previous ? &*previous : nullptr, ctx.dict.get(), opts.group);
+  map.prev_start_minute = prev_start;
+  map.prev_end_minute = prev_end;
   if (pool) {  // the map holds summaries only from here on
     pool->Give(std::move(*current));
     if (previous) pool->Give(std::move(*previous));

@@ -21,7 +21,9 @@ std::string MinuteToRfc3339(int64_t minute);
 void WriteLatency(JsonWriter& w, const LatencyQuantiles& q);
 // One node / edge object; with `compared`, also "previous", "change" (and "delta" for edges).
 void WriteNode(JsonWriter& w, const MapNode& n, bool compared);
-void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared);
+// prev_seconds: the length of the previous range (used only with `compared`).
+void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared,
+               double prev_seconds = 0);
 // {"family":..,"why":..,"ranges":[..],"prefixes":[..],"nothing_matches":..,"scans":N}
 void WritePlan(JsonWriter& w, const Plan& plan);
 

@@ -254,6 +254,8 @@ class EdgeStore {
   // Writes a consistent checkpoint (hard links where possible) into a new directory.
   virtual Status Checkpoint(const std::string& dir) = 0;
   virtual StoreStats Stats() const = 0;
+  // How long each tier (minute, hour, day) is kept: the options the store was opened with.
+  virtual std::array<int64_t, 3> RetentionMs() const = 0;
 };
 
 // Restores a checkpoint into dir (which must not exist or be empty, and not be in use).

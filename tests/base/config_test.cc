@@ -58,6 +58,21 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_FALSE(Parse({"stray"}, &help).ok());
 }
 
+TEST(Config, CoarserTiersAreKeptAtLeastAsLong) {
+  bool help;
+  // A query widens ragged pieces past a tier's retention to the next tier, which must hold them.
+  auto c = Parse({"--retention-1m", "30d", "--retention-1h", "6d"}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("retention-1h (6d) must not be shorter than retention-1m"),
+            std::string::npos)
+      << c.status().message();
+  c = Parse({"--retention-1h", "400d", "--retention-1d", "365d"}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("retention-1d"), std::string::npos);
+  EXPECT_TRUE(
+      Parse({"--retention-1m", "3d", "--retention-1h", "3d", "--retention-1d", "3d"}, &help).ok());
+}
+
 TEST(Config, FileThenFlags) {
   std::string path = testing::TempDir() + "/edgewise_test.conf";
   {
