@@ -13,6 +13,7 @@
 #include "base/metrics.h"
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
+#include "server/admin.h"
 #include "server/http_server.h"
 #include "server/routes.h"
 #include "server/static_files.h"
@@ -33,6 +34,7 @@ struct Running {
   std::unique_ptr<ingest::IngestService> ingest;
   std::unique_ptr<query::QueryService> query;
   std::unique_ptr<StaticFiles> static_files;
+  std::unique_ptr<Admin> admin;  // first to go: its thread may be running a backup
 };
 
 Status OpenServices(const Config& config, Running* r) {
@@ -73,6 +75,7 @@ Status OpenServices(const Config& config, Running* r) {
     EW_LOG(kInfo) << "server: serving the web UI from " << web_dir;
   }
   r->static_files = std::make_unique<StaticFiles>(web_dir);
+  r->admin = std::make_unique<Admin>(r->ingest.get(), r->store.get(), options.dir);
   return Status::Ok();
 }
 
@@ -84,6 +87,7 @@ Status StartListeners(const Config& config, Running* r) {
   ctx.store = r->store.get();
   ctx.metrics = &r->metrics;
   ctx.static_files = r->static_files.get();
+  ctx.admin = r->admin.get();
   std::vector<ListenerSpec> specs(2);
   specs[0] = {"otlp", config.otlp_addr, config.max_body_bytes, MakeOtlpHandler(ctx)};
   specs[1] = {"http", config.http_addr, 1 << 20, MakeHttpHandler(ctx)};

@@ -195,6 +195,10 @@ Response HandleHttpSync(const RouteContext& ctx, const Request& req) {
 }
 
 void HandleHttp(const RouteContext& ctx, Request&& req, std::function<void(Response)> done) {
+  if (ctx.admin != nullptr && req.path.rfind("/api/v1/admin/", 0) == 0) {
+    if (!Authorized(req, ctx.config->auth_token)) return done(Unauthorized("/api/v1/admin"));
+    return ctx.admin->Handle(req, std::move(done));
+  }
   bool api = req.path.rfind("/api/", 0) == 0 || req.path == "/api";
   bool get = req.method == "GET" || req.method == "HEAD";
   if (api && get && Authorized(req, ctx.config->auth_token)) return Api(ctx, req, std::move(done));

@@ -14,6 +14,7 @@
 #include "base/metrics.h"
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
+#include "server/admin.h"
 #include "server/http_types.h"
 #include "server/static_files.h"
 #include "storage/edge_store.h"
@@ -27,6 +28,7 @@ struct RouteContext {
   const storage::EdgeStore* store = nullptr;
   MetricsRegistry* metrics = nullptr;
   const StaticFiles* static_files = nullptr;
+  Admin* admin = nullptr;  // /api/v1/admin/ (absent: 404 like any unknown API path)
 };
 
 // The handlers keep a copy of the context; the pointed-to objects must outlive them.
