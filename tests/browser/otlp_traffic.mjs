@@ -164,3 +164,14 @@ export function LargeTraffic(now_ms, services, edges, namespaces) {
   }
   return [batches[0].Body(), batches[1].Body()];
 }
+
+// Two client/server pairs between services with long names (a panel title that needs to wrap),
+// five minutes before now_ms.
+export function LongNamedPairs(now_ms) {
+  const batches = [new Batch(), new Batch()];
+  for (let i = 0; i < 2; i++) {
+    Pair(batches, ['checkout-platform', 'recommendation-engine-v2'], ['checkout-platform', 'inventory-reservation-service'],
+      now_ms - 5 * 60 * 1000 + i * 100, 12, 200, '/reserve');
+  }
+  return [batches[0].Body(), batches[1].Body()];
+}
