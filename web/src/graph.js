@@ -252,10 +252,12 @@ function BandBoxes(bands) {
 }
 
 export class MapView {
-  constructor(container, handlers) {
+  // options.webgl: cytoscape's WebGL renderer (3.31+, experimental) instead of the 2D canvas.
+  constructor(container, handlers, options = {}) {
     this.cy = cytoscape({
       container,
       style: Style(),
+      ...(options.webgl ? { renderer: { name: 'canvas', webgl: true } } : {}),
       minZoom: 0.05,
       maxZoom: 3,
       boxSelectionEnabled: false,
@@ -330,6 +332,9 @@ export class MapView {
     if (fresh.length) cy.add(fresh);
     lap('add');
     cy.edges().not('.loop').toggleClass('many', edges.length > kManyEdges);
+    // Big maps pan and zoom as a cached picture of the last frame (redrawn when the motion stops).
+    const renderer = cy.renderer?.();
+    if (renderer) renderer.textureOnViewport = edges.length > kManyEdges;
     if (key !== this.topology && !opts.keep) {
       const added = nodes.some((n) => !previous.has(String(n.id)));
       // Keep positions when nodes only went away; lay out afresh when new ones came.

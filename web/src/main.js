@@ -17,7 +17,7 @@ const kGroupAt = 150;
 const kDefaults = {
   q: '', range: '1h', start: '', end: '', compare: '', errors: false, top: 0, group: false,
   thr: 5, warn: 1, refresh: 0, focus: '', depth: 1, sel: '', trace_url: '', all: false, max_nodes: kMaxNodes,
-  group_at: kGroupAt, expand: '', hide: '', find: '', fi: 0, labels: false, at: -1,
+  group_at: kGroupAt, expand: '', hide: '', find: '', fi: 0, labels: false, at: -1, webgl: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -69,7 +69,7 @@ const view = new MapView($('graph'), {
     Select(what === 'edge' ? `e:${id}` : id || '');
   },
   onFocus: (id) => Update({ focus: id }),
-});
+}, { webgl: state.webgl });
 
 // ---- tooltip ----
 let hovered = null;
@@ -180,6 +180,7 @@ function SyncControls() {
   $('labels').checked = state.labels;
   if (document.activeElement !== $('find')) $('find').value = state.find;
   $('replay').classList.toggle('on', state.at >= 0);
+  $('replaybar').hidden = state.at < 0;
   Chips();
   $('refresh').value = String(state.refresh);
   $('depth').value = state.depth;
