@@ -72,5 +72,6 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
 // trace_url: the --trace-url template ("" for none); each exemplar's {trace_id} filled in.
 ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store,
                          const std::string& trace_url);
+ApiResponse HandleBreakdown(const ApiRequest& req, const storage::EdgeStore* store);
 
 }  // namespace ew::query

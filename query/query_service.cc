@@ -240,6 +240,7 @@ const std::vector<std::string_view> kEndpointParams[] = {
     {"query", "start", "end", "explain", "id", "namespace", "name", "kind"},
     {"query", "start", "end", "explain", "source", "target", "step"},
     {"start", "end", "source", "target", "errors", "limit"},
+    {"query", "start", "end", "explain", "source", "target", "by", "top"},
 };
 
 // A parameter the endpoint does not know is an error naming it: a misspelt one (`querry=`) would
@@ -320,7 +321,7 @@ class QueryServiceImpl final : public QueryService {
 
  private:
   void RegisterMetrics(MetricsRegistry* metrics) {
-    for (const char* ep : {"map", "service", "series", "traces", "other"}) {
+    for (const char* ep : {"map", "service", "series", "traces", "breakdown", "other"}) {
       requests_.push_back(metrics->GetCounter(
           "ew_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
     }
@@ -359,13 +360,13 @@ class QueryServiceImpl final : public QueryService {
 
   ApiResponse Dispatch(const ApiRequest& req) {
     static const char* const kPaths[] = {"/api/v1/map", "/api/v1/service", "/api/v1/edge/series",
-                                         "/api/v1/edge/traces"};
-    size_t which = 4;
-    for (size_t i = 0; i < 4; ++i) {
+                                         "/api/v1/edge/traces", "/api/v1/edge/breakdown"};
+    size_t which = 5;
+    for (size_t i = 0; i < 5; ++i) {
       if (req.path == kPaths[i]) which = i;
     }
     if (!requests_.empty()) requests_[which]->Add();
-    if (which < 4) {
+    if (which < 5) {
       if (auto e = CheckParams(req, kEndpointParams[which])) return ErrorResponse(*e);
     }
     switch (which) {
@@ -377,6 +378,8 @@ class QueryServiceImpl final : public QueryService {
         return HandleSeries(req, store_);
       case 3:
         return HandleTraces(req, store_, options_.trace_url);
+      case 4:
+        return HandleBreakdown(req, store_);
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }
