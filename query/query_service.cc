@@ -11,6 +11,7 @@
 #include "query/node_ref.h"
 #include "query/query_limits.h"
 #include "query/render.h"
+#include "query/service_graph_metrics.h"
 #include "query/task_pool.h"
 
 // GCC 12 at -O3 reports a false -Wfree-nonheap-object inside the destructor of
@@ -182,6 +183,11 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   MapOptions opts;
   if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
+  const std::string* format = Param(req, "format");
+  const bool nodegraph = format != nullptr && *format == "nodegraph";
+  if (format != nullptr && !format->empty() && *format != "json" && !nodegraph) {
+    return ErrorResponse({400, "format must be json or nodegraph", -1});
+  }
   if (auto e = ResolveFocus(*store, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
   Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
@@ -211,6 +217,8 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   }
   PruneMap(&map, opts.prune);
   FinishNodes(&map);
+  if (nodegraph)
+    return JsonResponse(200, RenderMapNodeGraph(map, ctx.start_minute, ctx.end_minute));
   if (req.want_flatbuffers) {
     ApiResponse r;
     r.content_type = "application/x-flatbuffers";
@@ -227,10 +235,11 @@ namespace {
 // The parameters each endpoint accepts, in the order its error message lists them.
 const std::vector<std::string_view> kEndpointParams[] = {
     {"query", "start", "end", "explain", "focus", "depth", "compare", "min_requests", "errors_only",
-     "top", "top_by", "group"},
+     "top", "top_by", "group", "format"},
     {"query", "start", "end", "explain", "id", "namespace", "name", "kind"},
     {"query", "start", "end", "explain", "source", "target", "step"},
     {"start", "end", "source", "target", "errors", "limit"},
+    {},
 };
 
 // A parameter the endpoint does not know is an error naming it: a misspelt one (`querry=`) would
@@ -248,7 +257,7 @@ std::optional<HttpError> CheckParams(const ApiRequest& req,
   for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
   return HttpError{400,
                    (count == 1 ? "unknown parameter " : "unknown parameters ") + unknown +
-                       "; parameters: " + list,
+                       "; parameters: " + (list.empty() ? std::string("none") : list),
                    -1};
 }
 
@@ -311,7 +320,7 @@ class QueryServiceImpl final : public QueryService {
 
  private:
   void RegisterMetrics(MetricsRegistry* metrics) {
-    for (const char* ep : {"map", "service", "series", "traces", "other"}) {
+    for (const char* ep : {"map", "service", "series", "traces", "servicegraph", "other"}) {
       requests_.push_back(metrics->GetCounter(
           "ew_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
     }
@@ -350,13 +359,13 @@ class QueryServiceImpl final : public QueryService {
 
   ApiResponse Dispatch(const ApiRequest& req) {
     static const char* const kPaths[] = {"/api/v1/map", "/api/v1/service", "/api/v1/edge/series",
-                                         "/api/v1/edge/traces"};
-    size_t which = 4;
-    for (size_t i = 0; i < 4; ++i) {
+                                         "/api/v1/edge/traces", "/metrics/servicegraph"};
+    size_t which = 5;
+    for (size_t i = 0; i < 5; ++i) {
       if (req.path == kPaths[i]) which = i;
     }
     if (!requests_.empty()) requests_[which]->Add();
-    if (which < 4) {
+    if (which < 5) {
       if (auto e = CheckParams(req, kEndpointParams[which])) return ErrorResponse(*e);
     }
     switch (which) {
@@ -368,9 +377,24 @@ class QueryServiceImpl final : public QueryService {
         return HandleSeries(req, store_);
       case 3:
         return HandleTraces(req, store_, options_.trace_url);
+      case 4:
+        return ServiceGraphMetrics();
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }
+  }
+
+  // GET /metrics/servicegraph: the store's cumulative edge counters as Prometheus text.
+  ApiResponse ServiceGraphMetrics() {
+    if (options_.totals == nullptr) {
+      return ErrorResponse({404, "service graph metrics are not enabled in this process", -1});
+    }
+    ApiResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body =
+        RenderServiceGraphMetrics(options_.totals->Snapshot(), options_.totals->bounds_seconds(),
+                                  [this](storage::NodeId id) { return store_->GetNode(id); });
+    return r;
   }
 
   const storage::EdgeStore* store_;

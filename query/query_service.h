@@ -19,6 +19,7 @@
 
 #include "base/metrics.h"
 #include "storage/edge_store.h"
+#include "storage/edge_totals.h"
 
 namespace ew::query {
 
@@ -51,6 +52,9 @@ struct QueryServiceOptions {
   std::chrono::milliseconds timeout{30'000};  // per query, from Submit (queueing included)
   uint64_t max_edges = 1'000'000;             // edges one scan table may hold (0: no cap)
   int nice = 0;                               // nice increment of the worker and scan threads
+  // The store's cumulative edge counters that GET /metrics/servicegraph renders (must outlive
+  // the service); null: that path answers 404.
+  const storage::EdgeTotals* totals = nullptr;
   // Test hooks: runs at the start of each Handle (e.g. a gate); the clock that
   // deadlines are measured with (empty: steady_clock).
   std::function<void()> before_query;

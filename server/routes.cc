@@ -13,6 +13,7 @@ using ingest::BodyType;
 using ingest::ExportOutcome;
 
 constexpr std::string_view kTracesPath = "/v1/traces";
+constexpr std::string_view kServiceGraphPath = "/metrics/servicegraph";
 
 void AppendVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -194,10 +195,41 @@ Response HandleHttpSync(const RouteContext& ctx, const Request& req) {
   return ctx.static_files->Serve(req.path);
 }
 
+// The answer to a CORS preflight (OPTIONS) on a path that --cors-origin opens.
+Response CorsPreflight(const std::string& route) {
+  Response r;
+  r.status = 204;
+  r.route = route;
+  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+  r.headers.emplace_back("Access-Control-Allow-Headers",
+                         "Authorization, Accept, Content-Type, X-Scope-OrgID");
+  r.headers.emplace_back("Access-Control-Max-Age", "600");
+  return r;
+}
+
 void HandleHttp(const RouteContext& ctx, Request&& req, std::function<void(Response)> done) {
   bool api = req.path.rfind("/api/", 0) == 0 || req.path == "/api";
+  bool servicegraph = req.path == kServiceGraphPath;
   bool get = req.method == "GET" || req.method == "HEAD";
-  if (api && get && Authorized(req, ctx.config->auth_token)) return Api(ctx, req, std::move(done));
+  if ((api || servicegraph) && !ctx.config->cors_origin.empty()) {
+    // Every answer on these paths (errors included, so a page can read them) names the origin.
+    done = [done = std::move(done), origin = ctx.config->cors_origin](Response r) {
+      r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+      r.headers.emplace_back("Access-Control-Expose-Headers", "Retry-After");
+      r.headers.emplace_back("Vary", "Origin");
+      done(std::move(r));
+    };
+    if (req.method == "OPTIONS") {
+      return done(CorsPreflight(servicegraph ? std::string(kServiceGraphPath) : "/api/other"));
+    }
+  }
+  if ((api || servicegraph) && get && Authorized(req, ctx.config->auth_token)) {
+    return Api(ctx, req, std::move(done));
+  }
+  if (servicegraph) {
+    const std::string route(kServiceGraphPath);
+    return done(get ? Unauthorized(route) : MethodNotAllowed("GET, HEAD", route));
+  }
   done(HandleHttpSync(ctx, req));
 }
 
