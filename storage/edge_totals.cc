@@ -26,6 +26,12 @@ EdgeTotals::EdgeTotals(std::vector<double> bounds_seconds) : bounds_(std::move(b
     }
     limits_.push_back(lo);
   }
+  values_.resize(static_cast<size_t>(LatencySketch::kMaxIndex) + 1);
+  slots_.resize(values_.size());
+  for (int32_t i = 0; i <= LatencySketch::kMaxIndex; ++i) {
+    values_[static_cast<size_t>(i)] = LatencySketch::BucketValue(i);
+    slots_[static_cast<size_t>(i)] = static_cast<uint8_t>(SlotOf(i));
+  }
 }
 
 size_t EdgeTotals::KeyHash::operator()(const Key& k) const {
@@ -43,8 +49,9 @@ void EdgeTotals::AddSketch(const LatencySketch& sketch, Histogram* h) const {
   if (h->counts.empty()) h->counts.assign(bounds_.size() + 1, 0);
   double micros = 0;
   for (const auto& [index, count] : sketch.Buckets()) {
-    h->counts[SlotOf(index)] += count;
-    micros += LatencySketch::BucketValue(index) * static_cast<double>(count);
+    const auto i = static_cast<size_t>(std::clamp(index, 0, LatencySketch::kMaxIndex));
+    h->counts[slots_[i]] += count;
+    micros += values_[i] * static_cast<double>(count);
   }
   h->sum_seconds += micros / 1e6;
   h->count += sketch.Count();

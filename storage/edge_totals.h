@@ -29,7 +29,7 @@ class EdgeTotals {
   // Grafana Tempo's default histogram bounds in seconds: 0.1, 0.2, 0.4, ... 12.8.
   static std::vector<double> TempoBoundsSeconds();
 
-  // bounds_seconds: ascending, positive upper bounds; the +Inf bucket is implied.
+  // bounds_seconds: ascending, positive upper bounds (at most 254); the +Inf bucket is implied.
   explicit EdgeTotals(std::vector<double> bounds_seconds = TempoBoundsSeconds());
 
   struct Histogram {
@@ -70,6 +70,9 @@ class EdgeTotals {
   const std::vector<double> bounds_;
   // limits_[i]: the largest sketch bucket index whose reported value is <= bounds_[i].
   std::vector<int32_t> limits_;
+  // Per sketch bucket index: its reported value and its histogram slot (no exp() per bucket).
+  std::vector<double> values_;
+  std::vector<uint8_t> slots_;
   mutable Mutex mu_;
   std::unordered_map<Key, Entry, KeyHash> entries_ GUARDED_BY(mu_);
 };
