@@ -8,12 +8,16 @@
 // Prometheus's extrapolation scales every rate by one common factor K. Raw counters must equal
 // the map's counts exactly; rates must equal K times the map's counts of one phase; and
 // histogram_quantile (scale-free) must land in the bucket that holds the map's p90.
+// promtool (Prometheus's linter) must accept the exposition as it is.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -209,6 +213,18 @@ TEST(PrometheusTest, GrafanaServiceGraphQueriesAgreeWithTheMap) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(ScrapedRequests(http), kPhaseRequests);
+  {  // Prometheus's own linter accepts the exposition (names, types, histogram series).
+    auto scrape = http.Get("/metrics/servicegraph", kAuth);
+    ASSERT_TRUE(scrape.ok());
+    TempDir lint("ew-promtool-");
+    std::ofstream(lint.Sub("scrape.txt")) << scrape->body;
+    const std::string cmd = "/usr/bin/promtool check metrics < " + lint.Sub("scrape.txt") + " > " +
+                            lint.Sub("out.txt") + " 2>&1";
+    std::stringstream out;
+    const int rc = std::system(cmd.c_str());
+    out << std::ifstream(lint.Sub("out.txt")).rdbuf();
+    EXPECT_EQ(rc, 0) << out.str();
+  }
   auto no_token = http.Get("/metrics/servicegraph");
   ASSERT_TRUE(no_token.ok());
   EXPECT_EQ(no_token->status, 401);
