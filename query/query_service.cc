@@ -378,14 +378,14 @@ class QueryServiceImpl final : public QueryService {
       case 3:
         return HandleTraces(req, store_, options_.trace_url);
       case 4:
-        return ServiceGraphMetrics();
+        return ServiceGraphMetrics(req.accept_gzip);
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }
   }
 
   // GET /metrics/servicegraph: the store's cumulative edge counters as Prometheus text.
-  ApiResponse ServiceGraphMetrics() {
+  ApiResponse ServiceGraphMetrics(bool gzip) {
     if (options_.totals == nullptr) {
       return ErrorResponse({404, "service graph metrics are not enabled in this process", -1});
     }
@@ -394,6 +394,10 @@ class QueryServiceImpl final : public QueryService {
     r.body =
         RenderServiceGraphMetrics(options_.totals->Snapshot(), options_.totals->bounds_seconds(),
                                   [this](storage::NodeId id) { return store_->GetNode(id); });
+    if (gzip) {
+      r.body = GzipForScrape(r.body);
+      r.content_encoding = "gzip";
+    }
     return r;
   }
 

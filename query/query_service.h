@@ -29,6 +29,7 @@ struct ApiRequest {
   std::string path;                           // e.g. "/api/v1/map"
   std::map<std::string, std::string> params;  // URL-decoded query parameters
   bool want_flatbuffers = false;              // Accept: application/x-flatbuffers
+  bool accept_gzip = false;                   // Accept-Encoding allows gzip (servicegraph only)
   int64_t now_ms = 0;                         // 0: wall clock
   QueryLimits* limits = nullptr;              // deadline and edge cap (Submit sets them)
 };
@@ -37,7 +38,8 @@ struct ApiResponse {
   int http_status = 200;
   std::string content_type = "application/json";
   std::string body;
-  int retry_after_s = 0;  // > 0: the HTTP answer carries Retry-After (429, 503)
+  int retry_after_s = 0;         // > 0: the HTTP answer carries Retry-After (429, 503)
+  std::string content_encoding;  // "gzip" when body is gzip-compressed, else empty
 };
 
 struct QueryServiceOptions {

@@ -1,7 +1,11 @@
 #include "query/service_graph_metrics.h"
 
+#include <libdeflate.h>
+
 #include <charconv>
 #include <map>
+#include <memory>
+#include <new>
 
 namespace ew::query {
 namespace {
@@ -193,6 +197,19 @@ std::string RenderServiceGraphMetrics(const std::vector<EdgeTotals::Entry>& entr
                      "Time for a request between two nodes as seen from the client", &out);
   AppendHistogram("traces_service_graph_request_client_seconds", bounds_seconds, series, false,
                   &out);
+  return out;
+}
+
+std::string GzipForScrape(std::string_view text) {
+  struct Free {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  std::unique_ptr<libdeflate_compressor, Free> c(libdeflate_alloc_compressor(1));
+  if (c == nullptr) throw std::bad_alloc();
+  std::string out(libdeflate_gzip_compress_bound(c.get(), text.size()), '\0');
+  const size_t n =
+      libdeflate_gzip_compress(c.get(), text.data(), text.size(), out.data(), out.size());
+  out.resize(n);  // n > 0: the buffer has the bound's size
   return out;
 }
 

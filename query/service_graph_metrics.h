@@ -45,4 +45,8 @@ std::string RenderServiceGraphMetrics(const std::vector<storage::EdgeTotals::Ent
                                       const std::vector<double>& bounds_seconds,
                                       const NodeLookup& node);
 
+// gzip (libdeflate, level 1: the exposition repeats its labels on every line, so even the
+// fastest level shrinks it many times) for scrapers that send Accept-Encoding: gzip.
+std::string GzipForScrape(std::string_view text);
+
 }  // namespace ew::query

@@ -139,6 +139,23 @@ std::optional<std::string> RepeatedParameter(std::string_view query) {
   return std::nullopt;
 }
 
+// True when an Accept-Encoding value lists gzip (or *) without q=0.
+bool AcceptsGzip(std::string_view accept) {
+  while (!accept.empty()) {
+    const size_t comma = accept.find(',');
+    std::string_view item = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+    const size_t semi = item.find(';');
+    const std::string coding = MediaType(item.substr(0, semi));
+    if (coding != "gzip" && coding != "*") continue;
+    std::string q = semi == std::string_view::npos ? "" : MediaType(item.substr(semi + 1));
+    q.erase(std::remove(q.begin(), q.end(), ' '), q.end());
+    if (q.rfind("q=0", 0) == 0 && q.find_first_not_of("q=0.") == std::string::npos) continue;
+    return true;
+  }
+  return false;
+}
+
 // The HTTP answer for a query service answer.
 Response ApiToHttp(query::ApiResponse q, const std::string& path) {
   Response r;
@@ -146,6 +163,10 @@ Response ApiToHttp(query::ApiResponse q, const std::string& path) {
   r.content_type = std::move(q.content_type);
   r.body = std::move(q.body);
   if (q.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(q.retry_after_s));
+  if (!q.content_encoding.empty()) {
+    r.headers.emplace_back("Content-Encoding", std::move(q.content_encoding));
+    r.headers.emplace_back("Vary", "Accept-Encoding");
+  }
   // Bounded label set: unknown API paths share one label.
   r.route = q.http_status == 404 ? "/api/other" : path;
   return r;
@@ -166,6 +187,7 @@ void Api(const RouteContext& ctx, const Request& req, std::function<void(Respons
   api.params = std::move(*params);
   api.want_flatbuffers =
       req.Header("Accept").find("application/x-flatbuffers") != std::string_view::npos;
+  api.accept_gzip = AcceptsGzip(req.Header("Accept-Encoding"));
   std::string route = api.path;
   ctx.query->Submit(std::move(api),
                     [done = std::move(done), route = std::move(route)](query::ApiResponse q) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/common/gzip.h"
 #include "tests/common/server_process.h"
 #include "tests/common/temp_dir.h"
 #include "tools/http_client.h"
@@ -140,6 +141,36 @@ TEST(CorsTest, OriginHeadersAndPreflightOnApiAndServiceGraph) {
   EXPECT_EQ(g->status, 200);
   EXPECT_FALSE(g->HasHeader("Access-Control-Allow-Origin"));
   EXPECT_EQ(plain.Stop(), 0);
+}
+
+// Prometheus asks for gzip (Accept-Encoding: gzip); other scrapers may not, or refuse it.
+TEST(ServiceGraphHttpTest, GzipOnlyWhenAccepted) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start().ok()) << server.Stderr();
+  HttpConnection http(server.host(), server.http_port());
+  auto plain = http.Get("/metrics/servicegraph");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->HasHeader("Content-Encoding"));
+  EXPECT_NE(plain->body.find("# TYPE traces_service_graph_request_total counter"),
+            std::string::npos);
+  for (const std::string accept : {"gzip", "deflate, gzip;q=1.0, *;q=0.5", "*"}) {
+    auto zipped = http.Get("/metrics/servicegraph", {{"Accept-Encoding", accept}});
+    ASSERT_TRUE(zipped.ok());
+    EXPECT_EQ(zipped->Header("Content-Encoding"), "gzip") << accept;
+    std::string text;
+    ASSERT_TRUE(GzipDecompress(zipped->body, &text)) << accept;
+    EXPECT_EQ(text, plain->body);
+  }
+  for (const std::string accept : {"identity", "gzip;q=0", "br, gzip; q=0.0"}) {
+    auto r = http.Get("/metrics/servicegraph", {{"Accept-Encoding", accept}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->HasHeader("Content-Encoding")) << accept;
+    EXPECT_EQ(r->body, plain->body);
+  }
+  auto map = http.Get("/api/v1/map", {{"Accept-Encoding", "gzip"}});  // the API answers as before
+  ASSERT_TRUE(map.ok());
+  EXPECT_FALSE(map->HasHeader("Content-Encoding"));
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 TEST(CorsTest, OriginsThatAreNotOneOriginAreRefusedAtStart) {

@@ -20,6 +20,7 @@
 #include "query/service_graph_metrics.h"
 #include "storage/edge_store.h"
 #include "storage/edge_totals.h"
+#include "tests/common/gzip.h"
 #include "tests/common/json.h"
 #include "tests/common/temp_dir.h"
 
@@ -347,6 +348,17 @@ TEST_F(ServiceGraphTest, ExpositionAgreesWithBruteForce) {
   EXPECT_EQ(written, series) << "series beyond the model's";
   // Equal input, equal bytes.
   EXPECT_EQ(Get("/metrics/servicegraph").body, r.body);
+  // Gzip when the scraper accepts it: the same text, compressed.
+  ApiRequest gz;
+  gz.path = "/metrics/servicegraph";
+  gz.accept_gzip = true;
+  ApiResponse zipped = service_->Handle(gz);
+  EXPECT_EQ(zipped.content_encoding, "gzip");
+  EXPECT_LT(zipped.body.size() * 5, r.body.size());
+  std::string unzipped;
+  ASSERT_TRUE(ew::testing::GzipDecompress(zipped.body, &unzipped));
+  EXPECT_EQ(unzipped, r.body);
+  EXPECT_EQ(r.content_encoding, "");
   EXPECT_EQ(Get("/metrics/servicegraph", {{"x", "1"}}).http_status, 400);
 }
 
