@@ -194,6 +194,105 @@ std::map<Pair, MapEdgeFigures> WaitForMap(HttpConnection& http, uint64_t want, s
 constexpr uint64_t kPhaseRequests = 13 + 23 + 11 + 9 + 7 + 5;
 constexpr size_t kEdges = 6;
 
+using MapFigures = std::map<Pair, MapEdgeFigures>;
+
+// Prometheus's own linter accepts the exposition (names, types, histogram series).
+void ExpectPromtoolAccepts(HttpConnection& http) {
+  auto scrape = http.Get("/metrics/servicegraph", kAuth);
+  ASSERT_TRUE(scrape.ok());
+  TempDir lint("ew-promtool-");
+  std::ofstream(lint.Sub("scrape.txt")) << scrape->body;
+  const std::string cmd = "/usr/bin/promtool check metrics < " + lint.Sub("scrape.txt") + " > " +
+                          lint.Sub("out.txt") + " 2>&1";
+  std::stringstream out;
+  const int rc = std::system(cmd.c_str());
+  out << std::ifstream(lint.Sub("out.txt")).rdbuf();
+  EXPECT_EQ(rc, 0) << out.str();
+}
+
+// Raw counters at time t: exactly the map's counts (both phases), and the server-side sums within
+// 1 % of the true durations.
+void ExpectRawCounters(PrometheusProcess& prometheus, double t, MapFigures& map,
+                       const Traffic& phase) {
+  auto requests =
+      prometheus.QueryPairs("sum by (client, server) (traces_service_graph_request_total)", t);
+  auto failed = prometheus.QueryPairs(
+      "sum by (client, server) (traces_service_graph_request_failed_total)", t);
+  auto server_count = prometheus.QueryPairs(
+      "sum by (client, server) (traces_service_graph_request_server_seconds_count)", t);
+  auto server_sum = prometheus.QueryPairs(
+      "sum by (client, server) (traces_service_graph_request_server_seconds_sum)", t);
+  ASSERT_EQ(requests.size(), map.size());
+  for (const auto& [pair, f] : map) {
+    SCOPED_TRACE(pair.first + " -> " + pair.second);
+    EXPECT_EQ(requests[pair], static_cast<double>(f.requests));
+    EXPECT_EQ(failed[pair], static_cast<double>(f.errors));
+    if (phase.server_seconds().count(pair)) {  // a server side: both phases' true durations
+      EXPECT_EQ(server_count[pair], static_cast<double>(f.requests));
+      const double truth = 2 * phase.server_seconds().at(pair);
+      EXPECT_NEAR(server_sum[pair], truth, truth * 0.01);
+    } else {
+      EXPECT_EQ(server_count.count(pair), 0u);
+    }
+  }
+  EXPECT_EQ(requests.count({"cart", kHostile}), 1u);
+  EXPECT_EQ(failed[Pair("frontend", "cart")], 6.0);  // 3 of 23 per phase answered 500
+  EXPECT_EQ(map.count({"cart", "postgresql/orders"}), 1u);
+  EXPECT_EQ(map.count({"payments", "api.stripe.com"}), 1u);
+}
+
+// Grafana's rate queries: K times one phase's counts (half the map's), one K for all.
+void ExpectRates(PrometheusProcess& prometheus, double t, MapFigures& map) {
+  auto rate = prometheus.QueryPairs(
+      "sum by (client, server) (rate(traces_service_graph_request_total[5m]))", t);
+  auto rate_failed = prometheus.QueryPairs(
+      "sum by (client, server) (rate(traces_service_graph_request_failed_total[5m]))", t);
+  auto rate_sum = prometheus.QueryPairs(
+      "sum by (client, server) (rate(traces_service_graph_request_server_seconds_sum[5m]))", t);
+  auto server_sum = prometheus.QueryPairs(
+      "sum by (client, server) (traces_service_graph_request_server_seconds_sum)", t);
+  ASSERT_EQ(rate.size(), map.size());
+  const double k = rate[{"frontend", "cart"}] / (map[{"frontend", "cart"}].requests / 2.0);
+  EXPECT_GT(k, 0);
+  for (const auto& [pair, f] : map) {
+    SCOPED_TRACE(pair.first + " -> " + pair.second);
+    EXPECT_NEAR(rate[pair], k * f.requests / 2.0, 1e-9 * k * f.requests);
+    EXPECT_NEAR(rate_failed[pair], k * f.errors / 2.0, 1e-9 * k * (f.errors + 1));
+    if (server_sum.count(pair)) {
+      EXPECT_NEAR(rate_sum[pair], k * server_sum[pair] / 2.0, 1e-9 * k * (server_sum[pair] + 1));
+    }
+  }
+}
+
+// histogram_quantile over the server buckets lands in the bucket that holds the map's p90.
+void ExpectQuantileBuckets(PrometheusProcess& prometheus, double t, MapFigures& map,
+                           const Traffic& phase) {
+  auto p90 = prometheus.QueryPairs(
+      "histogram_quantile(0.9, sum by (le, client, server) "
+      "(rate(traces_service_graph_request_server_seconds_bucket[5m])))",
+      t);
+  EXPECT_EQ(p90.size(), phase.server_seconds().size());
+  std::set<double> buckets_seen;
+  for (const auto& [pair, q] : p90) {
+    SCOPED_TRACE(pair.first + " -> " + pair.second);
+    ASSERT_TRUE(map.count(pair));
+    double lower = 0, upper = kBoundsS.back();
+    for (double b : kBoundsS) {
+      if (q <= b) {
+        upper = b;
+        break;
+      }
+      lower = b;
+    }
+    const double map_p90_s = map[pair].p90_ms / 1000;
+    EXPECT_GT(map_p90_s, lower) << "quantile " << q;
+    EXPECT_LE(map_p90_s, upper) << "quantile " << q;
+    buckets_seen.insert(upper);
+  }
+  EXPECT_EQ(buckets_seen.size(), p90.size()) << "the p90s should fall into different buckets";
+  EXPECT_EQ(buckets_seen.count(kBoundsS.back()), 0u) << "no p90 in the last bucket";
+}
+
 TEST(PrometheusTest, GrafanaServiceGraphQueriesAgreeWithTheMap) {
   ServerOptions options;
   options.extra_args = {"--flush-interval", "200ms", "--pair-wait", "1s", "--auth-token", kToken};
@@ -213,18 +312,7 @@ TEST(PrometheusTest, GrafanaServiceGraphQueriesAgreeWithTheMap) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_EQ(ScrapedRequests(http), kPhaseRequests);
-  {  // Prometheus's own linter accepts the exposition (names, types, histogram series).
-    auto scrape = http.Get("/metrics/servicegraph", kAuth);
-    ASSERT_TRUE(scrape.ok());
-    TempDir lint("ew-promtool-");
-    std::ofstream(lint.Sub("scrape.txt")) << scrape->body;
-    const std::string cmd = "/usr/bin/promtool check metrics < " + lint.Sub("scrape.txt") + " > " +
-                            lint.Sub("out.txt") + " 2>&1";
-    std::stringstream out;
-    const int rc = std::system(cmd.c_str());
-    out << std::ifstream(lint.Sub("out.txt")).rdbuf();
-    EXPECT_EQ(rc, 0) << out.str();
-  }
+  ExpectPromtoolAccepts(http);
   auto no_token = http.Get("/metrics/servicegraph");
   ASSERT_TRUE(no_token.ok());
   EXPECT_EQ(no_token->status, 401);
@@ -250,77 +338,9 @@ TEST(PrometheusTest, GrafanaServiceGraphQueriesAgreeWithTheMap) {
   ASSERT_EQ(up.size(), 1u);
   EXPECT_EQ(up.begin()->second, 1.0);
 
-  // Raw counters: exact.
-  auto requests =
-      prometheus.QueryPairs("sum by (client, server) (traces_service_graph_request_total)", t);
-  auto failed = prometheus.QueryPairs(
-      "sum by (client, server) (traces_service_graph_request_failed_total)", t);
-  auto server_count = prometheus.QueryPairs(
-      "sum by (client, server) (traces_service_graph_request_server_seconds_count)", t);
-  auto server_sum = prometheus.QueryPairs(
-      "sum by (client, server) (traces_service_graph_request_server_seconds_sum)", t);
-  ASSERT_EQ(requests.size(), map.size());
-  for (const auto& [pair, f] : map) {
-    SCOPED_TRACE(pair.first + " -> " + pair.second);
-    EXPECT_EQ(requests[pair], static_cast<double>(f.requests));
-    EXPECT_EQ(failed[pair], static_cast<double>(f.errors));
-    if (first.server_seconds().count(pair)) {  // a server side: both phases' true durations
-      EXPECT_EQ(server_count[pair], static_cast<double>(f.requests));
-      const double truth = 2 * first.server_seconds().at(pair);
-      EXPECT_NEAR(server_sum[pair], truth, truth * 0.01);
-    } else {
-      EXPECT_EQ(server_count.count(pair), 0u);
-    }
-  }
-  EXPECT_EQ(requests.count({"cart", kHostile}), 1u);
-  EXPECT_EQ(failed[Pair("frontend", "cart")], 6.0);  // 3 of 23 per phase answered 500
-  EXPECT_EQ(map.count({"cart", "postgresql/orders"}), 1u);
-  EXPECT_EQ(map.count({"payments", "api.stripe.com"}), 1u);
-
-  // Grafana's rate queries: K times one phase's counts, one K for all.
-  auto rate = prometheus.QueryPairs(
-      "sum by (client, server) (rate(traces_service_graph_request_total[5m]))", t);
-  auto rate_failed = prometheus.QueryPairs(
-      "sum by (client, server) (rate(traces_service_graph_request_failed_total[5m]))", t);
-  auto rate_sum = prometheus.QueryPairs(
-      "sum by (client, server) (rate(traces_service_graph_request_server_seconds_sum[5m]))", t);
-  ASSERT_EQ(rate.size(), map.size());
-  const double k = rate[{"frontend", "cart"}] / (map[{"frontend", "cart"}].requests / 2.0);
-  EXPECT_GT(k, 0);
-  for (const auto& [pair, f] : map) {
-    SCOPED_TRACE(pair.first + " -> " + pair.second);
-    EXPECT_NEAR(rate[pair], k * f.requests / 2.0, 1e-9 * k * f.requests);
-    EXPECT_NEAR(rate_failed[pair], k * f.errors / 2.0, 1e-9 * k * (f.errors + 1));
-    if (server_sum.count(pair)) {
-      EXPECT_NEAR(rate_sum[pair], k * server_sum[pair] / 2.0, 1e-9 * k * (server_sum[pair] + 1));
-    }
-  }
-
-  // histogram_quantile over the server buckets: the bucket of the map's p90.
-  auto p90 = prometheus.QueryPairs(
-      "histogram_quantile(0.9, sum by (le, client, server) "
-      "(rate(traces_service_graph_request_server_seconds_bucket[5m])))",
-      t);
-  EXPECT_EQ(p90.size(), first.server_seconds().size());
-  std::set<double> buckets_seen;
-  for (const auto& [pair, q] : p90) {
-    SCOPED_TRACE(pair.first + " -> " + pair.second);
-    ASSERT_TRUE(map.count(pair));
-    double lower = 0, upper = kBoundsS.back();
-    for (double b : kBoundsS) {
-      if (q <= b) {
-        upper = b;
-        break;
-      }
-      lower = b;
-    }
-    const double map_p90_s = map[pair].p90_ms / 1000;
-    EXPECT_GT(map_p90_s, lower) << "quantile " << q;
-    EXPECT_LE(map_p90_s, upper) << "quantile " << q;
-    buckets_seen.insert(upper);
-  }
-  EXPECT_EQ(buckets_seen.size(), p90.size()) << "the p90s should fall into different buckets";
-  EXPECT_EQ(buckets_seen.count(kBoundsS.back()), 0u) << "no p90 in the last bucket";
+  ExpectRawCounters(prometheus, t, map, first);
+  ExpectRates(prometheus, t, map);
+  ExpectQuantileBuckets(prometheus, t, map, first);
   EXPECT_EQ(prometheus.Stop(), 0) << prometheus.Log();
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
 }

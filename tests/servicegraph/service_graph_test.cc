@@ -241,6 +241,28 @@ class ServiceGraphTest : public ::testing::Test {
             {"end", std::to_string((kT0 + 3 * 1440) * 60)}};
   }
 
+  // Every applied rollup is in the map's range: each node frame's in/out figures straight from
+  // them.
+  void ExpectNodeTotalsFromRollups(const std::vector<Json>& frames) const {
+    std::map<std::string, std::array<uint64_t, 4>> want;
+    for (const Applied& a : applied_) {
+      auto& c = want["n" + std::to_string(a.client)];
+      auto& v = want["n" + std::to_string(a.server)];
+      c[2] += a.requests;
+      c[3] += a.errors;
+      v[0] += a.requests;
+      v[1] += a.errors;
+    }
+    ASSERT_EQ(frames.size(), want.size());
+    for (const Json& f : frames) {
+      const auto& w = want[f["id"].String()];
+      EXPECT_EQ(f["detail__requests_in"].Uint(), w[0]);
+      EXPECT_EQ(f["detail__errors_in"].Uint(), w[1]);
+      EXPECT_EQ(f["detail__requests_out"].Uint(), w[2]);
+      EXPECT_EQ(f["detail__errors_out"].Uint(), w[3]);
+    }
+  }
+
   ew::testing::TempDir dir_{"ew-servicegraph-test-"};
   storage::EdgeTotals totals_;
   std::unique_ptr<storage::EdgeStore> store_;
@@ -426,12 +448,75 @@ TEST_F(ServiceGraphTest, CountersAndQuantileBucketsAgreeWithTheMap) {
   EXPECT_GT(checked_quantiles, 100u);
 }
 
+// Node frames against the JSON map of the same request and the documented formulas.
+void ExpectNodeFrames(const std::vector<Json>& nodes, const std::vector<Json>& frames,
+                      double seconds) {
+  ASSERT_EQ(frames.size(), nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Json& n = nodes[i];
+    const Json& f = frames[i];
+    EXPECT_EQ(f["id"].String(), n["id"].String());
+    EXPECT_EQ(f["title"].String(), n["name"].String());
+    EXPECT_EQ(f["subtitle"].String(),
+              n["namespace"].String().empty() ? n["kind"].String() : n["namespace"].String());
+    const bool in = n["requests_in"].Uint() > 0;
+    const uint64_t req = in ? n["requests_in"].Uint() : n["requests_out"].Uint();
+    const uint64_t err = in ? n["errors_in"].Uint() : n["errors_out"].Uint();
+    EXPECT_EQ(f["mainstat"].String(),
+              NodeGraphRate(static_cast<double>(req) / seconds) + (in ? " req/s" : " req/s out"));
+    const double failed = static_cast<double>(err) / static_cast<double>(req);
+    EXPECT_NEAR(f["arc__failed"].Double(), failed, 5e-7 + 1e-12);
+    // Exactly 1 in the decimals written: compare in millionths.
+    EXPECT_EQ(std::llround(f["arc__failed"].Double() * 1e6) +
+                  std::llround(f["arc__success"].Double() * 1e6),
+              1'000'000);
+    for (const char* k : {"requests_in", "errors_in", "requests_out", "errors_out"}) {
+      EXPECT_EQ(f[std::string("detail__") + k].Uint(), n[k].Uint()) << k;
+    }
+    EXPECT_EQ(f["detail__kind"].String(), n["kind"].String());
+  }
+}
+
+// Edge frames against the JSON map of the same request and the documented formulas.
+void ExpectEdgeFrames(const std::vector<Json>& edges, const std::vector<Json>& edge_frames,
+                      double seconds) {
+  ASSERT_EQ(edge_frames.size(), edges.size());
+  uint64_t max_requests = 0;
+  for (const Json& e : edges) max_requests = std::max(max_requests, e["requests"].Uint());
+  std::set<std::string> ids;
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const Json& e = edges[i];
+    const Json& f = edge_frames[i];
+    EXPECT_TRUE(ids.insert(f["id"].String()).second) << "duplicate edge id";
+    EXPECT_EQ(f["source"].String(), e["source"].String());
+    EXPECT_EQ(f["target"].String(), e["target"].String());
+    const uint64_t req = e["requests"].Uint(), err = e["errors"].Uint();
+    EXPECT_EQ(f["mainstat"].String(), NodeGraphRate(static_cast<double>(req) / seconds) + " req/s");
+    char p90[64];
+    std::snprintf(p90, sizeof p90, "p90 %.2f ms", e["latency_ms"]["p90"].Double());
+    EXPECT_EQ(f["secondarystat"].String(), p90);
+    // Brute force of the documented thickness: the smallest t in 1..5 nearest to the share.
+    const double share = std::log1p(double(req)) / std::log1p(double(max_requests));
+    int best = 1;
+    for (int t = 1; t <= 5; ++t) {
+      if (std::fabs(1 + 4 * share - t) < std::fabs(1 + 4 * share - best)) best = t;
+    }
+    EXPECT_EQ(f["thickness"].Int(), best);
+    const double rate = double(err) / double(req);
+    EXPECT_EQ(f["color"].String(), err == 0 ? "green" : rate < 0.05 ? "orange" : "red");
+    EXPECT_EQ(f["detail__requests"].Uint(), req);
+    EXPECT_EQ(f["detail__errors"].Uint(), err);
+    EXPECT_EQ(f["detail__protocol"].String(), e["protocol"].String());
+    EXPECT_DOUBLE_EQ(f["detail__p99_ms"].Double(), e["latency_ms"]["p99"].Double());
+  }
+}
+
 TEST_F(ServiceGraphTest, NodeGraphFramesMatchBruteForce) {
   MakeNodes(300);
   ApplyRandomFlushes(3, 500);
-  // Brute force from the applied rollups is the map's own oracle; here the frames are checked
-  // against the JSON map of the same request plus the documented formulas, for plain, filtered
-  // and grouped maps.
+  // The frames are checked against the JSON map of the same request plus the documented
+  // formulas, for plain, filtered, grouped and pruned maps; the plain map's node figures also
+  // straight against the applied rollups.
   for (auto extra : std::vector<std::map<std::string, std::string>>{
            {},
            {{"query", "protocol = http or error = true"}},
@@ -446,83 +531,10 @@ TEST_F(ServiceGraphTest, NodeGraphFramesMatchBruteForce) {
     auto graph = Json::Parse(r.body);
     ASSERT_TRUE(plain.ok() && graph.ok());
     const double seconds = 5.0 * 1440 * 60;
-    const auto nodes = (*plain)["nodes"].Elements();
     const auto frames = (*graph)["nodes"].Elements();
-    ASSERT_EQ(frames.size(), nodes.size());
-    if (extra.empty()) {  // every applied rollup is in the range: in/out straight from them
-      std::map<std::string, std::array<uint64_t, 4>> want;
-      for (const Applied& a : applied_) {
-        auto& c = want["n" + std::to_string(a.client)];
-        auto& v = want["n" + std::to_string(a.server)];
-        c[2] += a.requests;
-        c[3] += a.errors;
-        v[0] += a.requests;
-        v[1] += a.errors;
-      }
-      ASSERT_EQ(frames.size(), want.size());
-      for (const Json& f : frames) {
-        const auto& w = want[f["id"].String()];
-        EXPECT_EQ(f["detail__requests_in"].Uint(), w[0]);
-        EXPECT_EQ(f["detail__errors_in"].Uint(), w[1]);
-        EXPECT_EQ(f["detail__requests_out"].Uint(), w[2]);
-        EXPECT_EQ(f["detail__errors_out"].Uint(), w[3]);
-      }
-    }
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      const Json& n = nodes[i];
-      const Json& f = frames[i];
-      EXPECT_EQ(f["id"].String(), n["id"].String());
-      EXPECT_EQ(f["title"].String(), n["name"].String());
-      EXPECT_EQ(f["subtitle"].String(),
-                n["namespace"].String().empty() ? n["kind"].String() : n["namespace"].String());
-      const bool in = n["requests_in"].Uint() > 0;
-      const uint64_t req = in ? n["requests_in"].Uint() : n["requests_out"].Uint();
-      const uint64_t err = in ? n["errors_in"].Uint() : n["errors_out"].Uint();
-      EXPECT_EQ(f["mainstat"].String(),
-                NodeGraphRate(static_cast<double>(req) / seconds) + (in ? " req/s" : " req/s out"));
-      const double failed = static_cast<double>(err) / static_cast<double>(req);
-      EXPECT_NEAR(f["arc__failed"].Double(), failed, 5e-7 + 1e-12);
-      // Exactly 1 in the decimals written: compare in millionths.
-      EXPECT_EQ(std::llround(f["arc__failed"].Double() * 1e6) +
-                    std::llround(f["arc__success"].Double() * 1e6),
-                1'000'000);
-      for (const char* k : {"requests_in", "errors_in", "requests_out", "errors_out"}) {
-        EXPECT_EQ(f[std::string("detail__") + k].Uint(), n[k].Uint()) << k;
-      }
-      EXPECT_EQ(f["detail__kind"].String(), n["kind"].String());
-    }
-    const auto edges = (*plain)["edges"].Elements();
-    const auto edge_frames = (*graph)["edges"].Elements();
-    ASSERT_EQ(edge_frames.size(), edges.size());
-    uint64_t max_requests = 0;
-    for (const Json& e : edges) max_requests = std::max(max_requests, e["requests"].Uint());
-    std::set<std::string> ids;
-    for (size_t i = 0; i < edges.size(); ++i) {
-      const Json& e = edges[i];
-      const Json& f = edge_frames[i];
-      EXPECT_TRUE(ids.insert(f["id"].String()).second) << "duplicate edge id";
-      EXPECT_EQ(f["source"].String(), e["source"].String());
-      EXPECT_EQ(f["target"].String(), e["target"].String());
-      const uint64_t req = e["requests"].Uint(), err = e["errors"].Uint();
-      EXPECT_EQ(f["mainstat"].String(),
-                NodeGraphRate(static_cast<double>(req) / seconds) + " req/s");
-      char p90[64];
-      std::snprintf(p90, sizeof p90, "p90 %.2f ms", e["latency_ms"]["p90"].Double());
-      EXPECT_EQ(f["secondarystat"].String(), p90);
-      // Brute force of the documented thickness: the smallest t in 1..5 nearest to the share.
-      const double share = std::log1p(double(req)) / std::log1p(double(max_requests));
-      int best = 1;
-      for (int t = 1; t <= 5; ++t) {
-        if (std::fabs(1 + 4 * share - t) < std::fabs(1 + 4 * share - best)) best = t;
-      }
-      EXPECT_EQ(f["thickness"].Int(), best);
-      const double rate = double(err) / double(req);
-      EXPECT_EQ(f["color"].String(), err == 0 ? "green" : rate < 0.05 ? "orange" : "red");
-      EXPECT_EQ(f["detail__requests"].Uint(), req);
-      EXPECT_EQ(f["detail__errors"].Uint(), err);
-      EXPECT_EQ(f["detail__protocol"].String(), e["protocol"].String());
-      EXPECT_DOUBLE_EQ(f["detail__p99_ms"].Double(), e["latency_ms"]["p99"].Double());
-    }
+    if (extra.empty()) ExpectNodeTotalsFromRollups(frames);
+    ExpectNodeFrames((*plain)["nodes"].Elements(), frames, seconds);
+    ExpectEdgeFrames((*plain)["edges"].Elements(), (*graph)["edges"].Elements(), seconds);
   }
   EXPECT_EQ(Get("/api/v1/map", {{"format", "graphviz"}}).http_status, 400);
 }
