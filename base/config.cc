@@ -1,6 +1,7 @@
 #include "base/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -43,6 +44,25 @@ Status CheckHostPort(const std::string& v, const std::string& what) {
   return Status::Ok();
 }
 
+// Empty, "*", or one serialized origin: http(s)://host[:port], nothing after it (the value goes
+// into a response header as it is).
+Status CheckCorsOrigin(const std::string& v, const std::string& what) {
+  if (v.empty() || v == "*") return Status::Ok();
+  size_t scheme = v.rfind("https://", 0) == 0 ? 8 : v.rfind("http://", 0) == 0 ? 7 : 0;
+  bool ok = scheme != 0 && v.size() > scheme;
+  for (size_t i = scheme; ok && i < v.size(); ++i) {
+    const char c = v[i];
+    ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+         c == '[' || c == ']' || c == '_';
+  }
+  if (!ok) {
+    return Status::InvalidArgument(
+        what + ": expected * or an origin such as https://grafana.example.com:3000, got '" + v +
+        "'");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::vector<ConfigKeyInfo>& ConfigKeys() {
@@ -79,6 +99,9 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"trace-url", "",
        "link for exemplar trace ids, {trace_id} replaced (e.g. "
        "http://jaeger:16686/trace/{trace_id})"},
+      {"cors-origin", "",
+       "Access-Control-Allow-Origin for /api/* and /metrics/servicegraph (an origin such as "
+       "https://grafana.example.com, or *); off when empty"},
       {"config", "", "file of key = value lines with the same keys as the flags"},
   };
   return keys;
@@ -176,6 +199,9 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
           "'");
     }
     cfg->trace_url = value;
+  } else if (key == "cors-origin") {
+    EW_RETURN_IF_ERROR(CheckCorsOrigin(value, what));
+    cfg->cors_origin = value;
   } else if (key == "config") {
     cfg->config_file = value;
   } else {

@@ -43,6 +43,7 @@ struct Config {
   uint32_t query_nice = 10;              // nice increment of the query and scan threads
   std::string web_dir;                   // empty: next to the binary / source tree (see server)
   std::string trace_url;                 // empty: none; else an http(s) URL containing {trace_id}
+  std::string cors_origin;  // empty: no CORS headers; else "*" or one origin (scheme://host[:port])
   std::string config_file;
 };
 

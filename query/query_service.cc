@@ -12,6 +12,7 @@
 #include "query/node_ref.h"
 #include "query/query_limits.h"
 #include "query/render.h"
+#include "query/service_graph_metrics.h"
 #include "query/task_pool.h"
 
 // GCC 12 at -O3 reports a false -Wfree-nonheap-object inside the destructor of
@@ -185,6 +186,11 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   MapOptions opts;
   if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
+  const std::string* format = Param(req, "format");
+  const bool nodegraph = format != nullptr && *format == "nodegraph";
+  if (format != nullptr && !format->empty() && *format != "json" && !nodegraph) {
+    return ErrorResponse({400, "format must be json or nodegraph", -1});
+  }
   if (auto e = ResolveFocus(*store, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
   if (opts.compare_minutes && ctx.asked_start_minute + *opts.compare_minutes < 0) {
@@ -220,6 +226,8 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   }
   PruneMap(&map, opts.prune);
   FinishNodes(&map);
+  if (nodegraph)
+    return JsonResponse(200, RenderMapNodeGraph(map, ctx.start_minute, ctx.end_minute));
   if (req.want_flatbuffers) {
     ApiResponse r;
     r.content_type = "application/x-flatbuffers";
@@ -236,11 +244,12 @@ namespace {
 // The parameters each endpoint accepts, in the order its error message lists them.
 const std::vector<std::string_view> kEndpointParams[] = {
     {"query", "start", "end", "explain", "focus", "depth", "compare", "min_requests", "errors_only",
-     "top", "top_by", "group"},
+     "top", "top_by", "group", "format"},
     {"query", "start", "end", "explain", "id", "namespace", "name", "kind"},
     {"query", "start", "end", "explain", "source", "target", "step"},
     {"start", "end", "source", "target", "errors", "limit"},
     {"query", "start", "end", "explain", "source", "target", "by", "top"},
+    {},
 };
 
 // A parameter the endpoint does not know is an error naming it: a misspelt one (`querry=`) would
@@ -258,7 +267,7 @@ std::optional<HttpError> CheckParams(const ApiRequest& req,
   for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
   return HttpError{400,
                    (count == 1 ? "unknown parameter " : "unknown parameters ") + unknown +
-                       "; parameters: " + list,
+                       "; parameters: " + (list.empty() ? std::string("none") : list),
                    -1};
 }
 
@@ -321,7 +330,8 @@ class QueryServiceImpl final : public QueryService {
 
  private:
   void RegisterMetrics(MetricsRegistry* metrics) {
-    for (const char* ep : {"map", "service", "series", "traces", "breakdown", "other"}) {
+    for (const char* ep :
+         {"map", "service", "series", "traces", "breakdown", "servicegraph", "other"}) {
       requests_.push_back(metrics->GetCounter(
           "ew_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
     }
@@ -360,13 +370,15 @@ class QueryServiceImpl final : public QueryService {
 
   ApiResponse Dispatch(const ApiRequest& req) {
     static const char* const kPaths[] = {"/api/v1/map", "/api/v1/service", "/api/v1/edge/series",
-                                         "/api/v1/edge/traces", "/api/v1/edge/breakdown"};
-    size_t which = 5;
-    for (size_t i = 0; i < 5; ++i) {
+                                         "/api/v1/edge/traces", "/api/v1/edge/breakdown",
+                                         "/metrics/servicegraph"};
+    constexpr size_t kKnown = std::size(kPaths);
+    size_t which = kKnown;
+    for (size_t i = 0; i < kKnown; ++i) {
       if (req.path == kPaths[i]) which = i;
     }
     if (!requests_.empty()) requests_[which]->Add();
-    if (which < 5) {
+    if (which < kKnown) {
       if (auto e = CheckParams(req, kEndpointParams[which])) return ErrorResponse(*e);
     }
     switch (which) {
@@ -380,9 +392,28 @@ class QueryServiceImpl final : public QueryService {
         return HandleTraces(req, store_, options_.trace_url);
       case 4:
         return HandleBreakdown(req, store_);
+      case 5:
+        return ServiceGraphMetrics(req.accept_gzip);
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }
+  }
+
+  // GET /metrics/servicegraph: the store's cumulative edge counters as Prometheus text.
+  ApiResponse ServiceGraphMetrics(bool gzip) {
+    if (options_.totals == nullptr) {
+      return ErrorResponse({404, "service graph metrics are not enabled in this process", -1});
+    }
+    ApiResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body =
+        RenderServiceGraphMetrics(options_.totals->Snapshot(), options_.totals->bounds_seconds(),
+                                  [this](storage::NodeId id) { return store_->GetNode(id); });
+    if (gzip) {
+      r.body = GzipForScrape(r.body);
+      r.content_encoding = "gzip";
+    }
+    return r;
   }
 
   const storage::EdgeStore* store_;

@@ -18,6 +18,7 @@
 #include "server/routes.h"
 #include "server/static_files.h"
 #include "storage/edge_store.h"
+#include "storage/edge_totals.h"
 
 namespace ew::server {
 namespace {
@@ -29,6 +30,7 @@ constexpr auto kDrainTimeout = std::chrono::seconds(30);
 // answers are posted to the (stopped but not yet destroyed) I/O contexts.
 struct Running {
   MetricsRegistry metrics;
+  storage::EdgeTotals totals;  // /metrics/servicegraph: what the store applied since start
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<storage::EdgeStore> store;
   std::unique_ptr<ingest::IngestService> ingest;
@@ -51,6 +53,7 @@ Status OpenServices(const Config& config, Running* r) {
   options.retention_ms[2] = config.retention_1d_ms;
   options.sync_writes = config.fsync == FsyncMode::kAlways;
   options.metrics = &r->metrics;
+  options.totals = &r->totals;
   auto store = storage::EdgeStore::Open(options);
   if (!store.ok()) return store.status().WithContext("opening " + options.dir);
   r->store = std::move(store).value();
@@ -66,6 +69,7 @@ Status OpenServices(const Config& config, Running* r) {
   q.timeout = std::chrono::milliseconds(config.query_timeout_ms);
   q.max_edges = config.query_max_edges;
   q.nice = static_cast<int>(config.query_nice);
+  q.totals = &r->totals;
   r->query = query::QueryService::Create(r->store.get(), &r->metrics, std::move(q));
   if (r->query == nullptr) return Status::Internal("creating the query service failed");
   std::string web_dir = FindWebDir(config.web_dir);
