@@ -97,8 +97,9 @@ std::string ServerProcess::CommandLine() const {
 Status ServerProcess::Spawn() {
   argv_ = {options_.binary};
   if (options_.default_args) {
-    argv_.insert(argv_.end(), {"--otlp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-                               "--otlp-grpc-addr", "127.0.0.1:0", "--data-dir", data_dir_});
+    argv_.insert(argv_.end(),
+                 {"--otlp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--otlp-grpc-addr",
+                  options_.grpc ? "127.0.0.1:0" : "off", "--data-dir", data_dir_});
   }
   argv_.insert(argv_.end(), options_.extra_args.begin(), options_.extra_args.end());
   if (access(options_.binary.c_str(), X_OK) != 0) {

@@ -1,6 +1,6 @@
 // ServerProcess: runs the real `edgewise` binary for integration tests. Start() launches it with
-// --otlp-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --otlp-grpc-addr 127.0.0.1:0 --data-dir <dir>
-// plus extra flags, waits for the ready line `edgewise ready otlp=HOST:PORT http=HOST:PORT
+// --otlp-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --otlp-grpc-addr off|127.0.0.1:0 --data-dir
+// <dir> plus extra flags, waits for the ready line `edgewise ready otlp=HOST:PORT http=HOST:PORT
 // [grpc=HOST:PORT]` and records the ports. stdout and
 // stderr go to files in a private temp directory (Stderr() returns the log for failure messages).
 // The child gets SIGKILL if the test process dies (PR_SET_PDEATHSIG). That signal follows the
@@ -36,6 +36,9 @@ struct ServerOptions {
   // When false, --otlp-addr/--http-addr/--otlp-grpc-addr/--data-dir are not passed (config-file
   // tests).
   bool default_args = true;
+  // The OTLP/gRPC listener on a free port (--otlp-grpc-addr 127.0.0.1:0); off by default, so the
+  // tests that do not use it run without gRPC's threads (and never on the default port 4317).
+  bool grpc = false;
   std::chrono::milliseconds ready_timeout{60'000};
   std::string binary;  // empty: EdgewiseBinary()
 };

@@ -110,6 +110,7 @@ void RunShop(const Exporter& frontend_exporter, const Exporter& checkout_exporte
       << "tests/node/node_modules is missing: run `tools/dev deps` (npm ci in tests/node)";
   ServerOptions options;
   options.extra_args = {"--pair-wait", "2s", "--flush-interval", "1s"};
+  options.grpc = true;
   ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
   auto env = [&server](const Exporter& e, std::map<std::string, std::string> more) {

@@ -67,6 +67,20 @@ class OtlpGrpcClient {
   grpc::GenericStub stub_;
 };
 
+// A server with the OTLP/gRPC listener on a free port, or nullptr (after ADD_FAILURE).
+std::unique_ptr<ServerProcess> StartGrpcServer(std::vector<std::string> extra_args = {}) {
+  ServerOptions options;
+  options.grpc = true;
+  options.extra_args = std::move(extra_args);
+  auto server = std::make_unique<ServerProcess>(options);
+  Status st = server->Start();
+  if (!st.ok()) {
+    ADD_FAILURE() << st.ToString();
+    return nullptr;
+  }
+  return server;
+}
+
 std::string Describe(const grpc::Status& s) {
   return "code " + std::to_string(s.error_code()) + ": " + s.error_message();
 }
@@ -124,7 +138,7 @@ int64_t PeakRss(pid_t pid) {
 }
 
 TEST(OtlpGrpcTest, PlainAndGzipMessagesGiveTheExactMap) {
-  auto server = StartServer();
+  auto server = StartGrpcServer();
   ASSERT_NE(server, nullptr);
   ASSERT_NE(server->grpc_port(), 0);
   TrafficLedger ledger(1234, 2);
@@ -138,7 +152,7 @@ TEST(OtlpGrpcTest, PlainAndGzipMessagesGiveTheExactMap) {
 }
 
 TEST(OtlpGrpcTest, RejectedSpanIsAPartialSuccess) {
-  auto server = StartServer({"--max-span-age", "1h"});
+  auto server = StartGrpcServer({"--max-span-age", "1h"});
   ASSERT_NE(server, nullptr);
   const uint64_t now_ns =
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -174,7 +188,7 @@ TEST(OtlpGrpcTest, RejectedSpanIsAPartialSuccess) {
 }
 
 TEST(OtlpGrpcTest, MalformedProtobufIsInvalidArgumentAndTheServerStaysUp) {
-  auto server = StartServer();
+  auto server = StartGrpcServer();
   ASSERT_NE(server, nullptr);
   OtlpGrpcClient client(server->host(), server->grpc_port());
   // resource_spans (field 1) announcing 100 bytes with only 3 present; then a bad wire type.
@@ -199,7 +213,7 @@ TEST(OtlpGrpcTest, MalformedProtobufIsInvalidArgumentAndTheServerStaysUp) {
 }
 
 TEST(OtlpGrpcTest, OversizeMessageIsResourceExhausted) {
-  auto server = StartServer({"--max-body", "64KiB"});
+  auto server = StartGrpcServer({"--max-body", "64KiB"});
   ASSERT_NE(server, nullptr);
   OtlpGrpcClient client(server->host(), server->grpc_port());
   std::string big(100 << 10, 'x');
@@ -213,7 +227,7 @@ TEST(OtlpGrpcTest, OversizeMessageIsResourceExhausted) {
 TEST(OtlpGrpcTest, GzipBombIsRefusedWithoutInflatingIt) {
   // 256 MiB of zeros travel as ~256 KB of gzip, under --max-body; --max-decompressed stops the
   // inflation at 1 MiB, so the server's peak memory must not grow by anything near the bomb.
-  auto server = StartServer({"--max-decompressed", "1MiB"});
+  auto server = StartGrpcServer({"--max-decompressed", "1MiB"});
   ASSERT_NE(server, nullptr);
   OtlpGrpcClient client(server->host(), server->grpc_port());
   ExpectStillServing(&client);
@@ -233,7 +247,7 @@ TEST(OtlpGrpcTest, GzipBombIsRefusedWithoutInflatingIt) {
 }
 
 TEST(OtlpGrpcTest, WrongOrMissingTokenIsUnauthenticated) {
-  auto server = StartServer({"--auth-token", "s3cret"});
+  auto server = StartGrpcServer({"--auth-token", "s3cret"});
   ASSERT_NE(server, nullptr);
   OtlpGrpcClient client(server->host(), server->grpc_port());
   TrafficLedger ledger(5, 1);
@@ -252,7 +266,7 @@ TEST(OtlpGrpcTest, WrongOrMissingTokenIsUnauthenticated) {
 }
 
 TEST(OtlpGrpcTest, AcknowledgedMessagesSurviveKill9) {
-  auto server = StartServer({"--flush-interval", "1h"});
+  auto server = StartGrpcServer({"--flush-interval", "1h"});
   ASSERT_NE(server, nullptr);
   TrafficLedger ledger(77, 2);
   {

@@ -13,7 +13,9 @@ namespace ew::testing {
 namespace {
 
 TEST(ServerLifecycleTest, PrintsExactReadyLineWithBoundPorts) {
-  ServerProcess server;
+  ServerOptions options;
+  options.grpc = true;
+  ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok());
   EXPECT_NE(server.otlp_port(), 0);
   EXPECT_NE(server.http_port(), 0);
@@ -155,7 +157,9 @@ TEST(ServerLifecycleTest, AddressInUseFailsToStart) {
 }
 
 TEST(ServerLifecycleTest, GrpcAddressInUseFailsToStart) {
-  ServerProcess first;
+  ServerOptions options;
+  options.grpc = true;
+  ServerProcess first(options);
   ASSERT_TRUE(first.Start().ok());
   TempDir dir;
   RunResult r = RunEdgewise({"--otlp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",

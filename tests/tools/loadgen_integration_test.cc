@@ -110,7 +110,9 @@ TEST(LoadgenPreencoded, BlastsAcknowledgedSpans) {
 
 // --grpc: the same bodies over OTLP/gRPC; every call counted OK by the server, none over HTTP.
 TEST(LoadgenPreencoded, BlastsAcknowledgedSpansOverGrpc) {
-  ServerProcess server(FastServer());
+  ServerOptions options = FastServer();
+  options.grpc = true;
+  ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok());
   ASSERT_NE(server.grpc_port(), 0);
   TempDir dir;
