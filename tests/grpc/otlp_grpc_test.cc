@@ -32,6 +32,7 @@ struct Reply {
 struct CallOptions {
   bool gzip = false;
   std::string authorization;  // metadata value; empty: none
+  bool deflate = false;       // gRPC's deflate message compression instead
 };
 
 class OtlpGrpcClient {
@@ -45,6 +46,7 @@ class OtlpGrpcClient {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 60s);
     if (options.gzip) context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+    if (options.deflate) context.set_compression_algorithm(GRPC_COMPRESS_DEFLATE);
     if (!options.authorization.empty()) context.AddMetadata("authorization", options.authorization);
     grpc::Slice slice(message);
     grpc::ByteBuffer request(&slice, 1);
@@ -220,6 +222,20 @@ TEST(OtlpGrpcTest, OversizeMessageIsResourceExhausted) {
   Reply r = client.Export(big);
   EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << Describe(r.status);
   EXPECT_TRUE(r.status.error_details().empty());  // no RetryInfo: retrying cannot help
+  ExpectStillServing(&client);
+  // gRPC refuses it before the handler: not in the handler's per-status count.
+  EXPECT_EQ(GrpcCount(Metrics(*server), "RESOURCE_EXHAUSTED"), -1.0);
+  EXPECT_EQ(GrpcCount(Metrics(*server), "OK"), 1.0);
+  EXPECT_EQ(server->Stop(), 0) << server->Stderr();
+}
+
+TEST(OtlpGrpcTest, DeflateIsUnimplemented) {
+  auto server = StartGrpcServer();
+  ASSERT_NE(server, nullptr);
+  OtlpGrpcClient client(server->host(), server->grpc_port());
+  TrafficLedger ledger(3, 1);
+  Reply r = client.Export(ledger.NextRequest(0).second, {false, "", true});
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << Describe(r.status);
   ExpectStillServing(&client);
   EXPECT_EQ(server->Stop(), 0) << server->Stderr();
 }
