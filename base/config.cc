@@ -70,6 +70,8 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"data-dir", "./data", "directory of the RocksDB database and the ingest log"},
       {"otlp-addr", "127.0.0.1:4318", "OTLP/HTTP listener (POST /v1/traces); port 0 picks one"},
       {"http-addr", "127.0.0.1:8080", "query API and web UI listener; port 0 picks one"},
+      {"otlp-grpc-addr", "127.0.0.1:4317",
+       "OTLP/gRPC listener (TraceService/Export); port 0 picks one, 'off' disables it"},
       {"pair-wait", "10s", "how long a half waits for its partner before it is expired"},
       {"flush-interval", "5s", "how often rollups are written to storage"},
       {"max-span-age", "24h", "spans that started longer ago are refused (partial success)"},
@@ -118,6 +120,9 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
   } else if (key == "otlp-addr") {
     EW_RETURN_IF_ERROR(CheckHostPort(value, what));
     cfg->otlp_addr = value;
+  } else if (key == "otlp-grpc-addr") {
+    if (value != "off") EW_RETURN_IF_ERROR(CheckHostPort(value, what));
+    cfg->otlp_grpc_addr = value;
   } else if (key == "http-addr") {
     EW_RETURN_IF_ERROR(CheckHostPort(value, what));
     cfg->http_addr = value;
@@ -315,8 +320,9 @@ Result<Config> ParseConfig(int argc, const char* const* argv, bool* help) {
 std::string ConfigHelpText(const std::string& program) {
   std::ostringstream out;
   out << "usage: " << program << " [--key value | --key=value ...]\n\n"
-      << "Edgewise: a time-series graph database for service maps, fed by OTLP/HTTP traces.\n"
-      << "Prints 'edgewise ready otlp=HOST:PORT http=HOST:PORT' once both listeners are bound.\n\n";
+      << "Edgewise: a time-series graph database for service maps, fed by OTLP traces.\n"
+      << "Prints 'edgewise ready otlp=HOST:PORT http=HOST:PORT grpc=HOST:PORT' once the\n"
+      << "listeners are bound (grpc= only when the OTLP/gRPC listener is on).\n\n";
   for (const auto& k : ConfigKeys()) {
     std::string flag = "  --" + k.key;
     out << flag;

@@ -18,6 +18,7 @@ struct Config {
   std::string data_dir = "./data";
   std::string otlp_addr = "127.0.0.1:4318";
   std::string http_addr = "127.0.0.1:8080";
+  std::string otlp_grpc_addr = "127.0.0.1:4317";  // "off": no OTLP/gRPC listener
   int64_t pair_wait_ms = 10'000;
   int64_t flush_interval_ms = 5'000;
   int64_t max_span_age_ms = 24 * 3600'000LL;

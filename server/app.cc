@@ -14,6 +14,7 @@
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
 #include "server/admin.h"
+#include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/routes.h"
 #include "server/static_files.h"
@@ -34,6 +35,7 @@ struct Running {
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<storage::EdgeStore> store;
   std::unique_ptr<ingest::IngestService> ingest;
+  std::unique_ptr<GrpcServer> grpc;  // after ingest: destroyed (stopped) before it
   std::unique_ptr<query::QueryService> query;
   std::unique_ptr<StaticFiles> static_files;
   std::unique_ptr<Admin> admin;  // first to go: its thread may be running a backup
@@ -95,7 +97,16 @@ Status StartListeners(const Config& config, Running* r) {
   std::vector<ListenerSpec> specs(2);
   specs[0] = {"otlp", config.otlp_addr, config.max_body_bytes, MakeOtlpHandler(ctx)};
   specs[1] = {"http", config.http_addr, 1 << 20, MakeHttpHandler(ctx)};
-  return r->http->Start(std::move(specs));
+  EW_RETURN_IF_ERROR(r->http->Start(std::move(specs)));
+  if (config.otlp_grpc_addr == "off") return Status::Ok();
+  GrpcServerOptions grpc;
+  grpc.addr = config.otlp_grpc_addr;
+  grpc.max_message_bytes = config.max_body_bytes;
+  grpc.auth_token = config.auth_token;
+  auto server = GrpcServer::Start(grpc, r->ingest.get(), &r->metrics);
+  if (!server.ok()) return server.status();
+  r->grpc = std::move(server).value();
+  return Status::Ok();
 }
 
 void RegisterProcessMetrics(MetricsRegistry* metrics) {
@@ -105,10 +116,12 @@ void RegisterProcessMetrics(MetricsRegistry* metrics) {
   });
 }
 
-// Stops everything in order: listeners, connections, ingest (final flush), I/O threads.
+// Stops everything in order: listeners, connections and gRPC calls (answered), ingest (final
+// flush), I/O threads.
 void ShutDown(Running* r) {
+  if (r->http) r->http->StopAccepting();
+  if (r->grpc) r->grpc->Shutdown(kDrainTimeout);
   if (r->http) {
-    r->http->StopAccepting();
     if (!r->http->Drain(kDrainTimeout)) {
       EW_LOG(kWarn) << "server: connections still open after the drain timeout; closing them";
     }
@@ -153,8 +166,10 @@ int RunEdgewise(int argc, const char* const* argv) {
     return 1;
   }
   auto bound = r.http->BoundAddresses();
-  std::cout << "edgewise ready otlp=" << bound[0] << " http=" << bound[1] << std::endl;
-  EW_LOG(kInfo) << "server: ready, OTLP on " << bound[0] << ", HTTP on " << bound[1];
+  std::string grpc = r.grpc ? " grpc=" + r.grpc->bound() : "";
+  std::cout << "edgewise ready otlp=" << bound[0] << " http=" << bound[1] << grpc << std::endl;
+  EW_LOG(kInfo) << "server: ready, OTLP on " << bound[0] << ", HTTP on " << bound[1]
+                << (r.grpc ? ", OTLP/gRPC on " + r.grpc->bound() : "");
 
   r.http->WaitForSignal();
   ShutDown(&r);

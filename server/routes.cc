@@ -285,8 +285,11 @@ Response ExportToHttp(ingest::ExportResponse r, BodyType request_type) {
 }
 
 bool Authorized(const Request& request, const std::string& token) {
+  return BearerTokenMatches(request.Header("Authorization"), token);
+}
+
+bool BearerTokenMatches(std::string_view h, const std::string& token) {
   if (token.empty()) return true;
-  std::string_view h = request.Header("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (h.size() < kBearer.size() || !IEquals(h.substr(0, kBearer.size()), kBearer)) return false;
   std::string_view given = h.substr(kBearer.size());

@@ -38,6 +38,8 @@ Handler MakeHttpHandler(const RouteContext& ctx);
 // True when no token is configured or the request carries "Authorization: Bearer <token>".
 // Compares in constant time.
 bool Authorized(const Request& request, const std::string& token);
+// The same check on the value of an Authorization header (or gRPC `authorization` metadata).
+bool BearerTokenMatches(std::string_view authorization, const std::string& token);
 
 // The HTTP answer for an Export outcome: 200 with the body in its type; errors as
 // google.rpc.Status in the request's content type (protobuf bytes, or JSON with "code",

@@ -44,6 +44,23 @@ TEST(Config, FlagsBothForms) {
   EXPECT_FALSE(Parse({"--query-threads", "65"}, &help).ok());
 }
 
+TEST(Config, OtlpGrpcAddr) {
+  bool help;
+  auto c = Parse({}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->otlp_grpc_addr, "127.0.0.1:4317");
+  c = Parse({"--otlp-grpc-addr", "off"}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->otlp_grpc_addr, "off");
+  c = Parse({"--otlp-grpc-addr=0.0.0.0:0"}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->otlp_grpc_addr, "0.0.0.0:0");
+  c = Parse({"--otlp-grpc-addr", "4317"}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("otlp-grpc-addr"), std::string::npos);
+  EXPECT_FALSE(Parse({"--otlp-grpc-addr", "host:99999"}, &help).ok());
+}
+
 TEST(Config, ErrorsNameTheKey) {
   bool help;
   auto c = Parse({"--pair-wiat", "3s"}, &help);

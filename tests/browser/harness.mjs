@@ -43,7 +43,8 @@ export function Finish(code) {
 export function StartServer(binary, data_dir) {
   return new Promise((resolve_, reject) => {
     const child = spawn(binary, [
-      '--otlp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--data-dir', data_dir,
+      '--otlp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--otlp-grpc-addr', 'off',
+      '--data-dir', data_dir,
       '--pair-wait', '1s', '--flush-interval', '200ms', '--web-dir', web_dist,
       '--trace-url', 'http://jaeger.test:16686/trace/{trace_id}',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });

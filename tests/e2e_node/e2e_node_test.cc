@@ -2,9 +2,10 @@
 // Node services instrumented with the OpenTelemetry JS SDK (tests/node/service.js) exporting to
 // the real edgewise server — frontend with exporter-trace-otlp-proto, checkout with
 // exporter-trace-otlp-http (OTLP JSON, old and stable HTTP conventions), payments with protobuf
-// and gzip (stable conventions). An uninstrumented client drives frontend a known number of
-// times; after the services flush and the pair-wait passes, GET /api/v1/map must show exactly
-// the calls that happened.
+// and gzip (stable conventions). A second run exports everything through
+// exporter-trace-otlp-grpc to the OTLP/gRPC listener (payments with gzip). An uninstrumented
+// client drives frontend a known number of times; after the services flush and the pair-wait
+// passes, GET /api/v1/map must show exactly the calls that happened.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -95,27 +96,39 @@ Result<Map> FetchMap(tools::HttpConnection& http) {
   return map;
 }
 
-TEST(NodeSdkEndToEnd, ShopMapIsExact) {
+// How one service exports: the EXPORTER of tests/node/service.js and its environment.
+struct Exporter {
+  std::string kind;  // proto, json or grpc
+  bool gzip = false;
+};
+
+// Starts the server and the three services (each exporting as given), drives the shop and checks
+// the map.
+void RunShop(const Exporter& frontend_exporter, const Exporter& checkout_exporter,
+             const Exporter& payments_exporter) {
   ASSERT_TRUE(NodeModulesInstalled())
       << "tests/node/node_modules is missing: run `tools/dev deps` (npm ci in tests/node)";
   ServerOptions options;
   options.extra_args = {"--pair-wait", "2s", "--flush-interval", "1s"};
+  options.grpc = true;
   ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
-  const std::string otlp = "http://127.0.0.1:" + std::to_string(server.otlp_port()) + "/v1/traces";
-
-  NodeService payments("payments", {{"EXPORTER", "proto"},
-                                    {"COMPRESSION", "gzip"},
-                                    {"OTEL_SEMCONV_STABILITY_OPT_IN", "http"},
-                                    {"OTLP_URL", otlp}});
+  auto env = [&server](const Exporter& e, std::map<std::string, std::string> more) {
+    more["EXPORTER"] = e.kind;
+    more["OTLP_URL"] =
+        e.kind == "grpc" ? "http://127.0.0.1:" + std::to_string(server.grpc_port())
+                         : "http://127.0.0.1:" + std::to_string(server.otlp_port()) + "/v1/traces";
+    if (e.gzip) more["COMPRESSION"] = "gzip";
+    return more;
+  };
+  NodeService payments("payments",
+                       env(payments_exporter, {{"OTEL_SEMCONV_STABILITY_OPT_IN", "http"}}));
   ASSERT_TRUE(payments.Start().ok()) << payments.Log();
-  NodeService checkout("checkout", {{"EXPORTER", "json"},
-                                    {"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"},
-                                    {"PAYMENTS_URL", payments.url()},
-                                    {"OTLP_URL", otlp}});
+  NodeService checkout("checkout",
+                       env(checkout_exporter, {{"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"},
+                                               {"PAYMENTS_URL", payments.url()}}));
   ASSERT_TRUE(checkout.Start().ok()) << checkout.Log();
-  NodeService frontend(
-      "frontend", {{"EXPORTER", "proto"}, {"CHECKOUT_URL", checkout.url()}, {"OTLP_URL", otlp}});
+  NodeService frontend("frontend", env(frontend_exporter, {{"CHECKOUT_URL", checkout.url()}}));
   ASSERT_TRUE(frontend.Start().ok()) << frontend.Log();
 
   tools::HttpConnection driver("127.0.0.1", frontend.port());
@@ -151,7 +164,24 @@ TEST(NodeSdkEndToEnd, ShopMapIsExact) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   EXPECT_EQ(last, expected) << last_error << "\nserver log:\n" << server.Stderr();
+  // The spans came the way they were meant to: OTLP/gRPC calls answered OK iff a service used it.
+  const bool grpc = frontend_exporter.kind == "grpc" || checkout_exporter.kind == "grpc" ||
+                    payments_exporter.kind == "grpc";
+  auto metrics = query.Get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->body.find("ew_grpc_requests_total{method=\"Export\",code=\"OK\"}") !=
+                std::string::npos,
+            grpc)
+      << metrics->body;
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
+}
+
+TEST(NodeSdkEndToEnd, ShopMapIsExact) {
+  RunShop({"proto", false}, {"json", false}, {"proto", true});
+}
+
+TEST(NodeSdkEndToEnd, ShopMapIsExactOverGrpc) {
+  RunShop({"grpc", false}, {"grpc", false}, {"grpc", true});
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // One small HTTP service of the shop demo, instrumented with the OpenTelemetry JS SDK.
 //
 //   SERVICE=frontend|checkout|payments  PORT=n  OTLP_URL=http://host:port/v1/traces
-//   EXPORTER=proto|json  [COMPRESSION=gzip]  [CHECKOUT_URL=...] [PAYMENTS_URL=...]
+//   EXPORTER=proto|json|grpc  [COMPRESSION=gzip]
+//   (EXPORTER=grpc: @opentelemetry/exporter-trace-otlp-grpc, OTLP_URL=http://host:port, the
+//   http:// scheme meaning no TLS)  [CHECKOUT_URL=...] [PAYMENTS_URL=...]
 //   [EXTERNAL_URL=http://api.payments-provider.invalid/charge]  [NAMESPACE=shop]
 //   [OTEL_SEMCONV_STABILITY_OPT_IN=http  for the stable HTTP semantic conventions]
 //
@@ -24,10 +26,13 @@ const service = process.env.SERVICE || 'frontend';
 const exporterKind = process.env.EXPORTER || 'proto';
 const exporterConfig = { url: process.env.OTLP_URL || 'http://127.0.0.1:4318/v1/traces' };
 if (process.env.COMPRESSION) exporterConfig.compression = process.env.COMPRESSION;
-const { OTLPTraceExporter } =
-  exporterKind === 'json'
-    ? require('@opentelemetry/exporter-trace-otlp-http')
-    : require('@opentelemetry/exporter-trace-otlp-proto');
+const exporterPackages = {
+  json: '@opentelemetry/exporter-trace-otlp-http',
+  proto: '@opentelemetry/exporter-trace-otlp-proto',
+  grpc: '@opentelemetry/exporter-trace-otlp-grpc',
+};
+if (!exporterPackages[exporterKind]) throw new Error(`unknown EXPORTER '${exporterKind}'`);
+const { OTLPTraceExporter } = require(exporterPackages[exporterKind]);
 
 const provider = new NodeTracerProvider({
   resource: resourceFromAttributes({
