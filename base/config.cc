@@ -85,6 +85,9 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"max-decompressed", "64MiB", "largest body after gzip decompression (413 above)"},
       {"max-paths-per-edge", "200", "distinct paths kept per edge; the rest become {other}"},
       {"auth-token", "", "when set, OTLP and API requests need 'Authorization: Bearer TOKEN'"},
+      {"tls-cert", "", "PEM certificate (chain): TLS on every listener (needs --tls-key)"},
+      {"tls-key", "", "PEM private key of --tls-cert"},
+      {"tls-client-ca", "", "PEM CA certificates: mutual TLS, clients must present a certificate"},
       {"log-level", "info", "debug, info, warn or error"},
       {"io-threads", "2", "HTTP I/O threads"},
       {"ingest-shards", "2", "pairing/aggregation shards (spans routed by trace id)"},
@@ -165,6 +168,10 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
     EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
     if (n == 0 || n > 100000) return Status::InvalidArgument(what + ": must be 1..100000");
     cfg->max_paths_per_edge = static_cast<uint32_t>(n);
+  } else if (key == "tls-cert" || key == "tls-key" || key == "tls-client-ca") {
+    (key == "tls-cert"  ? cfg->tls_cert
+     : key == "tls-key" ? cfg->tls_key
+                        : cfg->tls_client_ca) = value;
   } else if (key == "auth-token") {
     cfg->auth_token = value;
   } else if (key == "log-level") {
@@ -314,6 +321,12 @@ Result<Config> ParseConfig(int argc, const char* const* argv, bool* help) {
   }
   for (const auto& [k, v] : flags) EW_RETURN_IF_ERROR(ApplyConfigValue(&cfg, k, v, "flag --" + k));
   EW_RETURN_IF_ERROR(CheckRetentionOrder(cfg));
+  if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
+    return Status::InvalidArgument("tls-cert and tls-key go together");
+  }
+  if (!cfg.tls_client_ca.empty() && cfg.tls_cert.empty()) {
+    return Status::InvalidArgument("tls-client-ca needs tls-cert and tls-key");
+  }
   return cfg;
 }
 

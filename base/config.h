@@ -33,6 +33,9 @@ struct Config {
   uint64_t max_decompressed_bytes = 64ULL << 20;
   uint32_t max_paths_per_edge = 200;
   std::string auth_token;  // empty: no auth
+  // TLS on every listener when tls_cert is set (PEM files); tls_client_ca: mutual TLS, clients
+  // must present a certificate signed by one of these CAs.
+  std::string tls_cert, tls_key, tls_client_ca;
   std::string log_level = "info";
   uint32_t io_threads = 2;
   uint32_t ingest_shards = 2;

@@ -157,6 +157,9 @@ int RunEdgewise(int argc, const char* const* argv) {
   // e.g. a long log replay, is queued and shuts the server down cleanly once it is up).
   HttpServerOptions options;
   options.io_threads = config.io_threads;
+  options.tls_cert = config.tls_cert;
+  options.tls_key = config.tls_key;
+  options.tls_client_ca = config.tls_client_ca;
   r.http = std::make_unique<HttpServer>(options, &r.metrics);
   Status st = OpenServices(config, &r);
   if (st.ok()) st = StartListeners(config, &r);
