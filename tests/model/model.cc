@@ -90,26 +90,23 @@ bool Model::Visible(Tier tier, int64_t minute) const {
 
 namespace {
 
-// One round of widening: every ragged piece of the cover with a unit the retention dropped
-// grows to the coarser unit around it.
+// One round of widening: a ragged piece of the cover whose first unit the retention dropped
+// (units are dropped oldest first) grows to the coarser unit: the range's start when the piece
+// begins inside a coarser unit (it is the start piece), else the range's end.
 bool WidenOnce(const Retention& ret, int64_t now_ms, int64_t* s, int64_t* e) {
-  bool changed = false;
   for (const auto& [tier, a, b] : Model::Cover(*s, *e)) {
     if (tier == Tier::kDay) continue;
     const int64_t unit = storage::TierUnitMinutes(tier);
     const int64_t coarser = tier == Tier::kMinute ? 60 : 1440;
-    bool dropped = false;
-    for (int64_t u = FloorDiv(a, unit); u * unit < b && !dropped; ++u) {
-      dropped = !ret.Keeps(tier, u, now_ms);
+    if (ret.Keeps(tier, FloorDiv(a, unit), now_ms)) continue;
+    if (a % coarser != 0) {
+      *s = FloorDiv(a, coarser) * coarser;
+    } else {
+      *e = -FloorDiv(-*e, coarser) * coarser;
     }
-    if (!dropped) continue;
-    const int64_t ws = std::min(*s, FloorDiv(a, coarser) * coarser);
-    const int64_t we = std::max(*e, -FloorDiv(-b, coarser) * coarser);
-    changed = changed || ws != *s || we != *e;
-    *s = ws;
-    *e = we;
+    return true;
   }
-  return changed;
+  return false;
 }
 
 }  // namespace
