@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ingest/span_view.h"
+#include "ingest/decoders/span_view.h"
 #include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {

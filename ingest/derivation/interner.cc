@@ -1,4 +1,4 @@
-#include "ingest/interner.h"
+#include "ingest/derivation/interner.h"
 
 #include <atomic>
 #include <string>

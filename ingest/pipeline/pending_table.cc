@@ -1,4 +1,4 @@
-#include "ingest/pending_table.h"
+#include "ingest/pipeline/pending_table.h"
 
 #include <sys/mman.h>
 

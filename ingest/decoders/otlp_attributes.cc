@@ -1,4 +1,4 @@
-#include "ingest/otlp_attributes.h"
+#include "ingest/decoders/otlp_attributes.h"
 
 #include <cstring>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "ingest/otlp_response.h"
+#include "ingest/decoders/otlp_response.h"
 
 #include "base/json_escape.h"
 
@@ -50,6 +50,29 @@ std::string EncodeExportResponseJson(int64_t rejected_spans, std::string_view er
     AppendJsonString(error_message, &out);
   }
   out += "}}";
+  return out;
+}
+
+std::string EncodeRpcStatusProtobuf(int code, std::string_view message) {
+  std::string out;
+  if (code != 0) {
+    out.push_back(0x08);  // field 1, varint
+    AppendVarint(static_cast<uint64_t>(code), &out);
+  }
+  if (!message.empty()) {
+    out.push_back(0x12);  // field 2, length-delimited
+    AppendVarint(message.size(), &out);
+    out.append(message);
+  }
+  return out;
+}
+
+std::string EncodeRpcStatusJson(int code, std::string_view message) {
+  std::string out = "{\"code\":" + std::to_string(code) + ",\"message\":\"";
+  AppendJsonEscaped(message, &out);
+  out += "\",\"error\":\"";
+  AppendJsonEscaped(message, &out);
+  out += "\"}";
   return out;
 }
 

@@ -1,4 +1,4 @@
-#include "ingest/gzip.h"
+#include "ingest/pipeline/gzip.h"
 
 #include <libdeflate.h>
 #include <zlib.h>

@@ -1,4 +1,4 @@
-#include "ingest/held_exemplars.h"
+#include "ingest/pipeline/held_exemplars.h"
 
 #include <algorithm>
 #include <bit>

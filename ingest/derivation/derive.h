@@ -13,9 +13,9 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "ingest/half_record.h"
-#include "ingest/interner.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/span_view.h"
+#include "ingest/derivation/half_record.h"
+#include "ingest/derivation/interner.h"
 
 namespace ew::ingest {
 

@@ -4,7 +4,7 @@
 // ResourceSpans is read before its scope spans wherever it sits in the object. Strings in the
 // view point into the body or into the parser's string buffer (escaped strings); both live until
 // the decoder returns.
-#include "ingest/otlp_json.h"
+#include "ingest/decoders/otlp_json.h"
 
 #include <simdjson.h>
 
@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "ingest/otlp_attributes.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_attributes.h"
+#include "ingest/decoders/span_view.h"
 
 namespace ew::ingest {
 

@@ -21,10 +21,10 @@
 
 #include "base/mutex.h"
 #include "base/status.h"
-#include "ingest/derive.h"
-#include "ingest/half_record.h"
-#include "ingest/held_exemplars.h"
-#include "ingest/pending_table.h"
+#include "ingest/derivation/derive.h"
+#include "ingest/derivation/half_record.h"
+#include "ingest/pipeline/held_exemplars.h"
+#include "ingest/pipeline/pending_table.h"
 #include "storage/edge_store.h"
 
 namespace ew::ingest {

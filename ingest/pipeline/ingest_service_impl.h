@@ -28,12 +28,12 @@
 #include "base/hash.h"
 #include "base/metrics.h"
 #include "base/mutex.h"
-#include "ingest/derive.h"
-#include "ingest/half_record.h"
+#include "ingest/derivation/derive.h"
+#include "ingest/derivation/half_record.h"
+#include "ingest/derivation/interner.h"
 #include "ingest/ingest_service.h"
-#include "ingest/interner.h"
-#include "ingest/shard_state.h"
-#include "ingest/work_queue.h"
+#include "ingest/pipeline/shard_state.h"
+#include "ingest/pipeline/work_queue.h"
 #include "storage/edge_store.h"
 #include "storage/ingest_log.h"
 
@@ -72,7 +72,7 @@ class IngestServiceImpl final : public IngestService {
     uint64_t accepted = 0;
     uint64_t rejected = 0;
     std::string reject_message;
-    BodyType type = BodyType::kProtobuf;
+    const Decoder* decoder = &OtlpProtobufDecoder();
     std::function<void(ExportResponse)> done;
   };
   // Scratch of CommitGroup and Dispatch, kept between groups.

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "ingest/span_view.h"
+#include "ingest/decoders/span_view.h"
 
 namespace ew::ingest::internal {
 

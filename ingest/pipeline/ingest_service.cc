@@ -9,10 +9,8 @@
 #include "base/log.h"
 #include "base/thread_name.h"
 #include "base/time.h"
-#include "ingest/gzip.h"
-#include "ingest/ingest_service_impl.h"
-#include "ingest/otlp_json.h"
-#include "ingest/otlp_response.h"
+#include "ingest/pipeline/gzip.h"
+#include "ingest/pipeline/ingest_service_impl.h"
 
 namespace ew::ingest {
 namespace {
@@ -273,13 +271,7 @@ bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,
                       DeriveLimits{config_.max_span_age_ms, config_.max_span_future_ms},
                       &ThreadDeriveCache(instance_));
   DeriveSink sink(&deriver, now, &out->by_shard);
-  Status st;
-  if (request.type == BodyType::kJson) {
-    PadJsonBody(*body);
-    st = DecodeOtlpJson(*body, sink);
-  } else {
-    st = DecodeOtlpProtobuf(*body, sink);
-  }
+  const Status st = request.decoder->Decode(*body, sink);
   metrics_.received->Add(sink.spans);
   out->records = sink.records;
   if (!sink.store_error.ok()) {
@@ -296,7 +288,7 @@ bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,
   out->rejected = sink.too_old + sink.too_new;
   out->accepted = sink.spans - out->rejected;
   if (out->rejected > 0) out->reject_message = RejectMessage(sink.too_old, sink.too_new, config_);
-  out->type = request.type;
+  out->decoder = request.decoder;
   return true;
 }
 
@@ -304,14 +296,12 @@ void IngestServiceImpl::Answer(PendingExport& e, ExportOutcome outcome, std::str
                                int retry_after_s) {
   ExportResponse r;
   r.outcome = outcome;
-  r.type = e.type;
+  r.decoder = e.decoder;
   r.retry_after_s = retry_after_s;
   if (outcome == ExportOutcome::kOk) {
     r.accepted_spans = e.accepted;
     r.rejected_spans = e.rejected;
-    r.body = e.type == BodyType::kJson
-                 ? EncodeExportResponseJson(static_cast<int64_t>(e.rejected), e.reject_message)
-                 : EncodeExportResponseProtobuf(static_cast<int64_t>(e.rejected), e.reject_message);
+    r.body = e.decoder->SuccessBody(e.rejected, e.reject_message);
   } else {
     r.body = std::move(message);
   }

@@ -24,8 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ingest/half_record.h"
-#include "ingest/pending_table.h"
+#include "ingest/derivation/half_record.h"
+#include "ingest/pipeline/pending_table.h"
 #include "storage/edge_store.h"
 
 namespace ew::ingest {

@@ -22,4 +22,10 @@ std::string EncodeExportResponseJson(int64_t rejected_spans, std::string_view er
 // control characters. Bytes >= 0x80 are copied as they are (the caller passes UTF-8).
 void AppendJsonString(std::string_view text, std::string* out);
 
+// google.rpc.Status {code = 1, message = 2} as protobuf bytes: the OTLP error body of protobuf
+// requests (and of gRPC answers).
+std::string EncodeRpcStatusProtobuf(int code, std::string_view message);
+// The OTLP/JSON error body: {"code":N,"message":"...","error":"..."}.
+std::string EncodeRpcStatusJson(int code, std::string_view message);
+
 }  // namespace ew::ingest

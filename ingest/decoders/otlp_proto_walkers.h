@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/span_view.h"
 
 namespace ew::ingest::internal {
 

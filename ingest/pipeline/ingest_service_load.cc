@@ -9,7 +9,7 @@
 
 #include "base/log.h"
 #include "base/thread_name.h"
-#include "ingest/ingest_service_impl.h"
+#include "ingest/pipeline/ingest_service_impl.h"
 
 namespace ew::ingest {
 namespace {

@@ -11,7 +11,7 @@
 #include "base/hash.h"
 #include "base/log.h"
 #include "base/time.h"
-#include "ingest/ingest_service_impl.h"
+#include "ingest/pipeline/ingest_service_impl.h"
 
 namespace ew::ingest {
 namespace {

@@ -18,9 +18,9 @@
 #include <initializer_list>
 #include <string>
 
-#include "ingest/otlp_attributes.h"
-#include "ingest/otlp_proto_walkers.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_attributes.h"
+#include "ingest/decoders/otlp_proto_walkers.h"
+#include "ingest/decoders/span_view.h"
 
 namespace ew::ingest {
 namespace {

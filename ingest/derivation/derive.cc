@@ -1,4 +1,4 @@
-#include "ingest/derive.h"
+#include "ingest/derivation/derive.h"
 
 #include <algorithm>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "ingest/shard_state.h"
+#include "ingest/pipeline/shard_state.h"
 
 #include <algorithm>
 #include <cmath>

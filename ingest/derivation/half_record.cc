@@ -1,5 +1,5 @@
 // HalfRecord encoding. Little-endian fixed-width fields; layout in docs/ingest.md.
-#include "ingest/half_record.h"
+#include "ingest/derivation/half_record.h"
 
 #include <algorithm>
 #include <bit>
