@@ -14,6 +14,7 @@ std::span<const DecoderRoute> Routes() {
       {"/v1/traces", "application/x-protobuf", &OtlpProtobufDecoder()},
       {"/v1/traces", "application/protobuf", &OtlpProtobufDecoder()},
       {"/v1/traces", "application/json", &OtlpJsonDecoder()},
+      {"/api/v2/spans", "application/json", &ZipkinJsonDecoder()},
   };
   return routes;
 }

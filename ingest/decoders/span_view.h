@@ -1,5 +1,5 @@
-// SpanView: what the OTLP decoders extract from one span — only the fields the service map
-// needs. Both decoders (protobuf and JSON) produce identical views for the same input.
+// SpanView: what the decoders (OTLP, Zipkin) extract from one span — only the fields the service
+// map needs. Both decoders (protobuf and JSON) produce identical views for the same input.
 //
 // Every string_view points into the request body or into decoder-owned scratch memory and is
 // valid only during the SpanSink::OnSpan call. Attributes from the span override those from the
@@ -87,5 +87,8 @@ Status DecodeOtlpProtobuf(std::string_view body, SpanSink& sink);
 // `body` must be padded as simdjson requires: the caller passes a buffer with at least 64 bytes
 // of readable capacity past size() (see PaddedBody in otlp_json.h).
 Status DecodeOtlpJson(std::string_view body, SpanSink& sink);
+// A Zipkin v2 JSON list of spans (decoders/zipkin_json.cc), padded as DecodeOtlpJson's body.
+// Messages say where: "spans[3].traceId: must be 16 or 32 hex digits at byte 412".
+Status DecodeZipkinJson(std::string_view body, SpanSink& sink);
 
 }  // namespace ew::ingest

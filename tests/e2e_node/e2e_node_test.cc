@@ -4,7 +4,8 @@
 // exporter-trace-otlp-http (OTLP JSON, old and stable HTTP conventions), payments with protobuf
 // and gzip (stable conventions). An uninstrumented client drives frontend a known number of
 // times; after the services flush and the pair-wait passes, GET /api/v1/map must show exactly
-// the calls that happened.
+// the calls that happened. The same shop with all three services on
+// @opentelemetry/exporter-zipkin (Zipkin v2 JSON to POST /api/v2/spans) must give the same map.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -95,27 +96,29 @@ Result<Map> FetchMap(tools::HttpConnection& http) {
   return map;
 }
 
-TEST(NodeSdkEndToEnd, ShopMapIsExact) {
+using Env = std::map<std::string, std::string>;
+
+// Runs the shop against a fresh server (each service with its exporter settings) and checks the
+// map is exactly Expected().
+void RunShop(const Env& payments_env, const Env& checkout_env, const Env& frontend_env,
+             const std::string& ingest_path) {
   ASSERT_TRUE(NodeModulesInstalled())
       << "tests/node/node_modules is missing: run `tools/dev deps` (npm ci in tests/node)";
   ServerOptions options;
   options.extra_args = {"--pair-wait", "2s", "--flush-interval", "1s"};
   ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
-  const std::string otlp = "http://127.0.0.1:" + std::to_string(server.otlp_port()) + "/v1/traces";
-
-  NodeService payments("payments", {{"EXPORTER", "proto"},
-                                    {"COMPRESSION", "gzip"},
-                                    {"OTEL_SEMCONV_STABILITY_OPT_IN", "http"},
-                                    {"OTLP_URL", otlp}});
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.otlp_port()) + ingest_path;
+  auto with = [&](Env env, Env extra) {
+    env.merge(extra);
+    env["OTLP_URL"] = url;
+    return env;
+  };
+  NodeService payments("payments", with(payments_env, {}));
   ASSERT_TRUE(payments.Start().ok()) << payments.Log();
-  NodeService checkout("checkout", {{"EXPORTER", "json"},
-                                    {"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"},
-                                    {"PAYMENTS_URL", payments.url()},
-                                    {"OTLP_URL", otlp}});
+  NodeService checkout("checkout", with(checkout_env, {{"PAYMENTS_URL", payments.url()}}));
   ASSERT_TRUE(checkout.Start().ok()) << checkout.Log();
-  NodeService frontend(
-      "frontend", {{"EXPORTER", "proto"}, {"CHECKOUT_URL", checkout.url()}, {"OTLP_URL", otlp}});
+  NodeService frontend("frontend", with(frontend_env, {{"CHECKOUT_URL", checkout.url()}}));
   ASSERT_TRUE(frontend.Start().ok()) << frontend.Log();
 
   tools::HttpConnection driver("127.0.0.1", frontend.port());
@@ -152,6 +155,21 @@ TEST(NodeSdkEndToEnd, ShopMapIsExact) {
   }
   EXPECT_EQ(last, expected) << last_error << "\nserver log:\n" << server.Stderr();
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
+}
+
+TEST(NodeSdkEndToEnd, ShopMapIsExact) {
+  RunShop(
+      {{"EXPORTER", "proto"}, {"COMPRESSION", "gzip"}, {"OTEL_SEMCONV_STABILITY_OPT_IN", "http"}},
+      {{"EXPORTER", "json"}, {"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"}},
+      {{"EXPORTER", "proto"}}, "/v1/traces");
+}
+
+// @opentelemetry/exporter-zipkin: the services' spans reach edgewise as Zipkin v2 JSON (resource
+// attributes as tags, status as otel.status_code/error tags), old and stable conventions.
+TEST(NodeSdkEndToEnd, ShopMapIsExactThroughZipkin) {
+  RunShop({{"EXPORTER", "zipkin"}, {"OTEL_SEMCONV_STABILITY_OPT_IN", "http"}},
+          {{"EXPORTER", "zipkin"}, {"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"}},
+          {{"EXPORTER", "zipkin"}}, "/api/v2/spans");
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // One small HTTP service of the shop demo, instrumented with the OpenTelemetry JS SDK.
 //
 //   SERVICE=frontend|checkout|payments  PORT=n  OTLP_URL=http://host:port/v1/traces
-//   EXPORTER=proto|json  [COMPRESSION=gzip]  [CHECKOUT_URL=...] [PAYMENTS_URL=...]
+//   EXPORTER=proto|json|zipkin  [COMPRESSION=gzip]  [CHECKOUT_URL=...] [PAYMENTS_URL=...]
+//   (zipkin: @opentelemetry/exporter-zipkin to OTLP_URL=http://host:port/api/v2/spans)
 //   [EXTERNAL_URL=http://api.payments-provider.invalid/charge]  [NAMESPACE=shop]
 //   [OTEL_SEMCONV_STABILITY_OPT_IN=http  for the stable HTTP semantic conventions]
 //
@@ -24,10 +25,17 @@ const service = process.env.SERVICE || 'frontend';
 const exporterKind = process.env.EXPORTER || 'proto';
 const exporterConfig = { url: process.env.OTLP_URL || 'http://127.0.0.1:4318/v1/traces' };
 if (process.env.COMPRESSION) exporterConfig.compression = process.env.COMPRESSION;
-const { OTLPTraceExporter } =
-  exporterKind === 'json'
-    ? require('@opentelemetry/exporter-trace-otlp-http')
-    : require('@opentelemetry/exporter-trace-otlp-proto');
+function makeExporter() {
+  if (exporterKind === 'zipkin') {
+    const { ZipkinExporter } = require('@opentelemetry/exporter-zipkin');
+    return new ZipkinExporter({ url: exporterConfig.url });
+  }
+  const { OTLPTraceExporter } =
+    exporterKind === 'json'
+      ? require('@opentelemetry/exporter-trace-otlp-http')
+      : require('@opentelemetry/exporter-trace-otlp-proto');
+  return new OTLPTraceExporter(exporterConfig);
+}
 
 const provider = new NodeTracerProvider({
   resource: resourceFromAttributes({
@@ -35,7 +43,7 @@ const provider = new NodeTracerProvider({
     'service.namespace': process.env.NAMESPACE || 'shop',
   }),
   spanProcessors: [
-    new BatchSpanProcessor(new OTLPTraceExporter(exporterConfig), {
+    new BatchSpanProcessor(makeExporter(), {
       scheduledDelayMillis: 200,
       maxExportBatchSize: 512,
     }),
