@@ -47,6 +47,7 @@ struct Where {
   int ss = -1;
   int span = -1;
   int attr = -1;
+  int link = -1;
   const char* field = nullptr;
 };
 
@@ -130,6 +131,7 @@ class JsonDecoder {
     if (where_.resource) msg += ".resource";
     if (where_.ss >= 0) msg += ".scopeSpans[" + std::to_string(where_.ss) + "]";
     if (where_.span >= 0) msg += ".spans[" + std::to_string(where_.span) + "]";
+    if (where_.link >= 0) msg += ".links[" + std::to_string(where_.link) + "]";
     if (where_.attr >= 0) msg += ".attributes[" + std::to_string(where_.attr) + "]";
     if (where_.field != nullptr) msg += std::string(msg.empty() ? "" : ".") + where_.field;
     if (msg.empty()) msg = "request";
@@ -319,6 +321,7 @@ class JsonDecoder {
       return Time(value, "endTimeUnixNano", &view.end_ns);
     }
     if (key == "attributes") return Attributes(value, view);
+    if (key == "links") return Links(value, view);
     if (key == "status") return SpanStatusObject(value, view);
     if (key == "traceState" || key == "trace_state") {
       where_.field = "traceState";
@@ -328,8 +331,43 @@ class JsonDecoder {
     return Status::Ok();
   }
 
+  // [{"traceId": "...", "spanId": "...", ...}, ...]: as the protobuf walkers, a link is kept (up to
+  // kMaxSpanLinks) when both ids are present, and an id of the wrong form is an error.
+  Status Links(od::value& value, SpanView& view) {
+    od::array array;
+    if (auto err = value.get_array().get(array)) return Fail("links is not an array", err);
+    int index = 0;
+    for (auto element : array) {
+      where_.link = index++;
+      od::object object;
+      if (auto err = element.get_object().get(object)) return Fail("not an object", err);
+      SpanLink link;
+      bool has_trace = false;
+      bool has_span = false;
+      for (auto field_result : object) {
+        od::field field;
+        if (auto err = std::move(field_result).get(field)) return Fail("malformed object", err);
+        const auto key = field.key();
+        if (IsNull(field.value())) continue;
+        if (key == "traceId" || key == "trace_id") {
+          has_trace = true;
+          EW_RETURN_IF_ERROR(Id(field.value(), "traceId", 16, link.trace_id.data(), false));
+        } else if (key == "spanId" || key == "span_id") {
+          has_span = true;
+          EW_RETURN_IF_ERROR(Id(field.value(), "spanId", 8, link.span_id.data(), false));
+        }
+      }
+      if (has_trace && has_span && view.link_count < kMaxSpanLinks) {
+        links_[view.link_count++] = link;
+      }
+    }
+    where_.link = -1;
+    return Status::Ok();
+  }
+
   Status Span(od::object& object) {
     SpanView view = base_;
+    view.links = links_;
     mapper_.ResetPrecedence();
     SpanSeen seen;
     for (auto field_result : object) {
@@ -410,6 +448,7 @@ class JsonDecoder {
   int rs_count_ = 0;
   SpanView base_;
   AttributeMapper mapper_;
+  SpanLink links_[kMaxSpanLinks];
 };
 
 Status DecodeWith(od::parser& parser, std::string_view body, SpanSink& sink) {

@@ -39,6 +39,7 @@ struct Where {
   int ss = -1;
   int span = -1;
   int attr = -1;
+  int link = -1;
   const char* field = nullptr;  // e.g. "trace_id"
 };
 
@@ -48,6 +49,7 @@ Status Error(const Where& where, const char* what, size_t offset) {
   if (where.resource) msg += ".resource";
   if (where.ss >= 0) msg += ".scope_spans[" + std::to_string(where.ss) + "]";
   if (where.span >= 0) msg += ".spans[" + std::to_string(where.span) + "]";
+  if (where.link >= 0) msg += ".links[" + std::to_string(where.link) + "]";
   if (where.attr >= 0) msg += ".attributes[" + std::to_string(where.attr) + "]";
   if (where.field != nullptr) msg += std::string(msg.empty() ? "" : ".") + where.field;
   if (msg.empty()) msg = "request";
@@ -292,6 +294,31 @@ class PreciseDecoder {
     return Error(where_, what, f.offset);
   }
 
+  // Span.Link { trace_id = 1; span_id = 2; ... }: kept (up to kMaxSpanLinks) when both ids are
+  // present; an id of the wrong size is an error, as in the span.
+  Status Link(std::string_view msg, SpanView& view) {
+    WireReader reader(BodyStart(body_), msg);
+    Field f;
+    size_t err_at = 0;
+    SpanLink link;
+    bool has_trace = false;
+    bool has_span = false;
+    while (!reader.Done()) {
+      if (const char* e = reader.Next(f, &err_at)) return Error(where_, e, err_at);
+      if (f.number == 1) {
+        has_trace = true;
+        EW_RETURN_IF_ERROR(Id(f, "trace_id", 16, link.trace_id.data()));
+      } else if (f.number == 2) {
+        has_span = true;
+        EW_RETURN_IF_ERROR(Id(f, "span_id", 8, link.span_id.data()));
+      }
+    }
+    if (has_trace && has_span && view.link_count < kMaxSpanLinks) {
+      links_[view.link_count++] = link;
+    }
+    return Status::Ok();
+  }
+
   Status SpanField(const Field& f, SpanView& view, bool* has_trace, bool* has_span, int* attr) {
     switch (f.number) {
       case 1:
@@ -328,16 +355,24 @@ class PreciseDecoder {
         EW_RETURN_IF_ERROR(KeyValue(f.bytes, view));
         where_.attr = -1;
         return Status::Ok();
+      case 13:
+        where_.link = link_index_++;
+        EW_RETURN_IF_ERROR(Expect(f, kLen, nullptr, "link is not length-delimited"));
+        EW_RETURN_IF_ERROR(Link(f.bytes, view));
+        where_.link = -1;
+        return Status::Ok();
       case 15:
         EW_RETURN_IF_ERROR(Expect(f, kLen, "status", "not length-delimited"));
         return StatusMessage(f.bytes, view);
       default:
-        return Status::Ok();  // name (5), flags (16), events, links, ...
+        return Status::Ok();  // name (5), flags (16), events, ...
     }
   }
 
   Status Span(std::string_view msg) {
     SpanView view = base_;
+    view.links = links_;
+    link_index_ = 0;
     mapper_.ResetPrecedence();
     WireReader reader(BodyStart(body_), msg);
     Field f;
@@ -428,6 +463,8 @@ class PreciseDecoder {
   int rs_count_ = 0;
   SpanView base_;
   AttributeMapper mapper_;
+  int link_index_ = 0;
+  SpanLink links_[kMaxSpanLinks];
 };
 
 // For the precise walk after FastDecoder gave up: drops the spans FastDecoder delivered already

@@ -232,8 +232,37 @@ class FastDecoder {
     return true;
   }
 
+  // Span.Link: as PreciseDecoder::Link (ids of the right size; kept when both are present).
+  bool Link(Ptr p, Ptr end, SpanView& view) {
+    SpanLink link;
+    bool has_trace = false;
+    bool has_span = false;
+    while (p != end) {
+      uint32_t tag;
+      if (!Tag(p, end, &tag)) return false;
+      Ptr begin;
+      size_t size;
+      if (tag == TagOf(1, kLen)) {
+        if (!Len(p, end, &begin, &size) || size != 16) return false;
+        std::memcpy(link.trace_id.data(), begin, 16);
+        has_trace = true;
+      } else if (tag == TagOf(2, kLen)) {
+        if (!Len(p, end, &begin, &size) || size != 8) return false;
+        std::memcpy(link.span_id.data(), begin, 8);
+        has_span = true;
+      } else if (!SkipOther(p, end, tag, Bits({1, 2}))) {
+        return false;
+      }
+    }
+    if (has_trace && has_span && view.link_count < kMaxSpanLinks) {
+      links_[view.link_count++] = link;
+    }
+    return true;
+  }
+
   bool Span(Ptr p, Ptr end) {
     SpanView view = base_;
+    view.links = links_;
     mapper_.ResetPrecedence();
     bool has_trace = false;
     bool has_span = false;
@@ -282,13 +311,16 @@ class FastDecoder {
         case TagOf(9, kLen):
           if (!Len(p, end, &begin, &size) || !KeyValue(begin, begin + size, view)) return false;
           break;
+        case TagOf(13, kLen):
+          if (!Len(p, end, &begin, &size) || !Link(begin, begin + size, view)) return false;
+          break;
         case TagOf(15, kLen):
           if (!Len(p, end, &begin, &size) || !StatusMessage(begin, begin + size, view)) {
             return false;
           }
           break;
-        default:  // name (5), flags (16), events, links, ...
-          if (!SkipOther(p, end, tag, Bits({1, 2, 3, 4, 6, 7, 8, 9, 15}))) return false;
+        default:  // name (5), flags (16), events, ...
+          if (!SkipOther(p, end, tag, Bits({1, 2, 3, 4, 6, 7, 8, 9, 13, 15}))) return false;
           break;
       }
     }
@@ -398,6 +430,7 @@ class FastDecoder {
   Status sink_status_;
   SpanView base_;
   AttributeMapper mapper_;
+  SpanLink links_[kMaxSpanLinks];
 };
 
 }  // namespace

@@ -26,6 +26,14 @@ enum class SpanKind : uint8_t {
 // OTLP Status.StatusCode numbering.
 enum class SpanStatus : uint8_t { kUnset = 0, kOk = 1, kError = 2 };
 
+// One span link (OTLP Span.Link): the ids of the linked span.
+struct SpanLink {
+  std::array<uint8_t, 16> trace_id{};
+  std::array<uint8_t, 8> span_id{};
+};
+// The links a decoder keeps per span; further links are still read and validated, not kept.
+inline constexpr uint32_t kMaxSpanLinks = 64;
+
 struct SpanView {
   std::array<uint8_t, 16> trace_id{};
   std::array<uint8_t, 8> span_id{};
@@ -36,6 +44,11 @@ struct SpanView {
   uint64_t start_ns = 0;         // start_time_unix_nano
   uint64_t end_ns = 0;           // end_time_unix_nano
   std::string_view trace_state;  // W3C tracestate, for the sampling threshold "ot=th:..."
+  // Span links (messaging: a consumer's links to the producer spans of its messages), the first
+  // kMaxSpanLinks in body order; decoder-owned memory, valid during OnSpan like the strings.
+  // A link without trace_id or span_id is not kept.
+  const SpanLink* links = nullptr;
+  uint32_t link_count = 0;
 
   // Resource.
   std::string_view service_name;       // service.name

@@ -396,6 +396,29 @@ Result<storage::StringId> HalfDeriver::PathId(const SpanView& span) {
   return id;
 }
 
+size_t LinkedHalves(const SpanView& span, const HalfRecord& base, HalfRecord* out) {
+  if (span.link_count == 0 || base.role != HalfRole::kServerAlone) return 0;
+  if (span.kind != SpanKind::kServer && span.kind != SpanKind::kConsumer) return 0;
+  size_t n = 0;
+  for (uint32_t i = 0; i < span.link_count && i < kMaxSpanLinks; ++i) {
+    const SpanLink& link = span.links[i];
+    uint64_t key = 0;
+    for (uint8_t b : link.span_id) key = (key << 8) | b;
+    if (key == 0) continue;
+    bool seen = false;  // a link given twice pairs once
+    for (size_t j = 0; j < n && !seen; ++j) {
+      seen = out[j].span_key == key && out[j].trace_id == link.trace_id;
+    }
+    if (seen) continue;
+    HalfRecord& r = out[n++];
+    r = base;
+    r.trace_id = link.trace_id;
+    r.span_key = key;
+    r.role = HalfRole::kServerPending;
+  }
+  return n;
+}
+
 Result<DeriveResult> HalfDeriver::Derive(const SpanView& span, int64_t now_ms, HalfRecord* out) {
   const int64_t start_ms = static_cast<int64_t>(span.start_ns / kNsPerMs);
   if (start_ms < now_ms - limits_.max_span_age_ms) return DeriveResult::kTooOld;

@@ -129,6 +129,15 @@ class HalfDeriver {
   } last_path_, last_peer_;
 };
 
+// Span links (docs/ingest.md, "Span links"): the halves through which a SERVER or CONSUMER span
+// without a parent pairs with the spans it links to (a batch consumer with the producer span of
+// each message), as if each were its parent. `base` is the span's own half (role kServerAlone);
+// each distinct link with a non-zero span id gives a copy with the link's trace id, its span id
+// as the pairing key and role kServerPending. Writes up to kMaxSpanLinks halves to out and
+// returns how many: 0 when the span keeps its own half — it has a parent (the parent wins), is
+// not a server or consumer, or has no usable link.
+size_t LinkedHalves(const SpanView& span, const HalfRecord& base, HalfRecord* out);
+
 // --- Pure rules (exposed for tests).
 
 // "" when the span has no path; else the normalized path (query dropped, id segments -> {id},

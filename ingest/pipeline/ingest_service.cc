@@ -39,6 +39,15 @@ class DeriveSink final : public SpanSink {
     }
     switch (*res) {
       case DeriveResult::kHalf:
+        if (span.link_count > 0) {  // a consumer that pairs through its links
+          if (const size_t n = LinkedHalves(span, r, linked_); n > 0) {
+            for (size_t i = 0; i < n; ++i) {
+              (*out_)[ShardIndexOf(linked_[i], out_->size())].push_back(linked_[i]);
+            }
+            records += n;
+            break;
+          }
+        }
         (*out_)[ShardIndexOf(r, out_->size())].push_back(r);
         ++records;
         break;
@@ -64,6 +73,7 @@ class DeriveSink final : public SpanSink {
   HalfDeriver* deriver_;
   int64_t now_ms_;
   std::vector<std::vector<HalfRecord>>* out_;
+  HalfRecord linked_[kMaxSpanLinks];
 };
 
 std::string RejectMessage(uint64_t too_old, uint64_t too_new, const Config& config) {
