@@ -35,7 +35,8 @@ constexpr const char* kUsage = R"(usage:
 
 run options:
   --otlp HOST:PORT      OTLP/HTTP listener (default 127.0.0.1:4318)
-  --encoding E          proto | json | gzip | gzip-json (default proto)
+  --encoding E          proto | json | gzip | gzip-json (default proto) | zipkin |
+                        gzip-zipkin (Zipkin v2 JSON to POST /api/v2/spans)
   --rate N              spans per second (default: as fast as possible)
   --connections N       keep-alive connections (default 2)
   --duration D          e.g. 30s, 5m (default: until --requests or Ctrl-C)

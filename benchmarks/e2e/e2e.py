@@ -2,8 +2,9 @@
 """End-to-end benchmarks of Edgewise against the real server binary.
 
   - ingest: spans per *server* CPU-second (utime+stime of the server from /proc/PID/stat, so the
-    load generator's CPU is not counted) for pre-encoded OTLP protobuf, gzip protobuf and JSON,
-    batches of 512 spans, half of the spans paired across HTTP requests;
+    load generator's CPU is not counted) for pre-encoded OTLP protobuf, gzip protobuf and JSON
+    (and, with --encodings, Zipkin v2 JSON: zipkin, gzip-zipkin), batches of 512 spans, half of
+    the spans paired across HTTP requests;
   - pending memory per unpaired half (RSS growth over the pending halves);
   - a 7-day rollup store (the same rollups the VictoriaMetrics peer gets): bytes on disk per
     edge-minute and map query latency over 1 h, 7 d and 90 d and for one service.
@@ -169,7 +170,7 @@ def main():
     p.add_argument("--quick", action="store_true", help="1 run of 5 s, 500k pending, 2 days")
     p.add_argument("--only", default="ingest,pending,rollups")
     p.add_argument("--encodings", default="proto,gzip,json",
-                   help="ingest encodings to measure (comma-separated)")
+                   help="ingest encodings to measure (comma-separated; also zipkin, gzip-zipkin)")
     args = p.parse_args()
     if args.quick:
         args.runs, args.seconds, args.pending_spans, args.days, args.reps = 1, 5, 500_000, 2, 10
