@@ -87,7 +87,7 @@ class ZipkinReader {
     std::string msg;
     if (span_ >= 0) msg += "spans[" + std::to_string(span_) + "]";
     if (field_ != nullptr) msg += std::string(msg.empty() ? "" : ".") + field_;
-    if (!tag_.empty()) msg += "[\"" + tag_ + "\"]";
+    if (!tag_.empty()) msg += "[\"" + std::string(tag_.substr(0, 64)) + "\"]";
     if (msg.empty()) msg = "request";
     msg += ": ";
     msg += what;
@@ -188,10 +188,10 @@ class ZipkinReader {
       if (auto err = std::move(field_result).get(field)) return Fail("malformed object", err);
       std::string_view key;
       if (auto err = field.unescaped_key().get(key)) return Fail("malformed key", err);
-      tag_.assign(key.substr(0, 64));
+      tag_ = key;  // for an error message (the key lives in the parser's buffer)
       std::string_view text;
       EW_RETURN_IF_ERROR(String(field.value(), &text));
-      tag_.clear();
+      tag_ = {};
       if (key == "error") {
         extra.error = true;
       } else if (key == "otel.status_code") {
@@ -292,7 +292,7 @@ class ZipkinReader {
   SpanSink& sink_;
   int span_ = -1;
   const char* field_ = nullptr;
-  std::string tag_;
+  std::string_view tag_;
   AttributeMapper mapper_;
 };
 
