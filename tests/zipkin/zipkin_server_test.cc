@@ -304,6 +304,11 @@ TEST(ZipkinServer, HostileInputGetsItsStatusAndTheServerStaysUp) {
   auto get = o.Get("/api/v2/spans");
   ASSERT_TRUE(get.ok());
   EXPECT_EQ(get->status, 405);
+  // Another path on the ingest listener: 404 naming the paths it serves.
+  auto other = o.Post("/api/v2/span", good, "application/json");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->status, 404);
+  EXPECT_NE(other->body.find("/v1/traces, /api/v2/spans"), std::string::npos) << other->body;
   auto ok = o.Post("/api/v2/spans", good, "application/json");
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->status, 202) << ok->body;
@@ -311,6 +316,22 @@ TEST(ZipkinServer, HostileInputGetsItsStatusAndTheServerStaysUp) {
   auto health = http.Get("/healthz");
   ASSERT_TRUE(health.ok());
   EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(server.Stop(), 0) << server.Stderr();
+}
+
+// With --auth-token, Zipkin requests need the bearer token like OTLP ones.
+TEST(ZipkinServer, AuthTokenIsRequired) {
+  ServerOptions options;
+  options.extra_args = {"--auth-token", "s3cret"};
+  ServerProcess server(options);
+  ASSERT_TRUE(server.Start().ok()) << server.Stderr();
+  HttpConnection o(server.host(), server.otlp_port());
+  auto missing = o.Post("/api/v2/spans", "[]", "application/json");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 401);
+  auto ok = o.Post("/api/v2/spans", "[]", "application/json", {{"Authorization", "Bearer s3cret"}});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->status, 202) << ok->body;
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
 }
 
