@@ -114,95 +114,80 @@ std::string ToJson(const ZSpan& s, int64_t ts_us) {
   return j;
 }
 
+using Tags = std::vector<std::pair<std::string, std::string>>;
+
 // The generated shop and the map it must give.
 struct Shop {
   std::vector<ZSpan> spans;
   Map model;
+  uint64_t next_id = 0x1000;
+
+  std::string NextId() { return Hex(next_id++, 16); }
+  void Edge(const std::string& from, const std::string& to, bool error) {
+    EdgeCounts& e = model[{from, to}];
+    ++e.requests;
+    e.errors += error;
+  }
+  // A client span with no partner: its edge goes to the external node named `to`.
+  void External(const std::string& trace, const std::string& parent, const std::string& service,
+                const std::string& remote_service, const std::string& remote_ip, Tags tags,
+                const std::string& from, const std::string& to, bool error) {
+    spans.push_back({trace, NextId(), parent, "CLIENT", service, remote_service, remote_ip, false,
+                     std::move(tags)});
+    Edge(from, to, error);
+  }
 };
+
+// Trace t: External Client -> frontend -> checkout (own server id) -> payments (B3 shared id).
+// Returns the span ids of checkout's server half and of the shared checkout/payments call.
+std::pair<std::string, std::string> AddCalls(int t, const std::string& trace, Shop& shop) {
+  const Tags shop_ns = {{"service.namespace", "shop"}};
+  const std::string root = shop.NextId(), a = shop.NextId(), b = shop.NextId(), c = shop.NextId();
+  shop.spans.push_back({trace, root, "", "SERVER", "frontend", "", "", false, shop_ns});
+  shop.Edge("/External Client", "shop/frontend", false);
+  // frontend -> checkout: client id a, server its own id b with parent a.
+  const bool checkout_fails = t % 7 == 0;
+  shop.spans.push_back({trace, a, root, "CLIENT", "frontend", "", "", false, shop_ns});
+  Tags checkout_tags = shop_ns;
+  checkout_tags.push_back({"http.status_code", checkout_fails ? "500" : "200"});
+  checkout_tags.push_back({"http.method", "GET"});
+  shop.spans.push_back({trace, b, a, "SERVER", "checkout", "", "", false, checkout_tags});
+  shop.Edge("shop/frontend", "shop/checkout", checkout_fails);
+  // checkout -> payments, B3 single-host: the server half shares the client's id c.
+  const bool payment_error = t % 5 == 1;
+  shop.spans.push_back({trace, c, b, "CLIENT", "checkout", "payments", "", false, shop_ns});
+  Tags pay_tags = {{"k8s.namespace.name", "pay"}, {"service.namespace", "shop"}};
+  if (payment_error) pay_tags.push_back({"error", "card declined"});
+  shop.spans.push_back({trace, c, b, "SERVER", "payments", "", "", true, pay_tags});
+  shop.Edge("shop/checkout", "pay/payments", payment_error);
+  return {b, c};
+}
 
 Shop MakeShop(int traces) {
   Shop shop;
-  auto edge = [&](std::string from, std::string to, bool error) {
-    EdgeCounts& e = shop.model[{from, to}];
-    ++e.requests;
-    e.errors += error;
-  };
-  uint64_t next_id = 0x1000;
   for (int t = 0; t < traces; ++t) {
     // 16-digit trace ids on odd traces: the low half of a 128-bit id.
     const std::string trace = t % 2 ? Hex(0x5000 + t, 16) : Hex(0xabc, 16) + Hex(0x5000 + t, 16);
-    const std::vector<std::pair<std::string, std::string>> shop_ns = {
-        {"service.namespace", "shop"}};
-    const std::string root = Hex(next_id++, 16), a = Hex(next_id++, 16), b = Hex(next_id++, 16),
-                      c = Hex(next_id++, 16);
-    const bool checkout_fails = t % 7 == 0;
-    // External Client -> frontend (a root SERVER span).
-    shop.spans.push_back({trace, root, "", "SERVER", "frontend", "", "", false, shop_ns});
-    edge("/External Client", "shop/frontend", false);
-    // frontend -> checkout: client id a, server its own id b with parent a.
-    shop.spans.push_back({trace, a, root, "CLIENT", "frontend", "", "", false, shop_ns});
-    auto checkout_tags = shop_ns;
-    checkout_tags.push_back({"http.status_code", checkout_fails ? "500" : "200"});
-    checkout_tags.push_back({"http.method", "GET"});
-    shop.spans.push_back({trace, b, a, "SERVER", "checkout", "", "", false, checkout_tags});
-    edge("shop/frontend", "shop/checkout", checkout_fails);
-    // checkout -> payments, B3 single-host: the server half shares the client's id c.
-    const bool payment_error = t % 5 == 1;
-    shop.spans.push_back({trace, c, b, "CLIENT", "checkout", "payments", "", false, shop_ns});
-    std::vector<std::pair<std::string, std::string>> pay_tags = {{"k8s.namespace.name", "pay"},
-                                                                 {"service.namespace", "shop"}};
-    if (payment_error) pay_tags.push_back({"error", "card declined"});
-    shop.spans.push_back({trace, c, b, "SERVER", "payments", "", "", true, pay_tags});
-    edge("shop/checkout", "pay/payments", payment_error);
-    // payments -> stripe (named by remoteEndpoint.serviceName; no partner ever comes).
-    shop.spans.push_back({trace,
-                          Hex(next_id++, 16),
-                          c,
-                          "CLIENT",
-                          "payments",
-                          "stripe",
-                          "",
-                          false,
-                          {{"k8s.namespace.name", "pay"}}});
-    edge("pay/payments", "/stripe", false);
+    const auto [b, c] = AddCalls(t, trace, shop);
+    const Tags pay = {{"k8s.namespace.name", "pay"}};
+    // Named by remoteEndpoint.serviceName.
+    shop.External(trace, c, "payments", "stripe", "", pay, "pay/payments", "/stripe", false);
     if (t % 3 == 0) {  // an IP-only peer
-      shop.spans.push_back({trace,
-                            Hex(next_id++, 16),
-                            c,
-                            "CLIENT",
-                            "payments",
-                            "",
-                            "10.9.8.7",
-                            false,
-                            {{"k8s.namespace.name", "pay"}}});
-      edge("pay/payments", "/Unknown External Service", false);
+      shop.External(trace, c, "payments", "", "10.9.8.7", pay, "pay/payments",
+                    "/Unknown External Service", false);
     }
     if (t % 2 == 0) {  // named by a host tag (lower-cased, port dropped), remote IP ignored
-      shop.spans.push_back({trace,
-                            Hex(next_id++, 16),
-                            b,
-                            "CLIENT",
-                            "checkout",
-                            "",
-                            "10.2.2.2",
-                            false,
-                            {{"service.namespace", "shop"},
-                             {"http.host", "Api.Example.com:443"},
-                             {"otel.status_code", t % 4 == 0 ? "ERROR" : "OK"}}});
-      edge("shop/checkout", "/api.example.com", t % 4 == 0);
+      const bool error = t % 4 == 0;
+      shop.External(trace, b, "checkout", "", "10.2.2.2",
+                    {{"service.namespace", "shop"},
+                     {"http.host", "Api.Example.com:443"},
+                     {"otel.status_code", error ? "ERROR" : "OK"}},
+                    "shop/checkout", "/api.example.com", error);
     }
     if (t % 5 == 0) {  // a host tag that is an IP: Unknown External Service
-      shop.spans.push_back(
-          {trace,
-           Hex(next_id++, 16),
-           b,
-           "CLIENT",
-           "checkout",
-           "",
-           "",
-           false,
-           {{"service.namespace", "shop"}, {"http.url", "http://10.0.0.5:8080/x"}}});
-      edge("shop/checkout", "/Unknown External Service", false);
+      shop.External(trace, b, "checkout", "", "",
+                    {{"service.namespace", "shop"}, {"http.url", "http://10.0.0.5:8080/x"}},
+                    "shop/checkout", "/Unknown External Service", false);
     }
   }
   return shop;
