@@ -1,6 +1,7 @@
 #include "base/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -43,6 +44,25 @@ Status CheckHostPort(const std::string& v, const std::string& what) {
   return Status::Ok();
 }
 
+// Empty, "*", or one serialized origin: http(s)://host[:port], nothing after it (the value goes
+// into a response header as it is).
+Status CheckCorsOrigin(const std::string& v, const std::string& what) {
+  if (v.empty() || v == "*") return Status::Ok();
+  size_t scheme = v.rfind("https://", 0) == 0 ? 8 : v.rfind("http://", 0) == 0 ? 7 : 0;
+  bool ok = scheme != 0 && v.size() > scheme;
+  for (size_t i = scheme; ok && i < v.size(); ++i) {
+    const char c = v[i];
+    ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' ||
+         c == '[' || c == ']' || c == '_';
+  }
+  if (!ok) {
+    return Status::InvalidArgument(
+        what + ": expected * or an origin such as https://grafana.example.com:3000, got '" + v +
+        "'");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::vector<ConfigKeyInfo>& ConfigKeys() {
@@ -50,6 +70,8 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"data-dir", "./data", "directory of the RocksDB database and the ingest log"},
       {"otlp-addr", "127.0.0.1:4318", "OTLP/HTTP listener (POST /v1/traces); port 0 picks one"},
       {"http-addr", "127.0.0.1:8080", "query API and web UI listener; port 0 picks one"},
+      {"otlp-grpc-addr", "127.0.0.1:4317",
+       "OTLP/gRPC listener (TraceService/Export); port 0 picks one, 'off' disables it"},
       {"pair-wait", "10s", "how long a half waits for its partner before it is expired"},
       {"flush-interval", "5s", "how often rollups are written to storage"},
       {"max-span-age", "24h", "spans that started longer ago are refused (partial success)"},
@@ -63,6 +85,9 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"max-decompressed", "64MiB", "largest body after gzip decompression (413 above)"},
       {"max-paths-per-edge", "200", "distinct paths kept per edge; the rest become {other}"},
       {"auth-token", "", "when set, OTLP and API requests need 'Authorization: Bearer TOKEN'"},
+      {"tls-cert", "", "PEM certificate (chain): TLS on every listener (needs --tls-key)"},
+      {"tls-key", "", "PEM private key of --tls-cert"},
+      {"tls-client-ca", "", "PEM CA certificates: mutual TLS, clients must present a certificate"},
       {"log-level", "info", "debug, info, warn or error"},
       {"io-threads", "2", "HTTP I/O threads"},
       {"ingest-shards", "2", "pairing/aggregation shards (spans routed by trace id)"},
@@ -79,6 +104,9 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"trace-url", "",
        "link for exemplar trace ids, {trace_id} replaced (e.g. "
        "http://jaeger:16686/trace/{trace_id})"},
+      {"cors-origin", "",
+       "Access-Control-Allow-Origin for /api/* and /metrics/servicegraph (an origin such as "
+       "https://grafana.example.com, or *); off when empty"},
       {"config", "", "file of key = value lines with the same keys as the flags"},
   };
   return keys;
@@ -95,6 +123,9 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
   } else if (key == "otlp-addr") {
     EW_RETURN_IF_ERROR(CheckHostPort(value, what));
     cfg->otlp_addr = value;
+  } else if (key == "otlp-grpc-addr") {
+    if (value != "off") EW_RETURN_IF_ERROR(CheckHostPort(value, what));
+    cfg->otlp_grpc_addr = value;
   } else if (key == "http-addr") {
     EW_RETURN_IF_ERROR(CheckHostPort(value, what));
     cfg->http_addr = value;
@@ -137,6 +168,10 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
     EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
     if (n == 0 || n > 100000) return Status::InvalidArgument(what + ": must be 1..100000");
     cfg->max_paths_per_edge = static_cast<uint32_t>(n);
+  } else if (key == "tls-cert" || key == "tls-key" || key == "tls-client-ca") {
+    (key == "tls-cert"  ? cfg->tls_cert
+     : key == "tls-key" ? cfg->tls_key
+                        : cfg->tls_client_ca) = value;
   } else if (key == "auth-token") {
     cfg->auth_token = value;
   } else if (key == "log-level") {
@@ -176,6 +211,9 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
           "'");
     }
     cfg->trace_url = value;
+  } else if (key == "cors-origin") {
+    EW_RETURN_IF_ERROR(CheckCorsOrigin(value, what));
+    cfg->cors_origin = value;
   } else if (key == "config") {
     cfg->config_file = value;
   } else {
@@ -209,6 +247,27 @@ Result<uint64_t> ParseByteSize(const std::string& text) {
     return Status::InvalidArgument("bad size '" + text + "': unknown unit '" + unit + "'");
   return n * mult;
 }
+
+namespace {
+
+// A coarser tier must be kept at least as long as a finer one: a query widens ragged pieces
+// past a tier's retention to the next coarser tier (docs/query.md), which must still hold them.
+Status CheckRetentionOrder(const Config& cfg) {
+  auto days = [](int64_t ms) { return FormatDurationMs(ms); };
+  if (cfg.retention_1h_ms < cfg.retention_1m_ms) {
+    return Status::InvalidArgument("retention-1h (" + days(cfg.retention_1h_ms) +
+                                   ") must not be shorter than retention-1m (" +
+                                   days(cfg.retention_1m_ms) + ")");
+  }
+  if (cfg.retention_1d_ms < cfg.retention_1h_ms) {
+    return Status::InvalidArgument("retention-1d (" + days(cfg.retention_1d_ms) +
+                                   ") must not be shorter than retention-1h (" +
+                                   days(cfg.retention_1h_ms) + ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<Config> ParseConfig(int argc, const char* const* argv, bool* help) {
   *help = false;
@@ -261,14 +320,22 @@ Result<Config> ParseConfig(int argc, const char* const* argv, bool* help) {
     }
   }
   for (const auto& [k, v] : flags) EW_RETURN_IF_ERROR(ApplyConfigValue(&cfg, k, v, "flag --" + k));
+  EW_RETURN_IF_ERROR(CheckRetentionOrder(cfg));
+  if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
+    return Status::InvalidArgument("tls-cert and tls-key go together");
+  }
+  if (!cfg.tls_client_ca.empty() && cfg.tls_cert.empty()) {
+    return Status::InvalidArgument("tls-client-ca needs tls-cert and tls-key");
+  }
   return cfg;
 }
 
 std::string ConfigHelpText(const std::string& program) {
   std::ostringstream out;
   out << "usage: " << program << " [--key value | --key=value ...]\n\n"
-      << "Edgewise: a time-series graph database for service maps, fed by OTLP/HTTP traces.\n"
-      << "Prints 'edgewise ready otlp=HOST:PORT http=HOST:PORT' once both listeners are bound.\n\n";
+      << "Edgewise: a time-series graph database for service maps, fed by OTLP traces.\n"
+      << "Prints 'edgewise ready otlp=HOST:PORT http=HOST:PORT grpc=HOST:PORT' once the\n"
+      << "listeners are bound (grpc= only when the OTLP/gRPC listener is on).\n\n";
   for (const auto& k : ConfigKeys()) {
     std::string flag = "  --" + k.key;
     out << flag;

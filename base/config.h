@@ -18,6 +18,7 @@ struct Config {
   std::string data_dir = "./data";
   std::string otlp_addr = "127.0.0.1:4318";
   std::string http_addr = "127.0.0.1:8080";
+  std::string otlp_grpc_addr = "127.0.0.1:4317";  // "off": no OTLP/gRPC listener
   int64_t pair_wait_ms = 10'000;
   int64_t flush_interval_ms = 5'000;
   int64_t max_span_age_ms = 24 * 3600'000LL;
@@ -32,6 +33,9 @@ struct Config {
   uint64_t max_decompressed_bytes = 64ULL << 20;
   uint32_t max_paths_per_edge = 200;
   std::string auth_token;  // empty: no auth
+  // TLS on every listener when tls_cert is set (PEM files); tls_client_ca: mutual TLS, clients
+  // must present a certificate signed by one of these CAs.
+  std::string tls_cert, tls_key, tls_client_ca;
   std::string log_level = "info";
   uint32_t io_threads = 2;
   uint32_t ingest_shards = 2;
@@ -43,6 +47,7 @@ struct Config {
   uint32_t query_nice = 10;              // nice increment of the query and scan threads
   std::string web_dir;                   // empty: next to the binary / source tree (see server)
   std::string trace_url;                 // empty: none; else an http(s) URL containing {trace_id}
+  std::string cors_origin;  // empty: no CORS headers; else "*" or one origin (scheme://host[:port])
   std::string config_file;
 };
 

@@ -6,7 +6,8 @@
 #      gzip and JSON, pending memory per half, and a 7-day rollup store (bytes per edge-minute,
 #      map query latency);
 #   4. the VictoriaMetrics peer (benchmarks/vm/vm_compare.py) on the same rollups;
-#   5. benchmarks/e2e/write_results.py -> benchmarks/RESULTS.md.
+#   5. benchmarks/e2e/write_results.py -> benchmarks/RESULTS.md: the sections it generates are
+#      replaced in place; hand-written sections (restart, fuzzing, model check, ...) are kept.
 # Usage: benchmarks/run_all.sh [--quick] [--no-build] [--skip-micro] [--skip-vm]
 # Environment: BUILD (build dir), JOBS (build parallelism), RUN_DIR (keep raw JSON there).
 set -euo pipefail

@@ -1,6 +1,7 @@
 // /api/v1/edge/series and /api/v1/edge/traces (/api/v1/service: service_endpoint.cc).
 #include <algorithm>
 #include <array>
+#include <numeric>
 #include <set>
 #include <string>
 #include <string_view>
@@ -117,9 +118,25 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   std::optional<NodeRef> src, dst;
   if (auto e = ParseEdge(req, *store, &src, &dst)) return ErrorResponse(*e);
   if (!src && !ctx.parsed.root) return ErrorResponse({400, "give source and target, or query", -1});
-  // Buckets are aligned to multiples of step since the epoch.
-  int64_t s = FloorDiv(ctx.start_minute, step) * step;
-  int64_t e = -FloorDiv(-ctx.end_minute, step) * step;
+  // Buckets are aligned to multiples of step since the epoch, and read from the coarsest tier
+  // whose unit divides the step (each record then lies in one bucket). A step finer than what
+  // the retention still keeps for the first bucket grows to whole hours or days (step_s says so).
+  int64_t s = 0, e = 0;
+  storage::Tier tier = storage::Tier::kMinute;
+  for (;;) {
+    s = FloorDiv(ctx.start_minute, step) * step;
+    e = -FloorDiv(-ctx.end_minute, step) * step;
+    tier = step % 1440 == 0 ? storage::Tier::kDay
+           : step % 60 == 0 ? storage::Tier::kHour
+                            : storage::Tier::kMinute;
+    if (tier == storage::Tier::kMinute && s < ctx.horizons.minute) {
+      step = std::lcm(step, int64_t{60});
+    } else if (tier == storage::Tier::kHour && s < ctx.horizons.hour) {
+      step = std::lcm(step, int64_t{1440});
+    } else {
+      break;
+    }
+  }
   auto points = static_cast<uint64_t>((e - s) / step);
   if (points > kMaxSeriesPoints) return ErrorResponse({400, "too many points: raise step", -1});
   const Expr* root = ctx.parsed.root.get();
@@ -130,10 +147,6 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   } else {
     plan = MakePlan(root, s, e, *store);
   }
-  // The coarsest tier whose unit divides the step: each record then lies in one bucket.
-  storage::Tier tier = step % 1440 == 0 ? storage::Tier::kDay
-                       : step % 60 == 0 ? storage::Tier::kHour
-                                        : storage::Tier::kMinute;
   int64_t unit = storage::TierUnitMinutes(tier);
   plan.ranges = {TierRange{tier, s / unit, e / unit}};
   std::vector<EdgeStats> buckets(points);
@@ -209,9 +222,11 @@ ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store,
   if (!pairs.ok()) return StorageError(pairs.status());
   std::vector<std::pair<int64_t, storage::Exemplar>> found;
   size_t scanned = 0;
+  // Exemplars are kept as long as minutes: older ones may linger until a compaction, unread.
+  const int64_t first = std::max(ctx.start_minute, ctx.horizons.minute);
   for (const auto& [client, server] : *pairs) {
-    if (scanned >= kMaxExemplarsScanned) break;
-    Status s = store->ScanExemplars(client, server, ctx.start_minute, ctx.end_minute,
+    if (scanned >= kMaxExemplarsScanned || first >= ctx.end_minute) break;
+    Status s = store->ScanExemplars(client, server, first, ctx.end_minute,
                                     [&](int64_t minute, const storage::Exemplar& x) {
                                       if (!errors || x.error == *errors) {
                                         found.emplace_back(minute, x);

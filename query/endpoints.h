@@ -11,6 +11,7 @@
 
 #include "query/map_builder.h"
 #include "query/node_ref.h"
+#include "query/planner.h"
 #include "query/predicate.h"
 #include "query/query_language.h"
 #include "query/query_service.h"
@@ -29,6 +30,9 @@ struct QueryContext {
   int64_t now_ms = 0;
   int64_t start_minute = 0;
   int64_t end_minute = 0;
+  int64_t asked_start_minute = 0;  // [start, end) as asked, before widening
+  int64_t asked_end_minute = 0;
+  Horizons horizons;  // of the store's retention at now_ms; [start, end) is widened to them
   std::string query_text;
   ParsedQuery parsed;
   std::unique_ptr<Dictionary> dict;
@@ -68,5 +72,6 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
 // trace_url: the --trace-url template ("" for none); each exemplar's {trace_id} filled in.
 ApiResponse HandleTraces(const ApiRequest& req, const storage::EdgeStore* store,
                          const std::string& trace_url);
+ApiResponse HandleBreakdown(const ApiRequest& req, const storage::EdgeStore* store);
 
 }  // namespace ew::query

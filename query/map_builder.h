@@ -194,6 +194,9 @@ struct ServiceMap {
   std::vector<MapNode> nodes;                          // filled by FinishNodes
   std::unordered_map<std::string, MapNode> node_info;  // identity of every id edges may name
   bool compared = false;
+  // With compared: the previous range, in minutes. Widened for retention on its own, so it may
+  // be longer than the current range; its rates are over its own length.
+  int64_t prev_start_minute = 0, prev_end_minute = 0;
 };
 
 // Builds the map from the current (and, when given, previous-period) edge tables: entries that

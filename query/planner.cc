@@ -102,6 +102,32 @@ std::vector<TierRange> CoverMinutes(int64_t s, int64_t e) {
   return out;
 }
 
+Horizons RetentionHorizons(const std::array<int64_t, 3>& retention_ms, int64_t now_ms) {
+  Horizons h;
+  h.minute = FloorDiv(now_ms - retention_ms[0], kMsPerMinute);
+  h.hour = FloorDiv(now_ms - retention_ms[1], kMsPerHour) * kMinutesPerHour;
+  h.day = FloorDiv(now_ms - retention_ms[2], kMsPerDay) * kMinutesPerDay;
+  return h;
+}
+
+std::pair<int64_t, int64_t> WidenForRetention(int64_t s, int64_t e, const Horizons& h) {
+  // A start inside a tier's retention keeps the whole range inside it. Otherwise the ragged
+  // pieces of that tier are [s, next unit) and [unit of e, e): both widen to the coarser unit.
+  if (s < h.minute) {
+    s = FloorDiv(s, kMinutesPerHour) * kMinutesPerHour;
+    if (FloorDiv(e, kMinutesPerHour) * kMinutesPerHour < h.minute) {
+      e = CeilDiv(e, kMinutesPerHour) * kMinutesPerHour;
+    }
+  }
+  if (s < h.hour) {
+    s = FloorDiv(s, kMinutesPerDay) * kMinutesPerDay;
+    if (FloorDiv(e, kMinutesPerDay) * kMinutesPerDay < h.hour) {
+      e = CeilDiv(e, kMinutesPerDay) * kMinutesPerDay;
+    }
+  }
+  return {s, e};
+}
+
 std::pair<int64_t, int64_t> MinuteRange(int64_t start_ms, int64_t end_ms) {
   return {FloorDiv(start_ms, kMsPerMinute), -FloorDiv(-end_ms, kMsPerMinute)};
 }

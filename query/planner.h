@@ -10,6 +10,7 @@
 // Thread-safety: pure functions; MakePlan reads the (thread-safe) store's dictionary.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,24 @@ struct TierRange {
 
 // Covers [start_minute, end_minute) with day, hour and minute ranges (in time order).
 std::vector<TierRange> CoverMinutes(int64_t start_minute, int64_t end_minute);
+
+// The oldest minute each tier still holds at now_ms, in minutes since the epoch: the retention
+// filter (storage/rocks_ops.cc) drops a unit u once (u + 1) * unit <= now - retention, so the
+// first kept unit is floor((now - retention) / unit). Records older than this may still be on
+// disk until a compaction reaches them; queries never read them, so answers do not depend on
+// when compactions run.
+struct Horizons {
+  int64_t minute = INT64_MIN;  // first minute of the minute tier
+  int64_t hour = INT64_MIN;    // first minute of the first hour of the hour tier
+  int64_t day = INT64_MIN;     // first minute of the first day of the day tier
+};
+Horizons RetentionHorizons(const std::array<int64_t, 3>& retention_ms, int64_t now_ms);
+
+// Widens [start, end) (minutes) so that its cover never reads a tier past its retention: a
+// ragged minute piece that reaches before the minute horizon widens to its whole hour, a ragged
+// hour piece before the hour horizon to its whole day. Needs retention 1m <= 1h <= 1d (the
+// config checks it). Days before the day horizon are gone, and stay part of the range.
+std::pair<int64_t, int64_t> WidenForRetention(int64_t start, int64_t end, const Horizons& h);
 
 // The minute range of [start_ms, end_ms): start rounded down, end rounded up.
 std::pair<int64_t, int64_t> MinuteRange(int64_t start_ms, int64_t end_ms);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <exception>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "base/time.h"
@@ -11,6 +12,7 @@
 #include "query/node_ref.h"
 #include "query/query_limits.h"
 #include "query/render.h"
+#include "query/service_graph_metrics.h"
 #include "query/task_pool.h"
 
 // GCC 12 at -O3 reports a false -Wfree-nonheap-object inside the destructor of
@@ -93,8 +95,10 @@ std::optional<HttpError> ParseContext(const ApiRequest& req, const storage::Edge
   if (sm >= em) return HttpError{400, "start must be before end", -1};
   if (sm < 0) return HttpError{400, "start must not be before 1970", -1};
   if (em - sm > kMaxRangeMinutes) return HttpError{400, "range longer than 6 years", -1};
-  ctx->start_minute = sm;
-  ctx->end_minute = em;
+  ctx->horizons = RetentionHorizons(store->RetentionMs(), ctx->now_ms);
+  ctx->asked_start_minute = sm;
+  ctx->asked_end_minute = em;
+  std::tie(ctx->start_minute, ctx->end_minute) = WidenForRetention(sm, em, ctx->horizons);
   if (auto e = ParamBool(req, "explain", &ctx->explain)) return e;
   const std::string* q = Param(req, "query");
   ctx->query_text = q ? *q : "";
@@ -182,26 +186,37 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   if (auto e = ParseContext(req, store, &ctx)) return ErrorResponse(*e);
   MapOptions opts;
   if (auto e = ParseMapOptions(req, &opts)) return ErrorResponse(*e);
+  const std::string* format = Param(req, "format");
+  const bool nodegraph = format != nullptr && *format == "nodegraph";
+  if (format != nullptr && !format->empty() && *format != "json" && !nodegraph) {
+    return ErrorResponse({400, "format must be json or nodegraph", -1});
+  }
   if (auto e = ResolveFocus(*store, &opts)) return ErrorResponse(*e);
   const Expr* root = ctx.parsed.root.get();
+  if (opts.compare_minutes && ctx.asked_start_minute + *opts.compare_minutes < 0) {
+    return ErrorResponse({400, "compare shifts the range before 1970", -1});
+  }
   Plan plan = MakePlan(root, ctx.start_minute, ctx.end_minute, *store);
   auto current =
       AggregateEdges(plan, *store, ctx.pred.get(), scan_threads, pool, helpers, ctx.limits);
   if (!current.ok()) return StorageError(current.status());
   std::optional<Plan> prev_plan;
   std::optional<EdgeTable> previous;
-  if (opts.compare_minutes && ctx.start_minute + *opts.compare_minutes < 0) {
-    return ErrorResponse({400, "compare shifts the range before 1970", -1});
-  }
+  int64_t prev_start = 0, prev_end = 0;
   if (opts.compare_minutes) {
-    prev_plan = MakePlan(root, ctx.start_minute + *opts.compare_minutes,
-                         ctx.end_minute + *opts.compare_minutes, *store);
+    // The shifted range of what was asked, widened for retention on its own.
+    std::tie(prev_start, prev_end) =
+        WidenForRetention(ctx.asked_start_minute + *opts.compare_minutes,
+                          ctx.asked_end_minute + *opts.compare_minutes, ctx.horizons);
+    prev_plan = MakePlan(root, prev_start, prev_end, *store);
     auto p =
         AggregateEdges(*prev_plan, *store, ctx.pred.get(), scan_threads, pool, helpers, ctx.limits);
     if (!p.ok()) return StorageError(p.status());
     previous = std::move(p).value();
   }
   ServiceMap map = BuildMap(*current, previous ? &*previous : nullptr, ctx.dict.get(), opts.group);
+  map.prev_start_minute = prev_start;
+  map.prev_end_minute = prev_end;
   if (pool) {  // the map holds summaries only from here on
     pool->Give(std::move(*current));
     if (previous) pool->Give(std::move(*previous));
@@ -211,6 +226,8 @@ ApiResponse HandleMap(const ApiRequest& req, const storage::EdgeStore* store, in
   }
   PruneMap(&map, opts.prune);
   FinishNodes(&map);
+  if (nodegraph)
+    return JsonResponse(200, RenderMapNodeGraph(map, ctx.start_minute, ctx.end_minute));
   if (req.want_flatbuffers) {
     ApiResponse r;
     r.content_type = "application/x-flatbuffers";
@@ -227,10 +244,12 @@ namespace {
 // The parameters each endpoint accepts, in the order its error message lists them.
 const std::vector<std::string_view> kEndpointParams[] = {
     {"query", "start", "end", "explain", "focus", "depth", "compare", "min_requests", "errors_only",
-     "top", "top_by", "group"},
+     "top", "top_by", "group", "format"},
     {"query", "start", "end", "explain", "id", "namespace", "name", "kind"},
     {"query", "start", "end", "explain", "source", "target", "step"},
     {"start", "end", "source", "target", "errors", "limit"},
+    {"query", "start", "end", "explain", "source", "target", "by", "top"},
+    {},
 };
 
 // A parameter the endpoint does not know is an error naming it: a misspelt one (`querry=`) would
@@ -248,7 +267,7 @@ std::optional<HttpError> CheckParams(const ApiRequest& req,
   for (std::string_view k : known) list += (list.empty() ? "" : ", ") + std::string(k);
   return HttpError{400,
                    (count == 1 ? "unknown parameter " : "unknown parameters ") + unknown +
-                       "; parameters: " + list,
+                       "; parameters: " + (list.empty() ? std::string("none") : list),
                    -1};
 }
 
@@ -311,7 +330,8 @@ class QueryServiceImpl final : public QueryService {
 
  private:
   void RegisterMetrics(MetricsRegistry* metrics) {
-    for (const char* ep : {"map", "service", "series", "traces", "other"}) {
+    for (const char* ep :
+         {"map", "service", "series", "traces", "breakdown", "servicegraph", "other"}) {
       requests_.push_back(metrics->GetCounter(
           "ew_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
     }
@@ -350,13 +370,15 @@ class QueryServiceImpl final : public QueryService {
 
   ApiResponse Dispatch(const ApiRequest& req) {
     static const char* const kPaths[] = {"/api/v1/map", "/api/v1/service", "/api/v1/edge/series",
-                                         "/api/v1/edge/traces"};
-    size_t which = 4;
-    for (size_t i = 0; i < 4; ++i) {
+                                         "/api/v1/edge/traces", "/api/v1/edge/breakdown",
+                                         "/metrics/servicegraph"};
+    constexpr size_t kKnown = std::size(kPaths);
+    size_t which = kKnown;
+    for (size_t i = 0; i < kKnown; ++i) {
       if (req.path == kPaths[i]) which = i;
     }
     if (!requests_.empty()) requests_[which]->Add();
-    if (which < 4) {
+    if (which < kKnown) {
       if (auto e = CheckParams(req, kEndpointParams[which])) return ErrorResponse(*e);
     }
     switch (which) {
@@ -368,9 +390,30 @@ class QueryServiceImpl final : public QueryService {
         return HandleSeries(req, store_);
       case 3:
         return HandleTraces(req, store_, options_.trace_url);
+      case 4:
+        return HandleBreakdown(req, store_);
+      case 5:
+        return ServiceGraphMetrics(req.accept_gzip);
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }
+  }
+
+  // GET /metrics/servicegraph: the store's cumulative edge counters as Prometheus text.
+  ApiResponse ServiceGraphMetrics(bool gzip) {
+    if (options_.totals == nullptr) {
+      return ErrorResponse({404, "service graph metrics are not enabled in this process", -1});
+    }
+    ApiResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body =
+        RenderServiceGraphMetrics(options_.totals->Snapshot(), options_.totals->bounds_seconds(),
+                                  [this](storage::NodeId id) { return store_->GetNode(id); });
+    if (gzip) {
+      r.body = GzipForScrape(r.body);
+      r.content_encoding = "gzip";
+    }
+    return r;
   }
 
   const storage::EdgeStore* store_;

@@ -19,6 +19,7 @@
 
 #include "base/metrics.h"
 #include "storage/edge_store.h"
+#include "storage/edge_totals.h"
 
 namespace ew::query {
 
@@ -28,6 +29,7 @@ struct ApiRequest {
   std::string path;                           // e.g. "/api/v1/map"
   std::map<std::string, std::string> params;  // URL-decoded query parameters
   bool want_flatbuffers = false;              // Accept: application/x-flatbuffers
+  bool accept_gzip = false;                   // Accept-Encoding allows gzip (servicegraph only)
   int64_t now_ms = 0;                         // 0: wall clock
   QueryLimits* limits = nullptr;              // deadline and edge cap (Submit sets them)
 };
@@ -36,7 +38,8 @@ struct ApiResponse {
   int http_status = 200;
   std::string content_type = "application/json";
   std::string body;
-  int retry_after_s = 0;  // > 0: the HTTP answer carries Retry-After (429, 503)
+  int retry_after_s = 0;         // > 0: the HTTP answer carries Retry-After (429, 503)
+  std::string content_encoding;  // "gzip" when body is gzip-compressed, else empty
 };
 
 struct QueryServiceOptions {
@@ -51,6 +54,9 @@ struct QueryServiceOptions {
   std::chrono::milliseconds timeout{30'000};  // per query, from Submit (queueing included)
   uint64_t max_edges = 1'000'000;             // edges one scan table may hold (0: no cap)
   int nice = 0;                               // nice increment of the worker and scan threads
+  // The store's cumulative edge counters that GET /metrics/servicegraph renders (must outlive
+  // the service); null: that path answers 404.
+  const storage::EdgeTotals* totals = nullptr;
   // Test hooks: runs at the start of each Handle (e.g. a gate); the clock that
   // deadlines are measured with (empty: steady_clock).
   std::function<void()> before_query;

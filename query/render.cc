@@ -68,7 +68,8 @@ void WriteNode(JsonWriter& w, const MapNode& n, bool compared) {
   w.EndObject();
 }
 
-void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared) {
+void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared,
+               double prev_seconds) {
   w.BeginObject();
   w.Key("source").String(e.source);
   w.Key("target").String(e.target);
@@ -77,12 +78,13 @@ void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared) {
   WriteFigures(w, e.stats, seconds);
   if (compared) {
     w.Key("previous").BeginObject();
-    WriteFigures(w, e.previous, seconds);
+    WriteFigures(w, e.previous, prev_seconds);
     w.EndObject();
     w.Key("change").String(ChangeOf(e.stats.requests, e.previous.requests));
-    double dreq = static_cast<double>(e.stats.requests) - static_cast<double>(e.previous.requests);
     w.Key("delta").BeginObject();
-    w.Key("rate_per_s").Double(dreq / seconds);
+    w.Key("rate_per_s")
+        .Double(static_cast<double>(e.stats.requests) / seconds -
+                static_cast<double>(e.previous.requests) / prev_seconds);
     w.Key("error_rate").Double(ErrorRate(e.stats) - ErrorRate(e.previous));
     w.Key("p99_ms").Double(Ms(e.stats.latency.p99) - Ms(e.previous.latency.p99));
     w.EndObject();
@@ -117,6 +119,7 @@ std::string RenderMapJson(const ServiceMap& map, int64_t start_minute, int64_t e
                           const std::string& query_text, const Plan* plan,
                           const Plan* compare_plan) {
   double seconds = RangeSeconds(start_minute, end_minute);
+  double prev_seconds = RangeSeconds(map.prev_start_minute, map.prev_end_minute);
   JsonWriter w;
   // One allocation for the whole answer (a growing multi-megabyte string would be re-mapped and
   // copied several times).
@@ -124,11 +127,15 @@ std::string RenderMapJson(const ServiceMap& map, int64_t start_minute, int64_t e
   w.BeginObject();
   w.Key("start").String(MinuteToRfc3339(start_minute));
   w.Key("end").String(MinuteToRfc3339(end_minute));
+  if (map.compared) {
+    w.Key("previous_start").String(MinuteToRfc3339(map.prev_start_minute));
+    w.Key("previous_end").String(MinuteToRfc3339(map.prev_end_minute));
+  }
   w.Key("nodes").BeginArray();
   for (const auto& n : map.nodes) WriteNode(w, n, map.compared);
   w.EndArray();
   w.Key("edges").BeginArray();
-  for (const auto& e : map.edges) WriteEdge(w, e, seconds, map.compared);
+  for (const auto& e : map.edges) WriteEdge(w, e, seconds, map.compared, prev_seconds);
   w.EndArray();
   if (plan) {
     w.Key("query").String(query_text);
@@ -151,7 +158,7 @@ flatbuffers::Offset<fb::Latency> FbLatency(flatbuffers::FlatBufferBuilder& b,
 }
 
 flatbuffers::Offset<fb::MapEdge> FbEdge(flatbuffers::FlatBufferBuilder& b, const MapEdge& e,
-                                        double seconds, bool compared) {
+                                        double seconds, bool compared, double prev_seconds) {
   auto src = b.CreateString(e.source);
   auto dst = b.CreateString(e.target);
   auto proto = b.CreateString(storage::ProtocolName(e.stats.protocol));
@@ -162,7 +169,7 @@ flatbuffers::Offset<fb::MapEdge> FbEdge(flatbuffers::FlatBufferBuilder& b, const
     change = b.CreateString(ChangeOf(e.stats.requests, e.previous.requests));
     auto plat = FbLatency(b, e.previous.latency);
     prev = fb::CreatePrevious(b, e.previous.requests, e.previous.errors,
-                              static_cast<double>(e.previous.requests) / seconds,
+                              static_cast<double>(e.previous.requests) / prev_seconds,
                               ErrorRate(e.previous), plat);
   }
   return fb::CreateMapEdge(b, src, dst, proto, e.stats.requests, e.stats.errors,
@@ -174,6 +181,7 @@ flatbuffers::Offset<fb::MapEdge> FbEdge(flatbuffers::FlatBufferBuilder& b, const
 
 std::string RenderMapFlatbuffers(const ServiceMap& map, int64_t start_minute, int64_t end_minute) {
   double seconds = RangeSeconds(start_minute, end_minute);
+  double prev_seconds = RangeSeconds(map.prev_start_minute, map.prev_end_minute);
   flatbuffers::FlatBufferBuilder b(1024 + map.edges.size() * 128);
   std::vector<flatbuffers::Offset<fb::MapNode>> nodes;
   for (const auto& n : map.nodes) {
@@ -187,7 +195,8 @@ std::string RenderMapFlatbuffers(const ServiceMap& map, int64_t start_minute, in
                                       n.requests_out, n.errors_out, change));
   }
   std::vector<flatbuffers::Offset<fb::MapEdge>> edges;
-  for (const auto& e : map.edges) edges.push_back(FbEdge(b, e, seconds, map.compared));
+  for (const auto& e : map.edges)
+    edges.push_back(FbEdge(b, e, seconds, map.compared, prev_seconds));
   auto start = b.CreateString(MinuteToRfc3339(start_minute));
   auto end = b.CreateString(MinuteToRfc3339(end_minute));
   auto nv = b.CreateVector(nodes);

@@ -21,7 +21,9 @@ std::string MinuteToRfc3339(int64_t minute);
 void WriteLatency(JsonWriter& w, const LatencyQuantiles& q);
 // One node / edge object; with `compared`, also "previous", "change" (and "delta" for edges).
 void WriteNode(JsonWriter& w, const MapNode& n, bool compared);
-void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared);
+// prev_seconds: the length of the previous range (used only with `compared`).
+void WriteEdge(JsonWriter& w, const MapEdge& e, double seconds, bool compared,
+               double prev_seconds = 0);
 // {"family":..,"why":..,"ranges":[..],"prefixes":[..],"nothing_matches":..,"scans":N}
 void WritePlan(JsonWriter& w, const Plan& plan);
 
@@ -29,6 +31,13 @@ void WritePlan(JsonWriter& w, const Plan& plan);
 std::string RenderMapJson(const ServiceMap& map, int64_t start_minute, int64_t end_minute,
                           const std::string& query_text, const Plan* plan,
                           const Plan* compare_plan);
+// The map as Grafana Node Graph frames: {"nodes": [...], "edges": [...]} (docs/api.md).
+std::string RenderMapNodeGraph(const ServiceMap& map, int64_t start_minute, int64_t end_minute);
+// An edge's Node Graph thickness, 1..5: 1 + 4 * log(1 + requests) / log(1 + max_requests),
+// rounded (max_requests: the busiest edge of the map).
+uint64_t NodeGraphThickness(uint64_t requests, uint64_t max_requests);
+// A rate as the Node Graph stats show it: three significant digits, whole numbers from 1000 on.
+std::string NodeGraphRate(double per_second);
 std::string RenderMapFlatbuffers(const ServiceMap& map, int64_t start_minute, int64_t end_minute);
 
 // {"error": message[, "position": N]} (position only when >= 0).

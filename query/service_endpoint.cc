@@ -103,8 +103,11 @@ std::optional<HttpError> ServiceNode(const ApiRequest& req, const storage::EdgeS
 Result<std::array<uint64_t, 3>> SumMemberExpiries(const NodeRef& self, const QueryContext& ctx,
                                                   const storage::EdgeStore& store) {
   std::array<uint64_t, 3> sums{};
+  // Expiry counts are kept as long as minutes: older ones may linger until a compaction, unread.
+  const int64_t first = std::max(ctx.start_minute, ctx.horizons.minute);
+  if (first >= ctx.end_minute) return sums;
   for (storage::NodeId m : self.Members(store)) {
-    EW_ASSIGN_OR_RETURN(auto e, store.SumExpiries(m, ctx.start_minute, ctx.end_minute));
+    EW_ASSIGN_OR_RETURN(auto e, store.SumExpiries(m, first, ctx.end_minute));
     for (size_t k = 0; k < sums.size(); ++k) sums[k] += e[k];
   }
   return sums;

@@ -13,10 +13,13 @@
 #include "base/metrics.h"
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
+#include "server/admin.h"
+#include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/routes.h"
 #include "server/static_files.h"
 #include "storage/edge_store.h"
+#include "storage/edge_totals.h"
 
 namespace ew::server {
 namespace {
@@ -28,11 +31,14 @@ constexpr auto kDrainTimeout = std::chrono::seconds(30);
 // answers are posted to the (stopped but not yet destroyed) I/O contexts.
 struct Running {
   MetricsRegistry metrics;
+  storage::EdgeTotals totals;  // /metrics/servicegraph: what the store applied since start
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<storage::EdgeStore> store;
   std::unique_ptr<ingest::IngestService> ingest;
+  std::unique_ptr<GrpcServer> grpc;  // after ingest: destroyed (stopped) before it
   std::unique_ptr<query::QueryService> query;
   std::unique_ptr<StaticFiles> static_files;
+  std::unique_ptr<Admin> admin;  // first to go: its thread may be running a backup
 };
 
 Status OpenServices(const Config& config, Running* r) {
@@ -49,6 +55,7 @@ Status OpenServices(const Config& config, Running* r) {
   options.retention_ms[2] = config.retention_1d_ms;
   options.sync_writes = config.fsync == FsyncMode::kAlways;
   options.metrics = &r->metrics;
+  options.totals = &r->totals;
   auto store = storage::EdgeStore::Open(options);
   if (!store.ok()) return store.status().WithContext("opening " + options.dir);
   r->store = std::move(store).value();
@@ -64,6 +71,7 @@ Status OpenServices(const Config& config, Running* r) {
   q.timeout = std::chrono::milliseconds(config.query_timeout_ms);
   q.max_edges = config.query_max_edges;
   q.nice = static_cast<int>(config.query_nice);
+  q.totals = &r->totals;
   r->query = query::QueryService::Create(r->store.get(), &r->metrics, std::move(q));
   if (r->query == nullptr) return Status::Internal("creating the query service failed");
   std::string web_dir = FindWebDir(config.web_dir);
@@ -73,6 +81,7 @@ Status OpenServices(const Config& config, Running* r) {
     EW_LOG(kInfo) << "server: serving the web UI from " << web_dir;
   }
   r->static_files = std::make_unique<StaticFiles>(web_dir);
+  r->admin = std::make_unique<Admin>(r->ingest.get(), r->store.get(), options.dir);
   return Status::Ok();
 }
 
@@ -84,10 +93,20 @@ Status StartListeners(const Config& config, Running* r) {
   ctx.store = r->store.get();
   ctx.metrics = &r->metrics;
   ctx.static_files = r->static_files.get();
+  ctx.admin = r->admin.get();
   std::vector<ListenerSpec> specs(2);
   specs[0] = {"otlp", config.otlp_addr, config.max_body_bytes, MakeOtlpHandler(ctx)};
   specs[1] = {"http", config.http_addr, 1 << 20, MakeHttpHandler(ctx)};
-  return r->http->Start(std::move(specs));
+  EW_RETURN_IF_ERROR(r->http->Start(std::move(specs)));
+  if (config.otlp_grpc_addr == "off") return Status::Ok();
+  GrpcServerOptions grpc;
+  grpc.addr = config.otlp_grpc_addr;
+  grpc.max_message_bytes = config.max_body_bytes;
+  grpc.auth_token = config.auth_token;
+  auto server = GrpcServer::Start(grpc, r->ingest.get(), &r->metrics);
+  if (!server.ok()) return server.status();
+  r->grpc = std::move(server).value();
+  return Status::Ok();
 }
 
 void RegisterProcessMetrics(MetricsRegistry* metrics) {
@@ -97,10 +116,12 @@ void RegisterProcessMetrics(MetricsRegistry* metrics) {
   });
 }
 
-// Stops everything in order: listeners, connections, ingest (final flush), I/O threads.
+// Stops everything in order: listeners, connections and gRPC calls (answered), ingest (final
+// flush), I/O threads.
 void ShutDown(Running* r) {
+  if (r->http) r->http->StopAccepting();
+  if (r->grpc) r->grpc->Shutdown(kDrainTimeout);
   if (r->http) {
-    r->http->StopAccepting();
     if (!r->http->Drain(kDrainTimeout)) {
       EW_LOG(kWarn) << "server: connections still open after the drain timeout; closing them";
     }
@@ -136,6 +157,9 @@ int RunEdgewise(int argc, const char* const* argv) {
   // e.g. a long log replay, is queued and shuts the server down cleanly once it is up).
   HttpServerOptions options;
   options.io_threads = config.io_threads;
+  options.tls_cert = config.tls_cert;
+  options.tls_key = config.tls_key;
+  options.tls_client_ca = config.tls_client_ca;
   r.http = std::make_unique<HttpServer>(options, &r.metrics);
   Status st = OpenServices(config, &r);
   if (st.ok()) st = StartListeners(config, &r);
@@ -145,8 +169,10 @@ int RunEdgewise(int argc, const char* const* argv) {
     return 1;
   }
   auto bound = r.http->BoundAddresses();
-  std::cout << "edgewise ready otlp=" << bound[0] << " http=" << bound[1] << std::endl;
-  EW_LOG(kInfo) << "server: ready, OTLP on " << bound[0] << ", HTTP on " << bound[1];
+  std::string grpc = r.grpc ? " grpc=" + r.grpc->bound() : "";
+  std::cout << "edgewise ready otlp=" << bound[0] << " http=" << bound[1] << grpc << std::endl;
+  EW_LOG(kInfo) << "server: ready, OTLP on " << bound[0] << ", HTTP on " << bound[1]
+                << (r.grpc ? ", OTLP/gRPC on " + r.grpc->bound() : "");
 
   r.http->WaitForSignal();
   ShutDown(&r);

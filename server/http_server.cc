@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <csignal>
 #include <deque>
 #include <exception>
@@ -31,6 +32,7 @@ namespace ew::server {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -48,10 +50,18 @@ struct Listener {
   std::optional<asio::steady_timer> retry;  // backs off after a failed accept (e.g. EMFILE)
   std::string bound;
   Counter* bytes_received = nullptr;
+  Counter* tls_failures = nullptr;  // handshakes that failed (TLS listeners only)
+  ssl::context* tls = nullptr;      // null: plain TCP
   ServerShared* shared = nullptr;
 };
 
-class Session;
+// What the registry of live sessions (Drain) needs of a session, plain or TLS.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Run() = 0;
+  virtual void BeginShutdown() = 0;
+};
 
 // State shared by all sessions: options, metrics, the live-session registry used by Drain.
 struct ServerShared {
@@ -60,7 +70,7 @@ struct ServerShared {
   std::atomic<bool> stopping{false};
   Mutex mu;
   CondVar cv;  // live decreased
-  std::list<std::weak_ptr<Session>> sessions GUARDED_BY(mu);
+  std::list<std::weak_ptr<SessionBase>> sessions GUARDED_BY(mu);
   size_t live GUARDED_BY(mu) = 0;
   Gauge* connections = nullptr;
 
@@ -92,11 +102,16 @@ Request ToRequest(http::request<http::string_body>&& msg) {
   return req;
 }
 
-// One connection. All members are touched only on the session's strand.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection over Stream: beast::tcp_stream, or an ssl_stream over one (TLS: the handshake
+// comes first, within the header timeout). All members are touched only on the session's strand.
+template <class Stream>
+class Session : public SessionBase {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
-  Session(tcp::socket&& socket, Listener* listener)
-      : stream_(std::move(socket)), listener_(listener), shared_(listener->shared) {}
+  template <class... Args>
+  explicit Session(Listener* listener, Args&&... args)
+      : stream_(std::forward<Args>(args)...), listener_(listener), shared_(listener->shared) {}
 
   ~Session() {
     shared_->connections->Add(-1);
@@ -105,13 +120,13 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_->cv.NotifyAll();
   }
 
-  void Run() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  void Run() override {
+    asio::dispatch(stream_.get_executor(), [self = Self()] { self->Begin(); });
   }
 
   // Drain: close now when idle between requests; otherwise finish what is in progress and close.
-  void BeginShutdown() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  void BeginShutdown() override {
+    asio::dispatch(stream_.get_executor(), [self = Self()] {
       self->stopping_ = true;
       if (self->queue_.empty() && !self->writing_ && !self->in_request_) self->CloseNow();
     });
@@ -125,15 +140,37 @@ class Session : public std::enable_shared_from_this<Session> {
     http::response<http::string_body> res;
   };
 
+  std::shared_ptr<Session> Self() {
+    return std::static_pointer_cast<Session>(this->shared_from_this());
+  }
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  void Begin() {
+    if constexpr (kTls) {
+      Tcp().expires_after(shared_->options.header_timeout);
+      stream_.async_handshake(ssl::stream_base::server, [self = Self()](beast::error_code ec) {
+        if (ec) {
+          self->listener_->tls_failures->Add();
+          EW_LOG(kDebug) << "server: " << self->listener_->spec.name
+                         << ": TLS handshake failed: " << ec.message();
+          return self->CloseNow();
+        }
+        self->ReadHeader();
+      });
+    } else {
+      ReadHeader();
+    }
+  }
+
   void ReadHeader() {
     if (closed_ || read_done_) return;
     parser_.emplace();
     parser_->header_limit(shared_->options.header_limit);
     parser_->body_limit(listener_->spec.body_limit);
     reading_ = true;
-    stream_.expires_after(shared_->options.header_timeout);
+    Tcp().expires_after(shared_->options.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+                            beast::bind_front_handler(&Session::OnHeader, Self()));
   }
 
   void OnHeader(beast::error_code ec, size_t bytes) {
@@ -155,9 +192,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void WriteContinue() {
     static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_after(shared_->options.body_timeout);
+    Tcp().expires_after(shared_->options.body_timeout);
     asio::async_write(stream_, asio::buffer(kContinue),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = Self()](beast::error_code ec, size_t) {
                         if (ec) return self->CloseNow();
                         self->ReadBody();
                       });
@@ -170,9 +207,9 @@ class Session : public std::enable_shared_from_this<Session> {
     const size_t want = std::clamp<size_t>(parser_->content_length().value_or(0) + buffer_.size(),
                                            kMinBodyReadBuffer, kMaxBodyReadBuffer);
     if (buffer_.capacity() < want) buffer_.reserve(want);
-    stream_.expires_after(shared_->options.body_timeout);
+    Tcp().expires_after(shared_->options.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+                     beast::bind_front_handler(&Session::OnBody, Self()));
   }
 
   void OnBody(beast::error_code ec, size_t bytes) {
@@ -198,7 +235,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Runs the route handler; its answer comes back on this strand, in any order.
   void Dispatch(Request&& request, const std::shared_ptr<Slot>& slot) {
-    auto done = [self = shared_from_this(), slot](Response response) {
+    auto done = [self = Self(), slot](Response response) {
       asio::post(self->stream_.get_executor(),
                  [self, slot, response = std::move(response)]() mutable {
                    self->Complete(slot, std::move(response));
@@ -270,11 +307,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (writing_ || closed_ || queue_.empty() || !queue_.front()->ready) return;
     writing_ = true;
     auto slot = queue_.front();
-    stream_.expires_after(shared_->options.body_timeout);
-    http::async_write(stream_, slot->res,
-                      [self = shared_from_this(), slot](beast::error_code ec, size_t) {
-                        self->OnWrite(ec, slot);
-                      });
+    Tcp().expires_after(shared_->options.body_timeout);
+    http::async_write(stream_, slot->res, [self = Self(), slot](beast::error_code ec, size_t) {
+      self->OnWrite(ec, slot);
+    });
   }
 
   void OnWrite(beast::error_code ec, const std::shared_ptr<Slot>& slot) {
@@ -296,34 +332,44 @@ class Session : public std::enable_shared_from_this<Session> {
   // still sends (for a short while) so that closing does not reset the response away.
   void ShutdownAfterClose() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      if (reading_) {  // cancel the pipelined read first: its handler closes (queue is empty)
+        Tcp().socket().cancel(ec);
+        read_done_ = true;
+        return;
+      }
+      // close_notify, then close (the client's close_notify or the timeout, whichever first).
+      Tcp().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = Self()](beast::error_code) { self->CloseNow(); });
+      return;
+    }
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (reading_) {
       // A pipelined read is pending: cancel it; its handler sees operation_aborted.
-      stream_.socket().cancel(ec);
+      Tcp().socket().cancel(ec);
       read_done_ = true;
       return;
     }
-    stream_.expires_after(std::chrono::seconds(2));
+    Tcp().expires_after(std::chrono::seconds(2));
     Discard();
   }
 
   void Discard() {
-    stream_.async_read_some(asio::buffer(discard_),
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec) return self->CloseNow();
-                              self->Discard();
-                            });
+    stream_.async_read_some(asio::buffer(discard_), [self = Self()](beast::error_code ec, size_t) {
+      if (ec) return self->CloseNow();
+      self->Discard();
+    });
   }
 
   void CloseNow() {
     if (closed_) return;
     closed_ = true;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Tcp().socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::deque<std::shared_ptr<Slot>> queue_;
@@ -373,6 +419,7 @@ struct HttpServer::Impl {
   std::atomic<uint32_t> next_ioc{0};
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   asio::signal_set signals{ioc, SIGTERM, SIGINT};
+  std::optional<ssl::context> tls;  // when options.tls_cert is set; shared by every listener
   std::vector<std::unique_ptr<Listener>> listeners;
   std::vector<std::thread> threads;
   Mutex signal_mu;
@@ -441,13 +488,19 @@ void HttpServer::Impl::OnAccept(Listener* l, beast::error_code ec, tcp::socket s
     socket.close(ignored);
   } else {
     socket.set_option(tcp::no_delay(true), ec);
-    auto session = std::make_shared<Session>(std::move(socket), l);
+    std::shared_ptr<SessionBase> session;
+    if (l->tls != nullptr) {
+      session = std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+          l, std::move(socket), *l->tls);
+    } else {
+      session = std::make_shared<Session<beast::tcp_stream>>(l, std::move(socket));
+    }
     {
       MutexLock lock(&shared.mu);
       ++shared.live;
       // Forget ended sessions once they are half of the list (amortized O(1) per accept).
       if (shared.sessions.size() >= 2 * shared.live + 16) {
-        shared.sessions.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+        shared.sessions.remove_if([](const std::weak_ptr<SessionBase>& w) { return w.expired(); });
       }
       shared.sessions.push_back(session);
     }
@@ -466,12 +519,43 @@ HttpServer::HttpServer(HttpServerOptions options, MetricsRegistry* metrics)
 
 HttpServer::~HttpServer() { Stop(); }
 
+// The server's TLS context from PEM files: TLS 1.2 and later; with a client CA, clients must
+// present a certificate it signed (mutual TLS).
+Status LoadTls(const HttpServerOptions& o, std::optional<ssl::context>* out) {
+  auto& ctx = out->emplace(ssl::context::tls_server);
+  beast::error_code ec;
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                      ssl::context::single_dh_use,
+                  ec);
+  if (!ec) ctx.use_certificate_chain_file(o.tls_cert, ec);
+  if (ec) return Status::InvalidArgument("tls-cert " + o.tls_cert + ": " + ec.message());
+  ctx.use_private_key_file(o.tls_key, ssl::context::pem, ec);
+  if (ec) return Status::InvalidArgument("tls-key " + o.tls_key + ": " + ec.message());
+  if (!o.tls_client_ca.empty()) {
+    ctx.load_verify_file(o.tls_client_ca, ec);
+    if (ec) {
+      return Status::InvalidArgument("tls-client-ca " + o.tls_client_ca + ": " + ec.message());
+    }
+    ctx.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert, ec);
+    if (ec) return Status::Internal("tls: " + ec.message());
+  }
+  return Status::Ok();
+}
+
 Status HttpServer::Start(std::vector<ListenerSpec> listeners) {
+  if (!impl_->shared.options.tls_cert.empty()) {
+    EW_RETURN_IF_ERROR(LoadTls(impl_->shared.options, &impl_->tls));
+  }
   for (auto& spec : listeners) {
     auto l = std::make_unique<Listener>();
     l->bytes_received = impl_->shared.metrics->GetCounter(
         "ew_http_bytes_received_total", "bytes read from HTTP connections (headers and bodies)",
         {{"listener", spec.name}});
+    l->tls_failures = impl_->shared.metrics->GetCounter(
+        "ew_tls_handshake_failures_total", "TLS handshakes that failed (plain HTTP, bad certs)",
+        {{"listener", spec.name}});
+    l->tls = impl_->tls ? &*impl_->tls : nullptr;
     l->spec = std::move(spec);
     l->shared = &impl_->shared;
     EW_RETURN_IF_ERROR(impl_->Bind(l.get()));
@@ -534,7 +618,7 @@ void HttpServer::StopAccepting() {
 }
 
 bool HttpServer::Drain(std::chrono::milliseconds timeout) {
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     MutexLock lock(&impl_->shared.mu);
     for (auto& w : impl_->shared.sessions) {

@@ -35,6 +35,9 @@ struct HttpServerOptions {
   // Requests read ahead of their responses on one connection (HTTP/1.1 pipelining).
   uint32_t max_pipelined = 8;
   uint32_t header_limit = 16 * 1024;
+  // TLS on every listener when tls_cert is set (PEM files; the handshake must finish within
+  // header_timeout). tls_client_ca: mutual TLS.
+  std::string tls_cert, tls_key, tls_client_ca;
 };
 
 class HttpServer {

@@ -12,6 +12,8 @@ namespace {
 
 using ingest::ExportOutcome;
 
+constexpr std::string_view kServiceGraphPath = "/metrics/servicegraph";
+
 int HttpStatusFor(ExportOutcome outcome) {
   switch (outcome) {
     case ExportOutcome::kOk:
@@ -109,6 +111,23 @@ std::optional<std::string> RepeatedParameter(std::string_view query) {
   return std::nullopt;
 }
 
+// True when an Accept-Encoding value lists gzip (or *) without q=0.
+bool AcceptsGzip(std::string_view accept) {
+  while (!accept.empty()) {
+    const size_t comma = accept.find(',');
+    std::string_view item = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view() : accept.substr(comma + 1);
+    const size_t semi = item.find(';');
+    const std::string coding = MediaType(item.substr(0, semi));
+    if (coding != "gzip" && coding != "*") continue;
+    std::string q = semi == std::string_view::npos ? "" : MediaType(item.substr(semi + 1));
+    q.erase(std::remove(q.begin(), q.end(), ' '), q.end());
+    if (q.rfind("q=0", 0) == 0 && q.find_first_not_of("q=0.") == std::string::npos) continue;
+    return true;
+  }
+  return false;
+}
+
 // The HTTP answer for a query service answer.
 Response ApiToHttp(query::ApiResponse q, const std::string& path) {
   Response r;
@@ -116,6 +135,10 @@ Response ApiToHttp(query::ApiResponse q, const std::string& path) {
   r.content_type = std::move(q.content_type);
   r.body = std::move(q.body);
   if (q.retry_after_s > 0) r.headers.emplace_back("Retry-After", std::to_string(q.retry_after_s));
+  if (!q.content_encoding.empty()) {
+    r.headers.emplace_back("Content-Encoding", std::move(q.content_encoding));
+    r.headers.emplace_back("Vary", "Accept-Encoding");
+  }
   // Bounded label set: unknown API paths share one label.
   r.route = q.http_status == 404 ? "/api/other" : path;
   return r;
@@ -136,6 +159,7 @@ void Api(const RouteContext& ctx, const Request& req, std::function<void(Respons
   api.params = std::move(*params);
   api.want_flatbuffers =
       req.Header("Accept").find("application/x-flatbuffers") != std::string_view::npos;
+  api.accept_gzip = AcceptsGzip(req.Header("Accept-Encoding"));
   std::string route = api.path;
   ctx.query->Submit(std::move(api),
                     [done = std::move(done), route = std::move(route)](query::ApiResponse q) {
@@ -165,10 +189,45 @@ Response HandleHttpSync(const RouteContext& ctx, const Request& req) {
   return ctx.static_files->Serve(req.path);
 }
 
+// The answer to a CORS preflight (OPTIONS) on a path that --cors-origin opens.
+Response CorsPreflight(const std::string& route) {
+  Response r;
+  r.status = 204;
+  r.route = route;
+  r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+  r.headers.emplace_back("Access-Control-Allow-Headers",
+                         "Authorization, Accept, Content-Type, X-Scope-OrgID");
+  r.headers.emplace_back("Access-Control-Max-Age", "600");
+  return r;
+}
+
 void HandleHttp(const RouteContext& ctx, Request&& req, std::function<void(Response)> done) {
+  if (ctx.admin != nullptr && req.path.rfind("/api/v1/admin/", 0) == 0) {
+    if (!Authorized(req, ctx.config->auth_token)) return done(Unauthorized("/api/v1/admin"));
+    return ctx.admin->Handle(req, std::move(done));
+  }
   bool api = req.path.rfind("/api/", 0) == 0 || req.path == "/api";
+  bool servicegraph = req.path == kServiceGraphPath;
   bool get = req.method == "GET" || req.method == "HEAD";
-  if (api && get && Authorized(req, ctx.config->auth_token)) return Api(ctx, req, std::move(done));
+  if ((api || servicegraph) && !ctx.config->cors_origin.empty()) {
+    // Every answer on these paths (errors included, so a page can read them) names the origin.
+    done = [done = std::move(done), origin = ctx.config->cors_origin](Response r) {
+      r.headers.emplace_back("Access-Control-Allow-Origin", origin);
+      r.headers.emplace_back("Access-Control-Expose-Headers", "Retry-After");
+      r.headers.emplace_back("Vary", "Origin");
+      done(std::move(r));
+    };
+    if (req.method == "OPTIONS") {
+      return done(CorsPreflight(servicegraph ? std::string(kServiceGraphPath) : "/api/other"));
+    }
+  }
+  if ((api || servicegraph) && get && Authorized(req, ctx.config->auth_token)) {
+    return Api(ctx, req, std::move(done));
+  }
+  if (servicegraph) {
+    const std::string route(kServiceGraphPath);
+    return done(get ? Unauthorized(route) : MethodNotAllowed("GET, HEAD", route));
+  }
   done(HandleHttpSync(ctx, req));
 }
 
@@ -194,8 +253,11 @@ Response ExportToHttp(ingest::ExportResponse r, const ingest::Decoder& request_d
 }
 
 bool Authorized(const Request& request, const std::string& token) {
+  return BearerTokenMatches(request.Header("Authorization"), token);
+}
+
+bool BearerTokenMatches(std::string_view h, const std::string& token) {
   if (token.empty()) return true;
-  std::string_view h = request.Header("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (h.size() < kBearer.size() || !IEquals(h.substr(0, kBearer.size()), kBearer)) return false;
   std::string_view given = h.substr(kBearer.size());

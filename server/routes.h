@@ -14,6 +14,7 @@
 #include "base/metrics.h"
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
+#include "server/admin.h"
 #include "server/http_types.h"
 #include "server/static_files.h"
 #include "storage/edge_store.h"
@@ -27,6 +28,7 @@ struct RouteContext {
   const storage::EdgeStore* store = nullptr;
   MetricsRegistry* metrics = nullptr;
   const StaticFiles* static_files = nullptr;
+  Admin* admin = nullptr;  // /api/v1/admin/ (absent: 404 like any unknown API path)
 };
 
 // The handlers keep a copy of the context; the pointed-to objects must outlive them.
@@ -36,6 +38,8 @@ Handler MakeHttpHandler(const RouteContext& ctx);
 // True when no token is configured or the request carries "Authorization: Bearer <token>".
 // Compares in constant time.
 bool Authorized(const Request& request, const std::string& token);
+// The same check on the value of an Authorization header (or gRPC `authorization` metadata).
+bool BearerTokenMatches(std::string_view authorization, const std::string& token);
 
 // The HTTP answer for an Export outcome: the decoder's success status and body (200 and an
 // ExportTraceServiceResponse for OTLP, 202 for Zipkin); errors with the request decoder's error

@@ -178,12 +178,17 @@ struct ScanSpec {
 // `time` is in the scanned tier's units. Return false from the visitor to stop early.
 using ScanVisitor = std::function<bool(int64_t time, const EdgeDims& dims, const RollupValue& v)>;
 
+class EdgeTotals;
+
 struct StoreOptions {
   std::string dir;
   int64_t retention_ms[3] = {14LL * 86400'000, 180LL * 86400'000, 5LL * 365 * 86400'000};
   bool sync_writes = false;            // fsync each write (the server sets this for --fsync always)
   bool read_only = false;              // for edgewise-ctl on a stopped server's directory
   MetricsRegistry* metrics = nullptr;  // optional
+  // Optional (must outlive the store): every applied flush's rollups are added to it, after the
+  // flush's write succeeded (the counters behind /metrics/servicegraph).
+  EdgeTotals* totals = nullptr;
   // For tests of retention: the clock the compaction filter compares against (0: wall clock).
   int64_t fixed_now_ms = 0;
 };
@@ -254,6 +259,8 @@ class EdgeStore {
   // Writes a consistent checkpoint (hard links where possible) into a new directory.
   virtual Status Checkpoint(const std::string& dir) = 0;
   virtual StoreStats Stats() const = 0;
+  // How long each tier (minute, hour, day) is kept: the options the store was opened with.
+  virtual std::array<int64_t, 3> RetentionMs() const = 0;
 };
 
 // Restores a checkpoint into dir (which must not exist or be empty, and not be in use).

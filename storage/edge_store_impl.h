@@ -98,6 +98,9 @@ class EdgeStoreImpl final : public EdgeStore {
   Status FlushPendingMemtables() override;
   Status Checkpoint(const std::string& dir) override;
   StoreStats Stats() const override;
+  std::array<int64_t, 3> RetentionMs() const override {
+    return {options_.retention_ms[0], options_.retention_ms[1], options_.retention_ms[2]};
+  }
 
  private:
   struct StringDict {

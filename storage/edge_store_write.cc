@@ -9,6 +9,7 @@
 #include "base/time.h"
 #include "storage/coding.h"
 #include "storage/edge_store_impl.h"
+#include "storage/edge_totals.h"
 #include "storage/keys.h"
 #include "storage/rollup_codec.h"
 
@@ -377,6 +378,7 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
     return st;
   }
   flushed_position_.store(batch.log_position, std::memory_order_release);
+  if (options_.totals != nullptr) options_.totals->Add(batch.rollups);
   const int64_t micros = (MonoNowNs() - t0) / 1000;
   if (flushes_total_ != nullptr) {
     flushes_total_->Add();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when the module layering is broken: base <- schemas <- storage <- {ingest, query} <- server.
-# Only server/ (and tools/) may include Boost.Beast/Asio, only storage/ (and tools/) RocksDB,
+# Only server/ (and tools/) may include Boost.Beast/Asio or gRPC, only storage/ (and tools/) RocksDB,
 # ingest and query never include each other, and lower layers never include higher ones.
 set -u
 root=${1:-.}
@@ -19,6 +19,7 @@ check() {  # check DIRS REGEX WHAT
   done
 }
 check "base schemas storage ingest query" '#include *[<"]boost/(beast|asio)' "Beast/Asio outside server/"
+check "base schemas storage ingest query" '#include *[<"](grpc|grpcpp|google/protobuf)/' "gRPC outside server/"
 check "base schemas ingest query server" '#include *[<"]rocksdb/' "RocksDB outside storage/"
 check "ingest" '#include *"query/' "ingest includes query"
 check "query" '#include *"ingest/' "query includes ingest"

@@ -1,14 +1,17 @@
 #include "tools/ctl_admin.h"
 
 #include <fcntl.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "base/time.h"
 #include "storage/edge_store.h"
@@ -153,6 +156,12 @@ bool StoreInUse(const std::string& store_dir) {
 }
 
 int CtlStoreStats(const std::string& data_dir, bool json) {
+  if (StoreInUse(StoreDirOf(data_dir))) {
+    // A read-only open beside a running server sees only what is flushed to table files.
+    return Fail(data_dir +
+                " is in use by a running edgewise server: ask the server instead (edgewise-ctl "
+                "stats --server URL)");
+  }
   auto store = OpenStore(data_dir, /*read_only=*/true);
   if (!store.ok()) return Fail(store.status().ToString());
   storage::StoreStats st = (*store)->Stats();
@@ -259,6 +268,135 @@ int CtlRestore(const std::string& from, const std::string& data_dir, bool json) 
     return 0;
   }
   std::printf("restored %s into %s\n", from.c_str(), data_dir.c_str());
+  return 0;
+}
+
+namespace {
+
+// One admin request; prints the HTTP error and returns the exit code (3: unreachable).
+int AdminCall(const AdminTarget& t, const std::string& method, const std::string& target,
+              std::string* body) {
+  HttpHeaders headers;
+  if (!t.token.empty()) headers.emplace_back("Authorization", "Bearer " + t.token);
+  // Backups and compactions of large stores take minutes.
+  HttpConnection http(t.server, 6 * 3600 * 1000);
+  auto r = method == "POST" ? http.Post(target, "", "application/octet-stream", headers)
+                            : http.Get(target, headers);
+  if (!r.ok()) {
+    std::fprintf(stderr, "edgewise-ctl: server unreachable: %s\n", r.status().message().c_str());
+    return 3;
+  }
+  if (r->status != 200) {
+    std::fprintf(stderr, "edgewise-ctl: %s %s: HTTP %d: %s\n", method.c_str(), target.c_str(),
+                 r->status, r->body.c_str());
+    return 1;
+  }
+  *body = std::move(r->body);
+  return 0;
+}
+
+uint64_t U64(simdjson::dom::element e, const char* key) {
+  uint64_t v = 0;
+  return e[key].get(v) == simdjson::SUCCESS ? v : 0;
+}
+
+std::string Str(simdjson::dom::element e, const char* key) {
+  std::string_view v;
+  return e[key].get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
+}
+
+std::string UrlEscape(const std::string& s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int CtlOnlineBackup(const AdminTarget& t, const std::string& dir, bool json) {
+  std::error_code ec;
+  const std::string abs = fs::absolute(dir, ec).lexically_normal().string();
+  std::string body;
+  Progress p("backup", [] { return std::string("server writing"); });
+  int rc = AdminCall(t, "POST", "/api/v1/admin/backup?dir=" + UrlEscape(abs), &body);
+  p.Finish(rc == 0);
+  if (rc != 0) return rc;
+  if (json) {
+    std::printf("%s\n", body.c_str());
+    return 0;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  uint64_t bytes = 0, position = 0;
+  if (parser.parse(body).get(doc) == simdjson::SUCCESS) {
+    bytes = U64(doc, "bytes");
+    position = U64(doc, "flushed_log_position");
+  }
+  std::printf(
+      "online backup written to %s (%s, ingest log position %llu); restore with edgewise-ctl "
+      "restore --from %s --data-dir DIR\n",
+      abs.c_str(), Bytes(bytes).c_str(), static_cast<unsigned long long>(position), abs.c_str());
+  return 0;
+}
+
+int CtlOnlineCompact(const AdminTarget& t, bool json) {
+  std::string body;
+  Progress p("compact", [] { return std::string("server compacting"); });
+  int rc = AdminCall(t, "POST", "/api/v1/admin/compact", &body);
+  p.Finish(rc == 0);
+  if (rc != 0) return rc;
+  if (json) {
+    std::printf("%s\n", body.c_str());
+    return 0;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  uint64_t before = 0, after = 0;
+  if (parser.parse(body).get(doc) == simdjson::SUCCESS) {
+    before = U64(doc, "live_bytes_before");
+    after = U64(doc, "live_bytes_after");
+  }
+  std::printf("compacted the running server's store: %s -> %s live\n", Bytes(before).c_str(),
+              Bytes(after).c_str());
+  return 0;
+}
+
+int CtlOnlineStoreStats(const AdminTarget& t) {
+  std::string body;
+  if (int rc = AdminCall(t, "GET", "/api/v1/admin/stats", &body)) return rc;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body).get(doc) != simdjson::SUCCESS) return Fail("unreadable admin stats");
+  std::vector<std::vector<std::string>> rows{{"COLUMN FAMILY", "LIVE BYTES", "KEYS (EST.)"}};
+  uint64_t total = 0;
+  simdjson::dom::array families;
+  if (doc["families"].get(families) == simdjson::SUCCESS) {
+    for (simdjson::dom::element f : families) {
+      std::string name;
+      uint64_t live = 0, keys = 0;
+      name = Str(f, "name");
+      live = U64(f, "live_bytes");
+      keys = U64(f, "keys_estimate");
+      rows.push_back({name, Bytes(live), std::to_string(keys)});
+      total += live;
+    }
+  }
+  rows.push_back({"(all)", Bytes(total), ""});
+  uint64_t nodes = 0, position = 0, on_disk = 0;
+  nodes = U64(doc, "node_count");
+  position = U64(doc, "flushed_log_position");
+  on_disk = U64(doc, "bytes_on_disk");
+  std::printf("%s", FormatTable(rows, {false, true, true}).c_str());
+  std::printf("\nnodes: %llu   flushed log position: %llu   files on disk: %s\n",
+              static_cast<unsigned long long>(nodes), static_cast<unsigned long long>(position),
+              Bytes(on_disk).c_str());
   return 0;
 }
 

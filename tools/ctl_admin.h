@@ -10,6 +10,8 @@
 
 #include <string>
 
+#include "tools/http_client.h"
+
 namespace ew::tools {
 
 // The RocksDB directory inside a data directory.
@@ -21,6 +23,18 @@ int CtlStoreStats(const std::string& data_dir, bool json);
 // json: the outcome as one JSON object on stdout (sizes in bytes) instead of a sentence.
 int CtlCompact(const std::string& data_dir, bool json = false);
 int CtlBackup(const std::string& data_dir, const std::string& to, bool json = false);
+
+// The same operations on a running server, through its admin endpoints (server/admin.h).
+struct AdminTarget {
+  HostPort server;
+  std::string token;  // sent as a bearer token when not empty
+};
+// POST /api/v1/admin/backup?dir=<absolute dir>.
+int CtlOnlineBackup(const AdminTarget& t, const std::string& dir, bool json = false);
+// POST /api/v1/admin/compact.
+int CtlOnlineCompact(const AdminTarget& t, bool json = false);
+// GET /api/v1/admin/stats, as a column-family table.
+int CtlOnlineStoreStats(const AdminTarget& t);
 int CtlRestore(const std::string& from, const std::string& data_dir, bool json = false);
 
 }  // namespace ew::tools

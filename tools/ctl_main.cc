@@ -29,9 +29,9 @@ queries (against a running server):
   series   the trend of one edge (or of a query) in steps
   traces   exemplar trace ids of one edge
   stats    server metrics (GET /metrics); with --data-dir, also the store's column families
-administration (of a stopped server's data directory):
-  compact  --data-dir DIR
-  backup   --data-dir DIR --to BACKUP_DIR
+administration (of a running server with --server, or of a stopped server's --data-dir):
+  compact  --server URL | --data-dir DIR
+  backup   --server URL BACKUP_DIR | --data-dir DIR --to BACKUP_DIR
   restore  --from BACKUP_DIR --data-dir DIR   (refuses a directory a running server holds)
 
 options of every query command:
@@ -91,15 +91,22 @@ constexpr const char* kTracesUsage =
   --start T --end T
 )";
 constexpr const char* kStatsUsage = R"(usage: edgewise-ctl stats [--data-dir DIR] [options]
-  server metrics (GET /metrics, summarised; --json: the Prometheus text); with --data-dir, also
-  the store's column families (works on a stopped server's directory, without --server)
+  server metrics (GET /metrics, summarised; --json: the Prometheus text) and the running store's
+  column families (GET /api/v1/admin/stats); with --data-dir and no --server, the column
+  families of a stopped server's directory
 )";
-constexpr const char* kCompactUsage = R"(usage: edgewise-ctl compact --data-dir DIR [--json]
-  compacts a stopped server's store (--json: sizes before and after as JSON)
+constexpr const char* kCompactUsage =
+    R"(usage: edgewise-ctl compact (--server URL [--token T] | --data-dir DIR) [--json]
+  compacts the store of a running server (POST /api/v1/admin/compact) or of a stopped server's
+  directory (--json: sizes before and after as JSON)
 )";
 constexpr const char* kBackupUsage =
-    R"(usage: edgewise-ctl backup --data-dir DIR --to BACKUP_DIR [--json]
-  a RocksDB checkpoint of a stopped server's store (--json: the outcome as JSON)
+    R"(usage: edgewise-ctl backup --server URL [--token T] (BACKUP_DIR | --to BACKUP_DIR) [--json]
+       edgewise-ctl backup --data-dir DIR --to BACKUP_DIR [--json]
+  online: the running server flushes, then writes a RocksDB checkpoint into BACKUP_DIR (a path
+  on the server's machine; a relative path is made absolute here) with BACKUP.json (the ingest
+  log position it covers); POST /api/v1/admin/backup. Offline: a checkpoint of a stopped
+  server's store. Restore either with `edgewise-ctl restore` (--json: the outcome as JSON)
 )";
 constexpr const char* kRestoreUsage =
     R"(usage: edgewise-ctl restore --from BACKUP_DIR --data-dir DIR [--json]
@@ -131,8 +138,8 @@ const std::vector<Command>& Commands() {
        {},
        std::string(kTracesUsage) + kQueryOptions},
       {"stats", "", {"data-dir"}, {}, std::string(kStatsUsage) + kQueryOptions},
-      {"compact", "", {"data-dir"}, {}, kCompactUsage},
-      {"backup", "", {"data-dir", "to"}, {}, kBackupUsage},
+      {"compact", "", {"data-dir", "server", "token"}, {}, kCompactUsage},
+      {"backup", "", {"data-dir", "to", "server", "token"}, {}, kBackupUsage},
       {"restore", "", {"from", "data-dir"}, {}, kRestoreUsage},
   };
   return kCommands;
@@ -230,16 +237,35 @@ std::string Missing(const ew::tools::Flags& f, const std::string& cmd) {
     return "series needs --source and --target, or --query";
   }
   if (cmd == "traces") return need({"source", "target"});
-  if (cmd == "compact") return need({"data-dir"});
+  if (cmd == "compact" && !f.Has("server")) return need({"data-dir"});
+  if (cmd == "backup" && f.Has("server")) {
+    if (f.Has("data-dir")) return "backup takes --server or --data-dir, not both";
+    if (f.Has("to") == (f.positional().size() == 1)) return "backup --server needs one BACKUP_DIR";
+    return "";
+  }
   if (cmd == "backup") return need({"data-dir", "to"});
   if (cmd == "restore") return need({"data-dir", "from"});
   return "";
+}
+
+// The --server address and --token (or their environment variables) of an admin command.
+ew::Result<ew::tools::AdminTarget> AdminTargetOf(const ew::tools::Flags& f) {
+  auto hp =
+      ew::tools::ParseHostPort(f.Str("server", Env("EDGEWISE_SERVER", "http://127.0.0.1:8080")));
+  if (!hp.ok()) return ew::Status::InvalidArgument("--server: " + hp.status().message());
+  return ew::tools::AdminTarget{*hp, f.Str("token", Env("EDGEWISE_TOKEN", ""))};
 }
 
 int Stats(const ew::tools::Flags& f, const Command& c) {
   int rc = 0;
   const bool query = f.Has("server") || !f.Has("data-dir");
   if (query) rc = Query(f, c, "/metrics");
+  if (query && rc == 0 && !f.Has("json")) {
+    auto t = AdminTargetOf(f);
+    if (!t.ok()) return UsageError(t.status().message(), c.usage);
+    std::printf("\n");
+    return ew::tools::CtlOnlineStoreStats(*t);
+  }
   if (f.Has("data-dir")) {
     if (query && rc == 0 && !f.Has("json")) std::printf("\n");
     int rc2 = ew::tools::CtlStoreStats(f.Str("data-dir"), f.Has("json"));
@@ -265,13 +291,20 @@ int Run(const Command& c, int argc, char** argv) {
     return 0;
   }
   if (!st.ok()) return UsageError(st.message(), c.usage);
-  if (!f.positional().empty()) {
+  const bool online_backup = c.name == "backup" && f.Has("server");
+  if (!f.positional().empty() && !(online_backup && f.positional().size() == 1)) {
     return UsageError("unexpected argument '" + f.positional()[0] + "'", c.usage);
   }
   if (std::string m = Missing(f, c.name); !m.empty()) return UsageError(m, c.usage);
   if (!c.path.empty()) return Query(f, c, Target(f, c));
   if (c.name == "stats") return Stats(f, c);
   const bool json = f.Has("json");
+  if ((c.name == "compact" || c.name == "backup") && f.Has("server")) {
+    auto t = AdminTargetOf(f);
+    if (!t.ok()) return UsageError(t.status().message(), c.usage);
+    if (c.name == "compact") return ew::tools::CtlOnlineCompact(*t, json);
+    return ew::tools::CtlOnlineBackup(*t, f.Has("to") ? f.Str("to") : f.positional()[0], json);
+  }
   if (c.name == "compact") return ew::tools::CtlCompact(f.Str("data-dir"), json);
   if (c.name == "backup") return ew::tools::CtlBackup(f.Str("data-dir"), f.Str("to"), json);
   return ew::tools::CtlRestore(f.Str("from"), f.Str("data-dir"), json);

@@ -22,6 +22,7 @@ namespace ew::tools {
 
 struct LoadgenOptions {
   HostPort otlp{"127.0.0.1", 4318};
+  HostPort grpc;  // pre-encoded path only: port != 0 sends over OTLP/gRPC to here instead
   Encoding encoding = Encoding::kProtobuf;
   double rate = 0;  // spans per second; 0: as fast as possible
   int connections = 2;

@@ -3,9 +3,11 @@
 // are compressed after patching, on the load generator's CPU).
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
 #include "base/time.h"
+#include "tools/grpc_export.h"
 #include "tools/loadgen.h"
 #include "tools/loadgen_post.h"
 #include "tools/zipkin_encoder.h"
@@ -90,8 +92,11 @@ int RunPreencoded(const LoadgenOptions& o, LoadgenSummary* sum) {
   std::atomic<uint64_t> next{0}, acked{0}, sent{0}, failures{0}, body_bytes{0}, posts{0};
   std::atomic<bool> unreachable{false}, done{false};
   const int64_t start = MonoNowNs();
+  const bool use_grpc = o.grpc.port != 0;
   auto sender = [&] {
     HttpConnection conn(o.otlp, 30'000);
+    std::unique_ptr<GrpcExporter> grpc;
+    if (use_grpc) grpc = std::make_unique<GrpcExporter>(o.grpc);
     std::string copy, compressed;
     for (;;) {
       if (g_stop_requested.load() || unreachable.load()) break;
@@ -105,11 +110,12 @@ int RunPreencoded(const LoadgenOptions& o, LoadgenSummary* sum) {
         PatchTraceIds(&copy, b.slots, json, nonce + i / bodies.size());
         payload = copy;
       }
-      if (gzip) {
+      if (gzip && !use_grpc) {  // over gRPC, gzip is the gRPC client's message compression
         compressed = Gzip(payload);
         payload = compressed;
       }
-      PostResult pr = PostTraces(&conn, payload, o.encoding, &g_stop_requested);
+      PostResult pr = use_grpc ? grpc->Export(payload, gzip)
+                               : PostTraces(&conn, payload, o.encoding, &g_stop_requested);
       posts.fetch_add(1, std::memory_order_relaxed);
       sent.fetch_add(b.spans, std::memory_order_relaxed);
       body_bytes.fetch_add(payload.size(), std::memory_order_relaxed);

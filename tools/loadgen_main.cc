@@ -35,6 +35,8 @@ constexpr const char* kUsage = R"(usage:
 
 run options:
   --otlp HOST:PORT      OTLP/HTTP listener (default 127.0.0.1:4318)
+  --grpc HOST:PORT      with --preencoded: send over OTLP/gRPC to this listener instead
+                        (--encoding proto, or gzip for gRPC's gzip message compression)
   --encoding E          proto | json | gzip | gzip-json (default proto) | zipkin |
                         gzip-zipkin (Zipkin v2 JSON to POST /api/v2/spans)
   --rate N              spans per second (default: as fast as possible)
@@ -165,6 +167,12 @@ ew::Status ParseRunOptions(const ew::tools::Flags& f, ew::tools::LoadgenOptions*
     EW_ASSIGN_OR_RETURN(o->otlp, ew::tools::ParseHostPort(f.Str("otlp")));
   }
   EW_ASSIGN_OR_RETURN(o->encoding, ew::tools::ParseEncoding(f.Str("encoding", "proto")));
+  if (f.Has("grpc")) {
+    EW_ASSIGN_OR_RETURN(o->grpc, ew::tools::ParseHostPort(f.Str("grpc")));
+    if (ew::tools::IsJson(o->encoding)) {
+      return ew::Status::InvalidArgument("--grpc: OTLP/gRPC carries protobuf (proto or gzip)");
+    }
+  }
   EW_ASSIGN_OR_RETURN(o->rate, f.Double("rate", o->demo ? 300 : 0));
   EW_ASSIGN_OR_RETURN(int64_t conns, f.Int("connections", 2));
   EW_ASSIGN_OR_RETURN(o->duration_ms, f.DurationMs("duration", 0));
@@ -206,9 +214,9 @@ int main(int argc, char** argv) {
   if (cmd == "query-dataset") return QueryDataset(argc, argv);
   if (cmd == "help" || cmd == "-h") return Usage("");
   int first = (cmd == "run" || cmd == "topology") ? 2 : 1;
-  ew::tools::Flags f({"otlp", "encoding", "rate", "connections", "duration", "requests", "batch",
-                      "max-skew", "ledger", "summary", "seed", "namespaces", "services", "fanout",
-                      "error-scale", "bodies", "cross-share"},
+  ew::tools::Flags f({"otlp", "grpc", "encoding", "rate", "connections", "duration", "requests",
+                      "batch", "max-skew", "ledger", "summary", "seed", "namespaces", "services",
+                      "fanout", "error-scale", "bodies", "cross-share"},
                      {"demo", "preencoded", "otlp-proto-only", "unpaired", "quiet", "help"});
   if (auto st = f.Parse(argc, argv, first); !st.ok()) return Usage(st.message());
   if (f.Has("help")) return Usage("");
@@ -229,6 +237,7 @@ int main(int argc, char** argv) {
   }
   ew::tools::LoadgenSummary sum;
   bool fast = f.Has("preencoded") || f.Has("otlp-proto-only");
+  if (o.grpc.port != 0 && !fast) return Usage("--grpc needs --preencoded");
   int rc = fast ? ew::tools::RunPreencoded(o, &sum) : ew::tools::RunLoadgen(o, &sum);
   std::string json = sum.ToJson(o);
   std::fprintf(stderr, "loadgen: done: %s", json.c_str());

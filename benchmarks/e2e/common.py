@@ -68,16 +68,16 @@ class Server:
     def __init__(self, binary, data_dir, extra=(), log_path=None):
         self.log = open(log_path or os.path.join(data_dir, "..", os.path.basename(data_dir) + ".log"), "w")
         args = [binary, "--data-dir", data_dir, "--otlp-addr", "127.0.0.1:0",
-                "--http-addr", "127.0.0.1:0", *extra]
+                "--http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0", *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         deadline = time.time() + 120
         while True:
             line = self.proc.stdout.readline()
             if not line:
                 raise RuntimeError(f"edgewise exited before ready: {' '.join(args)}")
-            m = re.search(r"edgewise ready otlp=(\S+) http=(\S+)", line)
+            m = re.search(r"edgewise ready otlp=(\S+) http=(\S+)(?: grpc=(\S+))?", line)
             if m:
-                self.otlp, self.http = m.group(1), m.group(2)
+                self.otlp, self.http, self.grpc = m.group(1), m.group(2), m.group(3)
                 break
             if time.time() > deadline:
                 self.proc.kill()

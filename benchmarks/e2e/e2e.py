@@ -2,9 +2,10 @@
 """End-to-end benchmarks of Edgewise against the real server binary.
 
   - ingest: spans per *server* CPU-second (utime+stime of the server from /proc/PID/stat, so the
-    load generator's CPU is not counted) for pre-encoded OTLP protobuf, gzip protobuf and JSON
-    (and, with --encodings, Zipkin v2 JSON: zipkin, gzip-zipkin), batches of 512 spans, half of
-    the spans paired across HTTP requests;
+    load generator's CPU is not counted) for pre-encoded OTLP protobuf, gzip protobuf and JSON,
+    batches of 512 spans, half of the spans paired across HTTP requests; encodings "grpc" and
+    "grpc-gzip" send the same protobuf bodies over OTLP/gRPC (gzip: gRPC message compression),
+    "zipkin" and "gzip-zipkin" the same spans as Zipkin v2 JSON to POST /api/v2/spans;
   - pending memory per unpaired half (RSS growth over the pending halves);
   - a 7-day rollup store (the same rollups the VictoriaMetrics peer gets): bytes on disk per
     edge-minute and map query latency over 1 h, 7 d and 90 d and for one service.
@@ -24,34 +25,52 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Server, dir_bytes, median, run, save, timed_get  # noqa: E402
 
 
-def ingest(args, tmp, encoding):
-    runs = []
-    for i in range(args.runs):
-        data = os.path.join(tmp, f"ingest-{encoding}-{i}")
-        os.makedirs(data)
-        server = Server(args.edgewise, data, ["--pair-wait", "10s", "--flush-interval", "2s"])
-        try:
-            time.sleep(1)
-            cpu0 = server.cpu()
-            summary = os.path.join(tmp, f"summary-{encoding}-{i}.json")
-            cmd = [args.loadgen, "--preencoded", "--encoding", encoding, "--otlp", server.otlp,
-                   "--duration", f"{args.seconds}s", "--connections", str(args.connections),
-                   "--batch", "512", "--bodies", "64", "--quiet", "--summary", summary]
-            run(cmd)
-            time.sleep(3)  # the flush of the last interval is part of the cost
-            cpu1 = server.cpu()
-            with open(summary) as f:
-                s = json.load(f)
-            runs.append({"spans": s["spans_acked"], "server_cpu_s": cpu1 - cpu0,
-                         "wall_s": s["elapsed_s"], "failures": s["http_failures"],
-                         "spans_per_server_cpu_s": s["spans_acked"] / max(1e-9, cpu1 - cpu0),
-                         "spans_per_wall_s": s["spans_per_s"], "command": " ".join(cmd)})
-        finally:
-            server.stop()
-            shutil.rmtree(data, ignore_errors=True)
+def ingest_run(args, tmp, encoding, i):
+    data = os.path.join(tmp, f"ingest-{encoding}-{i}")
+    os.makedirs(data)
+    server = Server(args.edgewise, data, ["--pair-wait", "10s", "--flush-interval", "2s"])
+    try:
+        time.sleep(1)
+        cpu0 = server.cpu()
+        summary = os.path.join(tmp, f"summary-{encoding}-{i}.json")
+        transport = ["--encoding", encoding, "--otlp", server.otlp]
+        if encoding.startswith("grpc"):
+            transport = ["--encoding", "gzip" if encoding == "grpc-gzip" else "proto",
+                         "--grpc", server.grpc]
+        cmd = [args.loadgen, "--preencoded", *transport,
+               "--duration", f"{args.seconds}s", "--connections", str(args.connections),
+               "--batch", "512", "--bodies", "64", "--quiet", "--summary", summary]
+        run(cmd)
+        time.sleep(3)  # the flush of the last interval is part of the cost
+        cpu1 = server.cpu()
+        with open(summary) as f:
+            s = json.load(f)
+        return {"spans": s["spans_acked"], "server_cpu_s": cpu1 - cpu0,
+                "wall_s": s["elapsed_s"], "failures": s["http_failures"],
+                "spans_per_server_cpu_s": s["spans_acked"] / max(1e-9, cpu1 - cpu0),
+                "spans_per_wall_s": s["spans_per_s"], "command": " ".join(cmd)}
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def ingest_summary(runs):
     return {"runs": runs,
             "median_spans_per_server_cpu_s": median([r["spans_per_server_cpu_s"] for r in runs]),
             "median_spans_per_wall_s": median([r["spans_per_wall_s"] for r in runs])}
+
+
+def ingest(args, tmp, encoding):
+    return ingest_summary([ingest_run(args, tmp, encoding, i) for i in range(args.runs)])
+
+
+def ingest_interleaved(args, tmp, encodings):
+    """Run i of every encoding, then run i + 1 of every encoding: A/B under the same load."""
+    runs = {enc: [] for enc in encodings}
+    for i in range(args.runs):
+        for enc in encodings:
+            runs[enc].append(ingest_run(args, tmp, enc, i))
+    return {enc: ingest_summary(r) for enc, r in runs.items()}
 
 
 def pending_memory(args, tmp):
@@ -170,7 +189,10 @@ def main():
     p.add_argument("--quick", action="store_true", help="1 run of 5 s, 500k pending, 2 days")
     p.add_argument("--only", default="ingest,pending,rollups")
     p.add_argument("--encodings", default="proto,gzip,json",
-                   help="ingest encodings to measure (comma-separated; also zipkin, gzip-zipkin)")
+                   help="ingest encodings to measure (comma-separated; also grpc, grpc-gzip, "
+                        "zipkin, gzip-zipkin)")
+    p.add_argument("--interleave", action="store_true",
+                   help="ingest: alternate the encodings run by run instead of one after another")
     args = p.parse_args()
     if args.quick:
         args.runs, args.seconds, args.pending_spans, args.days, args.reps = 1, 5, 500_000, 2, 10
@@ -183,7 +205,11 @@ def main():
     try:
         if "ingest" in only:
             out["ingest"] = {}
-            for enc in args.encodings.split(","):
+            if args.interleave:
+                print(f"e2e: ingest {args.encodings}, interleaved ...", file=sys.stderr, flush=True)
+                out["ingest"] = ingest_interleaved(args, tmp, args.encodings.split(","))
+                save(args.out, out)
+            for enc in ([] if args.interleave else args.encodings.split(",")):
                 print(f"e2e: ingest {enc} ...", file=sys.stderr, flush=True)
                 out["ingest"][enc] = ingest(args, tmp, enc)
                 save(args.out, out)

@@ -254,9 +254,47 @@ def main():
              "own CPU time so its share does not count. Load average (1 min) at the start and end "
              f"of the end-to-end run: {load_text(e2e)} (other work on the machine inflates wall-clock "
              "latencies; CPU-time figures are less affected).", ""]
-    lines += ingest_section(e2e) + pending_section(e2e) + storage_section(args.dir) + peer_section(e2e, vm) + micro_section(args.dir)
+    generated = ingest_section(e2e) + pending_section(e2e) + storage_section(args.dir) + peer_section(e2e, vm) + micro_section(args.dir)
+    lines += merge_sections(read_sections(args.out), split_sections(generated))
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def split_sections(lines):
+    """[(heading, lines)] for each '## ' section; text before the first heading is dropped."""
+    out = []
+    for line in lines:
+        if line.startswith("## "):
+            out.append((line, [line]))
+        elif out:
+            out[-1][1].append(line)
+    return out
+
+
+def read_sections(path):
+    try:
+        with open(path) as f:
+            return split_sections(f.read().splitlines())
+    except OSError:
+        return []
+
+
+def merge_sections(existing, generated):
+    """The existing file's sections in their order, those this script writes replaced by the new
+    run; hand-written sections (restart, fuzzing, the model check, histories) are kept as they are;
+    new generated sections go at the end."""
+    gen = dict(generated)
+    out, used = [], set()
+    for heading, body in existing:
+        if heading in gen:
+            out += gen[heading]
+            used.add(heading)
+        else:
+            out += body
+    for heading, body in generated:
+        if heading not in used:
+            out += body
+    return out
 
 
 if __name__ == "__main__":

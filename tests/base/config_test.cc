@@ -44,6 +44,23 @@ TEST(Config, FlagsBothForms) {
   EXPECT_FALSE(Parse({"--query-threads", "65"}, &help).ok());
 }
 
+TEST(Config, OtlpGrpcAddr) {
+  bool help;
+  auto c = Parse({}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->otlp_grpc_addr, "127.0.0.1:4317");
+  c = Parse({"--otlp-grpc-addr", "off"}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->otlp_grpc_addr, "off");
+  c = Parse({"--otlp-grpc-addr=0.0.0.0:0"}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->otlp_grpc_addr, "0.0.0.0:0");
+  c = Parse({"--otlp-grpc-addr", "4317"}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("otlp-grpc-addr"), std::string::npos);
+  EXPECT_FALSE(Parse({"--otlp-grpc-addr", "host:99999"}, &help).ok());
+}
+
 TEST(Config, ErrorsNameTheKey) {
   bool help;
   auto c = Parse({"--pair-wiat", "3s"}, &help);
@@ -56,6 +73,21 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_FALSE(Parse({"--max-body", "12XB"}, &help).ok());
   EXPECT_FALSE(Parse({"--pair-wait"}, &help).ok());
   EXPECT_FALSE(Parse({"stray"}, &help).ok());
+}
+
+TEST(Config, CoarserTiersAreKeptAtLeastAsLong) {
+  bool help;
+  // A query widens ragged pieces past a tier's retention to the next tier, which must hold them.
+  auto c = Parse({"--retention-1m", "30d", "--retention-1h", "6d"}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("retention-1h (6d) must not be shorter than retention-1m"),
+            std::string::npos)
+      << c.status().message();
+  c = Parse({"--retention-1h", "400d", "--retention-1d", "365d"}, &help);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("retention-1d"), std::string::npos);
+  EXPECT_TRUE(
+      Parse({"--retention-1m", "3d", "--retention-1h", "3d", "--retention-1d", "3d"}, &help).ok());
 }
 
 TEST(Config, FileThenFlags) {

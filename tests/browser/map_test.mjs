@@ -5,162 +5,13 @@
 // Usage: node map_test.mjs --server BIN --web-dir DIR --artifacts DIR [--work DIR] [--large]
 // Prints one line per check and closes with "N passed, M failed"; exits 1 on any failure.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, existsSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { KnownTraffic, LargeTraffic, UnansweredCalls } from './otlp_traffic.mjs';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const args = ParseArgs(process.argv.slice(2));
-const repo = resolve(here, '../..');
-const web_dist = resolve(args['web-dir'] || join(repo, 'web/dist'));
-const artifacts = resolve(args.artifacts || 'browser-artifacts');
-const chromium_path = args.chromium || '/usr/bin/chromium';
-let passed = 0;
-let failed = 0;
-
-function ParseArgs(list) {
-  const out = {};
-  for (let i = 0; i < list.length; i++) {
-    if (!list[i].startsWith('--')) continue;
-    const key = list[i].slice(2);
-    if (i + 1 < list.length && !list[i + 1].startsWith('--')) out[key] = list[++i];
-    else out[key] = true;
-  }
-  return out;
-}
-
-function Check(name, ok, detail = '') {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'PASS' : 'FAIL'} ${name}${detail ? ' — ' + detail : ''}`);
-  return ok;
-}
-
-function Finish(code) {
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(code ?? (failed ? 1 : 0));
-}
-
-// ---- the server ----
-
-function StartServer(binary, data_dir) {
-  return new Promise((resolve_, reject) => {
-    const child = spawn(binary, [
-      '--otlp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--data-dir', data_dir,
-      '--pair-wait', '1s', '--flush-interval', '200ms', '--web-dir', web_dist,
-      '--trace-url', 'http://jaeger.test:16686/trace/{trace_id}',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line in 60 s; stderr: ${err.slice(-2000)}`)), 60000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /edgewise ready otlp=(\S+) http=(\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve_({ child, otlp: m[1], http: m[2], stderr: () => err });
-      }
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-      if (err.length > 200000) err = err.slice(-100000);
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}; stderr: ${err.slice(-2000)}`));
-    });
-  });
-}
-
-async function PostOtlp(otlp, body) {
-  const res = await fetch(`http://${otlp}/v1/traces`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST /v1/traces: ${res.status} ${text.slice(0, 300)}`);
-  const reply = text ? JSON.parse(text) : {};
-  const rejected = Number(reply.partialSuccess?.rejectedSpans ?? reply.partial_success?.rejected_spans ?? 0);
-  if (rejected) throw new Error(`spans rejected: ${text.slice(0, 300)}`);
-}
-
-async function GetMap(http, params) {
-  const res = await fetch(`http://${http}/api/v1/map?${new URLSearchParams(params)}`);
-  return res.json();
-}
-
-// Waits until the map has `count` edges with `requests` in total (pairing and flush are async).
-async function WaitForMap(http, params, predicate, what) {
-  const deadline = Date.now() + 90000;
-  let last = null;
-  while (Date.now() < deadline) {
-    last = await GetMap(http, params).catch((e) => ({ error: String(e) }));
-    if (predicate(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}; last map: ${JSON.stringify(last).slice(0, 1500)}`);
-}
-
-function Label(n) {
-  return n.namespace ? `${n.namespace}/${n.name}` : n.name;
-}
-
-function EdgesByName(list) {
-  return new Map(list.map((e) => [`${e.source_name} -> ${e.target_name}`, e]));
-}
-
-// ---- the browser ----
-
-async function Launch() {
-  const require = createRequire(join(repo, 'web/package.json'));
-  const { chromium } = require('playwright-core');
-  const profile = mkdtempSync(join(artifacts, 'chromium-profile-'));
-  // A fresh profile directory (playwright passes it to Chromium as --user-data-dir).
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromium_path,
-    headless: true,
-    viewport: { width: 1400, height: 860 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  return { context, profile };
-}
-
-async function WaitRender(page, previous_count) {
-  await page.waitForFunction(
-    (n) => window.__edgewise && window.__edgewise.ready && (window.__edgewise.renderCount > n || window.__edgewise.lastError),
-    previous_count, { timeout: 60000 });
-  await page.waitForTimeout(100);
-}
-
-async function Shot(page, name) {
-  const path = join(artifacts, `${name}.png`);
-  await page.screenshot({ path });
-  console.log(`     screenshot ${path}`);
-}
-
-async function RenderCount(page) {
-  return page.evaluate(() => window.__edgewise?.renderCount ?? 0);
-}
-
-async function Hover(page, id) {
-  await page.mouse.move(5, 5);
-  await page.waitForFunction(() => !window.__edgewise.hover);
-  const p = await page.evaluate((x) => window.__edgewise.screenPoint(x), id);
-  await page.mouse.move(p.x, p.y, { steps: 3 });
-  await page.waitForFunction((x) => window.__edgewise.hover?.id === x && window.__edgewise.hover.tracesLoaded, id, { timeout: 30000 });
-  return page.evaluate(() => window.__edgewise.hover.text);
-}
-
-function Near(text, label, expected, tolerance) {
-  const m = new RegExp(`${label}[^\\n]*`).exec(text);
-  if (!m) return false;
-  const nums = [...m[0].matchAll(/([\d.]+) ?(ms|s)\b/g)].map((x) => Number(x[1]) * (x[2] === 's' ? 1000 : 1));
-  return expected.every((v, i) => nums[i] !== undefined && Math.abs(nums[i] - v) <= v * tolerance);
-}
-
+import {
+  args, artifacts, Check, EdgesByName, Finish, GetMap, Hover, Label, Launch, Near, PostOtlp, RenderCount, repo,
+  Shot, StartServer, WaitForMap, WaitRender, web_dist,
+} from './harness.mjs';
 // ---- the checks ----
 
 async function MapChecks(page, base) {
@@ -218,13 +69,22 @@ async function MapChecks(page, base) {
   Check('auto-refresh reloads in place', refreshed === before && page.url().includes('refresh=10'));
   await page.selectOption('#refresh', '0');
 
-  // Threshold: at 20 % only frontend->api (30 %) and stripe (25 %) stay red; client (10 %) turns green.
+  // Thresholds: at red 20 % only frontend->api (30 %) and stripe (25 %) stay red; client (10 %)
+  // turns amber (amber 1 %), then green once amber is 15 %.
   await page.fill('#threshold', '20');
   await page.dispatchEvent('#threshold', 'change');
-  const recolored = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
-  Check('error threshold is configurable', recolored.get('External Client -> shop/frontend')?.color === 'green'
-    && recolored.get('shop/frontend -> shop/api')?.color === 'red' && page.url().includes('thr=20'));
-  await page.fill('#threshold', '1');
+  let recolored = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  Check('error threshold is configurable (amber between the two)', recolored.get('External Client -> shop/frontend')?.color === 'amber'
+    && recolored.get('shop/frontend -> shop/api')?.color === 'red' && recolored.get('shop/api -> payments/payments')?.color === 'green'
+    && page.url().includes('thr=20'), recolored.get('External Client -> shop/frontend')?.color);
+  await page.fill('#warn', '15');
+  await page.dispatchEvent('#warn', 'change');
+  recolored = EdgesByName(await page.evaluate(() => window.__edgewise.edges()));
+  Check('warning threshold is configurable and in the URL', recolored.get('External Client -> shop/frontend')?.color === 'green'
+    && page.url().includes('warn=15'), recolored.get('External Client -> shop/frontend')?.color);
+  await page.fill('#warn', '1');
+  await page.dispatchEvent('#warn', 'change');
+  await page.fill('#threshold', '5');
   await page.dispatchEvent('#threshold', 'change');
   return { edges, by_label, console_errors };
 }
@@ -543,7 +403,7 @@ async function ScaleMeasure(page, server, base) {
   for (const body of LargeTraffic(now, 500, 2000, 20)) await PostOtlp(server.otlp, body);
   await WaitForMap(server.http, { start: 'now-1h', end: 'now', query: 'server.namespace =~ "^ns"' }, (m) => (m.edges || []).length >= 2000, 'the large map');
   const t = Date.now();
-  await page.goto(`${base}/?range=1h&q=${encodeURIComponent('server.namespace =~ "^ns"')}`);
+  await page.goto(`${base}/?range=1h&all=1&q=${encodeURIComponent('server.namespace =~ "^ns"')}`);
   // The first frame of a 2,000-edge map can take seconds on a loaded software-rendered CI box.
   await page.waitForFunction(() => window.__edgewise?.renderCount > 0 && window.__edgewise.paintMs !== undefined, null, { timeout: 180000 });
   const m = await page.evaluate(() => ({

@@ -149,7 +149,9 @@ export function LargeTraffic(now_ms, services, edges, namespaces) {
   const t0 = now_ms - 3 * 60 * 1000;
   const svc = (i) => [`ns${i % namespaces}`, `svc-${i}`];
   let seed = 7;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  // 32-bit integer arithmetic: in doubles the product loses bits and the sequence falls into a
+  // short cycle (10,000 distinct edges among 1,000 services were never reached).
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 2147483648;
   const seen = new Set();
   for (let i = 0; i < services; i += 10) {
     const [ns, name] = svc(i);
@@ -161,6 +163,17 @@ export function LargeTraffic(now_ms, services, edges, namespaces) {
     if (a === b || seen.has(`${a}-${b}`)) continue;
     seen.add(`${a}-${b}`);
     Pair(batches, svc(a), svc(b), t0 + (seen.size % 1000), 5 + (seen.size % 50), seen.size % 37 ? 200 : 500, '/x');
+  }
+  return [batches[0].Body(), batches[1].Body()];
+}
+
+// Two client/server pairs between services with long names (a panel title that needs to wrap),
+// five minutes before now_ms.
+export function LongNamedPairs(now_ms) {
+  const batches = [new Batch(), new Batch()];
+  for (let i = 0; i < 2; i++) {
+    Pair(batches, ['checkout-platform', 'recommendation-engine-v2'], ['checkout-platform', 'inventory-reservation-service'],
+      now_ms - 5 * 60 * 1000 + i * 100, 12, 200, '/reserve');
   }
   return [batches[0].Body(), batches[1].Body()];
 }

@@ -97,8 +97,9 @@ std::string ServerProcess::CommandLine() const {
 Status ServerProcess::Spawn() {
   argv_ = {options_.binary};
   if (options_.default_args) {
-    argv_.insert(argv_.end(), {"--otlp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
-                               "--data-dir", data_dir_});
+    argv_.insert(argv_.end(),
+                 {"--otlp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--otlp-grpc-addr",
+                  options_.grpc ? "127.0.0.1:0" : "off", "--data-dir", data_dir_});
   }
   argv_.insert(argv_.end(), options_.extra_args.begin(), options_.extra_args.end());
   if (access(options_.binary.c_str(), X_OK) != 0) {
@@ -127,7 +128,8 @@ Status ServerProcess::Start() {
 
 Status ServerProcess::WaitReady() {
   static const std::regex kReady(
-      R"(edgewise ready otlp=([^\s:]+|\[[^\]]+\]):(\d+) http=([^\s:]+|\[[^\]]+\]):(\d+))");
+      R"(edgewise ready otlp=([^\s:]+|\[[^\]]+\]):(\d+) http=([^\s:]+|\[[^\]]+\]):(\d+))"
+      R"((?: grpc=([^\s:]+|\[[^\]]+\]):(\d+))?\n)");
   auto deadline = Clock::now() + options_.ready_timeout;
   while (Clock::now() < deadline) {
     std::string out = Stdout();
@@ -136,6 +138,7 @@ Status ServerProcess::WaitReady() {
       host_ = m[3].str();
       otlp_port_ = static_cast<uint16_t>(std::stoi(m[2].str()));
       http_port_ = static_cast<uint16_t>(std::stoi(m[4].str()));
+      grpc_port_ = m[6].matched ? static_cast<uint16_t>(std::stoi(m[6].str())) : 0;
       return Status::Ok();
     }
     if (Reap(false) >= 0 || pid_ < 0) {

@@ -1,6 +1,7 @@
 // ServerProcess: runs the real `edgewise` binary for integration tests. Start() launches it with
-// --otlp-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --data-dir <dir> plus extra flags, waits for
-// the ready line `edgewise ready otlp=HOST:PORT http=HOST:PORT` and records the ports. stdout and
+// --otlp-addr 127.0.0.1:0 --http-addr 127.0.0.1:0 --otlp-grpc-addr off|127.0.0.1:0 --data-dir
+// <dir> plus extra flags, waits for the ready line `edgewise ready otlp=HOST:PORT http=HOST:PORT
+// [grpc=HOST:PORT]` and records the ports. stdout and
 // stderr go to files in a private temp directory (Stderr() returns the log for failure messages).
 // The child gets SIGKILL if the test process dies (PR_SET_PDEATHSIG). That signal follows the
 // *thread* that called Start: start servers from a thread that outlives them (the test's main
@@ -32,8 +33,12 @@ struct ServerOptions {
   std::string data_dir;
   // Appended after the default flags (a later flag wins, so these can override the addresses).
   std::vector<std::string> extra_args;
-  // When false, --otlp-addr/--http-addr/--data-dir are not passed (config-file tests).
+  // When false, --otlp-addr/--http-addr/--otlp-grpc-addr/--data-dir are not passed (config-file
+  // tests).
   bool default_args = true;
+  // The OTLP/gRPC listener on a free port (--otlp-grpc-addr 127.0.0.1:0); off by default, so the
+  // tests that do not use it run without gRPC's threads (and never on the default port 4317).
+  bool grpc = false;
   std::chrono::milliseconds ready_timeout{60'000};
   std::string binary;  // empty: EdgewiseBinary()
 };
@@ -67,6 +72,8 @@ class ServerProcess {
   const std::string& host() const { return host_; }
   uint16_t otlp_port() const { return otlp_port_; }
   uint16_t http_port() const { return http_port_; }
+  // 0 when the ready line has no grpc= (--otlp-grpc-addr off).
+  uint16_t grpc_port() const { return grpc_port_; }
   const std::string& data_dir() const { return data_dir_; }
   // The whole stderr (log) of the current or last run.
   std::string Stderr() const;
@@ -88,6 +95,7 @@ class ServerProcess {
   std::string host_ = "127.0.0.1";
   uint16_t otlp_port_ = 0;
   uint16_t http_port_ = 0;
+  uint16_t grpc_port_ = 0;
 };
 
 struct RunResult {

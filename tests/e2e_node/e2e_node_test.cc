@@ -2,10 +2,11 @@
 // Node services instrumented with the OpenTelemetry JS SDK (tests/node/service.js) exporting to
 // the real edgewise server — frontend with exporter-trace-otlp-proto, checkout with
 // exporter-trace-otlp-http (OTLP JSON, old and stable HTTP conventions), payments with protobuf
-// and gzip (stable conventions). An uninstrumented client drives frontend a known number of
-// times; after the services flush and the pair-wait passes, GET /api/v1/map must show exactly
-// the calls that happened. The same shop with all three services on
-// @opentelemetry/exporter-zipkin (Zipkin v2 JSON to POST /api/v2/spans) must give the same map.
+// and gzip (stable conventions). A second run exports everything through
+// exporter-trace-otlp-grpc to the OTLP/gRPC listener (payments with gzip), a third through
+// @opentelemetry/exporter-zipkin (Zipkin v2 JSON to POST /api/v2/spans). An uninstrumented
+// client drives frontend a known number of times; after the services flush and the pair-wait
+// passes, GET /api/v1/map must show exactly the calls that happened.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -96,29 +97,40 @@ Result<Map> FetchMap(tools::HttpConnection& http) {
   return map;
 }
 
-using Env = std::map<std::string, std::string>;
+// How one service exports: the EXPORTER of tests/node/service.js and its environment.
+struct Exporter {
+  std::string kind;  // proto, json, grpc or zipkin
+  bool gzip = false;
+};
 
-// Runs the shop against a fresh server (each service with its exporter settings) and checks the
-// map is exactly Expected().
-void RunShop(const Env& payments_env, const Env& checkout_env, const Env& frontend_env,
-             const std::string& ingest_path) {
+// Starts the server and the three services (each exporting as given), drives the shop and checks
+// the map.
+void RunShop(const Exporter& frontend_exporter, const Exporter& checkout_exporter,
+             const Exporter& payments_exporter) {
   ASSERT_TRUE(NodeModulesInstalled())
       << "tests/node/node_modules is missing: run `tools/dev deps` (npm ci in tests/node)";
   ServerOptions options;
   options.extra_args = {"--pair-wait", "2s", "--flush-interval", "1s"};
+  options.grpc = true;
   ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
-  const std::string url = "http://127.0.0.1:" + std::to_string(server.otlp_port()) + ingest_path;
-  auto with = [&](Env env, Env extra) {
-    env.merge(extra);
-    env["OTLP_URL"] = url;
-    return env;
+  auto env = [&server](const Exporter& e, std::map<std::string, std::string> more) {
+    more["EXPORTER"] = e.kind;
+    const std::string http = "http://127.0.0.1:" + std::to_string(server.otlp_port());
+    more["OTLP_URL"] = e.kind == "grpc" ? "http://127.0.0.1:" + std::to_string(server.grpc_port())
+                       : e.kind == "zipkin" ? http + "/api/v2/spans"
+                                            : http + "/v1/traces";
+    if (e.gzip) more["COMPRESSION"] = "gzip";
+    return more;
   };
-  NodeService payments("payments", with(payments_env, {}));
+  NodeService payments("payments",
+                       env(payments_exporter, {{"OTEL_SEMCONV_STABILITY_OPT_IN", "http"}}));
   ASSERT_TRUE(payments.Start().ok()) << payments.Log();
-  NodeService checkout("checkout", with(checkout_env, {{"PAYMENTS_URL", payments.url()}}));
+  NodeService checkout("checkout",
+                       env(checkout_exporter, {{"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"},
+                                               {"PAYMENTS_URL", payments.url()}}));
   ASSERT_TRUE(checkout.Start().ok()) << checkout.Log();
-  NodeService frontend("frontend", with(frontend_env, {{"CHECKOUT_URL", checkout.url()}}));
+  NodeService frontend("frontend", env(frontend_exporter, {{"CHECKOUT_URL", checkout.url()}}));
   ASSERT_TRUE(frontend.Start().ok()) << frontend.Log();
 
   tools::HttpConnection driver("127.0.0.1", frontend.port());
@@ -154,22 +166,30 @@ void RunShop(const Env& payments_env, const Env& checkout_env, const Env& fronte
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   EXPECT_EQ(last, expected) << last_error << "\nserver log:\n" << server.Stderr();
+  // The spans came the way they were meant to: OTLP/gRPC calls answered OK iff a service used it.
+  const bool grpc = frontend_exporter.kind == "grpc" || checkout_exporter.kind == "grpc" ||
+                    payments_exporter.kind == "grpc";
+  auto metrics = query.Get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->body.find("ew_grpc_requests_total{method=\"Export\",code=\"OK\"}") !=
+                std::string::npos,
+            grpc)
+      << metrics->body;
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
 }
 
 TEST(NodeSdkEndToEnd, ShopMapIsExact) {
-  RunShop(
-      {{"EXPORTER", "proto"}, {"COMPRESSION", "gzip"}, {"OTEL_SEMCONV_STABILITY_OPT_IN", "http"}},
-      {{"EXPORTER", "json"}, {"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"}},
-      {{"EXPORTER", "proto"}}, "/v1/traces");
+  RunShop({"proto", false}, {"json", false}, {"proto", true});
 }
 
-// @opentelemetry/exporter-zipkin: the services' spans reach edgewise as Zipkin v2 JSON (resource
-// attributes as tags, status as otel.status_code/error tags), old and stable conventions.
+TEST(NodeSdkEndToEnd, ShopMapIsExactOverGrpc) {
+  RunShop({"grpc", false}, {"grpc", false}, {"grpc", true});
+}
+
+// @opentelemetry/exporter-zipkin: resource attributes as tags, status as otel.status_code and
+// error tags, old and stable HTTP conventions.
 TEST(NodeSdkEndToEnd, ShopMapIsExactThroughZipkin) {
-  RunShop({{"EXPORTER", "zipkin"}, {"OTEL_SEMCONV_STABILITY_OPT_IN", "http"}},
-          {{"EXPORTER", "zipkin"}, {"OTEL_SEMCONV_STABILITY_OPT_IN", "http/dup"}},
-          {{"EXPORTER", "zipkin"}}, "/api/v2/spans");
+  RunShop({"zipkin", false}, {"zipkin", false}, {"zipkin", false});
 }
 
 }  // namespace

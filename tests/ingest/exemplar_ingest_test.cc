@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ingest/pipeline/held_exemplars.h"
+#include "tests/common/exemplar_model.h"
 #include "tests/ingest/shard_harness.h"
 
 namespace ew::ingest {
@@ -37,33 +38,6 @@ std::map<EdgeMinute, std::vector<Exemplar>> Exemplars(ShardHarness& h) {
   }
   std::map<EdgeMinute, std::vector<Exemplar>> out;
   for (auto& [k, v] : merged) out[k] = v.exemplars;
-  return out;
-}
-
-// The role holders of a set of requests, by plain tuple maxima, newest first.
-std::vector<Exemplar> Holders(const std::vector<Exemplar>& all) {
-  auto newest = [](const Exemplar& x) {
-    return std::make_tuple(x.start_ms, x.duration_us, x.trace_id, x.status);
-  };
-  auto slowest = [](const Exemplar& x) {
-    return std::make_tuple(x.duration_us, x.start_ms, x.trace_id, x.status);
-  };
-  std::vector<Exemplar> out;
-  for (bool error : {true, false}) {
-    const Exemplar* n = nullptr;
-    const Exemplar* s = nullptr;
-    for (const auto& x : all) {
-      if (x.error != error) continue;
-      if (n == nullptr || newest(x) > newest(*n)) n = &x;
-      if (s == nullptr || slowest(x) > slowest(*s)) s = &x;
-    }
-    if (n != nullptr) out.push_back(*n);
-    if (s != nullptr && !(*s == *n)) out.push_back(*s);
-  }
-  std::sort(out.begin(), out.end(), [](const Exemplar& a, const Exemplar& b) {
-    return std::make_tuple(a.start_ms, a.duration_us, a.trace_id, a.status, a.error) >
-           std::make_tuple(b.start_ms, b.duration_us, b.trace_id, b.status, b.error);
-  });
   return out;
 }
 
@@ -219,8 +193,9 @@ TEST(IngestExemplars, EveryEdgeMinuteKeepsTheModelsRoleHolders) {
     auto got = Exemplars(h);
     ASSERT_EQ(got.size(), model.size()) << "round " << round;
     for (const auto& [key, all] : model) {
-      EXPECT_EQ(got[key], Holders(all)) << "round " << round << " " << std::get<0>(key) << " -> "
-                                        << std::get<1>(key) << " @" << std::get<2>(key);
+      EXPECT_EQ(got[key], ew::testing::ExemplarRoleHolders(all))
+          << "round " << round << " " << std::get<0>(key) << " -> " << std::get<1>(key) << " @"
+          << std::get<2>(key);
     }
   }
 }

@@ -112,8 +112,8 @@ class Checker {
     return r;
   }
 
-  // GETs target; with a range ending now, retries when the minute turned during the request.
-  bool Get(const std::string& url, const Range& r, std::string* body, int want_status = 200,
+  // GETs target; asks again when the minute turned during the request.
+  bool Get(const std::string& url, std::string* body, int want_status = 200,
            bool flatbuffers = false) {
     for (int attempt = 0; attempt < 3; ++attempt) {
       const int64_t before = WallNowMs() / kMsPerMinute;
@@ -125,7 +125,9 @@ class Checker {
         Fail(url, {"request failed: " + resp.status().ToString()});
         return false;
       }
-      if (r.end_now && before != after) continue;
+      // The clock moves a range ending now and the retention horizons: ask again.
+      if (before != after) continue;
+      asked_ms_ = before * kMsPerMinute;
       if (resp->status != want_status) {
         Fail(url, {"HTTP " + std::to_string(resp->status) + ": " + resp->body.substr(0, 300)});
         return false;
@@ -136,15 +138,21 @@ class Checker {
     return false;
   }
 
-  // The range of a question asked now (a range ending "now" moves with the clock).
-  Range Now(Range r) const {
+  // The range the last Get asked for: a range ending "now" moves with the clock.
+  Range Asked(Range r) const {
     if (!r.end_now) return r;
-    const int64_t now_min = WallNowMs() / kMsPerMinute;
+    const int64_t now_min = asked_ms_ / kMsPerMinute;
     int64_t ahead = 0;
     if (r.end_param.rfind("now+", 0) == 0) ahead = std::stoll(r.end_param.substr(4));
-    const int64_t shift = now_min + ahead + 1 - r.end;
-    r.end += shift;
-    if (r.start_param.rfind("now-", 0) == 0) r.start += shift;
+    const int64_t moved = now_min + ahead + 1 - r.end;
+    r.end += moved;
+    if (r.start_param.rfind("now-", 0) == 0) r.start += moved;
+    return r;
+  }
+  // The range it was answered for: pieces past a tier's retention widen.
+  Range Answered(Range r) const {
+    r = Asked(r);
+    model_.Widen(&r.start, &r.end, asked_ms_);
     return r;
   }
 
@@ -191,6 +199,7 @@ class Checker {
   const Dataset& d_;
   Model model_;
   LoadedServer& server_;
+  int64_t asked_ms_ = 0;  // the minute the last Get was answered in
   CheckResult& result_;
   std::mt19937_64 rng_;
   FilterGen filters_;
@@ -231,15 +240,28 @@ void CompareServiceEdges(const MapAnswer& all, const testing::Json& edges,
   }
 }
 
-// The answered range (start rounded down, end up to a minute) and the plan's tier ranges.
+// The answered range (start rounded down, end up to a minute, widened for retention) and with
+// compare= the previous range.
+void CheckEchoedRanges(const std::string& body, const Range& r, const MapOptions& mo,
+                       std::vector<std::string>* diffs) {
+  auto doc = testing::Json::Parse(body);
+  if (!doc.ok()) return;
+  auto check = [&](const char* s_key, const char* e_key, int64_t s, int64_t e) {
+    if ((*doc)[s_key].String() != FormatRfc3339(s * 60) ||
+        (*doc)[e_key].String() != FormatRfc3339(e * 60)) {
+      diffs->push_back(std::string(s_key) + ".." + e_key + " " + (*doc)[s_key].String() + " .. " +
+                       (*doc)[e_key].String() + ", model " + FormatRfc3339(s * 60) + " .. " +
+                       FormatRfc3339(e * 60));
+    }
+  };
+  check("start", "end", r.start, r.end);
+  if (mo.compare_minutes) check("previous_start", "previous_end", mo.prev_start, mo.prev_end);
+}
+
+// The plan's tier ranges.
 void CheckPlan(const std::string& body, const Range& r, std::vector<std::string>* diffs) {
   auto doc = testing::Json::Parse(body);
   if (!doc.ok()) return;
-  if ((*doc)["start"].String() != FormatRfc3339(r.start * 60) ||
-      (*doc)["end"].String() != FormatRfc3339(r.end * 60)) {
-    diffs->push_back("range " + (*doc)["start"].String() + " .. " + (*doc)["end"].String() +
-                     ", model " + FormatRfc3339(r.start * 60) + " .. " + FormatRfc3339(r.end * 60));
-  }
   std::string want, got;
   for (const auto& [tier, s, e] : Model::Cover(r.start, r.end)) {
     want += std::string(tier == storage::Tier::kMinute ? "minute"
@@ -305,16 +327,23 @@ void Checker::AskMap() {
   const bool fb = Chance(0.3);
   if (Chance(0.1)) url += "&explain=true";  // the plan is added; the answer stays the same
   std::string body;
-  if (!Get(url, r, &body, 200, fb)) return;
-  r = Now(r);
+  if (!Get(url, &body, 200, fb)) return;
+  const Range asked = Asked(r);
+  r = Answered(r);
   mo.start = r.start;
   mo.end = r.end;
+  if (mo.compare_minutes) {  // the shifted range as asked, widened on its own
+    mo.prev_start = asked.start + *mo.compare_minutes;
+    mo.prev_end = asked.end + *mo.compare_minutes;
+    model_.Widen(&mo.prev_start, &mo.prev_end, asked_ms_);
+  }
   auto got = fb ? ParseMapFlatBuffers(body) : ParseMapJson(body);
   if (!got.ok()) {
     Fail(url, {"unreadable answer: " + got.status().ToString()});
     return;
   }
   std::vector<std::string> diffs;
+  if (!fb) CheckEchoedRanges(body, r, mo, &diffs);
   if (!fb && url.find("&explain=true") != std::string::npos) CheckPlan(body, r, &diffs);
   CompareMaps(model_.Map(mo), got->answer, co, &diffs);
   ++result_.questions;
@@ -324,7 +353,7 @@ void Checker::AskMap() {
 bool Checker::MapOf(const std::string& query, const Range& r, MapAnswer* out, std::string* url) {
   *url = Base("/api/v1/map", query, r);
   std::string body;
-  if (!Get(*url, r, &body)) return false;
+  if (!Get(*url, &body)) return false;
   auto got = ParseMapJson(body);
   if (!got.ok()) {
     Fail(*url, {"unreadable answer: " + got.status().ToString()});
@@ -362,18 +391,24 @@ void Checker::AskSeries() {
     edge_params = EdgeParams(e[0], e[1], group);
     if (p >= 8) filter = filters_.Make(&text);
   }
-  // Without step=, about 60 points: ceil((end - start) / 60) minutes.
   const bool default_step = Chance(0.1);
-  if (default_step) step = std::max<int64_t>(1, (r.end - r.start + 59) / 60);
   url = Base("/api/v1/edge/series", text, r) +
         (default_step ? std::string() : "&step=" + std::to_string(step) + "m") + edge_params;
   std::string body;
-  if (!Get(url, r, &body)) return;
+  if (!Get(url, &body)) return;
+  r = Answered(r);
+  // Without step=, about 60 points over the answered range: ceil((end - start) / 60) minutes.
+  if (default_step) step = std::max<int64_t>(1, (r.end - r.start + 59) / 60);
+  step = model_.SeriesStep(r.start, step, asked_ms_);
   auto doc = testing::Json::Parse(body);
   if (!doc.ok()) return Fail(url, {"unreadable answer"});
   const auto want = model_.Series(filter.get(), edge, r.start, r.end, step, group);
   const bool latency = !(filter && filter->Uses(FField::kError));
   std::vector<std::string> diffs;
+  if ((*doc)["step_s"].Int() != step * 60) {
+    diffs.push_back("step_s " + std::to_string((*doc)["step_s"].Int()) + ", model " +
+                    std::to_string(step * 60));
+  }
   std::set<int64_t> seen;
   for (const auto& pt : (*doc)["points"].Elements()) {
     auto t = ParseTimestampMs(pt["time"].String(), 0);
@@ -409,8 +444,8 @@ void Checker::AskService() {
     url += "&kind=" + std::string(storage::NodeKindName(n.kind));
   }
   std::string body;
-  if (!Get(url, r, &body)) return;
-  r = Now(r);
+  if (!Get(url, &body)) return;
+  r = Answered(r);
   auto doc = testing::Json::Parse(body);
   if (!doc.ok()) return Fail(url, {"unreadable answer"});
   auto keys = NodeKeys((*doc)["nodes"]);
@@ -507,8 +542,8 @@ void Checker::AskTraces() {
                     "&end=" + tools::UrlEncode(r.end_param) + "&limit=1000" +
                     (Chance(0.7) ? std::string("&errors=") + (errors ? "true" : "false") : "");
   std::string body;
-  if (!Get(url, r, &body)) return;
-  r = Now(r);
+  if (!Get(url, &body)) return;
+  r = Answered(r);
   auto doc = testing::Json::Parse(body);
   if (!doc.ok()) return Fail(url, {"unreadable answer"});
   std::map<std::string, const Request*> by_trace;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <set>
 
 #include "base/time.h"
@@ -85,6 +86,47 @@ std::pair<const Request*, const Request*> Model::InRange(int64_t start, int64_t 
 
 bool Model::Visible(Tier tier, int64_t minute) const {
   return d_.retention.Keeps(tier, FloorDiv(minute, storage::TierUnitMinutes(tier)), d_.now_ms);
+}
+
+namespace {
+
+// One round of widening: every ragged piece of the cover with a unit the retention dropped
+// grows to the coarser unit around it.
+bool WidenOnce(const Retention& ret, int64_t now_ms, int64_t* s, int64_t* e) {
+  bool changed = false;
+  for (const auto& [tier, a, b] : Model::Cover(*s, *e)) {
+    if (tier == Tier::kDay) continue;
+    const int64_t unit = storage::TierUnitMinutes(tier);
+    const int64_t coarser = tier == Tier::kMinute ? 60 : 1440;
+    bool dropped = false;
+    for (int64_t u = FloorDiv(a, unit); u * unit < b && !dropped; ++u) {
+      dropped = !ret.Keeps(tier, u, now_ms);
+    }
+    if (!dropped) continue;
+    const int64_t ws = std::min(*s, FloorDiv(a, coarser) * coarser);
+    const int64_t we = std::max(*e, -FloorDiv(-b, coarser) * coarser);
+    changed = changed || ws != *s || we != *e;
+    *s = ws;
+    *e = we;
+  }
+  return changed;
+}
+
+}  // namespace
+
+void Model::Widen(int64_t* start, int64_t* end, int64_t now_ms) const {
+  while (WidenOnce(d_.retention, now_ms, start, end)) {
+  }
+}
+
+int64_t Model::SeriesStep(int64_t start, int64_t step, int64_t now_ms) const {
+  for (;;) {
+    const Tier tier = step % 1440 == 0 ? Tier::kDay : step % 60 == 0 ? Tier::kHour : Tier::kMinute;
+    const int64_t unit = storage::TierUnitMinutes(tier);
+    const int64_t first = FloorDiv(start, step) * step;
+    if (tier == Tier::kDay || d_.retention.Keeps(tier, FloorDiv(first, unit), now_ms)) return step;
+    step = std::lcm(step, tier == Tier::kMinute ? int64_t{60} : int64_t{1440});
+  }
 }
 
 std::string Model::GroupKey(uint32_t node, bool group) const {
@@ -186,8 +228,7 @@ MapAnswer Model::Map(const MapOptions& o) const {
   auto cur = Aggregate(o.filter, o.start, o.end, o.group_namespace);
   std::map<EdgeKey, Acc> prev;
   if (o.compare_minutes) {
-    prev = Aggregate(o.filter, o.start + *o.compare_minutes, o.end + *o.compare_minutes,
-                     o.group_namespace);
+    prev = Aggregate(o.filter, o.prev_start, o.prev_end, o.group_namespace);
   }
   MapAnswer a;
   const double seconds = static_cast<double>(o.end - o.start) * 60;

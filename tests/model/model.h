@@ -54,7 +54,8 @@ struct MapOptions {
   const Filter* filter = nullptr;
   int64_t start = 0, end = 0;  // minutes
   std::optional<int64_t> compare_minutes;
-  std::optional<uint32_t> focus;  // node index
+  int64_t prev_start = 0, prev_end = 0;  // with compare_minutes: the previous range (minutes)
+  std::optional<uint32_t> focus;         // node index
   int depth = 1;
   uint64_t min_requests = 0;
   bool errors_only = false;
@@ -80,6 +81,13 @@ class Model {
   static storage::Tier TierOf(int64_t minute, int64_t start, int64_t end);
   // Whether a request at `minute` is visible through `tier` (retention).
   bool Visible(storage::Tier tier, int64_t minute) const;
+  // The range the server answers when [*start, *end) is asked at now_ms (docs/query.md,
+  // "Retention"): a minute piece of the cover that reaches a minute the retention no longer
+  // keeps widens to its whole hours, an hour piece to its whole days, until none does.
+  void Widen(int64_t* start, int64_t* end, int64_t now_ms) const;
+  // The step of a series from start: the step grows to whole hours (days) while its tier no
+  // longer keeps the first bucket at now_ms.
+  int64_t SeriesStep(int64_t start, int64_t step, int64_t now_ms) const;
 
   MapAnswer Map(const MapOptions& o) const;
   // Points keyed by their first minute; only steps with requests. With `group`, `edge` holds

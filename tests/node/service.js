@@ -1,8 +1,10 @@
 // One small HTTP service of the shop demo, instrumented with the OpenTelemetry JS SDK.
 //
 //   SERVICE=frontend|checkout|payments  PORT=n  OTLP_URL=http://host:port/v1/traces
-//   EXPORTER=proto|json|zipkin  [COMPRESSION=gzip]  [CHECKOUT_URL=...] [PAYMENTS_URL=...]
-//   (zipkin: @opentelemetry/exporter-zipkin to OTLP_URL=http://host:port/api/v2/spans)
+//   EXPORTER=proto|json|grpc|zipkin  [COMPRESSION=gzip]
+//   (EXPORTER=grpc: @opentelemetry/exporter-trace-otlp-grpc, OTLP_URL=http://host:port, the
+//   http:// scheme meaning no TLS; EXPORTER=zipkin: @opentelemetry/exporter-zipkin,
+//   OTLP_URL=http://host:port/api/v2/spans)  [CHECKOUT_URL=...] [PAYMENTS_URL=...]
 //   [EXTERNAL_URL=http://api.payments-provider.invalid/charge]  [NAMESPACE=shop]
 //   [OTEL_SEMCONV_STABILITY_OPT_IN=http  for the stable HTTP semantic conventions]
 //
@@ -25,15 +27,19 @@ const service = process.env.SERVICE || 'frontend';
 const exporterKind = process.env.EXPORTER || 'proto';
 const exporterConfig = { url: process.env.OTLP_URL || 'http://127.0.0.1:4318/v1/traces' };
 if (process.env.COMPRESSION) exporterConfig.compression = process.env.COMPRESSION;
+const exporterPackages = {
+  json: '@opentelemetry/exporter-trace-otlp-http',
+  proto: '@opentelemetry/exporter-trace-otlp-proto',
+  grpc: '@opentelemetry/exporter-trace-otlp-grpc',
+  zipkin: '@opentelemetry/exporter-zipkin',
+};
+if (!exporterPackages[exporterKind]) throw new Error(`unknown EXPORTER '${exporterKind}'`);
 function makeExporter() {
   if (exporterKind === 'zipkin') {
-    const { ZipkinExporter } = require('@opentelemetry/exporter-zipkin');
+    const { ZipkinExporter } = require(exporterPackages.zipkin);
     return new ZipkinExporter({ url: exporterConfig.url });
   }
-  const { OTLPTraceExporter } =
-    exporterKind === 'json'
-      ? require('@opentelemetry/exporter-trace-otlp-http')
-      : require('@opentelemetry/exporter-trace-otlp-proto');
+  const { OTLPTraceExporter } = require(exporterPackages[exporterKind]);
   return new OTLPTraceExporter(exporterConfig);
 }
 

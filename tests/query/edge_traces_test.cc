@@ -13,6 +13,7 @@
 
 #include "query/query_service.h"
 #include "storage/edge_store.h"
+#include "tests/common/exemplar_model.h"
 #include "tests/common/json.h"
 #include "tests/common/temp_dir.h"
 
@@ -30,29 +31,6 @@ std::string Hex(const std::array<uint8_t, 16>& id) {
   std::string s;
   for (uint8_t b : id) s += {kHex[b >> 4], kHex[b & 15]};
   return s;
-}
-
-// The role holders of one edge-minute's requests, found by plain tuple maxima.
-std::vector<Exemplar> Holders(const std::vector<Exemplar>& all) {
-  auto newest = [](const Exemplar& x) {
-    return std::make_tuple(x.start_ms, x.duration_us, x.trace_id, x.status);
-  };
-  auto slowest = [](const Exemplar& x) {
-    return std::make_tuple(x.duration_us, x.start_ms, x.trace_id, x.status);
-  };
-  std::vector<Exemplar> out;
-  for (bool error : {true, false}) {
-    const Exemplar* n = nullptr;
-    const Exemplar* s = nullptr;
-    for (const auto& x : all) {
-      if (x.error != error) continue;
-      if (n == nullptr || newest(x) > newest(*n)) n = &x;
-      if (s == nullptr || slowest(x) > slowest(*s)) s = &x;
-    }
-    if (n != nullptr) out.push_back(*n);
-    if (s != nullptr && !(*s == *n)) out.push_back(*s);
-  }
-  return out;
 }
 
 class EdgeTracesTest : public ::testing::Test {
@@ -129,7 +107,7 @@ TEST_F(EdgeTracesTest, ErrorsFilterAndOrderMatchTheModel) {
     for (uint64_t limit : {1000, 3}) {
       std::vector<Exemplar> want;
       for (int64_t m = kM0; m < kM0 + 5; ++m) {
-        for (const auto& x : Holders(model[{src, dst, m}])) {
+        for (const auto& x : ew::testing::ExemplarRoleHolders(model[{src, dst, m}])) {
           if (*errors == '\0' || x.error == (std::string(errors) == "true")) want.push_back(x);
         }
       }

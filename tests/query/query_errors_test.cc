@@ -51,7 +51,7 @@ TEST_F(QueryErrorsTest, UnknownParametersAreNamedWithTheEndpointsParameters) {
   Json e = Fails("/api/v1/map", {{"querry", "server.namespace = shop"}}, 400);
   EXPECT_EQ(e["error"].String(),
             "unknown parameter 'querry'; parameters: query, start, end, explain, focus, depth, "
-            "compare, min_requests, errors_only, top, top_by, group");
+            "compare, min_requests, errors_only, top, top_by, group, format");
   EXPECT_FALSE(e.Has("position"));
   e = Fails("/api/v1/map", {{"strat", "now-1h"}, {"tpo", "3"}}, 400);
   EXPECT_EQ(e["error"].String().rfind("unknown parameters 'strat', 'tpo'; parameters: ", 0), 0u)

@@ -13,19 +13,35 @@ namespace ew::testing {
 namespace {
 
 TEST(ServerLifecycleTest, PrintsExactReadyLineWithBoundPorts) {
-  ServerProcess server;
+  ServerOptions options;
+  options.grpc = true;
+  ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok());
   EXPECT_NE(server.otlp_port(), 0);
   EXPECT_NE(server.http_port(), 0);
+  EXPECT_NE(server.grpc_port(), 0);
   EXPECT_NE(server.otlp_port(), server.http_port());
   std::string expected = "edgewise ready otlp=127.0.0.1:" + std::to_string(server.otlp_port()) +
-                         " http=127.0.0.1:" + std::to_string(server.http_port()) + "\n";
+                         " http=127.0.0.1:" + std::to_string(server.http_port()) +
+                         " grpc=127.0.0.1:" + std::to_string(server.grpc_port()) + "\n";
   EXPECT_EQ(server.Stdout(), expected);
   EXPECT_TRUE(std::filesystem::is_directory(server.data_dir() + "/db"));
   HttpConnection c(server.host(), server.http_port());
   auto r = c.Get("/healthz");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(server.Stop(), 0) << server.Stderr();
+}
+
+TEST(ServerLifecycleTest, GrpcOffLeavesItOutOfTheReadyLine) {
+  ServerOptions options;
+  options.extra_args = {"--otlp-grpc-addr", "off"};
+  ServerProcess server(options);
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_EQ(server.grpc_port(), 0);
+  std::string expected = "edgewise ready otlp=127.0.0.1:" + std::to_string(server.otlp_port()) +
+                         " http=127.0.0.1:" + std::to_string(server.http_port()) + "\n";
+  EXPECT_EQ(server.Stdout(), expected);
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
 }
 
@@ -131,10 +147,26 @@ TEST(ServerLifecycleTest, AddressInUseFailsToStart) {
   ASSERT_TRUE(first.Start().ok());
   TempDir dir;
   RunResult r = RunEdgewise({"--otlp-addr", "127.0.0.1:0", "--http-addr",
-                             "127.0.0.1:" + std::to_string(first.http_port()), "--data-dir",
-                             dir.Sub("data")});
+                             "127.0.0.1:" + std::to_string(first.http_port()), "--otlp-grpc-addr",
+                             "127.0.0.1:0", "--data-dir", dir.Sub("data")});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.exit_code, 2);  // 2 is for bad flags; this is a start-up failure
+  EXPECT_NE(r.err.find("listen"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("edgewise ready"), std::string::npos);
+  EXPECT_EQ(first.Stop(), 0);
+}
+
+TEST(ServerLifecycleTest, GrpcAddressInUseFailsToStart) {
+  ServerOptions options;
+  options.grpc = true;
+  ServerProcess first(options);
+  ASSERT_TRUE(first.Start().ok());
+  TempDir dir;
+  RunResult r = RunEdgewise({"--otlp-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0",
+                             "--otlp-grpc-addr", "127.0.0.1:" + std::to_string(first.grpc_port()),
+                             "--data-dir", dir.Sub("data")});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.exit_code, 2);
   EXPECT_NE(r.err.find("listen"), std::string::npos) << r.err;
   EXPECT_EQ(r.out.find("edgewise ready"), std::string::npos);
   EXPECT_EQ(first.Stop(), 0);
@@ -146,6 +178,9 @@ TEST(ServerLifecycleTest, MalformedAddressFailsToStart) {
       {"--otlp-addr", "nonsense", "--http-addr", "127.0.0.1:0", "--data-dir", dir.Sub("data")});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("nonsense"), std::string::npos) << r.err;
+  r = RunEdgewise({"--otlp-grpc-addr", "nonsense", "--data-dir", dir.Sub("data")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("otlp-grpc-addr"), std::string::npos) << r.err;
 }
 
 TEST(ServerLifecycleTest, ConfigFileSetsAddressesDataDirAndToken) {
@@ -155,6 +190,7 @@ TEST(ServerLifecycleTest, ConfigFileSetsAddressesDataDirAndToken) {
                         "# test configuration\n"
                         "otlp-addr = 127.0.0.1:0\n"
                         "http-addr = 127.0.0.1:0\n"
+                        "otlp_grpc_addr = 127.0.0.1:0\n"
                         "data-dir = " +
                             dir.Sub("from-config") +
                             "\n"
@@ -165,6 +201,7 @@ TEST(ServerLifecycleTest, ConfigFileSetsAddressesDataDirAndToken) {
   options.extra_args = {"--config", config};
   ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok());
+  EXPECT_NE(server.grpc_port(), 0);
   EXPECT_TRUE(std::filesystem::is_directory(dir.Sub("from-config") + "/db"));
   HttpConnection o(server.host(), server.otlp_port());
   auto denied = o.Post("/v1/traces", "", "application/x-protobuf");

@@ -17,36 +17,10 @@
 
 #include "storage/rocks_ops.h"
 #include "storage/rollup_codec.h"
+#include "tests/common/exemplar_model.h"
 
 namespace ew::storage {
 namespace {
-
-// The model: every request kept, the holders found by plain tuple maxima.
-std::vector<Exemplar> Model(const std::vector<Exemplar>& all) {
-  auto newest = [](const Exemplar& x) {
-    return std::make_tuple(x.start_ms, x.duration_us, x.trace_id, x.status);
-  };
-  auto slowest = [](const Exemplar& x) {
-    return std::make_tuple(x.duration_us, x.start_ms, x.trace_id, x.status);
-  };
-  std::vector<Exemplar> out;
-  for (bool error : {true, false}) {
-    const Exemplar* n = nullptr;
-    const Exemplar* s = nullptr;
-    for (const auto& x : all) {
-      if (x.error != error) continue;
-      if (n == nullptr || newest(x) > newest(*n)) n = &x;
-      if (s == nullptr || slowest(x) > slowest(*s)) s = &x;
-    }
-    if (n != nullptr) out.push_back(*n);
-    if (s != nullptr && !(*s == *n)) out.push_back(*s);
-  }
-  std::sort(out.begin(), out.end(), [](const Exemplar& a, const Exemplar& b) {
-    return std::make_tuple(a.start_ms, a.duration_us, a.trace_id, a.status, a.error) >
-           std::make_tuple(b.start_ms, b.duration_us, b.trace_id, b.status, b.error);
-  });
-  return out;
-}
 
 // Requests with few distinct values, so that starts, durations and trace ids tie often, and
 // with repeats of earlier requests (a resent or replayed span).
@@ -107,7 +81,7 @@ TEST(ExemplarSelectionTest, AnyAddOrderKeepsTheModelsRoleHolders) {
   std::mt19937_64 rng(15);
   for (int round = 0; round < 3000; ++round) {
     std::vector<Exemplar> all = RandomRequests(rng);
-    const std::vector<Exemplar> want = Model(all);
+    const std::vector<Exemplar> want = ew::testing::ExemplarRoleHolders(all);
     std::vector<Exemplar> order = all;
     std::shuffle(order.begin(), order.end(), rng);
     const RollupValue v = AddAll(order);
@@ -120,7 +94,7 @@ TEST(ExemplarSelectionTest, AnyMergeTreeKeepsTheModelsRoleHolders) {
   std::mt19937_64 rng(1515);
   for (int round = 0; round < 2000; ++round) {
     std::vector<Exemplar> all = RandomRequests(rng);
-    const std::vector<Exemplar> want = Model(all);
+    const std::vector<Exemplar> want = ew::testing::ExemplarRoleHolders(all);
     // Rollups of one flush per group, merged pairwise in a random order (flushes of the same
     // minute, and rollups of different paths of the edge).
     std::vector<RollupValue> values;
@@ -141,7 +115,7 @@ TEST(ExemplarSelectionTest, MergeOperatorFullAndPartialMergesKeepTheModelsRoleHo
   std::mt19937_64 rng(151515);
   for (int round = 0; round < 1000; ++round) {
     std::vector<Exemplar> all = RandomRequests(rng);
-    const std::vector<Exemplar> want = Model(all);
+    const std::vector<Exemplar> want = ew::testing::ExemplarRoleHolders(all);
     std::vector<std::string> encoded;
     for (const auto& g : Groups(all, rng)) {
       encoded.emplace_back();

@@ -7,6 +7,7 @@
 #include "tests/common/server_process.h"
 #include "tests/common/temp_dir.h"
 #include "tests/tools/tool_process.h"
+#include "tools/http_client.h"
 
 namespace ew::testing {
 namespace {
@@ -106,6 +107,36 @@ TEST(LoadgenPreencoded, BlastsAcknowledgedSpans) {
     EXPECT_NE(s.find("\"http_failures\":0"), std::string::npos) << s;
     EXPECT_EQ(s.find("\"spans_acked\":0,"), std::string::npos) << s;
   }
+}
+
+// --grpc: the same bodies over OTLP/gRPC; every call counted OK by the server, none over HTTP.
+TEST(LoadgenPreencoded, BlastsAcknowledgedSpansOverGrpc) {
+  ServerOptions options = FastServer();
+  options.grpc = true;
+  ServerProcess server(options);
+  ASSERT_TRUE(server.Start().ok());
+  ASSERT_NE(server.grpc_port(), 0);
+  TempDir dir;
+  const std::string grpc = server.host() + ":" + std::to_string(server.grpc_port());
+  for (std::string enc : {"proto", "gzip"}) {
+    ToolResult r = RunTool("edgewise-loadgen",
+                           {"--preencoded", "--encoding", enc, "--grpc", grpc, "--requests", "40",
+                            "--bodies", "8", "--quiet", "--summary", dir.Sub("s.json")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string s = ReadFileOrEmpty(dir.Sub("s.json"));
+    EXPECT_NE(s.find("\"http_failures\":0"), std::string::npos) << s;
+    EXPECT_NE(s.find("\"http_requests\":40,"), std::string::npos) << s;
+    EXPECT_EQ(s.find("\"spans_acked\":0,"), std::string::npos) << s;
+  }
+  tools::HttpConnection http(server.host(), server.http_port());
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("ew_grpc_requests_total{method=\"Export\",code=\"OK\"} 80\n"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_EQ(metrics->body.find("route=\"/v1/traces\""), std::string::npos) << metrics->body;
+  ToolResult usage = RunTool("edgewise-loadgen", {"--grpc", grpc, "--requests", "1"});
+  EXPECT_EQ(usage.exit_code, 2) << usage.err;  // --grpc needs --preencoded
 }
 
 }  // namespace

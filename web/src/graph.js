@@ -5,17 +5,17 @@
 // stable across refreshes.
 
 import cytoscape from 'cytoscape';
-import { Count, NodeLabel } from './format.js';
+import { Count, Millis, NodeLabel, Percent, Rate } from './format.js';
 import { LayeredLayout, TopologyKey } from './layout.js';
 
-export const kColors = { ok: '#2e9d5b', error: '#d64545', idle: '#9aa3b2', new: '#2f6fe0', gone: '#a0a7b4' };
+export const kColors = { ok: '#2e9d5b', warn: '#e39a12', error: '#d64545', idle: '#9aa3b2', new: '#2f6fe0', gone: '#a0a7b4' };
 
 // Past this many edges they are drawn as straight haystack lines with a mid-edge arrow, and the
 // namespace boxes become plain background rectangles drawn from the layout's bands instead of
 // compound parents (compound bookkeeping made styling 4x slower on a 2,000-edge map).
 export const kManyEdges = 800;
 
-const kShapes = {
+export const kShapes = {
   service: 'round-rectangle',
   external_client: 'vee',
   external_service: 'hexagon',
@@ -179,25 +179,52 @@ function Style() {
         'text-background-padding': 1,
       },
     },
+    // Optional edge labels: rate · error % · p99 along the line.
+    {
+      selector: 'edge.labelled',
+      style: {
+        label: 'data(elabel)',
+        'font-size': 9,
+        'min-zoomed-font-size': 6,
+        'text-rotation': 'autorotate',
+        color: '#2a3242',
+        'text-background-color': '#fff',
+        'text-background-opacity': 0.85,
+        'text-background-padding': 1,
+      },
+    },
+    // Find: matches ringed in orange, the current one thicker; the rest dimmed.
+    { selector: 'node.match', style: { 'overlay-color': '#ff9800', 'overlay-opacity': 0.35, 'overlay-padding': 8, 'z-index': 20 } },
+    { selector: 'node.match-current', style: { 'overlay-opacity': 0.6, 'overlay-padding': 14, 'border-width': 4, 'border-color': '#ff6d00' } },
+    { selector: '.dim', style: { opacity: 0.25 } },
+    // Replay: what had no traffic in the step is kept in place but faded.
+    { selector: '.absent', style: { opacity: 0.12 } },
     { selector: 'edge.hover', style: { opacity: 1, 'z-index': 10, 'underlay-color': '#2f6fe0', 'underlay-opacity': 0.18, 'underlay-padding': 4 } },
     { selector: 'edge:selected', style: { opacity: 1, 'underlay-color': '#2f6fe0', 'underlay-opacity': 0.3, 'underlay-padding': 4 } },
     { selector: '.faded', style: { opacity: 0.15 } },
   ];
 }
 
-// Error rate -> colour under the page's threshold (a ratio, e.g. 0.01).
-export function EdgeColor(edge, threshold) {
+// Error rate -> colour under the page's thresholds (ratios, e.g. 0.05 red and 0.01 amber).
+export function EdgeColor(edge, threshold, warn = threshold) {
   if (!edge.requests) return kColors.idle;
-  return edge.error_rate >= threshold && edge.errors > 0 ? kColors.error : kColors.ok;
+  if (!(edge.errors > 0)) return kColors.ok;
+  if (edge.error_rate >= threshold) return kColors.error;
+  return edge.error_rate >= warn ? kColors.warn : kColors.ok;
 }
 
-export function NodeHealth(node, threshold) {
+export function NodeHealth(node, threshold, warn = threshold) {
   const req = node.requests_in || 0;
   if (!req) return { label: 'no incoming traffic', color: kColors.idle };
   const rate = (node.errors_in || 0) / req;
-  return rate >= threshold && node.errors_in > 0
-    ? { label: 'erroring', color: kColors.error, rate }
-    : { label: 'healthy', color: kColors.ok, rate };
+  if (node.errors_in > 0 && rate >= threshold) return { label: 'erroring', color: kColors.error, rate };
+  if (node.errors_in > 0 && rate >= warn) return { label: 'warning', color: kColors.warn, rate };
+  return { label: 'healthy', color: kColors.ok, rate };
+}
+
+// The text of an edge label: rate, error rate and p99.
+export function EdgeText(e) {
+  return `${Rate(e.rate_per_s)} · ${Percent(e.error_rate)} · p99 ${Millis(e.latency_ms?.p99)}`;
 }
 
 // Edge width: 1.5 px to 9 px on a log scale of requests relative to the busiest edge.
@@ -225,10 +252,12 @@ function BandBoxes(bands) {
 }
 
 export class MapView {
-  constructor(container, handlers) {
+  // options.webgl: cytoscape's WebGL renderer (3.31+, experimental) instead of the 2D canvas.
+  constructor(container, handlers, options = {}) {
     this.cy = cytoscape({
       container,
       style: Style(),
+      ...(options.webgl ? { renderer: { name: 'canvas', webgl: true } } : {}),
       minZoom: 0.05,
       maxZoom: 3,
       boxSelectionEnabled: false,
@@ -266,14 +295,15 @@ export class MapView {
   }
 
   // Replaces the displayed map. Returns {relayout: bool}.
-  Render(map, threshold) {
+  // opts: {thr, warn} (ratios), labels (edge labels on), keep (never lay out again: replay).
+  Render(map, opts) {
     const nodes = (map.nodes || []).filter((n) => n && n.id !== undefined);
     const ids = new Set(nodes.map((n) => String(n.id)));
     const edges = (map.edges || []).filter((e) => ids.has(String(e.source)) && ids.has(String(e.target)));
     this.data = { nodes, edges };
     this.nodeById = new Map(nodes.map((n) => [String(n.id), n]));
     this.edgeById = new Map(edges.map((e) => [EdgeId(e.source, e.target), e]));
-    const elements = this.Elements(nodes, edges, threshold);
+    const elements = this.Elements(nodes, edges, opts);
     const cy = this.cy;
     const key = TopologyKey(nodes, edges);
     const previous = new Set(cy.nodes().map((n) => n.id()));
@@ -292,14 +322,20 @@ export class MapView {
     const fresh = [];
     for (const el of elements) {
       const existing = cy.getElementById(el.data.id);
-      if (existing.nonempty()) existing.data(el.data);
+      if (existing.nonempty()) {
+        existing.data(el.data);
+        if (el.group === 'edges' || !existing.hasClass('bandbox')) existing.classes(el.classes || '');
+      }
       else fresh.push(el);
     }
     lap('update');
     if (fresh.length) cy.add(fresh);
     lap('add');
     cy.edges().not('.loop').toggleClass('many', edges.length > kManyEdges);
-    if (key !== this.topology) {
+    // Big maps pan and zoom as a cached picture of the last frame (redrawn when the motion stops).
+    const renderer = cy.renderer?.();
+    if (renderer) renderer.textureOnViewport = edges.length > kManyEdges;
+    if (key !== this.topology && !opts.keep) {
       const added = nodes.some((n) => !previous.has(String(n.id)));
       // Keep positions when nodes only went away; lay out afresh when new ones came.
       if (added || previous.size === 0) {
@@ -326,7 +362,8 @@ export class MapView {
     return { relayout };
   }
 
-  Elements(nodes, edges, threshold) {
+  Elements(nodes, edges, opts) {
+    const { thr: threshold, warn } = opts;
     const out = [];
     const namespaces = new Set();
     for (const n of nodes) {
@@ -336,7 +373,7 @@ export class MapView {
       out.push({ group: 'nodes', data: { id: NamespaceBoxId(ns), label: ns, kind: 'box', shape: 'round-rectangle', health_color: '#8ea4cf' } });
     }
     for (const n of nodes) {
-      const health = NodeHealth(n, threshold);
+      const health = NodeHealth(n, threshold, warn);
       const data = {
         id: String(n.id),
         label: n.kind === 'namespace' ? NodeLabel(n) : n.name || String(n.id),
@@ -346,7 +383,7 @@ export class MapView {
         change: n.change || '',
       };
       if (n.kind === 'service' && n.namespace && edges.length <= kManyEdges) data.parent = NamespaceBoxId(n.namespace);
-      out.push({ group: 'nodes', data });
+      out.push({ group: 'nodes', data, classes: n.absent ? 'absent' : '' });
     }
     let max_requests = 1;
     for (const e of edges) max_requests = Math.max(max_requests, e.requests || 0);
@@ -355,12 +392,14 @@ export class MapView {
       const loop = IsLoop(e);
       out.push({
         group: 'edges',
-        classes: loop ? 'loop' : many ? 'many' : '',
+        classes: [loop ? 'loop' : many ? 'many' : '', opts.labels && !loop ? 'labelled' : '', e.absent ? 'absent' : '']
+          .filter(Boolean).join(' '),
         data: {
           id: EdgeId(e.source, e.target),
           source: String(e.source),
           target: String(e.target),
-          color: EdgeColor(e, threshold),
+          color: EdgeColor(e, threshold, warn),
+          elabel: EdgeText(e),
           width: EdgeWidth(e.requests, max_requests),
           change: e.change || '',
           loop_label: loop ? `${Count(e.requests)} inside` : '',
@@ -407,6 +446,27 @@ export class MapView {
   Rendered(id) {
     const el = this.cy.getElementById(id);
     return el.nonempty() ? el : null;
+  }
+
+  // Centres the view on a node, zooming in to at least `zoom`.
+  Centre(id, zoom = 0.9) {
+    const el = this.cy.getElementById(id);
+    if (el.empty()) return;
+    this.cy.zoom(Math.max(this.cy.zoom(), zoom));
+    this.cy.center(el);
+  }
+
+  // Marks find matches (ids) and the current one; the others are dimmed. No ids: clears.
+  Mark(ids, current) {
+    const cy = this.cy;
+    cy.batch(() => {
+      cy.elements().removeClass('match match-current dim');
+      if (!ids.length) return;
+      const set = new Set(ids);
+      cy.nodes(':childless').not('.bandbox').forEach((n) => n.addClass(set.has(n.id()) ? 'match' : 'dim'));
+      cy.edges().addClass('dim');
+      if (current) cy.getElementById(current).addClass('match-current');
+    });
   }
 
   Select(id) {

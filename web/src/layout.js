@@ -21,7 +21,10 @@ export const kLayoutDefaults = {
   columnGap: 230, // x distance between columns
   rowGap: 70, // y distance between nodes in one cell
   bandGap: 60, // y gap between namespace bands (room for box padding and label)
+  subGap: 175, // x distance between the sub-columns a tall cell wraps into
   sweeps: 4,
+  pageWidth: 1600, // px of the map area at zoom 1
+  aspect: 16 / 9, // width / height of the map area: tall cells wrap, bands pack toward it
 };
 
 function ByString(a, b) {
@@ -183,7 +186,101 @@ export function LayeredLayout(nodes, edges, options = {}) {
     for (const b of band_names) for (const ids of cells.get(b).values()) Reorder(ids, pos, neigh);
     PlaceOuter(outer, pos, opt, total_bottom, neigh);
   }
-  return { positions: pos, bands, columns: last + 1 };
+  const packed = FitToPage(nodes.length, band_names, cells, outer, pos, opt);
+  return { positions: pos, bands: packed || bands, columns: last + 1 };
+}
+
+// Uses the page: a cell taller than ~sqrt(n) rows wraps into sub-columns (its barycentre order
+// kept, column by column), and when the stacked bands are taller than the page's aspect ratio
+// they are packed into shelves, left to right, of a width that makes the drawing about as wide
+// as the page. External Client stays left of everything and sinks right. Returns the bands, or
+// null when nothing needed to change.
+function FitToPage(n, band_names, cells, outer, pos, opt) {
+  const limit = Math.max(4, Math.ceil(Math.sqrt((n * opt.columnGap) / (opt.rowGap * opt.aspect))));
+  let tallest = 0;
+  for (const b of band_names) for (const ids of cells.get(b).values()) tallest = Math.max(tallest, ids.length);
+  const stack_h = band_names.reduce((h, b) => h + BandRows(cells.get(b), Infinity) * opt.rowGap + opt.bandGap, 0);
+  let max_col = 0;
+  for (const b of band_names) for (const c of cells.get(b).keys()) max_col = Math.max(max_col, c);
+  const stack_w = (max_col + 2) * opt.columnGap;
+  // Small maps that fit the page at full size are left as they are.
+  if (tallest <= limit && stack_w <= opt.pageWidth && stack_h <= opt.pageWidth / opt.aspect) return null;
+  // Blocks: each band laid out alone, its columns squeezed to about sqrt(size) (order kept) and
+  // its cells wrapped, at x from 0.
+  const blocks = [];
+  for (const b of band_names) {
+    const row = cells.get(b);
+    const cols = [...row.keys()].sort((a, c) => a - c);
+    let size = 0;
+    for (const ids of row.values()) size += ids.length;
+    const keep = Math.max(1, Math.min(cols.length,
+      Math.ceil(Math.sqrt((size * opt.rowGap * opt.aspect) / opt.columnGap))));
+    const merged = [];
+    cols.forEach((c, i) => {
+      const k = Math.floor((i * keep) / cols.length);
+      if (!merged[k]) merged[k] = [];
+      merged[k].push(...[...row.get(c)].sort((a, d) => pos.get(a).y - pos.get(d).y));
+    });
+    const squeezed = new Map(merged.filter(Boolean).map((ids, i) => [i, ids]));
+    const rows = BandRows(squeezed, Math.max(limit, Math.ceil(Math.sqrt(size / opt.aspect))));
+    const local = new Map();
+    let x = 0;
+    for (const ids of squeezed.values()) {
+      const sub = Math.ceil(ids.length / rows);
+      const per = Math.ceil(ids.length / sub);
+      ids.forEach((id, i) => {
+        const j = Math.floor(i / per);
+        const in_col = Math.min(per, ids.length - j * per);
+        local.set(id, { x: x + j * opt.subGap, y: ((i % per) + (rows - in_col) / 2) * opt.rowGap });
+      });
+      x += (sub - 1) * opt.subGap + opt.columnGap;
+    }
+    blocks.push({ name: b, local, w: x - opt.columnGap, h: (rows - 1) * opt.rowGap });
+  }
+  const area = blocks.reduce((a, k) => a + (k.w + opt.columnGap) * (k.h + opt.rowGap + opt.bandGap), 0);
+  const shelf_w = Math.max(...blocks.map((k) => k.w), Math.sqrt(area * opt.aspect));
+  const bands = [];
+  let x = 0;
+  let y = 0;
+  let shelf_h = 0;
+  for (const k of blocks) {
+    if (x > 0 && x + k.w > shelf_w) {
+      y += shelf_h + opt.rowGap + opt.bandGap;
+      x = 0;
+      shelf_h = 0;
+    }
+    for (const [id, p] of k.local) pos.set(id, { x: x + p.x + opt.columnGap, y: y + p.y });
+    bands.push({ name: k.name, top: y, bottom: y + k.h, left: x + opt.columnGap, right: x + opt.columnGap + k.w });
+    x += k.w + opt.columnGap;
+    shelf_h = Math.max(shelf_h, k.h);
+  }
+  const width = Math.max(...bands.map((b) => b.right));
+  const height = y + shelf_h;
+  // Outer columns: External Client at x 0, sinks after the widest shelf, each wrapped to height.
+  const outer_cols = [...outer.keys()].sort((a, c) => a - c);
+  for (const c of outer_cols) {
+    const ids = [...outer.get(c)].sort((a, d) => pos.get(a).y - pos.get(d).y);
+    const per = Math.max(1, Math.floor(height / opt.rowGap) + 1);
+    const base = c === 0 ? 0 : width + opt.columnGap;
+    const sub = Math.ceil(ids.length / per);
+    const step = ids.length > 1 ? Math.max(opt.rowGap, height / (Math.min(ids.length, per) - 1 || 1)) : 0;
+    ids.forEach((id, i) => {
+      const j = Math.floor(i / per);
+      const x0 = c === 0 ? base - (sub - 1 - j) * opt.subGap : base + j * opt.subGap;
+      pos.set(id, { x: x0, y: ids.length > 1 ? (i % per) * step : height / 2 });
+    });
+  }
+  return bands;
+}
+
+// Rows of a band whose cells hold at most `limit` rows each (wrapping into sub-columns).
+function BandRows(row, limit) {
+  let rows = 1;
+  for (const ids of row.values()) {
+    const sub = Math.ceil(ids.length / limit);
+    rows = Math.max(rows, Math.ceil(ids.length / sub));
+  }
+  return rows;
 }
 
 // Re-sorts the nodes of one cell by neighbour barycentre, reusing the cell's y slots.

@@ -2,18 +2,22 @@
 // the side panel, and window.__edgewise (the rendered graph, exposed for tests and scripts).
 
 import { CompareParam, GetJson, TimeWindow } from './api.js';
-import { EdgeColor, EdgeId, kColors, MapView, NodeHealth } from './graph.js';
-import { Esc, NodeLabel } from './format.js';
+import { EdgeColor, EdgeId, kColors, kShapes, MapView, NodeHealth } from './graph.js';
+import { Esc, Minute, NodeLabel } from './format.js';
+import { ApplyHide, ComposeExpanded, HideTokens, MergeStep, ReplaySteps } from './views.js';
 import { EdgeTooltip, NodeTooltip, ShowEdge, ShowNode, TraceList } from './panel.js';
 
 // Past these sizes the page asks the server to prune instead of drawing everything.
 const kMaxNodes = 600;
 const kMaxEdges = 2500;
 const kAutoTop = 300;
+// Past this many nodes an ungrouped, unfocused map starts grouped by namespace.
+const kGroupAt = 150;
 
 const kDefaults = {
   q: '', range: '1h', start: '', end: '', compare: '', errors: false, top: 0, group: false,
-  thr: 1, refresh: 0, focus: '', depth: 1, sel: '', trace_url: '', all: false, max_nodes: kMaxNodes,
+  thr: 5, warn: 1, refresh: 0, focus: '', depth: 1, sel: '', trace_url: '', all: false, max_nodes: kMaxNodes,
+  group_at: kGroupAt, expand: '', hide: '', find: '', fi: 0, labels: false, at: -1, webgl: false,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -47,7 +51,11 @@ const ew = {
   autoPruned: false, consoleErrors: [],
 };
 window.__edgewise = ew;
-let map_body = { nodes: [], edges: [] };
+let map_body = { nodes: [], edges: [] }; // what is drawn
+let base_body = { nodes: [], edges: [] }; // the whole range's map (replay draws steps over it)
+let step_body = null; // the replay step's own map
+let members = []; // a grouped map's services (for expand and find)
+const names = new Map(); // node id -> label of every node seen (chips of hidden nodes)
 let refresh_timer = null;
 let generation = 0;
 const trace_cache = new Map();
@@ -55,13 +63,19 @@ const trace_cache = new Map();
 const view = new MapView($('graph'), {
   onHover: (what, id, ev) => ShowTooltip(what, id, ev),
   onMove: (ev) => MoveTooltip(ev),
-  onSelect: (what, id) => Select(what === 'edge' ? `e:${id}` : id || ''),
+  onSelect: (what, id) => {
+    // A grouped map's namespace node expands in place on click.
+    if (what === 'node' && id.startsWith('ns:') && state.group) return Expand(id.slice(3), true);
+    Select(what === 'edge' ? `e:${id}` : id || '');
+  },
   onFocus: (id) => Update({ focus: id }),
-});
+}, { webgl: state.webgl });
 
 // ---- tooltip ----
 let hovered = null;
+let last_pointer = null;
 function ShowTooltip(what, id, ev) {
+  if (ev) last_pointer = { clientX: ev.clientX, clientY: ev.clientY };
   const tip = $('tooltip');
   hovered = what ? { what, id } : null;
   if (!what) {
@@ -81,6 +95,7 @@ function ShowTooltip(what, id, ev) {
           trace_cache.set(key, r.ok ? TraceList(r.body) : []);
           if (hovered && hovered.id === id) {
             tip.innerHTML = EdgeTooltip(edge, view, trace_cache.get(key));
+            MoveTooltip(last_pointer); // it grew: keep it inside the window
             ew.hover = { what, id, text: tip.innerText, tracesLoaded: true };
           }
         },
@@ -89,7 +104,7 @@ function ShowTooltip(what, id, ev) {
   } else {
     const node = view.nodeById.get(id);
     if (!node) return;
-    tip.innerHTML = NodeTooltip(node, view, NodeHealth(node, state.thr / 100));
+    tip.innerHTML = NodeTooltip(node, view, NodeHealth(node, state.thr / 100, state.warn / 100));
   }
   tip.hidden = false;
   ew.hover = { what, id, text: tip.innerText, tracesLoaded: what === 'edge' ? trace_cache.has(`${id}|${window_.start}|${window_.end}`) : true };
@@ -98,6 +113,7 @@ function ShowTooltip(what, id, ev) {
 
 function MoveTooltip(ev) {
   const tip = $('tooltip');
+  if (ev) last_pointer = { clientX: ev.clientX, clientY: ev.clientY };
   if (tip.hidden || !ev) return;
   const x = Math.min(ev.clientX + 16, window.innerWidth - tip.offsetWidth - 8);
   const y = Math.min(ev.clientY + 16, window.innerHeight - tip.offsetHeight - 8);
@@ -120,18 +136,14 @@ async function ShowPanel() {
     const was_shown = !panel.hidden;
     panel.hidden = true;
     view.Select('');
-    if (was_shown) {
-      view.cy.resize();
-      view.Fit();
-    }
+    if (was_shown) view.cy.resize();
     return;
   }
   const was_hidden = panel.hidden;
   panel.hidden = false;
-  if (was_hidden) {
-    view.cy.resize();
-    view.Fit();
-  }
+  // Resize only: refitting moved the map under the pointer, so a double click's second click
+  // landed elsewhere (on the namespace box) and did not focus.
+  if (was_hidden) view.cy.resize();
   ew.panelLoaded = false;
   if (state.sel.startsWith('e:')) {
     const edge = view.edgeById.get(state.sel.slice(2));
@@ -146,6 +158,7 @@ async function ShowPanel() {
       focus: (id) => Update({ focus: id }),
       filter: (q) => Update({ q }),
       select: (id) => Select(id),
+      hide: (token) => Hide(token),
     });
   }
   ew.panelLoaded = true;
@@ -163,6 +176,12 @@ function SyncControls() {
   $('top').value = state.top;
   $('group').checked = state.group;
   $('threshold').value = state.thr;
+  $('warn').value = state.warn;
+  $('labels').checked = state.labels;
+  if (document.activeElement !== $('find')) $('find').value = state.find;
+  $('replay').classList.toggle('on', state.at >= 0);
+  $('replaybar').hidden = state.at < 0;
+  Chips();
   $('refresh').value = String(state.refresh);
   $('depth').value = state.depth;
   $('focusbar').hidden = !state.focus;
@@ -172,7 +191,14 @@ function SyncControls() {
 
 function Update(changes) {
   Object.assign(state, changes);
-  if ('q' in changes || 'focus' in changes || 'group' in changes) state.all = false;
+  if ('q' in changes || 'focus' in changes) state.all = false;
+  // Unchecking "by namespace" means: draw the services (no automatic grouping either).
+  if ('group' in changes) state.all = !state.group;
+  if ('group' in changes && !state.group) state.expand = '';
+  if (!('at' in changes) && ('q' in changes || 'range' in changes || 'start' in changes || 'end' in changes || 'group' in changes)) {
+    state.at = -1;
+    StopPlay();
+  }
   // A namespace node exists only in a grouped map: ungrouping leaves its focus.
   if ('group' in changes && !state.group && state.focus.startsWith('ns:')) state.focus = '';
   WriteUrl(state);
@@ -200,10 +226,43 @@ function BindControls() {
   $('errors-only').addEventListener('change', () => Update({ errors: $('errors-only').checked }));
   $('top').addEventListener('change', () => Update({ top: Math.max(0, Number($('top').value) || 0) }));
   $('group').addEventListener('change', () => Update({ group: $('group').checked }));
-  $('threshold').addEventListener('change', () => {
-    state.thr = Math.max(0, Number($('threshold').value) || 0);
+  for (const [id, key] of [['threshold', 'thr'], ['warn', 'warn']]) {
+    $(id).addEventListener('change', () => {
+      state[key] = Math.max(0, Number($(id).value) || 0);
+      WriteUrl(state);
+      Draw(); // colours only: no refetch
+    });
+  }
+  $('labels').addEventListener('change', () => {
+    state.labels = $('labels').checked;
     WriteUrl(state);
-    Draw(); // colours only: no refetch
+    Draw();
+  });
+  $('find').addEventListener('input', () => {
+    state.find = $('find').value;
+    state.fi = 0;
+    WriteUrl(state);
+    ApplyFind(true);
+  });
+  $('find').addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    state.fi += e.shiftKey ? -1 : 1;
+    WriteUrl(state);
+    ApplyFind(true);
+  });
+  $('replay').addEventListener('click', () => {
+    if (state.at >= 0) {
+      StopPlay();
+      Update({ at: -1 });
+    } else Update({ at: 0 });
+  });
+  $('play').addEventListener('click', () => (playing ? StopPlay() : Play()));
+  $('slider').addEventListener('input', () => {
+    StopPlay();
+    state.at = Number($('slider').value);
+    WriteUrl(state);
+    LoadStep();
   });
   $('refresh').addEventListener('change', () => {
     state.refresh = Number($('refresh').value) || 0;
@@ -226,7 +285,7 @@ function ScheduleRefresh() {
 }
 
 // ---- loading and drawing ----
-function MapParams(window_, top) {
+function MapParams(window_, top, grouped = state.group) {
   return {
     query: state.q,
     start: window_.start,
@@ -236,7 +295,7 @@ function MapParams(window_, top) {
     compare: CompareParam(state, window_),
     errors_only: state.errors ? 'true' : '',
     top: top || '',
-    group: state.group ? 'namespace' : '',
+    group: grouped ? 'namespace' : '',
   };
 }
 
@@ -253,19 +312,8 @@ async function Load(opts = {}) {
   ew.ready = false;
   if (!opts.quiet) SetStatus('loading…');
   const window_ = TimeWindow(state);
-  let top = state.top;
-  let r = await GetJson('/api/v1/map', MapParams(window_, top));
+  const r = await FetchMap(window_, state.top);
   if (my !== generation) return;
-  ew.autoPruned = false;
-  const max_edges = Math.round((kMaxEdges * state.max_nodes) / kMaxNodes);
-  const big = r.ok && ((r.body?.nodes?.length || 0) > state.max_nodes || (r.body?.edges?.length || 0) > max_edges);
-  if (big && !state.all && !state.group && !(state.top > 0 && state.top <= kAutoTop)) {
-    const total = { nodes: r.body.nodes.length, edges: r.body.edges.length };
-    top = kAutoTop;
-    r = await GetJson('/api/v1/map', MapParams(window_, top));
-    if (my !== generation) return;
-    ew.autoPruned = total;
-  }
   ew.lastRequest = r.url;
   if (!r.ok) {
     ew.lastError = { status: r.status, ...(r.body || {}) };
@@ -277,17 +325,189 @@ async function Load(opts = {}) {
   ew.lastError = null;
   $('query').classList.remove('bad');
   $('query-error').hidden = true;
-  map_body = r.body || { nodes: [], edges: [] };
+  base_body = r.body || { nodes: [], edges: [] };
+  map_body = base_body;
+  step_body = null;
   Draw();
   ShowBanner();
   SyncControls();
+  if (state.at >= 0) await LoadStep(my);
+  if (my !== generation) return;
   if (state.sel && !opts.quiet) ShowPanel();
   ew.ready = true;
 }
 
-function Draw() {
+// The map of a window as the page draws it: automatic grouping past group_at nodes, the
+// automatic prune past max_nodes, expanded namespaces composed in, hidden nodes taken out.
+// Returns {ok, status, body, url}.
+async function FetchMap(window_, top, quiet_flags = false) {
+  const r = await FetchRaw(window_, top, quiet_flags);
+  for (const n of r.ok ? r.body.nodes || [] : []) names.set(String(n.id), NodeLabel(n));
+  return r.ok ? { ...r, body: ApplyHide(r.body, HideTokens(state.hide)) } : r;
+}
+
+async function FetchRaw(window_, top, quiet_flags) {
+  let r = await GetJson('/api/v1/map', MapParams(window_, top));
+  if (!quiet_flags) {
+    ew.autoPruned = false;
+    ew.autoGrouped = false;
+  }
+  if (!r.ok) return r;
+  let full = state.group ? null : r.body;
+  const n = r.body?.nodes?.length || 0;
+  if (!state.group && !state.all && !state.focus && !(state.top > 0) && n > state.group_at) {
+    if (!quiet_flags) ew.autoGrouped = { nodes: n, edges: r.body.edges.length };
+    state.group = true;
+    WriteUrl(state);
+    r = await GetJson('/api/v1/map', MapParams(window_, top));
+    if (!r.ok) return r;
+  }
+  if (state.group) {
+    // The services of the namespaces to expand (and to find names in) come from the ungrouped map.
+    if (!full) {
+      const u = await GetJson('/api/v1/map', MapParams(window_, top, false));
+      full = u.ok ? u.body : { nodes: [], edges: [] };
+    }
+    members = full.nodes.filter((x) => x.kind === 'service');
+    return { ...r, body: ComposeExpanded(r.body, full, new Set(List(state.expand))) };
+  }
+  members = [];
+  const max_edges = Math.round((kMaxEdges * state.max_nodes) / kMaxNodes);
+  const big = (r.body?.nodes?.length || 0) > state.max_nodes || (r.body?.edges?.length || 0) > max_edges;
+  if (big && !state.all && !(state.top > 0 && state.top <= kAutoTop)) {
+    const total = { nodes: r.body.nodes.length, edges: r.body.edges.length };
+    r = await GetJson('/api/v1/map', MapParams(window_, kAutoTop));
+    if (!r.ok) return r;
+    if (!quiet_flags) ew.autoPruned = total;
+  }
+  return r;
+}
+
+function List(text) {
+  return String(text || '').split(',').filter(Boolean);
+}
+
+// ---- expand, hide, find ----
+function Expand(ns, on) {
+  const list = new Set(List(state.expand));
+  if (on) list.add(ns);
+  else list.delete(ns);
+  Update({ expand: [...list].sort().join(',') });
+}
+
+function Hide(token) {
+  const list = new Set(List(state.hide));
+  list.add(token);
+  if (state.sel) state.sel = '';
+  Update({ hide: [...list].join(',') });
+}
+
+function Unhide(token) {
+  Update({ hide: List(state.hide).filter((t) => t !== token).join(',') });
+}
+
+function ChipLabel(token) {
+  if (token.startsWith('kind:')) return `all ${token.slice(5).replace(/_/g, ' ')}`;
+  if (token.startsWith('ns:')) return `namespace ${token.slice(3) || '(none)'}`;
+  return names.get(token) || token;
+}
+
+function Chips() {
+  const el = $('chips');
+  const hidden = List(state.hide);
+  const expanded = state.group ? List(state.expand) : [];
+  el.hidden = !hidden.length && !expanded.length;
+  el.innerHTML =
+    hidden.map((t) => `<span class="chip" data-hide="${Esc(t)}">hidden: ${Esc(ChipLabel(t))} <button type="button" title="show again">×</button></span>`).join('') +
+    expanded.map((ns) => `<span class="chip expanded" data-expand="${Esc(ns)}">expanded: ${Esc(ns || '(no namespace)')} <button type="button" title="collapse">×</button></span>`).join('');
+  el.querySelectorAll('[data-hide] button').forEach((b) => (b.onclick = () => Unhide(b.parentElement.dataset.hide)));
+  el.querySelectorAll('[data-expand] button').forEach((b) => (b.onclick = () => Expand(b.parentElement.dataset.expand, false)));
+}
+
+// Nodes whose label holds the find text (case-insensitive); on a grouped map also the namespace
+// nodes holding a matching service. Highlights them, centres the current one (Enter cycles).
+function ApplyFind(centre) {
+  const text = state.find.trim().toLowerCase();
+  const found = $('find-count');
+  if (!text) {
+    view.Mark([]);
+    found.textContent = '';
+    ew.found = [];
+    return;
+  }
+  const ids = [];
+  for (const n of view.data.nodes) {
+    if (n.absent) continue;
+    if (NodeLabel(n).toLowerCase().includes(text)) ids.push(String(n.id));
+    else if (n.kind === 'namespace' && members.some((m) => (m.namespace || '') === (n.namespace ?? n.name ?? '') && NodeLabel(m).toLowerCase().includes(text))) ids.push(String(n.id));
+  }
+  const i = ids.length ? ((state.fi % ids.length) + ids.length) % ids.length : 0;
+  const current = ids[i];
+  view.Mark(ids, current);
+  found.textContent = ids.length ? `${i + 1}/${ids.length}` : 'no match';
+  found.classList.toggle('err', !ids.length);
+  ew.found = ids;
+  ew.foundCurrent = current || '';
+  if (centre && current) view.Centre(current);
+}
+
+// ---- replay ----
+let playing = false;
+let play_timer = null;
+
+function StopPlay() {
+  playing = false;
+  clearTimeout(play_timer);
+  play_timer = null;
+  $('play').textContent = '▶';
+}
+
+function Play() {
+  const steps = ReplaySteps(base_body.start, base_body.end);
+  if (!steps.length) return;
+  playing = true;
+  $('play').textContent = '⏸';
+  if (state.at < 0 || state.at >= steps.length - 1) state.at = -1;
+  const next = async () => {
+    if (!playing) return;
+    state.at++;
+    if (state.at >= steps.length) {
+      state.at = steps.length - 1;
+      return StopPlay();
+    }
+    WriteUrl(state);
+    await LoadStep();
+    if (playing) play_timer = setTimeout(next, 1000);
+  };
+  next();
+}
+
+// Draws step state.at of the range: its map (start/end of the step) over the whole range's
+// nodes and edges, so nothing moves; what had no traffic in the step is faded.
+async function LoadStep(my = generation) {
+  const steps = ReplaySteps(base_body.start, base_body.end);
+  $('replaybar').hidden = state.at < 0;
+  if (state.at < 0 || !steps.length) return;
+  state.at = Math.min(state.at, steps.length - 1);
+  const step = steps[state.at];
+  $('slider').max = String(steps.length - 1);
+  $('slider').value = String(state.at);
+  $('step-label').textContent = `${Minute(step.start)} – ${Minute(step.end)} (${state.at + 1}/${steps.length}, ${step.unit} steps)`;
   const t = performance.now();
-  const { relayout } = view.Render(map_body, state.thr / 100);
+  ew.stepReady = false;
+  const r = await FetchMap({ start: step.start, end: step.end, seconds: step.seconds }, state.top, true);
+  if (my !== generation) return;
+  step_body = r.ok ? r.body : { nodes: [], edges: [] };
+  map_body = MergeStep(base_body, step_body);
+  Draw(true);
+  ew.stepMs = performance.now() - t;
+  ew.step = { index: state.at, start: step.start, end: step.end, unit: step.unit, count: steps.length };
+  ew.stepReady = true;
+}
+
+function Draw(keep = false) {
+  const t = performance.now();
+  const { relayout } = view.Render(map_body, { thr: state.thr / 100, warn: state.warn / 100, labels: state.labels, keep: keep || Boolean(step_body) });
   ew.renderMs = performance.now() - t;
   ew.timing = view.timing;
   if (relayout) ew.layoutMs = view.layoutMs;
@@ -298,12 +518,23 @@ function Draw() {
   requestAnimationFrame(() => requestAnimationFrame(() => (ew.paintMs = performance.now() - drawn)));
   const n = view.data.nodes.length;
   const e = view.data.edges.length;
-  const err = view.data.edges.filter((x) => EdgeColor(x, state.thr / 100) === kColors.error).length;
-  SetStatus(`${n} nodes · ${e} edges · ${err} red · ${map_body.start || ''} → ${map_body.end || ''} · layout ${view.layoutMs.toFixed(1)} ms`);
+  const err = view.data.edges.filter((x) => EdgeColor(x, state.thr / 100, state.warn / 100) === kColors.error).length;
+  const amber = view.data.edges.filter((x) => EdgeColor(x, state.thr / 100, state.warn / 100) === kColors.warn).length;
+  ApplyFind(false);
+  // A tooltip of something no longer drawn (an expanded namespace, a hidden node) goes away.
+  if (hovered && !(hovered.what === 'edge' ? view.edgeById : view.nodeById).has(hovered.id)) ShowTooltip(null, null, null);
+  SetStatus(`${n} nodes · ${e} edges · ${err} red · ${amber} amber · ${map_body.start || ''} → ${map_body.end || ''} · layout ${view.layoutMs.toFixed(1)} ms`);
 }
 
 function ShowBanner() {
   const b = $('banner');
+  if (ew.autoGrouped) {
+    b.hidden = false;
+    b.innerHTML = `Large map (${ew.autoGrouped.nodes} nodes, ${ew.autoGrouped.edges} edges): grouped by namespace — click a namespace to expand it.
+<button type="button" id="b-all">draw every service</button>`;
+    $('b-all').onclick = () => Update({ group: false });
+    return;
+  }
   if (!ew.autoPruned) {
     b.hidden = true;
     return;
@@ -320,10 +551,25 @@ function SetStatus(text, is_error) {
   $('status').classList.toggle('error', Boolean(is_error));
 }
 
+const kShapeIcons = {
+  service: '<rect x="1" y="4" width="16" height="10" rx="3"/>',
+  namespace: '<rect x="1" y="4" width="16" height="10" rx="1" stroke-width="2.5"/>',
+  external_client: '<path d="M1 3 L9 8 L17 3 L9 15 Z"/>',
+  external_service: '<path d="M5 2 L13 2 L17 9 L13 16 L5 16 L1 9 Z"/>',
+  database: '<path d="M3 4 Q9 1 15 4 L15 14 Q9 17 3 14 Z"/>',
+  messaging: '<path d="M1 4 L12 4 L17 9 L12 14 L1 14 Z"/>',
+};
+
 function Legend() {
-  $('legend').innerHTML = [
-    [kColors.ok, 'ok'], [kColors.error, 'errors ≥ threshold'], [kColors.new, 'new (compare)'], [kColors.gone, 'gone (compare)'],
+  const colours = [
+    [kColors.ok, 'ok'], [kColors.warn, 'errors ≥ amber'], [kColors.error, 'errors ≥ red'], [kColors.new, 'new (compare)'], [kColors.gone, 'gone (compare)'],
   ].map(([c, l]) => `<span><i style="border-color:${c}${l.startsWith('new') ? ';border-top-style:dashed' : l.startsWith('gone') ? ';border-top-style:dotted' : ''}"></i>${Esc(l)}</span>`).join('');
+  const kinds = Object.keys(kShapes).concat('namespace').map((k) =>
+    `<span class="kind" data-kind="${k}" title="${k === 'namespace' ? 'a grouped namespace' : `click to hide all ${k.replace(/_/g, ' ')} nodes`}"><svg width="18" height="18" viewBox="0 0 18 18" fill="#fff" stroke="#4a5568" stroke-width="1.5">${kShapeIcons[k]}</svg>${Esc(k.replace(/_/g, ' '))}</span>`).join('');
+  $('legend').innerHTML = colours + kinds;
+  $('legend').querySelectorAll('[data-kind]').forEach((el) => {
+    if (el.dataset.kind !== 'namespace') el.onclick = () => Hide(`kind:${el.dataset.kind}`);
+  });
 }
 
 // ---- the test/script surface ----
@@ -331,16 +577,16 @@ ew.state = () => ({ ...state });
 ew.nodes = () =>
   view.data.nodes.map((n) => {
     const el = view.Rendered(String(n.id));
-    const health = NodeHealth(n, state.thr / 100);
+    const health = NodeHealth(n, state.thr / 100, state.warn / 100);
     return { ...n, health: health.label, shape: el?.data('shape'), parent: el?.data('parent') || '', position: el ? { ...el.position() } : null };
   });
 ew.edges = () =>
   view.data.edges.map((e) => {
     const el = view.Rendered(EdgeId(e.source, e.target));
-    const color = EdgeColor(e, state.thr / 100);
+    const color = EdgeColor(e, state.thr / 100, state.warn / 100);
     return {
-      ...e, id: EdgeId(e.source, e.target), width: el?.data('width'),
-      color: e.change === 'gone' ? 'grey' : color === kColors.error ? 'red' : color === kColors.ok ? 'green' : 'grey',
+      ...e, id: EdgeId(e.source, e.target), width: el?.data('width'), label: el?.hasClass('labelled') ? el.data('elabel') : '',
+      color: e.change === 'gone' ? 'grey' : color === kColors.error ? 'red' : color === kColors.warn ? 'amber' : color === kColors.ok ? 'green' : 'grey',
       source_name: NodeLabel(view.nodeById.get(String(e.source))), target_name: NodeLabel(view.nodeById.get(String(e.target))),
     };
   });
@@ -349,6 +595,7 @@ ew.edgeId = (source, target) => EdgeId(source, target);
 ew.reload = () => Load();
 ew.cy = view.cy;
 ew.update = (changes) => Update(changes);
+ew.view = view;
 
 window.addEventListener('error', (e) => ew.consoleErrors.push(String(e.message)));
 window.addEventListener('resize', () => view.cy.resize());

@@ -199,10 +199,10 @@ function EdgeTable(edges, view, side) {
       const cls = e.errors > 0 ? 'err' : '';
       const label = String(e.source) === String(e.target) ? `${NodeLabel(other)} (inside)` : NodeLabel(other);
       return `<tr><td><a data-node="${Esc(other?.id)}">${Esc(label)}</a></td><td class="num">${Count(e.requests)}</td>
-<td class="num ${cls}">${Percent(e.error_rate)}</td><td class="num">${Millis(e.latency_ms?.p95)}</td></tr>`;
+<td class="num ${cls}">${Percent(e.error_rate)}</td><td class="num">${Millis(e.latency_ms?.p95)}</td><td class="num">${Millis(e.latency_ms?.p99)}</td></tr>`;
     })
     .join('');
-  return `<table><tr><th>${side === 'in' ? 'from' : 'to'}</th><th class="num">req</th><th class="num">err</th><th class="num">p95</th></tr>${rows}</table>`;
+  return `<table><tr><th>${side === 'in' ? 'from' : 'to'}</th><th class="num">req</th><th class="num">err</th><th class="num">p95</th><th class="num">p99</th></tr>${rows}</table>`;
 }
 
 // Missing-edge diagnostics as /api/v1/service reports them: the halves that expired unpaired, and
@@ -235,19 +235,44 @@ export function Diagnostics(body) {
   return html;
 }
 
+// In and out figures of a node from its drawn edges: rate, requests, errors and the largest
+// p99 of the edges (the slowest caller / callee).
+function Figures(edges, requests, errors, side) {
+  const rate = edges.reduce((s, e) => s + (e.rate_per_s || 0), 0);
+  const p99 = edges.reduce((m, e) => Math.max(m, e.latency_ms?.p99 || 0), 0);
+  const cls = errors > 0 ? 'err' : '';
+  return `<tr data-k="${side}"><td>${side === 'in' ? 'incoming' : 'outgoing'}</td><td class="num">${Rate(rate)}</td>
+<td class="num">${Count(requests)}</td><td class="num ${cls}">${Count(errors)}</td>
+<td class="num ${cls}">${Percent(requests ? errors / requests : 0)}</td><td class="num">${edges.length ? Millis(p99) : '–'}</td></tr>`;
+}
+
 // Fills the panel for a node. window_ is {start, end, seconds}. Returns when loaded.
 export async function ShowNode(body_el, node, view, window_, actions) {
   const incoming = view.data.edges.filter((e) => String(e.target) === String(node.id));
   const outgoing = view.data.edges.filter((e) => String(e.source) === String(node.id));
+  const req_in = incoming.reduce((s, e) => s + (e.requests || 0), 0);
+  const err_in = incoming.reduce((s, e) => s + (e.errors || 0), 0);
+  const req_out = outgoing.reduce((s, e) => s + (e.requests || 0), 0);
+  const err_out = outgoing.reduce((s, e) => s + (e.errors || 0), 0);
+  const kind = String(node.kind || 'service').replace(/_/g, ' ');
+  const ns_token = node.kind === 'service' ? `ns:${node.namespace || ''}` : '';
   body_el.innerHTML = `<h2>${Esc(node.kind === 'namespace' ? NodeLabel(node) : node.name)}</h2>
 <div class="sub">${Esc(node.kind)}${node.namespace && node.kind !== 'namespace' ? ' · namespace ' + Esc(node.namespace) : ''}</div>
-<div><button type="button" data-act="focus">Focus here</button> <button type="button" data-act="filter">Filter to its traffic</button></div>
+<div class="actions"><button type="button" data-act="focus">Focus here</button> <button type="button" data-act="filter">Filter to its traffic</button></div>
+<div class="actions">hide: <button type="button" data-act="hide-node">this node</button>${ns_token ? ` <button type="button" data-act="hide-ns">namespace ${Esc(node.namespace || '(none)')}</button>` : ''}${node.kind !== 'namespace' ? ` <button type="button" data-act="hide-kind">all ${Esc(kind)} nodes</button>` : ''}</div>
+<table class="figures"><tr><th></th><th class="num">rate</th><th class="num">req</th><th class="num">err</th><th class="num">err %</th><th class="num" title="the largest p99 of its edges">max p99</th></tr>
+${Figures(incoming, req_in, err_in, 'in')}${Figures(outgoing, req_out, err_out, 'out')}</table>
 <h3>Trend (incoming)</h3><div id="panel-trend" class="muted">loading…</div>
 <h3>Callers</h3>${EdgeTable(incoming, view, 'in')}
 <h3>Callees</h3>${EdgeTable(outgoing, view, 'out')}
 <h3>Missing-edge diagnostics</h3><div id="panel-diag" class="muted">loading…</div>`;
   body_el.querySelector('[data-act=focus]').onclick = () => actions.focus(node.id);
   body_el.querySelector('[data-act=filter]').onclick = () => actions.filter(NodeQuery(node));
+  body_el.querySelector('[data-act=hide-node]').onclick = () => actions.hide(String(node.id));
+  const hide_ns = body_el.querySelector('[data-act=hide-ns]');
+  if (hide_ns) hide_ns.onclick = () => actions.hide(ns_token);
+  const hide_kind = body_el.querySelector('[data-act=hide-kind]');
+  if (hide_kind) hide_kind.onclick = () => actions.hide(`kind:${node.kind}`);
   body_el.querySelectorAll('a[data-node]').forEach((a) => (a.onclick = () => actions.select(a.dataset.node)));
   const [series, service] = await Promise.all([
     GetJson('/api/v1/edge/series', { query: NodeQuery(node), start: window_.start, end: window_.end, step: StepFor(window_.seconds) }),
@@ -270,12 +295,19 @@ export async function ShowEdge(body_el, edge, view, window_, template) {
 <div class="sub">${Esc(edge.protocol || '')} · ${Rate(edge.rate_per_s)} · ${Count(edge.requests)} requests · ${Count(edge.errors)} errors (${Percent(edge.error_rate)})</div>
 <div class="sub">p50 ${Millis(l.p50)} · p95 ${Millis(l.p95)} · p99 ${Millis(l.p99)}</div>
 <h3>Trend</h3><div id="panel-trend" class="muted">loading…</div>
+<h3>Breakdown</h3><div id="panel-breakdown" class="muted">loading…</div>
 <h3>Exemplar traces</h3><div id="panel-traces" class="muted">loading…</div>`;
   const ids = { source: edge.source, target: edge.target, start: window_.start, end: window_.end };
-  const [series, traces] = await Promise.all([
+  const [series, traces, ...parts] = await Promise.all([
     GetJson('/api/v1/edge/series', { ...ids, step: StepFor(window_.seconds) }),
     GetJson('/api/v1/edge/traces', ids), // errors and successes; TraceList puts errors first
+    ...['path', 'method', 'status'].map((by) => GetJson('/api/v1/edge/breakdown', { ...ids, by, top: 10 })),
   ]);
+  const breakdown = body_el.querySelector('#panel-breakdown');
+  if (breakdown) {
+    breakdown.className = '';
+    breakdown.innerHTML = ['path', 'method', 'status'].map((by, i) => Breakdown(by, parts[i])).join('');
+  }
   const trend = body_el.querySelector('#panel-trend');
   const list = body_el.querySelector('#panel-traces');
   if (!trend || !list) return;
@@ -288,4 +320,21 @@ export async function ShowEdge(body_el, edge, view, window_, template) {
     list.innerHTML = rows.length ? TraceRows(rows, true, template) : '<div class="muted">none recorded</div>';
     WireCopyButtons(list);
   }
+}
+
+// One breakdown table (/api/v1/edge/breakdown): the top groups with requests, errors and p99,
+// and the rest as one row.
+function Breakdown(by, r) {
+  if (!r.ok) return `<div class="err">${Esc(r.body?.error)}</div>`;
+  const groups = r.body?.groups || [];
+  if (!groups.length) return `<table class="breakdown" data-by="${by}"><tr><th>${by}</th></tr><tr><td class="muted">none recorded</td></tr></table>`;
+  const none = { path: '(no path)', method: '(no method)', status: '(none)' }[by];
+  const rows = groups.map((g) => {
+    const cls = g.errors > 0 ? 'err' : '';
+    const key = g.key === '' || (by === 'status' && g.key === '0') ? none : g.key;
+    return `<tr><td class="key">${Esc(key)}</td><td class="num">${Count(g.requests)}</td><td class="num ${cls}">${Count(g.errors)}</td>
+<td class="num ${cls}">${Percent(g.error_rate)}</td><td class="num">${Millis(g.latency_ms?.p99)}</td></tr>`;
+  }).join('');
+  const other = r.body.other?.requests ? `<tr class="muted"><td>${r.body.groups_total - groups.length} more</td><td class="num">${Count(r.body.other.requests)}</td><td class="num">${Count(r.body.other.errors)}</td><td></td><td></td></tr>` : '';
+  return `<table class="breakdown" data-by="${by}"><tr><th>${by}</th><th class="num">req</th><th class="num">err</th><th class="num">err %</th><th class="num">p99</th></tr>${rows}${other}</table>`;
 }
