@@ -369,9 +369,9 @@ class QueryServiceImpl final : public QueryService {
   }
 
   ApiResponse Dispatch(const ApiRequest& req) {
-    static const char* const kPaths[] = {"/api/v1/map", "/api/v1/service", "/api/v1/edge/series",
-                                         "/api/v1/edge/traces", "/api/v1/edge/breakdown",
-                                         "/metrics/servicegraph"};
+    static const char* const kPaths[] = {
+        "/api/v1/map",         "/api/v1/service",        "/api/v1/edge/series",
+        "/api/v1/edge/traces", "/api/v1/edge/breakdown", "/metrics/servicegraph"};
     constexpr size_t kKnown = std::size(kPaths);
     size_t which = kKnown;
     for (size_t i = 0; i < kKnown; ++i) {

@@ -103,6 +103,9 @@ Status StartListeners(const Config& config, Running* r) {
   grpc.addr = config.otlp_grpc_addr;
   grpc.max_message_bytes = config.max_body_bytes;
   grpc.auth_token = config.auth_token;
+  grpc.tls_cert = config.tls_cert;
+  grpc.tls_key = config.tls_key;
+  grpc.tls_client_ca = config.tls_client_ca;
   auto server = GrpcServer::Start(grpc, r->ingest.get(), &r->metrics);
   if (!server.ok()) return server.status();
   r->grpc = std::move(server).value();

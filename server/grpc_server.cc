@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
 #include <utility>
 
 #include "base/log.h"
@@ -131,14 +135,43 @@ GrpcServer::~GrpcServer() { Shutdown(std::chrono::milliseconds(0)); }
 
 const std::string& GrpcServer::bound() const { return impl_->bound; }
 
+namespace {
+
+Result<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return Status::InvalidArgument(flag + " " + path + ": unreadable");
+  if (text.empty()) return Status::InvalidArgument(flag + " " + path + ": missing or empty");
+  return text;
+}
+
+// Plaintext, or TLS from the PEM files (mutual with a client CA).
+Result<std::shared_ptr<grpc::ServerCredentials>> Credentials(const GrpcServerOptions& o) {
+  if (o.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      o.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  EW_ASSIGN_OR_RETURN(std::string cert, ReadPem("tls-cert", o.tls_cert));
+  EW_ASSIGN_OR_RETURN(std::string key, ReadPem("tls-key", o.tls_key));
+  ssl.pem_key_cert_pairs.push_back({std::move(key), std::move(cert)});
+  if (!o.tls_client_ca.empty()) {
+    EW_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem("tls-client-ca", o.tls_client_ca));
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(const GrpcServerOptions& options,
                                                       ingest::IngestService* ingest,
                                                       MetricsRegistry* metrics) {
   auto impl = std::make_unique<Impl>();
   impl->service = std::make_unique<TraceService>(options, ingest, metrics);
+  auto credentials = Credentials(options);
+  if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.addr, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.addr, *credentials, &port);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::min<uint64_t>(options.max_message_bytes, INT_MAX)));
   // The handler gets gzip messages as they came and inflates them with a bound (see header).

@@ -36,6 +36,9 @@ struct GrpcServerOptions {
   std::string addr;  // HOST:PORT; port 0 binds a free port
   uint64_t max_message_bytes = 20ULL << 20;
   std::string auth_token;  // empty: no auth
+  // TLS (PEM file paths) as for the HTTP listeners: empty tls_cert is plaintext; tls_client_ca
+  // requires and verifies client certificates (mutual TLS).
+  std::string tls_cert, tls_key, tls_client_ca;
 };
 
 class GrpcServer {

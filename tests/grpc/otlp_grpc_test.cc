@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "tests/common/server_process.h"
+#include "tests/common/temp_dir.h"
+#include "tests/common/test_certs.h"
 #include "tests/fault/traffic_ledger.h"
 #include "tests/server/server_test_util.h"
 #include "tools/otlp_encoder.h"
@@ -37,9 +39,10 @@ struct CallOptions {
 
 class OtlpGrpcClient {
  public:
-  OtlpGrpcClient(const std::string& host, uint16_t port)
-      : channel_(grpc::CreateChannel(host + ":" + std::to_string(port),
-                                     grpc::InsecureChannelCredentials())),
+  OtlpGrpcClient(
+      const std::string& host, uint16_t port,
+      std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials())
+      : channel_(grpc::CreateChannel(host + ":" + std::to_string(port), credentials)),
         stub_(channel_) {}
 
   Reply Export(const std::string& message, const CallOptions& options = {}) {
@@ -294,6 +297,52 @@ TEST(OtlpGrpcTest, AcknowledgedMessagesSurviveKill9) {
   EXPECT_EQ(server->Kill(), 128 + 9);
   ASSERT_TRUE(server->Start().ok()) << server->Stderr();
   ExpectMapMatchesLedger(server.get(), ledger);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// --tls-cert/--tls-key/--tls-client-ca apply to the gRPC listener too: a TLS client with a
+// certificate from the CA gets the exact map; plaintext, and TLS without a client certificate,
+// are refused (UNAVAILABLE) while the server stays up.
+TEST(OtlpGrpcTest, MutualTlsWithCertificatesMadeAtTestTime) {
+  TempDir dir("ew-grpc-tls-");
+  ASSERT_TRUE(MakeTestCertificates(dir.path()));
+  auto server = StartGrpcServer({"--tls-cert", dir.Sub("server.pem"), "--tls-key",
+                                 dir.Sub("server.key"), "--tls-client-ca", dir.Sub("ca.pem")});
+  ASSERT_NE(server, nullptr);
+  grpc::SslCredentialsOptions with_cert;
+  with_cert.pem_root_certs = ReadFile(dir.Sub("ca.pem"));
+  grpc::SslCredentialsOptions without_cert = with_cert;
+  with_cert.pem_private_key = ReadFile(dir.Sub("client.key"));
+  with_cert.pem_cert_chain = ReadFile(dir.Sub("client.pem"));
+
+  TrafficLedger ledger(4242, 1);
+  auto [id, body] = ledger.NextRequest(0);
+  OtlpGrpcClient plain(server->host(), server->grpc_port());
+  Reply r = plain.Export(body);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(r.status);
+  OtlpGrpcClient no_cert(server->host(), server->grpc_port(), grpc::SslCredentials(without_cert));
+  r = no_cert.Export(body);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << Describe(r.status);
+  ledger.Record(id, Outcome::kRefused);
+
+  OtlpGrpcClient tls(server->host(), server->grpc_port(), grpc::SslCredentials(with_cert));
+  SendLedgerRequests(&tls, &ledger, 0, 30, /*gzip=*/true);
+  // The map, read from the same data directory by a server without TLS after a clean stop.
+  ASSERT_EQ(server->Stop(), 0) << server->Stderr();
+  ServerOptions plain_options;
+  plain_options.data_dir = server->data_dir();
+  ServerProcess reader(plain_options);
+  ASSERT_TRUE(reader.Start().ok()) << reader.Stderr();
+  HttpConnection http(reader.host(), reader.http_port(), 30s);
+  auto edges = FetchMapEdges(&http);
+  ASSERT_TRUE(edges.ok()) << edges.status().ToString();
+  EXPECT_GT(edges->size(), 10u);
+  const auto problems = ledger.Check(*edges);
+  EXPECT_TRUE(problems.empty()) << problems.size() << " edges wrong, first: " << problems.front();
 }
 
 }  // namespace

@@ -16,56 +16,11 @@
 #include "tests/common/json.h"
 #include "tests/common/server_process.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/test_certs.h"
 #include "tools/otlp_encoder.h"
 
 namespace ew::testing {
 namespace {
-
-struct Shell {
-  int code = -1;
-  std::string out;
-};
-
-// Runs a shell command, capturing stdout (stderr goes to the test's log).
-Shell Sh(const std::string& command) {
-  Shell r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-// A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA.
-bool MakeCertificates(const std::string& d) {
-  const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-  std::ofstream(d + "/server.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                                   << "extendedKeyUsage=serverAuth\n";
-  std::ofstream(d + "/client.ext") << "extendedKeyUsage=clientAuth\n";
-  const std::vector<std::string> steps = {
-      "openssl req -x509" + key + " -keyout " + d + "/ca.key -out " + d +
-          "/ca.pem -days 2 -subj /CN=edgewise-test-ca",
-      "openssl req" + key + " -keyout " + d + "/server.key -out " + d +
-          "/server.csr -subj /CN=127.0.0.1",
-      "openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.pem -CAkey " + d +
-          "/ca.key -CAcreateserial -out " + d + "/server.pem -days 2 -extfile " + d + "/server.ext",
-      "openssl req" + key + " -keyout " + d + "/client.key -out " + d +
-          "/client.csr -subj /CN=edgewise-test-client",
-      "openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.pem -CAkey " + d +
-          "/ca.key -CAcreateserial -out " + d + "/client.pem -days 2 -extfile " + d + "/client.ext",
-  };
-  for (const auto& s : steps) {
-    Shell r = Sh(s);
-    if (r.code != 0) {
-      ADD_FAILURE() << s << ": " << r.out;
-      return false;
-    }
-  }
-  return true;
-}
 
 std::string Https(const ServerProcess& s, uint16_t port, const std::string& path) {
   return "https://" + s.host() + ":" + std::to_string(port) + path;
@@ -103,7 +58,7 @@ std::string TrafficBody(int pairs, int errors) {
 
 TEST(ServerTls, OtlpAndTheMapOverHttpsWithCurl) {
   TempDir dir("ew-tls-");
-  ASSERT_TRUE(MakeCertificates(dir.path()));
+  ASSERT_TRUE(MakeTestCertificates(dir.path()));
   ServerOptions o;
   o.extra_args = {"--tls-cert",          dir.Sub("server.pem"), "--tls-key",
                   dir.Sub("server.key"), "--flush-interval",    "100ms"};
@@ -151,7 +106,7 @@ TEST(ServerTls, OtlpAndTheMapOverHttpsWithCurl) {
 
 TEST(ServerTls, MutualTlsNeedsAClientCertificateFromTheCa) {
   TempDir dir("ew-mtls-");
-  ASSERT_TRUE(MakeCertificates(dir.path()));
+  ASSERT_TRUE(MakeTestCertificates(dir.path()));
   ServerOptions o;
   o.extra_args = {"--tls-cert",          dir.Sub("server.pem"), "--tls-key",
                   dir.Sub("server.key"), "--tls-client-ca",     dir.Sub("ca.pem")};
