@@ -11,10 +11,10 @@
 #pragma GCC diagnostic ignored "-Wrestrict"
 #endif
 
-#include "ingest/gzip.h"
-#include "ingest/otlp_json.h"
-#include "ingest/otlp_response.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_json.h"
+#include "ingest/decoders/otlp_response.h"
+#include "ingest/decoders/span_view.h"
+#include "ingest/pipeline/gzip.h"
 
 namespace ew::ingest {
 namespace {

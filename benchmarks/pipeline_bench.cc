@@ -19,9 +19,9 @@
 
 #include "base/hash.h"
 #include "base/time.h"
-#include "ingest/derive.h"
-#include "ingest/pending_table.h"
-#include "ingest/shard_state.h"
+#include "ingest/derivation/derive.h"
+#include "ingest/pipeline/pending_table.h"
+#include "ingest/pipeline/shard_state.h"
 #include "storage/edge_store.h"
 
 namespace ew::ingest {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "ingest/gzip.h"
+#include "ingest/pipeline/gzip.h"
 #include "storage/latency_sketch.h"
 #include "storage/rollup_codec.h"
 #include "tools/otlp_encoder.h"

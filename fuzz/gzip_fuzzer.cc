@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_check.h"
-#include "ingest/gzip.h"
+#include "ingest/pipeline/gzip.h"
 
 namespace ew::ingest {
 namespace {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
-#include "ingest/otlp_proto_walkers.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_proto_walkers.h"
+#include "ingest/decoders/span_view.h"
 #include "tests/ingest_decode/owned_span.h"
 
 namespace ew::ingest {

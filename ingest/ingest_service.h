@@ -1,6 +1,6 @@
-// IngestService: everything between an OTLP request body and durable rollups — decoding,
-// validation, the ingest log, pairing, aggregation and flushing. The server owns the HTTP side
-// and hands bodies here; this module knows nothing of HTTP beyond the outcome it reports.
+// IngestService: everything between a request body (OTLP, Zipkin: decoders/) and durable rollups —
+// decoding, validation, the ingest log, pairing, aggregation and flushing. The server owns the HTTP
+// side and hands bodies here; this module knows nothing of HTTP beyond the outcome it reports.
 //
 // Thread-safety: Export may be called from any number of I/O threads at once; `done` is called
 // exactly once, from an internal thread (or inline on early rejection).
@@ -14,31 +14,26 @@
 #include "base/config.h"
 #include "base/metrics.h"
 #include "base/status.h"
+#include "ingest/decoders/decoder.h"
 #include "storage/edge_store.h"
 
 namespace ew::ingest {
 
-enum class BodyType { kProtobuf, kJson };
-
 struct ExportRequest {
   std::string body;  // as received (possibly gzip)
-  BodyType type = BodyType::kProtobuf;
+  // The body's format and how to answer it (decoders/decoder.h; FindDecoder picks one by HTTP
+  // path and media type). OTLP protobuf, as gRPC and application/x-protobuf send it, is
+  // &OtlpProtobufDecoder().
+  const Decoder* decoder = &OtlpProtobufDecoder();
   bool gzip = false;
-};
-
-enum class ExportOutcome {
-  kOk,           // 200: body is an ExportTraceServiceResponse (maybe with partial_success)
-  kMalformed,    // 400: body is the message
-  kTooLarge,     // 413 (also after decompression)
-  kUnsupported,  // 415
-  kOverloaded,   // 429 with Retry-After
-  kUnavailable,  // 503 with Retry-After (storage or log failure, shutting down)
 };
 
 struct ExportResponse {
   ExportOutcome outcome = ExportOutcome::kOk;
-  BodyType type = BodyType::kProtobuf;  // the content type of body for kOk
-  std::string body;                     // response body (kOk) or error message
+  // kOk: the decoder's SuccessBody (content type decoder->ContentType(), status
+  // decoder->SuccessStatus()); otherwise the error message (decoder->ErrorBody makes the body).
+  std::string body;
+  const Decoder* decoder = &OtlpProtobufDecoder();
   int retry_after_s = 0;
   uint64_t accepted_spans = 0;
   uint64_t rejected_spans = 0;

@@ -41,7 +41,7 @@ void ExportToIngest(ingest::IngestService* ingest, std::string body, bool gzip,
                     std::function<void(ingest::ExportResponse)> done) {
   ingest::ExportRequest request;
   request.body = std::move(body);
-  request.type = ingest::BodyType::kProtobuf;
+  request.decoder = &ingest::OtlpProtobufDecoder();
   request.gzip = gzip;
   ingest->Export(std::move(request), std::move(done));
 }

@@ -4,43 +4,15 @@
 #include <memory>
 #include <set>
 
+#include "ingest/decoders/otlp_response.h"
 #include "server/url.h"
 
 namespace ew::server {
 namespace {
 
-using ingest::BodyType;
 using ingest::ExportOutcome;
 
-constexpr std::string_view kTracesPath = "/v1/traces";
 constexpr std::string_view kServiceGraphPath = "/metrics/servicegraph";
-
-void AppendVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// gRPC status codes used in OTLP error bodies.
-int RpcCodeFor(ExportOutcome outcome) {
-  switch (outcome) {
-    case ExportOutcome::kMalformed:
-      return 3;  // INVALID_ARGUMENT
-    case ExportOutcome::kTooLarge:
-      return 8;  // RESOURCE_EXHAUSTED
-    case ExportOutcome::kUnsupported:
-      return 3;
-    case ExportOutcome::kOverloaded:
-      return 8;
-    case ExportOutcome::kUnavailable:
-      return 14;  // UNAVAILABLE
-    case ExportOutcome::kOk:
-      break;
-  }
-  return 0;
-}
 
 int HttpStatusFor(ExportOutcome outcome) {
   switch (outcome) {
@@ -60,10 +32,6 @@ int HttpStatusFor(ExportOutcome outcome) {
   return 503;
 }
 
-constexpr std::string_view ContentTypeOf(BodyType type) {
-  return type == BodyType::kJson ? "application/json" : "application/x-protobuf";
-}
-
 Response Unauthorized(std::string route) {
   Response r = ErrorResponse(401, "missing or wrong bearer token", std::move(route));
   r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -77,24 +45,28 @@ Response MethodNotAllowed(std::string_view allow, std::string route) {
   return r;
 }
 
+// The OTLP/HTTP listener: every path the ingest decoders are registered at (/v1/traces, and
+// the Zipkin path), the decoder picked by the media type.
 void HandleOtlp(const RouteContext& ctx, Request&& req, std::function<void(Response)> done) {
-  if (req.path != kTracesPath) {
-    return done(ErrorResponse(404, "not found: the OTLP listener serves POST /v1/traces"));
+  if (!ingest::IsDecoderPath(req.path)) {
+    std::string paths;
+    for (const ingest::DecoderRoute& r : ingest::DecoderRoutes()) {
+      if (paths.find(r.path) == std::string::npos)
+        paths += (paths.empty() ? "" : ", ") + std::string(r.path);
+    }
+    return done(ErrorResponse(404, "not found: the OTLP listener serves POST " + paths));
   }
-  std::string route(kTracesPath);
+  std::string route = req.path;
   if (req.method != "POST") return done(MethodNotAllowed("POST", route));
   if (!Authorized(req, ctx.config->auth_token)) return done(Unauthorized(route));
   std::string media = MediaType(req.Header("Content-Type"));
   ingest::ExportRequest export_request;
-  if (media == "application/x-protobuf" || media == "application/protobuf") {
-    export_request.type = BodyType::kProtobuf;
-  } else if (media == "application/json") {
-    export_request.type = BodyType::kJson;
-  } else {
+  export_request.decoder = ingest::FindDecoder(route, media);
+  if (export_request.decoder == nullptr) {
     return done(ErrorResponse(415,
                               "unsupported Content-Type '" +
-                                  std::string(req.Header("Content-Type")) +
-                                  "' (use application/x-protobuf or application/json)",
+                                  std::string(req.Header("Content-Type")) + "' (use " +
+                                  ingest::AcceptedMediaTypes(route) + ")",
                               route));
   }
   std::string encoding = MediaType(req.Header("Content-Encoding"));
@@ -105,10 +77,10 @@ void HandleOtlp(const RouteContext& ctx, Request&& req, std::function<void(Respo
         415, "unsupported Content-Encoding '" + encoding + "' (use gzip or identity)", route));
   }
   export_request.body = std::move(req.body);
-  BodyType type = export_request.type;
+  const ingest::Decoder* decoder = export_request.decoder;
   ctx.ingest->Export(std::move(export_request),
-                     [done = std::move(done), type](ingest::ExportResponse r) {
-                       done(ExportToHttp(std::move(r), type));
+                     [done = std::move(done), decoder, route](ingest::ExportResponse r) {
+                       done(ExportToHttp(std::move(r), *decoder, route));
                      });
 }
 
@@ -261,23 +233,19 @@ void HandleHttp(const RouteContext& ctx, Request&& req, std::function<void(Respo
 
 }  // namespace
 
-Response ExportToHttp(ingest::ExportResponse r, BodyType request_type) {
+Response ExportToHttp(ingest::ExportResponse r, const ingest::Decoder& request_decoder,
+                      std::string_view route) {
   Response out;
-  out.route = std::string(kTracesPath);
+  out.route = std::string(route);
   out.status = HttpStatusFor(r.outcome);
   if (r.outcome == ExportOutcome::kOk) {
-    out.content_type = std::string(ContentTypeOf(r.type));
+    out.status = r.decoder->SuccessStatus();
+    out.content_type = std::string(r.decoder->ContentType());
     out.body = std::move(r.body);
     return out;
   }
-  int code = RpcCodeFor(r.outcome);
-  out.content_type = std::string(ContentTypeOf(request_type));
-  if (request_type == BodyType::kJson) {
-    out.body = "{\"code\":" + std::to_string(code) + ",\"message\":\"" + JsonEscape(r.body) +
-               "\",\"error\":\"" + JsonEscape(r.body) + "\"}";
-  } else {
-    out.body = EncodeRpcStatus(code, r.body);
-  }
+  out.content_type = std::string(request_decoder.ContentType());
+  out.body = request_decoder.ErrorBody(r.outcome, r.body);
   if (r.outcome == ExportOutcome::kOverloaded || r.outcome == ExportOutcome::kUnavailable) {
     out.headers.emplace_back("Retry-After", std::to_string(std::max(1, r.retry_after_s)));
   }
@@ -303,17 +271,7 @@ bool BearerTokenMatches(std::string_view h, const std::string& token) {
 }
 
 std::string EncodeRpcStatus(int code, std::string_view message) {
-  std::string out;
-  if (code != 0) {
-    out.push_back(0x08);  // field 1, varint
-    AppendVarint(&out, static_cast<uint64_t>(code));
-  }
-  if (!message.empty()) {
-    out.push_back(0x12);  // field 2, length-delimited
-    AppendVarint(&out, message.size());
-    out.append(message);
-  }
-  return out;
+  return ingest::EncodeRpcStatusProtobuf(code, message);
 }
 
 Handler MakeOtlpHandler(const RouteContext& ctx) {

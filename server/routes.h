@@ -41,10 +41,12 @@ bool Authorized(const Request& request, const std::string& token);
 // The same check on the value of an Authorization header (or gRPC `authorization` metadata).
 bool BearerTokenMatches(std::string_view authorization, const std::string& token);
 
-// The HTTP answer for an Export outcome: 200 with the body in its type; errors as
-// google.rpc.Status in the request's content type (protobuf bytes, or JSON with "code",
-// "message" and "error"); 429/503 carry Retry-After (at least 1 s).
-Response ExportToHttp(ingest::ExportResponse r, ingest::BodyType request_type);
+// The HTTP answer for an Export outcome: the decoder's success status and body (200 and an
+// ExportTraceServiceResponse for OTLP, 202 for Zipkin); errors with the request decoder's error
+// body (OTLP: google.rpc.Status as protobuf bytes, or JSON with "code", "message" and "error");
+// 429/503 carry Retry-After (at least 1 s). route: the metrics label.
+Response ExportToHttp(ingest::ExportResponse r, const ingest::Decoder& request_decoder,
+                      std::string_view route = "/v1/traces");
 
 // google.rpc.Status {code, message} as protobuf bytes (the OTLP error body for protobuf requests).
 std::string EncodeRpcStatus(int code, std::string_view message);

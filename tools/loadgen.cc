@@ -13,6 +13,7 @@
 #include "base/time.h"
 #include "tools/ledger.h"
 #include "tools/loadgen_post.h"
+#include "tools/zipkin_encoder.h"
 
 namespace ew::tools {
 
@@ -156,7 +157,7 @@ void Run::FormBatch(size_t max_spans) {
     b.refs.emplace_back(ready_[i].state, ready_[i].half);
   }
   ready_.erase(ready_.begin(), ready_.begin() + static_cast<ptrdiff_t>(n));
-  b.body = EncodeTraces(spans, topo_.resources(), o_.encoding);
+  b.body = EncodeBody(spans, topo_.resources(), o_.encoding);
   ++batches_formed_;
   queue_.Push(std::move(b));
   oldest_ready_ns_ = MonoNowNs();
@@ -179,7 +180,8 @@ void Run::Sender() {
         rejected_.fetch_add(static_cast<uint64_t>(pr.rejected));
       }
       if (failure_messages_.fetch_add(1) < 5) {
-        std::fprintf(stderr, "loadgen: POST /v1/traces: HTTP %d: %s\n", pr.http_status,
+        std::fprintf(stderr, "loadgen: POST %s: HTTP %d: %s\n",
+                     std::string(IngestPath(o_.encoding)).c_str(), pr.http_status,
                      pr.message.c_str());
       }
     }

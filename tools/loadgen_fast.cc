@@ -10,6 +10,7 @@
 #include "tools/grpc_export.h"
 #include "tools/loadgen.h"
 #include "tools/loadgen_post.h"
+#include "tools/zipkin_encoder.h"
 
 namespace ew::tools {
 namespace {
@@ -64,8 +65,7 @@ std::vector<Body> BuildBodies(const LoadgenOptions& o, const Topology& topo) {
       Body body;
       body.spans = list->size();
       // Gzip bodies are kept uncompressed here and compressed per send, after the ids are patched.
-      Encoding plain = IsJson(o.encoding) ? Encoding::kJson : Encoding::kProtobuf;
-      body.bytes = EncodeTraces(*list, topo.resources(), plain, &body.slots);
+      body.bytes = EncodeBody(*list, topo.resources(), Uncompressed(o.encoding), &body.slots);
       bodies.push_back(std::move(body));
     }
   }

@@ -37,7 +37,8 @@ run options:
   --otlp HOST:PORT      OTLP/HTTP listener (default 127.0.0.1:4318)
   --grpc HOST:PORT      with --preencoded: send over OTLP/gRPC to this listener instead
                         (--encoding proto, or gzip for gRPC's gzip message compression)
-  --encoding E          proto | json | gzip | gzip-json (default proto)
+  --encoding E          proto | json | gzip | gzip-json (default proto) | zipkin |
+                        gzip-zipkin (Zipkin v2 JSON to POST /api/v2/spans)
   --rate N              spans per second (default: as fast as possible)
   --connections N       keep-alive connections (default 2)
   --duration D          e.g. 30s, 5m (default: until --requests or Ctrl-C)

@@ -16,7 +16,8 @@ PostResult PostTraces(HttpConnection* conn, std::string_view body, Encoding enco
   int waited_ms = 0;
   for (int attempt = 0;; ++attempt) {
     bool maybe_sent = false;
-    Result<HttpResponse> r = conn->Request("POST", "/v1/traces", headers, body, &maybe_sent);
+    Result<HttpResponse> r =
+        conn->Request("POST", IngestPath(encoding), headers, body, &maybe_sent);
     int sleep_ms = 0;
     if (!r.ok()) {
       pr.message = r.status().message();
@@ -28,7 +29,11 @@ PostResult PostTraces(HttpConnection* conn, std::string_view body, Encoding enco
       sleep_ms = 500;
     } else {
       pr.http_status = r->status;
-      if (r->status == 200) {
+      if (IsZipkin(encoding) && r->status == 202) {  // Zipkin: no partial success
+        pr.outcome = PostOutcome::kAcked;
+        return pr;
+      }
+      if (r->status == 200 && !IsZipkin(encoding)) {
         pr.rejected = RejectedSpans(r->body, IsJson(encoding));
         pr.outcome = pr.rejected > 0 ? PostOutcome::kPartial : PostOutcome::kAcked;
         if (pr.rejected > 0) pr.message = r->body.substr(0, 200);

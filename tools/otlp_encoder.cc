@@ -609,6 +609,10 @@ std::string_view EncodingName(Encoding e) {
       return "gzip";
     case Encoding::kGzipJson:
       return "gzip-json";
+    case Encoding::kZipkin:
+      return "zipkin";
+    case Encoding::kGzipZipkin:
+      return "gzip-zipkin";
   }
   return "?";
 }
@@ -618,12 +622,22 @@ Result<Encoding> ParseEncoding(std::string_view t) {
   if (t == "json") return Encoding::kJson;
   if (t == "gzip" || t == "gzip-proto") return Encoding::kGzipProtobuf;
   if (t == "gzip-json") return Encoding::kGzipJson;
+  if (t == "zipkin") return Encoding::kZipkin;
+  if (t == "gzip-zipkin") return Encoding::kGzipZipkin;
   return Status::InvalidArgument("unknown encoding '" + std::string(t) +
-                                 "' (proto, json, gzip, gzip-json)");
+                                 "' (proto, json, gzip, gzip-json, zipkin, gzip-zipkin)");
 }
 
-bool IsJson(Encoding e) { return e == Encoding::kJson || e == Encoding::kGzipJson; }
-bool IsGzip(Encoding e) { return e == Encoding::kGzipProtobuf || e == Encoding::kGzipJson; }
+bool IsZipkin(Encoding e) { return e == Encoding::kZipkin || e == Encoding::kGzipZipkin; }
+bool IsJson(Encoding e) { return e == Encoding::kJson || e == Encoding::kGzipJson || IsZipkin(e); }
+bool IsGzip(Encoding e) {
+  return e == Encoding::kGzipProtobuf || e == Encoding::kGzipJson || e == Encoding::kGzipZipkin;
+}
+Encoding Uncompressed(Encoding e) {
+  if (IsZipkin(e)) return Encoding::kZipkin;
+  return IsJson(e) ? Encoding::kJson : Encoding::kProtobuf;
+}
+std::string_view IngestPath(Encoding e) { return IsZipkin(e) ? "/api/v2/spans" : "/v1/traces"; }
 std::string_view ContentType(Encoding e) {
   return IsJson(e) ? "application/json" : "application/x-protobuf";
 }

@@ -99,12 +99,18 @@ struct JsonStyle {
   bool sdk_extras = false;
 };
 
-enum class Encoding : uint8_t { kProtobuf, kJson, kGzipProtobuf, kGzipJson };
+// kZipkin/kGzipZipkin: Zipkin v2 JSON (tools/zipkin_encoder.h, EncodeBody), not OTLP; IsJson is
+// true for them (hex ids, JSON padding).
+enum class Encoding : uint8_t { kProtobuf, kJson, kGzipProtobuf, kGzipJson, kZipkin, kGzipZipkin };
 std::string_view EncodingName(Encoding e);
-Result<Encoding> ParseEncoding(std::string_view text);  // proto|json|gzip|gzip-json
+// proto|json|gzip|gzip-json|zipkin|gzip-zipkin
+Result<Encoding> ParseEncoding(std::string_view text);
 std::string_view ContentType(Encoding e);
 bool IsGzip(Encoding e);
 bool IsJson(Encoding e);
+bool IsZipkin(Encoding e);
+Encoding Uncompressed(Encoding e);        // the same without gzip
+std::string_view IngestPath(Encoding e);  // /v1/traces or /api/v2/spans
 
 // Where one span's ids sit in an encoded (uncompressed) body: raw bytes (protobuf) or hex
 // characters (JSON). parent_offset is 0 when the span has no parent. The span itself takes the

@@ -4,7 +4,8 @@
   - ingest: spans per *server* CPU-second (utime+stime of the server from /proc/PID/stat, so the
     load generator's CPU is not counted) for pre-encoded OTLP protobuf, gzip protobuf and JSON,
     batches of 512 spans, half of the spans paired across HTTP requests; encodings "grpc" and
-    "grpc-gzip" send the same protobuf bodies over OTLP/gRPC (gzip: gRPC message compression);
+    "grpc-gzip" send the same protobuf bodies over OTLP/gRPC (gzip: gRPC message compression),
+    "zipkin" and "gzip-zipkin" the same spans as Zipkin v2 JSON to POST /api/v2/spans;
   - pending memory per unpaired half (RSS growth over the pending halves);
   - a 7-day rollup store (the same rollups the VictoriaMetrics peer gets): bytes on disk per
     edge-minute and map query latency over 1 h, 7 d and 90 d and for one service.
@@ -188,7 +189,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="1 run of 5 s, 500k pending, 2 days")
     p.add_argument("--only", default="ingest,pending,rollups")
     p.add_argument("--encodings", default="proto,gzip,json",
-                   help="ingest encodings to measure (comma-separated; also grpc, grpc-gzip)")
+                   help="ingest encodings to measure (comma-separated; also grpc, grpc-gzip, "
+                        "zipkin, gzip-zipkin)")
     p.add_argument("--interleave", action="store_true",
                    help="ingest: alternate the encodings run by run instead of one after another")
     args = p.parse_args()

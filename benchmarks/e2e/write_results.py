@@ -115,14 +115,15 @@ def ingest_section(e2e):
     ing = (e2e or {}).get("ingest")
     if not ing:
         return lines + ["Not measured in this run" + (f": {e2e.get('error')}" if e2e else "") + ".", ""]
-    targets = {"proto": 1.5e6, "gzip": 0.7e6, "json": 0.5e6}
+    targets = {"proto": 1.5e6, "gzip": 0.7e6, "json": 0.5e6, "zipkin": 0.5e6,
+               "gzip-zipkin": 0.5e6}
     lines += ["Pre-encoded bodies of 512 spans, half of the spans paired across HTTP requests, "
               "keep-alive connections, storage writes on. Spans per **server** CPU-second = spans "
               "acknowledged / (utime+stime of the server process from /proc/PID/stat, including "
               "the flush after the last request).", "",
               "| encoding | runs | spans/server CPU-s (median) | spans/s wall (median, 2 cores shared with loadgen) | goal | goal met |",
               "|---|---|---|---|---|---|"]
-    for enc in ("proto", "gzip", "json"):
+    for enc in ("proto", "gzip", "json", "zipkin", "gzip-zipkin"):
         r = ing.get(enc)
         if not r:
             continue

@@ -3,7 +3,8 @@
 // the real edgewise server — frontend with exporter-trace-otlp-proto, checkout with
 // exporter-trace-otlp-http (OTLP JSON, old and stable HTTP conventions), payments with protobuf
 // and gzip (stable conventions). A second run exports everything through
-// exporter-trace-otlp-grpc to the OTLP/gRPC listener (payments with gzip). An uninstrumented
+// exporter-trace-otlp-grpc to the OTLP/gRPC listener (payments with gzip), a third through
+// @opentelemetry/exporter-zipkin (Zipkin v2 JSON to POST /api/v2/spans). An uninstrumented
 // client drives frontend a known number of times; after the services flush and the pair-wait
 // passes, GET /api/v1/map must show exactly the calls that happened.
 #include <gtest/gtest.h>
@@ -98,7 +99,7 @@ Result<Map> FetchMap(tools::HttpConnection& http) {
 
 // How one service exports: the EXPORTER of tests/node/service.js and its environment.
 struct Exporter {
-  std::string kind;  // proto, json or grpc
+  std::string kind;  // proto, json, grpc or zipkin
   bool gzip = false;
 };
 
@@ -115,9 +116,10 @@ void RunShop(const Exporter& frontend_exporter, const Exporter& checkout_exporte
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
   auto env = [&server](const Exporter& e, std::map<std::string, std::string> more) {
     more["EXPORTER"] = e.kind;
-    more["OTLP_URL"] =
-        e.kind == "grpc" ? "http://127.0.0.1:" + std::to_string(server.grpc_port())
-                         : "http://127.0.0.1:" + std::to_string(server.otlp_port()) + "/v1/traces";
+    const std::string http = "http://127.0.0.1:" + std::to_string(server.otlp_port());
+    more["OTLP_URL"] = e.kind == "grpc" ? "http://127.0.0.1:" + std::to_string(server.grpc_port())
+                       : e.kind == "zipkin" ? http + "/api/v2/spans"
+                                            : http + "/v1/traces";
     if (e.gzip) more["COMPRESSION"] = "gzip";
     return more;
   };
@@ -182,6 +184,12 @@ TEST(NodeSdkEndToEnd, ShopMapIsExact) {
 
 TEST(NodeSdkEndToEnd, ShopMapIsExactOverGrpc) {
   RunShop({"grpc", false}, {"grpc", false}, {"grpc", true});
+}
+
+// @opentelemetry/exporter-zipkin: resource attributes as tags, status as otel.status_code and
+// error tags, old and stable HTTP conventions.
+TEST(NodeSdkEndToEnd, ShopMapIsExactThroughZipkin) {
+  RunShop({"zipkin", false}, {"zipkin", false}, {"zipkin", false});
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <google/protobuf/unknown_field_set.h>
 #include <gtest/gtest.h>
 
-#include "ingest/otlp_response.h"
+#include "ingest/decoders/otlp_response.h"
 
 namespace ew::server {
 namespace {

@@ -8,8 +8,8 @@
 #include <random>
 #include <set>
 
-#include "ingest/derive.h"
-#include "ingest/pending_table.h"
+#include "ingest/derivation/derive.h"
+#include "ingest/pipeline/pending_table.h"
 #include "tests/ingest/shard_harness.h"
 
 namespace ew::ingest {

@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "ingest/held_exemplars.h"
+#include "ingest/pipeline/held_exemplars.h"
 #include "tests/common/exemplar_model.h"
 #include "tests/ingest/shard_harness.h"
 

@@ -1,6 +1,6 @@
 // The log form of a HalfBatch (docs/ingest.md, "Log record"): the bytes are fixed, whichever way
 // EncodeHalfBatch produces them (a copy of the records on little-endian machines).
-#include "ingest/half_record.h"
+#include "ingest/derivation/half_record.h"
 
 #include <gtest/gtest.h>
 

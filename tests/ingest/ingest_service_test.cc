@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/pending_table.h"
+#include "ingest/pipeline/pending_table.h"
 #include "tests/ingest/service_env.h"
 
 namespace ew::ingest {
@@ -48,7 +48,7 @@ TEST(IngestService, PartialSuccessRefusesTooOldAndFutureSpans) {
   auto j =
       env.Export({OtlpHalf(kServer, 4, 10, 0, now - 25 * kMsPerHour, 1)}, tools::Encoding::kJson);
   ASSERT_EQ(j.outcome, ExportOutcome::kOk) << j.body;
-  EXPECT_EQ(j.type, BodyType::kJson);
+  EXPECT_EQ(j.decoder, &OtlpJsonDecoder());
   EXPECT_EQ(tools::RejectedSpans(j.body, true), 1);
   ASSERT_TRUE(env.service().FlushNow().ok());
   EXPECT_EQ(env.Count("External Client", "api"), 1u);
@@ -117,7 +117,7 @@ TEST(IngestService, GzipBodiesOfChangingSizesOnOneThread) {
   broken.body = tools::Gzip("{\"resourceSpans\":[]}");
   broken.body.resize(broken.body.size() - 3);
   broken.gzip = true;
-  broken.type = BodyType::kJson;
+  broken.decoder = &OtlpJsonDecoder();
   r = env.ExportRaw(std::move(broken));
   EXPECT_EQ(r.outcome, ExportOutcome::kMalformed);
   EXPECT_NE(r.body.find("gzip: "), std::string::npos) << r.body;
@@ -128,7 +128,7 @@ TEST(IngestService, GzipBodiesOfChangingSizesOnOneThread) {
       tools::Gzip(tools::EncodeTraces({&server_1000}, env.resources, tools::Encoding::kJson) +
                   std::string(6 << 20, ' '));
   huge.gzip = true;
-  huge.type = BodyType::kJson;
+  huge.decoder = &OtlpJsonDecoder();
   r = env.ExportRaw(std::move(huge));
   ASSERT_EQ(r.outcome, ExportOutcome::kOk) << r.body;
   EXPECT_EQ(r.accepted_spans, 1u);

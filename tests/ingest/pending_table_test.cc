@@ -1,6 +1,6 @@
 // PendingTable against a reference map: inserts (also after a missed Find), overwrites, lookups
 // and backward-shift erases in random order, through growth to the final capacity.
-#include "ingest/pending_table.h"
+#include "ingest/pipeline/pending_table.h"
 
 #include <gtest/gtest.h>
 

@@ -79,7 +79,7 @@ class ServiceEnv {
     for (const auto& s : spans) ptrs.push_back(&s);
     ExportRequest req;
     req.body = tools::EncodeTraces(ptrs, resources, enc);
-    req.type = tools::IsJson(enc) ? BodyType::kJson : BodyType::kProtobuf;
+    req.decoder = tools::IsJson(enc) ? &OtlpJsonDecoder() : &OtlpProtobufDecoder();
     req.gzip = tools::IsGzip(enc);
     return ExportRaw(std::move(req));
   }

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "base/time.h"
-#include "ingest/derive.h"
-#include "ingest/shard_state.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/span_view.h"
+#include "ingest/derivation/derive.h"
+#include "ingest/pipeline/shard_state.h"
 #include "storage/edge_store.h"
 #include "tests/common/temp_dir.h"
 

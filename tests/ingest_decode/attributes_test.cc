@@ -2,7 +2,7 @@
 // differs from one in any single byte (or in length) is not.
 #include <gtest/gtest.h>
 
-#include "ingest/otlp_attributes.h"
+#include "ingest/decoders/otlp_attributes.h"
 
 namespace ew::ingest::internal {
 namespace {

@@ -1,8 +1,8 @@
 // Both OTLP decoders on the same requests: identical SpanViews, per the SpanView contract.
 #include <gtest/gtest.h>
 
-#include "ingest/otlp_json.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_json.h"
+#include "ingest/decoders/span_view.h"
 #include "tests/ingest_decode/owned_span.h"
 
 namespace ew::ingest::testing {

@@ -9,9 +9,9 @@
 #include <random>
 #include <sstream>
 
-#include "ingest/gzip.h"
-#include "ingest/otlp_proto_walkers.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_proto_walkers.h"
+#include "ingest/decoders/span_view.h"
+#include "ingest/pipeline/gzip.h"
 #include "tests/ingest_decode/owned_span.h"
 
 namespace ew::ingest::testing {

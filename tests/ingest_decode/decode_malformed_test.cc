@@ -2,8 +2,8 @@
 // message that says where, and nothing crashes (these tests also run under ASan+UBSan).
 #include <gtest/gtest.h>
 
-#include "ingest/otlp_json.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_json.h"
+#include "ingest/decoders/span_view.h"
 #include "tests/ingest_decode/owned_span.h"
 
 namespace ew::ingest::testing {

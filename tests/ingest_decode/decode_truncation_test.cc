@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "ingest/gzip.h"
-#include "ingest/otlp_json.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_json.h"
+#include "ingest/decoders/span_view.h"
+#include "ingest/pipeline/gzip.h"
 #include "tests/ingest_decode/owned_span.h"
 
 namespace ew::ingest::testing {

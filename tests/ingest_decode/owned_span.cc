@@ -37,6 +37,9 @@ OwnedSpan Own(const SpanView& v) {
   o.db_namespace = v.db_namespace;
   o.messaging_system = v.messaging_system;
   o.messaging_destination = v.messaging_destination;
+  for (uint32_t i = 0; i < v.link_count; ++i) {
+    o.links.emplace_back(v.links[i].trace_id, v.links[i].span_id);
+  }
   return o;
 }
 
@@ -52,7 +55,7 @@ std::string Describe(const OwnedSpan& s) {
          " grpc=" + std::to_string(s.grpc_status) + " db=" + s.db_system + "/" + s.db_namespace +
          " msg=" + s.messaging_system + "/" + s.messaging_destination +
          " start=" + std::to_string(s.start_ns) + " end=" + std::to_string(s.end_ns) +
-         " ts=" + s.trace_state;
+         " ts=" + s.trace_state + " links=" + std::to_string(s.links.size());
 }
 
 }  // namespace ew::ingest::testing

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ingest/span_view.h"
+#include "ingest/decoders/span_view.h"
 #include "tools/otlp_encoder.h"
 
 namespace ew::ingest::testing {
@@ -35,6 +35,7 @@ struct OwnedSpan {
   std::string peer_service, server_address, net_peer_name, rpc_system, rpc_service, rpc_method;
   int64_t grpc_status = -1;
   std::string db_system, db_namespace, messaging_system, messaging_destination;
+  std::vector<std::pair<std::array<uint8_t, 16>, std::array<uint8_t, 8>>> links;
 
   bool operator==(const OwnedSpan&) const = default;
 };

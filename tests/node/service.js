@@ -1,9 +1,10 @@
 // One small HTTP service of the shop demo, instrumented with the OpenTelemetry JS SDK.
 //
 //   SERVICE=frontend|checkout|payments  PORT=n  OTLP_URL=http://host:port/v1/traces
-//   EXPORTER=proto|json|grpc  [COMPRESSION=gzip]
+//   EXPORTER=proto|json|grpc|zipkin  [COMPRESSION=gzip]
 //   (EXPORTER=grpc: @opentelemetry/exporter-trace-otlp-grpc, OTLP_URL=http://host:port, the
-//   http:// scheme meaning no TLS)  [CHECKOUT_URL=...] [PAYMENTS_URL=...]
+//   http:// scheme meaning no TLS; EXPORTER=zipkin: @opentelemetry/exporter-zipkin,
+//   OTLP_URL=http://host:port/api/v2/spans)  [CHECKOUT_URL=...] [PAYMENTS_URL=...]
 //   [EXTERNAL_URL=http://api.payments-provider.invalid/charge]  [NAMESPACE=shop]
 //   [OTEL_SEMCONV_STABILITY_OPT_IN=http  for the stable HTTP semantic conventions]
 //
@@ -30,9 +31,17 @@ const exporterPackages = {
   json: '@opentelemetry/exporter-trace-otlp-http',
   proto: '@opentelemetry/exporter-trace-otlp-proto',
   grpc: '@opentelemetry/exporter-trace-otlp-grpc',
+  zipkin: '@opentelemetry/exporter-zipkin',
 };
 if (!exporterPackages[exporterKind]) throw new Error(`unknown EXPORTER '${exporterKind}'`);
-const { OTLPTraceExporter } = require(exporterPackages[exporterKind]);
+function makeExporter() {
+  if (exporterKind === 'zipkin') {
+    const { ZipkinExporter } = require(exporterPackages.zipkin);
+    return new ZipkinExporter({ url: exporterConfig.url });
+  }
+  const { OTLPTraceExporter } = require(exporterPackages[exporterKind]);
+  return new OTLPTraceExporter(exporterConfig);
+}
 
 const provider = new NodeTracerProvider({
   resource: resourceFromAttributes({
@@ -40,7 +49,7 @@ const provider = new NodeTracerProvider({
     'service.namespace': process.env.NAMESPACE || 'shop',
   }),
   spanProcessors: [
-    new BatchSpanProcessor(new OTLPTraceExporter(exporterConfig), {
+    new BatchSpanProcessor(makeExporter(), {
       scheduledDelayMillis: 200,
       maxExportBatchSize: 512,
     }),

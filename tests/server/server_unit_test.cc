@@ -94,12 +94,13 @@ TEST(ErrorBodies, RpcStatusIsProtobuf) {
 }
 
 TEST(ExportToHttp, MapsEveryOutcome) {
-  using ingest::BodyType;
   using ingest::ExportOutcome;
+  const ingest::Decoder& proto = ingest::OtlpProtobufDecoder();
+  const ingest::Decoder& json = ingest::OtlpJsonDecoder();
   ingest::ExportResponse ok;
-  ok.type = BodyType::kJson;
+  ok.decoder = &json;
   ok.body = "{\"partialSuccess\":{}}";
-  Response r = ExportToHttp(ok, BodyType::kJson);
+  Response r = ExportToHttp(ok, json);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_EQ(r.body, ok.body);
@@ -117,11 +118,11 @@ TEST(ExportToHttp, MapsEveryOutcome) {
     ingest::ExportResponse e;
     e.outcome = c.outcome;
     e.body = "why \"quoted\"";
-    Response p = ExportToHttp(e, BodyType::kProtobuf);
+    Response p = ExportToHttp(e, proto);
     EXPECT_EQ(p.status, c.status);
     EXPECT_EQ(p.content_type, "application/x-protobuf");
     EXPECT_NE(p.body.find("why \"quoted\""), std::string::npos);  // Status.message bytes
-    Response j = ExportToHttp(e, BodyType::kJson);
+    Response j = ExportToHttp(e, json);
     EXPECT_EQ(j.status, c.status);
     EXPECT_EQ(j.content_type, "application/json");
     EXPECT_NE(j.body.find("\"message\":\"why \\\"quoted\\\"\""), std::string::npos) << j.body;
@@ -137,7 +138,7 @@ TEST(ExportToHttp, MapsEveryOutcome) {
   ingest::ExportResponse busy;
   busy.outcome = ExportOutcome::kOverloaded;
   busy.retry_after_s = 7;
-  Response b = ExportToHttp(busy, BodyType::kProtobuf);
+  Response b = ExportToHttp(busy, proto);
   ASSERT_EQ(b.headers.size(), 1u);
   EXPECT_EQ(b.headers[0].second, "7");
 }

@@ -51,7 +51,8 @@ TEST_P(LoadgenVerify, LedgerMatchesTheMapWithSplitShuffledHalves) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Encodings, LoadgenVerify,
-                         ::testing::Values("proto", "json", "gzip", "gzip-json"));
+                         ::testing::Values("proto", "json", "gzip", "gzip-json", "zipkin",
+                                           "gzip-zipkin"));
 
 TEST(LoadgenVerifyFails, OnATamperedLedger) {
   ServerProcess server(FastServer());
@@ -97,7 +98,7 @@ TEST(LoadgenPreencoded, BlastsAcknowledgedSpans) {
   ServerProcess server(FastServer());
   ASSERT_TRUE(server.Start().ok());
   TempDir dir;
-  for (std::string enc : {"proto", "json", "gzip"}) {
+  for (std::string enc : {"proto", "json", "gzip", "zipkin", "gzip-zipkin"}) {
     ToolResult r = RunTool("edgewise-loadgen", {"--preencoded", "--encoding", enc, "--otlp",
                                                 Addr(server, true), "--requests", "40", "--bodies",
                                                 "8", "--quiet", "--summary", dir.Sub("s.json")});

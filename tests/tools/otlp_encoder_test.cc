@@ -7,8 +7,8 @@
 #include <cstring>
 #include <vector>
 
-#include "ingest/otlp_json.h"
-#include "ingest/span_view.h"
+#include "ingest/decoders/otlp_json.h"
+#include "ingest/decoders/span_view.h"
 #include "tools/topology.h"
 
 namespace ew::tools {
