@@ -163,6 +163,10 @@ int RunEdgewise(int argc, const char* const* argv) {
   options.tls_cert = config.tls_cert;
   options.tls_key = config.tls_key;
   options.tls_client_ca = config.tls_client_ca;
+  options.on_hangup = [] {
+    EW_LOG(kInfo) << "server: SIGHUP: nothing to re-read (the configuration is read at start); "
+                     "the server keeps running";
+  };
   r.http = std::make_unique<HttpServer>(options, &r.metrics);
   Status st = OpenServices(config, &r);
   if (st.ok()) st = StartListeners(config, &r);

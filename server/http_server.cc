@@ -419,6 +419,8 @@ struct HttpServer::Impl {
   std::atomic<uint32_t> next_ioc{0};
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   asio::signal_set signals{ioc, SIGTERM, SIGINT};
+  // SIGHUP's default action ends the process; here it calls on_hangup and the server goes on.
+  asio::signal_set hangups{ioc, SIGHUP};
   std::optional<ssl::context> tls;  // when options.tls_cert is set; shared by every listener
   std::vector<std::unique_ptr<Listener>> listeners;
   std::vector<std::thread> threads;
@@ -561,6 +563,7 @@ Status HttpServer::Start(std::vector<ListenerSpec> listeners) {
     EW_RETURN_IF_ERROR(impl_->Bind(l.get()));
     impl_->listeners.push_back(std::move(l));
   }
+  WaitForHangup();
   impl_->signals.async_wait([this](beast::error_code ec, int sig) {
     if (ec) return;
     EW_LOG(kInfo) << "server: signal " << sig << ", shutting down";
@@ -589,6 +592,15 @@ Status HttpServer::Start(std::vector<ListenerSpec> listeners) {
     });
   }
   return Status::Ok();
+}
+
+void HttpServer::WaitForHangup() {
+  impl_->hangups.async_wait([this](beast::error_code ec, int) {
+    if (ec) return;
+    EW_LOG(kInfo) << "server: SIGHUP";
+    if (impl_->shared.options.on_hangup) impl_->shared.options.on_hangup();
+    WaitForHangup();
+  });
 }
 
 std::vector<std::string> HttpServer::BoundAddresses() const {
@@ -639,6 +651,7 @@ void HttpServer::Stop() {
   impl_->shared.stopping.store(true);
   beast::error_code ec;
   impl_->signals.cancel(ec);
+  impl_->hangups.cancel(ec);
   impl_->work.clear();
   impl_->ioc.stop();
   for (auto& c : impl_->more_iocs) c->stop();

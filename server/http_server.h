@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,8 @@ struct HttpServerOptions {
   // TLS on every listener when tls_cert is set (PEM files; the handshake must finish within
   // header_timeout). tls_client_ca: mutual TLS.
   std::string tls_cert, tls_key, tls_client_ca;
+  // Called on an I/O thread for each SIGHUP (which no longer ends the process).
+  std::function<void()> on_hangup;
 };
 
 class HttpServer {
@@ -62,6 +65,7 @@ class HttpServer {
   void Stop();
 
  private:
+  void WaitForHangup();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

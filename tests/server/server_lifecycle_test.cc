@@ -52,6 +52,32 @@ TEST(ServerLifecycleTest, SigtermExitsZero) {
   EXPECT_NE(server.Stderr().find("stopped cleanly"), std::string::npos) << server.Stderr();
 }
 
+// SIGHUP's default action would end the process (issue "A shared service"): the server logs it
+// and keeps serving, also for a second one.
+TEST(ServerLifecycleTest, SighupDoesNotEndTheServer) {
+  ServerProcess server;
+  ASSERT_TRUE(server.Start().ok());
+  for (int n = 1; n <= 2; ++n) {
+    server.Signal(SIGHUP);
+    for (int i = 0; i < 200; ++i) {
+      const std::string log = server.Stderr();
+      size_t seen = 0;
+      for (size_t at = log.find("SIGHUP: nothing to re-read"); at != std::string::npos;
+           at = log.find("SIGHUP: nothing to re-read", at + 1)) {
+        ++seen;
+      }
+      if (seen >= static_cast<size_t>(n) || !server.Running()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ASSERT_TRUE(server.Running()) << server.Stderr();
+  }
+  tools::HttpConnection http(server.host(), server.http_port());
+  auto r = http.Get("/healthz");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(server.Stop(), 0) << server.Stderr();
+}
+
 TEST(ServerLifecycleTest, SigintExitsZero) {
   ServerProcess server;
   ASSERT_TRUE(server.Start().ok());
