@@ -146,6 +146,27 @@ void WritePoints(JsonWriter& w, int64_t s, int64_t e, int64_t step,
   w.EndArray();
 }
 
+// Buckets are aligned to multiples of step since the epoch, and read from the coarsest tier
+// whose unit divides the step (each record then lies in one bucket). A step finer than what
+// the retention still keeps for the first bucket grows to whole hours or days (step_s says so).
+// Sets the aligned range [*s, *e) and returns the tier.
+storage::Tier FitStep(const QueryContext& ctx, int64_t* step, int64_t* s, int64_t* e) {
+  for (;;) {
+    *s = FloorDiv(ctx.start_minute, *step) * *step;
+    *e = -FloorDiv(-ctx.end_minute, *step) * *step;
+    const storage::Tier tier = *step % 1440 == 0 ? storage::Tier::kDay
+                               : *step % 60 == 0 ? storage::Tier::kHour
+                                                 : storage::Tier::kMinute;
+    if (tier == storage::Tier::kMinute && *s < ctx.horizons.minute) {
+      *step = std::lcm(*step, int64_t{60});
+    } else if (tier == storage::Tier::kHour && *s < ctx.horizons.hour) {
+      *step = std::lcm(*step, int64_t{1440});
+    } else {
+      return tier;
+    }
+  }
+}
+
 }  // namespace
 
 ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store) {
@@ -156,25 +177,8 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   std::optional<NodeRef> src, dst;
   if (auto e = ParseEdge(req, *store, &src, &dst)) return ErrorResponse(*e);
   if (!src && !ctx.parsed.root) return ErrorResponse({400, "give source and target, or query", -1});
-  // Buckets are aligned to multiples of step since the epoch, and read from the coarsest tier
-  // whose unit divides the step (each record then lies in one bucket). A step finer than what
-  // the retention still keeps for the first bucket grows to whole hours or days (step_s says so).
   int64_t s = 0, e = 0;
-  storage::Tier tier = storage::Tier::kMinute;
-  for (;;) {
-    s = FloorDiv(ctx.start_minute, step) * step;
-    e = -FloorDiv(-ctx.end_minute, step) * step;
-    tier = step % 1440 == 0 ? storage::Tier::kDay
-           : step % 60 == 0 ? storage::Tier::kHour
-                            : storage::Tier::kMinute;
-    if (tier == storage::Tier::kMinute && s < ctx.horizons.minute) {
-      step = std::lcm(step, int64_t{60});
-    } else if (tier == storage::Tier::kHour && s < ctx.horizons.hour) {
-      step = std::lcm(step, int64_t{1440});
-    } else {
-      break;
-    }
-  }
+  const storage::Tier tier = FitStep(ctx, &step, &s, &e);
   auto points = static_cast<uint64_t>((e - s) / step);
   if (points > kMaxSeriesPoints) return ErrorResponse({400, "too many points: raise step", -1});
   const Expr* root = ctx.parsed.root.get();

@@ -27,6 +27,23 @@ struct LedgerEdge {
   bool two_protocols = false;
 };
 
+// About 4 calls per service (the first of each service's also over gRPC) and a database.
+std::vector<LedgerEdge> MakeEdges(const std::vector<NodeId>& services, NodeId db,
+                                  std::mt19937_64& rng) {
+  auto uni = [&](double lo, double hi) { return std::uniform_real_distribution<>(lo, hi)(rng); };
+  std::vector<LedgerEdge> edges;
+  std::set<std::pair<NodeId, NodeId>> seen;
+  for (size_t i = 0; i < services.size(); ++i) {
+    for (int c = 0; c < 4; ++c) {
+      NodeId server = services[(i + 1 + static_cast<size_t>(c) * 7 + rng() % 5) % services.size()];
+      if (server == services[i] || !seen.emplace(services[i], server).second) continue;
+      edges.push_back({services[i], server, uni(2, 40), uni(-0.005, 0.03), uni(7, 11), c == 0});
+    }
+    if (i % 3 == 0) edges.push_back({services[i], db, uni(5, 30), uni(0, 0.02), uni(6, 8)});
+  }
+  return edges;
+}
+
 }  // namespace
 
 void CapacityLedgerTest::SetUp() {
@@ -53,17 +70,7 @@ void CapacityLedgerTest::SetUp() {
 void CapacityLedgerTest::Fill(const std::vector<TrafficWindow>& windows) {
   std::mt19937_64 rng(2026);
   auto uni = [&](double lo, double hi) { return std::uniform_real_distribution<>(lo, hi)(rng); };
-  std::vector<LedgerEdge> edges;
-  std::set<std::pair<NodeId, NodeId>> seen;
-  for (size_t i = 0; i < services_.size(); ++i) {
-    for (int c = 0; c < 4; ++c) {
-      NodeId server =
-          services_[(i + 1 + static_cast<size_t>(c) * 7 + rng() % 5) % services_.size()];
-      if (server == services_[i] || !seen.emplace(services_[i], server).second) continue;
-      edges.push_back({services_[i], server, uni(2, 40), uni(-0.005, 0.03), uni(7, 11), c == 0});
-    }
-    if (i % 3 == 0) edges.push_back({services_[i], db_, uni(5, 30), uni(0, 0.02), uni(6, 8)});
-  }
+  const std::vector<LedgerEdge> edges = MakeEdges(services_, db_, rng);
   static const char* const kPaths[] = {"/a/orders", "/a/users", "/b/carts"};
   std::normal_distribution<> normal(0, 0.6);
   for (const TrafficWindow& w : windows) {
@@ -93,7 +100,11 @@ void CapacityLedgerTest::Fill(const std::vector<TrafficWindow>& windows) {
       }
     }
   }
-  // Write: most records once; one in ten split in two, the second half in a later flush.
+  WriteLedger(rng);
+}
+
+// Writes recs_: most records once; one in ten split in two, the second half in a later flush.
+void CapacityLedgerTest::WriteLedger(std::mt19937_64& rng) {
   std::vector<storage::MinuteRollup> first, late;
   auto rollup = [&](const LedgerRec& r, uint64_t requests, uint64_t errors) {
     storage::MinuteRollup m;

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +64,7 @@ class CapacityLedgerTest : public ::testing::Test {
   void SetUp() override;
   // Generates the windows' traffic into recs_ and writes it to the store.
   void Fill(const std::vector<TrafficWindow>& windows);
+  void WriteLedger(std::mt19937_64& rng);
 
   ApiResponse Raw(const std::string& path, std::map<std::string, std::string> params);
   Json Get(const std::string& path, std::map<std::string, std::string> params);
