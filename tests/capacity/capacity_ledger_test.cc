@@ -159,6 +159,14 @@ TEST_F(CapacityLedgerTest, EmptyStoreAnswersEmptyLists) {
   EXPECT_EQ(j["tier"].String(), "day");
   EXPECT_EQ(j["services"].Size(), 0u);
   EXPECT_EQ(j["edges"].Size(), 0u);
+  // A client-side filter reads the server-ordered family: one range of the step's tier.
+  Json plan = Get("/api/v1/capacity", {{"start", "now-2d"},
+                                       {"step", "6h"},
+                                       {"query", "client.service.name = svc-3"},
+                                       {"explain", "true"}})["plan"];
+  EXPECT_EQ(plan["family"].String(), "edge");
+  ASSERT_EQ(plan["ranges"].Size(), 1u);
+  EXPECT_EQ(plan["ranges"][0]["tier"].String(), "hour");
 }
 
 }  // namespace
