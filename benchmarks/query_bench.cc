@@ -1,12 +1,14 @@
 // Query benchmarks: server-side time of QueryService::Handle (parse, plan, scan, merge, render
-// JSON) on the data set of tools/query_dataset.h (1,000 services, 10,000 edges, 7 days of
-// per-minute data plus 90 days in the hour/day tiers).
+// JSON) on the data set of tools/query_dataset.h (1,000 services, 10,000 edges, realistic
+// request counts and lognormal latency sketches, 7 days of per-minute data plus 5 years of day
+// rollups in the hour/day tiers). Full maps over 1 h, 7 d, 90 d and 5 y; capacity over 90 d.
 //
 // Run: build-*/benchmarks/query_bench --benchmark_repetitions=5
 //        --benchmark_report_aggregates_only=true
 // The store is generated once into $EW_QUERY_BENCH_DIR (default /tmp/ew-query-bench) and reused
 // while its signature file matches the data-set options (EW_QUERY_BENCH_RECOMPACT=1 rewrites a
-// reused store with the current table options first).
+// reused store with the current table options first; EW_QUERY_BENCH_ARCHIVE_DAYS shortens the
+// archive for a quick run, e.g. 90).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -35,6 +37,8 @@ Env* OpenEnv() {
   static Env* env = [] {
     auto* e = new Env();
     QueryDatasetOptions opts;
+    if (const char* a = std::getenv("EW_QUERY_BENCH_ARCHIVE_DAYS"))
+      opts.archive_days = std::atoi(a);
     const char* dir_env = std::getenv("EW_QUERY_BENCH_DIR");
     std::string dir = dir_env ? dir_env : "/tmp/ew-query-bench";
     std::string sig_file = dir + "/dataset.signature";
@@ -103,6 +107,10 @@ void RunQuery(benchmark::State& state, const std::string& path,
 void BM_Map1h(benchmark::State& s) { RunQuery(s, "/api/v1/map", {{"start", "now-1h"}}); }
 void BM_Map7d(benchmark::State& s) { RunQuery(s, "/api/v1/map", {{"start", "now-7d"}}); }
 void BM_Map90d(benchmark::State& s) { RunQuery(s, "/api/v1/map", {{"start", "now-90d"}}); }
+void BM_Map5y(benchmark::State& s) { RunQuery(s, "/api/v1/map", {{"start", "now-1825d"}}); }
+void BM_Capacity90d(benchmark::State& s) {
+  RunQuery(s, "/api/v1/capacity", {{"start", "now-90d"}, {"step", "1d"}, {"top", "20"}});
+}
 void BM_ServiceNeighbourhood7d(benchmark::State& s) {
   RunQuery(s, "/api/v1/service", {{"namespace", "ns-7"}, {"name", "svc-127"}, {"start", "now-7d"}});
 }
@@ -136,18 +144,22 @@ void ScanOnly(benchmark::State& state, int64_t minutes) {
 void BM_StorageScanOnly1h(benchmark::State& s) { ScanOnly(s, 60); }
 void BM_StorageScanOnly7d(benchmark::State& s) { ScanOnly(s, 7 * 1440); }
 void BM_StorageScanOnly90d(benchmark::State& s) { ScanOnly(s, 90 * 1440); }
+void BM_StorageScanOnly5y(benchmark::State& s) { ScanOnly(s, 1825 * 1440); }
 
 #define EW_QUERY_BENCH(fn) \
   BENCHMARK(fn)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()
 EW_QUERY_BENCH(BM_Map1h);
 EW_QUERY_BENCH(BM_Map7d);
 EW_QUERY_BENCH(BM_Map90d);
+EW_QUERY_BENCH(BM_Map5y);
+EW_QUERY_BENCH(BM_Capacity90d);
 EW_QUERY_BENCH(BM_ServiceNeighbourhood7d);
 EW_QUERY_BENCH(BM_PathRegex1h);
 EW_QUERY_BENCH(BM_NamespaceFilter7d);
 EW_QUERY_BENCH(BM_StorageScanOnly1h);
 EW_QUERY_BENCH(BM_StorageScanOnly7d);
 EW_QUERY_BENCH(BM_StorageScanOnly90d);
+EW_QUERY_BENCH(BM_StorageScanOnly5y);
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 
 #include "base/time.h"
 #include "query/endpoints.h"
+#include "query/minute_peaks.h"
 #include "query/node_ref.h"
 #include "query/render.h"
 
@@ -89,9 +90,40 @@ Result<std::vector<std::pair<storage::NodeId, storage::NodeId>>> EdgePairs(
   return out;
 }
 
+// The busiest minute of each step: per-minute sums of the selected requests. A record whose
+// requests are only partly selected (a filter on `error`) gives its minute's count in the minute
+// tier; in the hour and day tiers its busiest minute is unknown, and so is the step's.
+class StepPeaks {
+ public:
+  StepPeaks(int64_t s, int64_t step, size_t points)
+      : s_(s), step_(step), windows_(points), unknown_(points) {}
+  void Add(size_t b, int64_t minute, storage::Tier tier, const storage::RollupValue& v,
+           uint64_t selected) {
+    MinuteWindow& w = windows_[b];
+    if (w.length() == 0) w.Reset(s_ + static_cast<int64_t>(b) * step_, step_);
+    if (tier == storage::Tier::kMinute) {
+      w.AddAt(minute, selected);
+    } else if (selected == v.requests) {
+      w.AddCounts(minute, v.minute_counts);
+    } else {
+      unknown_[b] = true;
+    }
+  }
+  // Requests per second of the step's busiest minute; unset when unknown.
+  std::optional<double> Rate(size_t b) const {
+    if (unknown_[b]) return std::nullopt;
+    return windows_[b].Peak().RatePerSecond();
+  }
+
+ private:
+  int64_t s_, step_;
+  std::vector<MinuteWindow> windows_;  // sized on a step's first record
+  std::vector<bool> unknown_;
+};
+
 // "start", "end", "step_s" and "points" of a series whose buckets start at minute s.
 void WritePoints(JsonWriter& w, int64_t s, int64_t e, int64_t step,
-                 const std::vector<EdgeStats>& buckets) {
+                 const std::vector<EdgeStats>& buckets, const StepPeaks& peaks) {
   w.Key("start").String(MinuteToRfc3339(s));
   w.Key("end").String(MinuteToRfc3339(e));
   w.Key("step_s").Int(step * 60);
@@ -101,11 +133,38 @@ void WritePoints(JsonWriter& w, int64_t s, int64_t e, int64_t step,
     w.Key("time").String(MinuteToRfc3339(s + static_cast<int64_t>(i) * step));
     w.Key("requests").Uint(buckets[i].requests);
     w.Key("errors").Uint(buckets[i].errors);
+    w.Key("peak_rate_per_s");
+    if (auto rate = peaks.Rate(i)) {
+      w.Double(*rate);
+    } else {
+      w.Null();
+    }
     w.Key("latency_ms");
     WriteLatency(w, buckets[i].Latency());
     w.EndObject();
   }
   w.EndArray();
+}
+
+// Buckets are aligned to multiples of step since the epoch, and read from the coarsest tier
+// whose unit divides the step (each record then lies in one bucket). A step finer than what
+// the retention still keeps for the first bucket grows to whole hours or days (step_s says so).
+// Sets the aligned range [*s, *e) and returns the tier.
+storage::Tier FitStep(const QueryContext& ctx, int64_t* step, int64_t* s, int64_t* e) {
+  for (;;) {
+    *s = FloorDiv(ctx.start_minute, *step) * *step;
+    *e = -FloorDiv(-ctx.end_minute, *step) * *step;
+    const storage::Tier tier = *step % 1440 == 0 ? storage::Tier::kDay
+                               : *step % 60 == 0 ? storage::Tier::kHour
+                                                 : storage::Tier::kMinute;
+    if (tier == storage::Tier::kMinute && *s < ctx.horizons.minute) {
+      *step = std::lcm(*step, int64_t{60});
+    } else if (tier == storage::Tier::kHour && *s < ctx.horizons.hour) {
+      *step = std::lcm(*step, int64_t{1440});
+    } else {
+      return tier;
+    }
+  }
 }
 
 }  // namespace
@@ -118,25 +177,8 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   std::optional<NodeRef> src, dst;
   if (auto e = ParseEdge(req, *store, &src, &dst)) return ErrorResponse(*e);
   if (!src && !ctx.parsed.root) return ErrorResponse({400, "give source and target, or query", -1});
-  // Buckets are aligned to multiples of step since the epoch, and read from the coarsest tier
-  // whose unit divides the step (each record then lies in one bucket). A step finer than what
-  // the retention still keeps for the first bucket grows to whole hours or days (step_s says so).
   int64_t s = 0, e = 0;
-  storage::Tier tier = storage::Tier::kMinute;
-  for (;;) {
-    s = FloorDiv(ctx.start_minute, step) * step;
-    e = -FloorDiv(-ctx.end_minute, step) * step;
-    tier = step % 1440 == 0 ? storage::Tier::kDay
-           : step % 60 == 0 ? storage::Tier::kHour
-                            : storage::Tier::kMinute;
-    if (tier == storage::Tier::kMinute && s < ctx.horizons.minute) {
-      step = std::lcm(step, int64_t{60});
-    } else if (tier == storage::Tier::kHour && s < ctx.horizons.hour) {
-      step = std::lcm(step, int64_t{1440});
-    } else {
-      break;
-    }
-  }
+  const storage::Tier tier = FitStep(ctx, &step, &s, &e);
   auto points = static_cast<uint64_t>((e - s) / step);
   if (points > kMaxSeriesPoints) return ErrorResponse({400, "too many points: raise step", -1});
   const Expr* root = ctx.parsed.root.get();
@@ -149,7 +191,9 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
   }
   int64_t unit = storage::TierUnitMinutes(tier);
   plan.ranges = {TierRange{tier, s / unit, e / unit}};
+  plan.need_minute_counts = tier != storage::Tier::kMinute;
   std::vector<EdgeStats> buckets(points);
+  StepPeaks peaks(s, step, points);
   Status st = RunPlan(
       plan, *store, ctx.pred.get(),
       [&](int64_t minute, storage::Tier, const storage::EdgeDims& d, const storage::RollupValue& v,
@@ -161,13 +205,14 @@ ApiResponse HandleSeries(const ApiRequest& req, const storage::EdgeStore* store)
         int64_t b = (minute - s) / step;
         if (b >= 0 && b < static_cast<int64_t>(points)) {
           (void)buckets[b].Add(v, d.protocol, r, er);  // decoded: cannot fail
+          peaks.Add(static_cast<size_t>(b), minute, tier, v, r);
         }
       },
       ctx.limits);
   if (!st.ok()) return StorageError(st);
   JsonWriter w;
   w.BeginObject();
-  WritePoints(w, s, e, step, buckets);
+  WritePoints(w, s, e, step, buckets, peaks);
   if (ctx.explain) {
     w.Key("plan");
     WritePlan(w, plan);

@@ -157,6 +157,7 @@ std::vector<storage::ScanSpec> Plan::Specs() const {
     s.tier = r.tier;
     s.start = r.start;
     s.end = r.end;
+    s.need_minute_counts = need_minute_counts;
     if (prefixes.empty()) {
       out.push_back(s);
       continue;

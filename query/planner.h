@@ -68,7 +68,8 @@ struct Plan {
   std::vector<KeyPrefix> prefixes;
   // A key predicate names nothing the dictionary knows: the answer is empty without a scan.
   bool nothing = false;
-  std::string why;  // one line on the choice of family and prefixes (for explain)
+  std::string why;                  // one line on the choice of family and prefixes (for explain)
+  bool need_minute_counts = false;  // ScanSpec::need_minute_counts of every scan (busiest minutes)
 
   std::vector<storage::ScanSpec> Specs() const;
 };

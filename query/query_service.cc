@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "query/capacity.h"
 #include "query/endpoints.h"
 #include "query/node_ref.h"
 #include "query/query_limits.h"
@@ -250,6 +251,7 @@ const std::vector<std::string_view> kEndpointParams[] = {
     {"start", "end", "source", "target", "errors", "limit"},
     {"query", "start", "end", "explain", "source", "target", "by", "top"},
     {},
+    {"query", "start", "end", "explain", "step", "top"},
 };
 
 // A parameter the endpoint does not know is an error naming it: a misspelt one (`querry=`) would
@@ -331,7 +333,7 @@ class QueryServiceImpl final : public QueryService {
  private:
   void RegisterMetrics(MetricsRegistry* metrics) {
     for (const char* ep :
-         {"map", "service", "series", "traces", "breakdown", "servicegraph", "other"}) {
+         {"map", "service", "series", "traces", "breakdown", "servicegraph", "capacity", "other"}) {
       requests_.push_back(metrics->GetCounter(
           "ew_query_requests_total", "Query API requests by endpoint", {{"endpoint", ep}}));
     }
@@ -371,7 +373,8 @@ class QueryServiceImpl final : public QueryService {
   ApiResponse Dispatch(const ApiRequest& req) {
     static const char* const kPaths[] = {
         "/api/v1/map",         "/api/v1/service",        "/api/v1/edge/series",
-        "/api/v1/edge/traces", "/api/v1/edge/breakdown", "/metrics/servicegraph"};
+        "/api/v1/edge/traces", "/api/v1/edge/breakdown", "/metrics/servicegraph",
+        "/api/v1/capacity"};
     constexpr size_t kKnown = std::size(kPaths);
     size_t which = kKnown;
     for (size_t i = 0; i < kKnown; ++i) {
@@ -394,6 +397,8 @@ class QueryServiceImpl final : public QueryService {
         return HandleBreakdown(req, store_);
       case 5:
         return ServiceGraphMetrics(req.accept_gzip);
+      case 6:
+        return HandleCapacity(req, store_);
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }

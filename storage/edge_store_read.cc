@@ -48,6 +48,9 @@ class ClientSketchJoin {
     e.value.errors = counts.errors;
     e.value.request_bytes = counts.request_bytes;
     e.value.response_bytes = counts.response_bytes;
+    e.value.peak_requests = counts.peak_requests;
+    e.value.peak_minute = counts.peak_minute;
+    e.value.minute_counts = counts.minute_counts;
     return size_ < kBatch || Flush(status);
   }
 
@@ -117,6 +120,14 @@ class ClientSketchJoin {
   std::vector<rocksdb::Status> statuses_;
   RollupValue scratch_;
 };
+
+// The busiest minute of a minute-tier record is its own minute.
+void SetMinutePeak(int64_t minute, bool need_minute_counts, RollupValue* v) {
+  v->peak_requests = v->requests;
+  v->peak_minute = minute;
+  v->minute_counts.clear();
+  if (need_minute_counts && v->requests > 0) v->minute_counts.emplace_back(0, v->requests);
+}
 
 }  // namespace
 
@@ -198,6 +209,7 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
     rocksdb::Slice v = it->value();
     EW_RETURN_IF_ERROR(DecodeRollup({v.data(), v.size()}, &value, join ? SketchDecode::kSkip : mode)
                            .WithContext(kCfNames[TierCf(family, spec.tier)]));
+    if (spec.tier == Tier::kMinute) SetMinutePeak(time, spec.need_minute_counts, &value);
     const bool go_on = join ? join->Add(time, keys::DimsOf(family, k), value, &status)
                             : visit(time, keys::DimsOf(family, k), value);
     if (!go_on) return status;

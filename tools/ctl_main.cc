@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tools/ctl_admin.h"
+#include "tools/ctl_capacity.h"
 #include "tools/ctl_render.h"
 #include "tools/flags.h"
 #include "tools/http_client.h"
@@ -28,6 +29,7 @@ queries (against a running server):
   service  one node: incoming and outgoing edges, connected nodes, missing-edge diagnostics
   series   the trend of one edge (or of a query) in steps
   traces   exemplar trace ids of one edge
+  capacity per service and edge: the busiest minute per step and its growth
   stats    server metrics (GET /metrics); with --data-dir, also the store's column families
 administration (of a running server with --server, or of a stopped server's --data-dir):
   compact  --server URL | --data-dir DIR
@@ -91,6 +93,16 @@ constexpr const char* kTracesUsage =
   --limit N            at most N, newest first (1 to 1000, default 100)
   --start T --end T
 )";
+constexpr const char* kCapacityUsage =
+    R"(usage: edgewise-ctl capacity [options]                    GET /api/v1/capacity
+  per service (incoming traffic) and per edge: each step's busiest minute (peak rate), and its
+  growth over the range (% per day, change first -> last step), fastest growth first
+  --query Q            filter (docs/query.md; not on error)
+  --start T --end T    range, e.g. --start now-90d
+  --step D             whole minutes (default 1d); the tier it reads must still hold the range
+  --top N              the N fastest-growing services and edges
+  --explain            print the query plan too (with --json)
+)";
 constexpr const char* kStatsUsage = R"(usage: edgewise-ctl stats [--data-dir DIR] [options]
   server metrics (GET /metrics, summarised; --json: the Prometheus text) and the running store's
   column families (GET /api/v1/admin/stats); with --data-dir and no --server, the column
@@ -143,6 +155,11 @@ const std::vector<Command>& Commands() {
        {"start", "end", "source", "target", "errors", "limit"},
        {},
        std::string(kTracesUsage) + kQueryOptions},
+      {"capacity",
+       "/api/v1/capacity",
+       {"query", "start", "end", "step", "top"},
+       {"explain"},
+       std::string(kCapacityUsage) + kQueryOptions},
       {"stats", "", {"data-dir"}, {}, std::string(kStatsUsage) + kQueryOptions},
       {"compact", "", {"data-dir", "server", "token"}, {}, kCompactUsage},
       {"backup", "", {"data-dir", "to", "server", "token"}, {}, kBackupUsage},
@@ -185,6 +202,7 @@ Renderer RendererOf(const std::string& cmd) {
   if (cmd == "service") return ew::tools::RenderService;
   if (cmd == "series") return ew::tools::RenderSeries;
   if (cmd == "traces") return ew::tools::RenderTraces;
+  if (cmd == "capacity") return ew::tools::RenderCapacity;
   return [](std::string_view text) -> ew::Result<std::string> {
     return ew::tools::SummariseMetrics(text);
   };

@@ -26,7 +26,7 @@ constexpr const char* kUsage = R"(usage:
                                            edges straight into a (stopped) server's store, and
                                            the same as Tempo service-graph series for
                                            VictoriaMetrics' /api/v1/import (benchmarks)
-  edgewise-loadgen query-dataset --data-dir DIR [--services 1000] [--days 7] [--archive-days 90]
+  edgewise-loadgen query-dataset --data-dir DIR [--services 1000] [--days 7] [--archive-days 1826]
                                            [--end-minute M]
                                            write the query benchmark's data set (10 calls per
                                            service; hot and cold edges; 3 paths each) straight

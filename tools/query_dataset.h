@@ -9,14 +9,25 @@
 //     9,500 each have one in 1 of `cold_period_dense` (30) minutes  -> ~816 edges per minute;
 //   - the rest of the 7 days: hot edges every `hot_period` (10) minutes, cold edges every
 //     `cold_period` (360) minutes, at a per-edge phase;
-//   - days 8..`archive_days` (90): one rollup per edge per day (fills the hour and day tiers for
-//     long ranges).
-// Every rollup carries server and client latency sketches and one exemplar.
+//   - days 8..`archive_days` (1,826: 5 years): one rollup per edge per day, holding the edge's
+//     whole day (fills the hour and day tiers for long ranges).
+// Realistic figures, as benchmarks/storage_bench.cc: each edge has a request rate drawn
+// lognormal (median `median_rpm` 30 per minute, sigma 1.5, at most 20,000) and a server latency
+// lognormal (median 2-200 ms, sigma 0.4-1.0; the client side adds 1.05x and 0.3-2 ms). A minute
+// rollup holds rate x (0.7..1.3) requests; a day rollup rate x 1,440 x (0.9..1.1). Sketches hold
+// latencies drawn from the edge's distribution: one per request up to `sampled_requests`
+// (2,000), beyond that `sampled_requests` draws whose bucket counts are scaled to the requests
+// (the buckets a real sketch of that many requests fills, within a few at the tails). Day
+// rollups reuse one of 4 such sketches per edge, so 5 years stay cheap to generate.
+// Every rollup carries one exemplar.
 //
 // Thread-safety: GenerateQueryDataset writes to the store from the calling thread only.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -36,21 +47,24 @@ struct QueryDatasetOptions {
   int history_days = 7;
   int hot_period = 10;
   int cold_period = 360;
-  int archive_days = 90;
+  int archive_days = 1826;
   int paths_per_edge = 3;
+  double median_rpm = 30;
+  uint64_t sampled_requests = 2000;
   uint64_t seed = 1;
 
   // What the generated store depends on: the options and the storage layout version ("s2":
-  // edge_1m without the client sketch of paired requests), so a cached store is regenerated
-  // when either changes.
+  // edge_1m without the client sketch of paired requests; "r1": realistic sketches), so a cached
+  // store is regenerated when either changes.
   std::string Signature() const {
-    return std::string("s2/") + std::to_string(services) + "/" + std::to_string(namespaces) + "/" +
-           std::to_string(calls_per_service) + "/" + std::to_string(hot_edges) + "/" +
-           std::to_string(now_minute) + "/" + std::to_string(dense_minutes) + "/" +
-           std::to_string(cold_period_dense) + "/" + std::to_string(history_days) + "/" +
-           std::to_string(hot_period) + "/" + std::to_string(cold_period) + "/" +
-           std::to_string(archive_days) + "/" + std::to_string(paths_per_edge) + "/" +
-           std::to_string(seed);
+    return std::string("s2r1/") + std::to_string(static_cast<int64_t>(median_rpm * 1000)) + "/" +
+           std::to_string(sampled_requests) + "/" + std::to_string(services) + "/" +
+           std::to_string(namespaces) + "/" + std::to_string(calls_per_service) + "/" +
+           std::to_string(hot_edges) + "/" + std::to_string(now_minute) + "/" +
+           std::to_string(dense_minutes) + "/" + std::to_string(cold_period_dense) + "/" +
+           std::to_string(history_days) + "/" + std::to_string(hot_period) + "/" +
+           std::to_string(cold_period) + "/" + std::to_string(archive_days) + "/" +
+           std::to_string(paths_per_edge) + "/" + std::to_string(seed);
   }
 };
 
@@ -75,7 +89,48 @@ struct BenchEdge {
   storage::StringId paths[8] = {};
   bool hot = false;
   uint64_t phase = 0;
+  double rpm = 1;  // requests per minute
+  double mu = 0;   // log of the median server latency (µs)
+  double sigma = 0.5;
+  double net_us = 500;  // client side = server x 1.05 + net_us
 };
+
+// Adds `counts` scaled from `draws` to `requests` observations into out (largest remainders by
+// cumulative rounding: the scaled counts sum to `requests` exactly).
+inline void AddScaled(const storage::LatencySketch& counts, uint64_t draws, uint64_t requests,
+                      storage::LatencySketch* out) {
+  uint64_t seen = 0, given = 0;
+  for (const auto& [index, count] : counts.Buckets()) {
+    seen += count;
+    const uint64_t upto = seen * requests / draws;  // < 2^63: draws and requests are small
+    if (upto > given) out->AddToBucket(index, upto - given);
+    given = upto;
+  }
+}
+
+// Adds `requests` latencies of edge e to v's sketches: one draw per request up to `sampled`,
+// beyond that `sampled` draws scaled to the requests.
+inline void FillSketches(const BenchEdge& e, uint64_t requests, uint64_t sampled,
+                         std::mt19937_64& rng, storage::RollupValue* v) {
+  std::normal_distribution<double> z(0, 1);
+  const uint64_t draws = std::min(requests, sampled);
+  thread_local storage::LatencySketch server, client;
+  const bool direct = draws == requests;
+  if (!direct) {
+    server.Clear();
+    client.Clear();
+  }
+  storage::LatencySketch* s = direct ? &v->server_latency : &server;
+  storage::LatencySketch* c = direct ? &v->client_latency : &client;
+  for (uint64_t i = 0; i < draws; ++i) {
+    const double us = std::exp(e.mu + e.sigma * z(rng));
+    s->Add(us);
+    c->Add(us * 1.05 + e.net_us);
+  }
+  if (direct) return;
+  AddScaled(server, draws, requests, &v->server_latency);
+  AddScaled(client, draws, requests, &v->client_latency);
+}
 
 inline std::string ServiceName(int i) { return "svc-" + std::to_string(i); }
 inline std::string NamespaceName(int i) { return "ns-" + std::to_string(i); }
@@ -107,6 +162,9 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
   EW_ASSIGN_OR_RETURN(auto post, store->InternString(storage::StringKind::kMethod, "POST"));
   std::vector<detail::BenchEdge> edges;
   uint64_t rng = o.seed;
+  std::mt19937_64 gen(o.seed);
+  std::uniform_real_distribution<double> uni(0, 1);
+  std::lognormal_distribution<double> rate(std::log(o.median_rpm), 1.5);
   for (int i = 0; i < o.services; ++i) {
     for (int c = 0; c < o.calls_per_service; ++c) {
       detail::BenchEdge e;
@@ -121,6 +179,10 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
       e.hot =
           static_cast<int>(edges.size()) % (o.services * o.calls_per_service / o.hot_edges) == 0;
       e.phase = Mix(r ^ 0x5555);
+      e.rpm = std::min(rate(gen), 20000.0);
+      e.mu = std::log(2'000.0 * std::pow(100.0, uni(gen)));  // median 2..200 ms, in µs
+      e.sigma = 0.4 + 0.6 * uni(gen);
+      e.net_us = 300 + 1700 * uni(gen);
       edges.push_back(e);
     }
   }
@@ -135,7 +197,9 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
     batch.rollups.clear();
     return s;
   };
-  auto emit = [&](const detail::BenchEdge& e, int64_t minute, uint64_t requests) -> Status {
+  // One rollup of edge e at minute with `requests`; its sketches drawn, or copied from `day`.
+  auto emit = [&](const detail::BenchEdge& e, int64_t minute, uint64_t requests,
+                  const storage::RollupValue* day) -> Status {
     uint64_t h = Mix(e.phase ^ static_cast<uint64_t>(minute));
     storage::MinuteRollup m;
     m.minute = minute;
@@ -145,30 +209,42 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
     m.dims.path = e.paths[h % static_cast<uint64_t>(o.paths_per_edge)];
     m.dims.method = h & 16 ? post : get;
     m.dims.status = h % 100 == 0 ? 500 : 200;
-    m.value.requests = requests;
-    m.value.errors = m.dims.status >= 500 ? requests : 0;
-    double us = 1000.0 + static_cast<double>(h % 50000);
-    m.value.server_latency.Add(us, requests);
-    m.value.client_latency.Add(us * 1.1, requests);
+    m.value.requests = day ? day->requests : requests;
+    m.value.errors = m.dims.status >= 500 ? m.value.requests : 0;
+    if (day) {
+      m.value.server_latency = day->server_latency;
+      m.value.client_latency = day->client_latency;
+    } else {
+      detail::FillSketches(e, requests, o.sampled_requests, gen, &m.value);
+    }
     storage::Exemplar x;
     for (int b = 0; b < 16; ++b) x.trace_id[b] = static_cast<uint8_t>(Mix(h + b));
     x.start_ms = minute * 60'000 + static_cast<int64_t>(h % 60'000);
-    x.duration_us = static_cast<uint32_t>(us);
+    x.duration_us = static_cast<uint32_t>(std::exp(e.mu));
     x.status = m.dims.status;
     x.error = m.value.errors > 0;
     m.value.AddExemplar(x);
+    info.requests += m.value.requests;
     batch.rollups.push_back(std::move(m));
     ++info.rollups;
-    info.requests += requests;
     if (batch.rollups.size() >= 20000) return flush();
     return Status::Ok();
   };
   const int64_t dense_start = o.now_minute - o.dense_minutes;
   const int64_t history_start = o.now_minute - static_cast<int64_t>(o.history_days) * 1440;
   const int64_t archive_start = o.now_minute - static_cast<int64_t>(o.archive_days) * 1440;
-  for (int64_t day = archive_start; day < history_start; day += 1440) {  // archive days
-    for (const auto& e : edges) {
-      EW_RETURN_IF_ERROR(emit(e, day + static_cast<int64_t>(e.phase % 1440), 100));
+  // Archive days, edge by edge: 4 day sketches per edge, one per day in turn.
+  std::vector<storage::RollupValue> days(4);
+  for (const auto& e : edges) {
+    for (auto& d : days) {
+      d = storage::RollupValue();
+      d.requests =
+          std::max<uint64_t>(1, static_cast<uint64_t>(e.rpm * 1440 * (0.9 + 0.2 * uni(gen))));
+      detail::FillSketches(e, d.requests, 2 * o.sampled_requests, gen, &d);
+    }
+    int k = 0;
+    for (int64_t day = archive_start; day < history_start; day += 1440) {
+      EW_RETURN_IF_ERROR(emit(e, day + static_cast<int64_t>(e.phase % 1440), 0, &days[k++ % 4]));
     }
   }
   for (int64_t minute = history_start; minute < o.now_minute; ++minute) {
@@ -177,7 +253,8 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
       uint64_t period =
           e.hot ? (dense ? 1 : o.hot_period) : (dense ? o.cold_period_dense : o.cold_period);
       if ((static_cast<uint64_t>(minute) + e.phase) % period != 0) continue;
-      EW_RETURN_IF_ERROR(emit(e, minute, e.hot ? 50 : 5));
+      const double n = e.rpm * (0.7 + 0.6 * uni(gen));
+      EW_RETURN_IF_ERROR(emit(e, minute, std::max<uint64_t>(1, static_cast<uint64_t>(n)), nullptr));
     }
   }
   EW_RETURN_IF_ERROR(flush());
