@@ -132,8 +132,8 @@ Status RunCapacityScan(const Plan& plan, const storage::EdgeStore& store, QueryC
 
 struct Ranked {
   const CapacityGroup* group = nullptr;
-  Growth growth;
-  double latest = 0;  // the last step's peak, requests per second
+  Growth growth;                 // unset throughout when a step's peak is unknown
+  std::optional<double> latest;  // the last step's peak, requests per second
 };
 
 // Fastest-growing first: growth in % per day (undefined last), then the slope, then the latest
@@ -141,7 +141,7 @@ struct Ranked {
 bool RanksBefore(const Ranked& a, const Ranked& b) {
   auto key = [](const Ranked& r) {
     return std::make_tuple(r.growth.pct_per_day.has_value(), r.growth.pct_per_day.value_or(0),
-                           r.growth.slope_per_day.value_or(0), r.latest);
+                           r.growth.slope_per_day.value_or(0), r.latest.value_or(-1));
   };
   if (key(a) != key(b)) return key(a) > key(b);
   return std::tie(a.group->server, a.group->client) < std::tie(b.group->server, b.group->client);
@@ -154,8 +154,14 @@ std::vector<Ranked> Rank(const std::vector<CapacityGroup>& groups, bool services
   for (const CapacityGroup& g : groups) {
     if ((g.client == 0) != services) continue;
     peaks.clear();
-    for (const CapacityCell& c : g.cells) peaks.push_back(c.peak.RatePerSecond());
-    out.push_back({&g, GrowthOf(peaks, step), peaks.empty() ? 0 : peaks.back()});
+    bool known = true;
+    for (const CapacityCell& c : g.cells) {
+      peaks.push_back(c.peak.RatePerSecond());
+      known = known && c.peak_known;
+    }
+    Ranked r{&g, known ? GrowthOf(peaks, step) : Growth{}, std::nullopt};
+    if (!g.cells.empty() && g.cells.back().peak_known) r.latest = peaks.back();
+    out.push_back(r);
   }
   std::sort(out.begin(), out.end(), RanksBefore);
   if (top > 0 && out.size() > top) out.resize(top);
@@ -175,7 +181,8 @@ std::string NodeName(const storage::NodeInfo& n) {
 }
 
 void WriteGroupFigures(JsonWriter& w, const Ranked& r, const CapacityParams& p) {
-  w.Key("latest_peak_rate_per_s").Double(r.latest);
+  w.Key("latest_peak_rate_per_s");
+  OptionalDouble(w, r.latest);
   w.Key("growth").BeginObject();
   w.Key("slope_per_day");
   OptionalDouble(w, r.growth.slope_per_day);
@@ -193,9 +200,10 @@ void WriteGroupFigures(JsonWriter& w, const Ranked& r, const CapacityParams& p) 
     w.Key("errors").Uint(c.errors);
     w.Key("error_rate")
         .Double(c.requests ? static_cast<double>(c.errors) / static_cast<double>(c.requests) : 0);
-    w.Key("peak_rate_per_s").Double(c.peak.RatePerSecond());
+    w.Key("peak_rate_per_s");
+    OptionalDouble(w, c.peak_known ? std::optional<double>(c.peak.RatePerSecond()) : std::nullopt);
     w.Key("peak_minute");
-    if (c.peak.requests > 0) {
+    if (c.peak_known && c.peak.requests > 0) {
       w.String(MinuteToRfc3339(c.peak.minute));
     } else {
       w.Null();

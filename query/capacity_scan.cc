@@ -70,8 +70,16 @@ Status CapacityScan::Add(int64_t unit_start, const storage::EdgeDims& d,
     if (!o->in_block) {
       o->window.Reset(block_ * block_len_, block_len_);
       o->in_block = true;
+      o->records = o->uncounted = 0;
     }
-    o->window.AddCounts(unit_start, v.minute_counts);
+    ++o->records;
+    if (v.minute_counts.empty()) {
+      ++o->uncounted;
+      o->uncounted_peak = {v.peak_requests, v.peak_minute};
+      o->uncounted_step = step;
+    } else {
+      o->window.AddCounts(unit_start, v.minute_counts);
+    }
     EW_RETURN_IF_ERROR(StatsFor(*o, step).Add(v, d.protocol, requests, errors));
   }
   return Status::Ok();
@@ -85,6 +93,14 @@ void CapacityScan::FinishBlock(bool all, int64_t next_start) {
       o.window.ForEach([&](int64_t minute, uint64_t sum) {
         cells[static_cast<size_t>((minute - start_) / step_)].peak.Take(sum, minute);
       });
+      if (o.uncounted > 0) {  // blocks of hour and day records are their units
+        CapacityCell& c = cells[o.uncounted_step];
+        if (o.records == 1 && o.uncounted_peak.requests > 0) {
+          c.peak.Take(o.uncounted_peak.requests, o.uncounted_peak.minute);
+        } else {
+          c.peak_known = false;
+        }
+      }
       o.in_block = false;
     }
     size_t kept = 0;

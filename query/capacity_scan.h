@@ -29,6 +29,10 @@ struct CapacityCell {
   uint64_t requests = 0;
   uint64_t errors = 0;
   MinutePeak peak;
+  // False when a record of the step came without minute counts (a day record whose counts the
+  // store collapsed into its own peak, a detail-family hour or day record) and was not the only
+  // record of its group in its time unit: the busiest minute of a sum is then unknown.
+  bool peak_known = true;
   double p99_us = 0;  // server side where one exists, else client side (as the map)
 };
 
@@ -63,6 +67,12 @@ class CapacityScan {
     size_t group = 0;
     MinuteWindow window;  // the current block's per-minute sums
     bool in_block = false;
+    // The current block's records of this group, and of them those without minute counts (with
+    // the busiest minute of the last such record, exact when it is the block's only record).
+    uint32_t records = 0;
+    uint32_t uncounted = 0;
+    MinutePeak uncounted_peak;
+    size_t uncounted_step = 0;
     std::vector<OpenStats> stats;  // the group's steps not yet finished (few)
   };
 

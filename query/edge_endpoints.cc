@@ -92,33 +92,50 @@ Result<std::vector<std::pair<storage::NodeId, storage::NodeId>>> EdgePairs(
 
 // The busiest minute of each step: per-minute sums of the selected requests. A record whose
 // requests are only partly selected (a filter on `error`) gives its minute's count in the minute
-// tier; in the hour and day tiers its busiest minute is unknown, and so is the step's.
+// tier; in the hour and day tiers its busiest minute is unknown, and so is the step's. So is a
+// step with an hour or day record without minute counts (a day record whose counts the store
+// collapsed, a detail-family record), unless that record is the step's only one.
 class StepPeaks {
  public:
   StepPeaks(int64_t s, int64_t step, size_t points)
-      : s_(s), step_(step), windows_(points), unknown_(points) {}
+      : s_(s), step_(step), windows_(points), steps_(points) {}
   void Add(size_t b, int64_t minute, storage::Tier tier, const storage::RollupValue& v,
            uint64_t selected) {
     MinuteWindow& w = windows_[b];
+    Step& st = steps_[b];
     if (w.length() == 0) w.Reset(s_ + static_cast<int64_t>(b) * step_, step_);
+    ++st.records;
     if (tier == storage::Tier::kMinute) {
       w.AddAt(minute, selected);
-    } else if (selected == v.requests) {
-      w.AddCounts(minute, v.minute_counts);
+    } else if (selected != v.requests) {
+      st.unknown = true;
+    } else if (v.minute_counts.empty()) {
+      ++st.uncounted;
+      st.uncounted_peak = v.peak_requests;
     } else {
-      unknown_[b] = true;
+      w.AddCounts(minute, v.minute_counts);
     }
   }
   // Requests per second of the step's busiest minute; unset when unknown.
   std::optional<double> Rate(size_t b) const {
-    if (unknown_[b]) return std::nullopt;
+    const Step& st = steps_[b];
+    if (st.unknown || (st.uncounted > 0 && (st.records > 1 || st.uncounted_peak == 0))) {
+      return std::nullopt;
+    }
+    if (st.uncounted > 0) return static_cast<double>(st.uncounted_peak) / 60.0;
     return windows_[b].Peak().RatePerSecond();
   }
 
  private:
+  struct Step {
+    uint32_t records = 0;
+    uint32_t uncounted = 0;  // hour or day records without minute counts
+    uint64_t uncounted_peak = 0;
+    bool unknown = false;
+  };
   int64_t s_, step_;
   std::vector<MinuteWindow> windows_;  // sized on a step's first record
-  std::vector<bool> unknown_;
+  std::vector<Step> steps_;
 };
 
 // "start", "end", "step_s" and "points" of a series whose buckets start at minute s.

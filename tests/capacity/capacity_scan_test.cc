@@ -124,6 +124,36 @@ TEST(CapacityScanTest, DayRecordsInStepsOfDaysMatchTheModel) {
   }
 }
 
+// A record without minute counts (a compacted old day record: only its own busiest minute) is
+// exact alone in its group and unit; summed with another record its peak is unknown.
+TEST(CapacityScanTest, RecordsWithoutMinuteCountsGiveTheirPeakOnlyAlone) {
+  storage::RollupValue v;
+  v.requests = 500;
+  v.peak_requests = 40;
+  v.peak_minute = 1440 + 77;
+  storage::EdgeDims d;
+  d.server = 9;
+  d.client = 1;
+  CapacityScan scan(0, 1440, 3, 1440, 1000);
+  ASSERT_TRUE(scan.Add(1440, d, v, 500, 0).ok());
+  d.client = 2;
+  ASSERT_TRUE(scan.Add(1440, d, v, 500, 0).ok());
+  scan.Finish();
+  ASSERT_EQ(scan.groups().size(), 3u);  // the service and two edges
+  for (const CapacityGroup& g : scan.groups()) {
+    const CapacityCell& c = g.cells[1];
+    EXPECT_EQ(c.requests, g.client == 0 ? 1000u : 500u);
+    if (g.client == 0) {
+      EXPECT_FALSE(c.peak_known);  // two callers: the busiest minute of the sum is unknown
+    } else {
+      EXPECT_TRUE(c.peak_known);
+      EXPECT_EQ(c.peak.requests, 40u);
+      EXPECT_EQ(c.peak.minute, 1440 + 77);
+    }
+    EXPECT_TRUE(g.cells[0].peak_known);
+  }
+}
+
 TEST(CapacityScanTest, RecordsOutOfKeyOrderAreAnErrorNotAWrongFigure) {
   storage::RollupValue v;
   v.requests = 3;
