@@ -11,9 +11,11 @@
 #include <memory>
 #include <string>
 
+#include "base/memory_guard.h"
 #include "base/metrics.h"
 #include "base/status.h"
 #include "ingest/decoders/decoder.h"
+#include "ingest/pipeline/tenant_limiter.h"
 #include "storage/edge_store.h"
 
 namespace ew::ingest {
@@ -36,6 +38,11 @@ struct IngestOptions {
   int64_t fsync_interval_ms = 1'000;
   uint64_t max_decompressed_bytes = 64ULL << 20;
   uint32_t max_paths_per_edge = 200;
+  // Per-tenant spans and bytes per second (429 with Retry-After above them; 0: no limit).
+  TenantRateLimits tenant_rates;
+  // The global memory budget (must outlive the service; nullptr: none): while the process is
+  // over it, requests are answered 503 with Retry-After instead of growing ingest's state.
+  const MemoryGuard* memory_guard = nullptr;
 };
 
 struct ExportRequest {

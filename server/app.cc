@@ -10,6 +10,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "base/memory_guard.h"
 #include "base/metrics.h"
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
@@ -31,7 +32,8 @@ constexpr auto kDrainTimeout = std::chrono::seconds(30);
 // answers are posted to the (stopped but not yet destroyed) I/O contexts.
 struct Running {
   MetricsRegistry metrics;
-  storage::EdgeTotals totals;  // /metrics/servicegraph: what the store applied since start
+  storage::EdgeTotals totals;           // /metrics/servicegraph: what the store applied since start
+  std::unique_ptr<MemoryGuard> memory;  // --memory-budget (outlives ingest)
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<storage::EdgeStore> store;
   std::unique_ptr<ingest::IngestService> ingest;
@@ -57,6 +59,8 @@ ingest::IngestOptions IngestOptionsOf(const Config& c) {
   o.fsync_interval_ms = c.fsync_interval_ms;
   o.max_decompressed_bytes = c.max_decompressed_bytes;
   o.max_paths_per_edge = c.max_paths_per_edge;
+  o.tenant_rates.spans_per_s = static_cast<double>(c.tenant_spans_per_second);
+  o.tenant_rates.bytes_per_s = static_cast<double>(c.tenant_bytes_per_second);
   return o;
 }
 
@@ -78,7 +82,13 @@ Status OpenServices(const Config& config, Running* r) {
   auto store = storage::EdgeStore::Open(options);
   if (!store.ok()) return store.status().WithContext("opening " + options.dir);
   r->store = std::move(store).value();
-  auto ingest = ingest::IngestService::Create(r->store.get(), IngestOptionsOf(config), &r->metrics);
+  r->memory = std::make_unique<MemoryGuard>(
+      config.memory_budget_auto ? MemoryGuard::DefaultBudget() : config.memory_budget_bytes,
+      &r->metrics);
+  r->memory->Start();
+  ingest::IngestOptions io = IngestOptionsOf(config);
+  io.memory_guard = r->memory.get();
+  auto ingest = ingest::IngestService::Create(r->store.get(), io, &r->metrics);
   if (!ingest.ok()) return ingest.status().WithContext("creating ingest");
   r->ingest = std::move(ingest).value();
   EW_RETURN_IF_ERROR(r->ingest->Start().WithContext("starting ingest"));

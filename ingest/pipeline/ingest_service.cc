@@ -135,6 +135,7 @@ IngestServiceImpl::IngestServiceImpl(storage::EdgeStore* store, const IngestOpti
     own_metrics_ = std::make_unique<MetricsRegistry>();
     metrics_registry_ = own_metrics_.get();
   }
+  limiter_ = std::make_unique<TenantLimiter>(config_.tenant_rates, metrics_registry_);
   MetricsRegistry& m = *metrics_registry_;
   metrics_.received = m.GetCounter("ew_spans_received_total", "Spans decoded from OTLP requests");
   const char* refused_help = "Spans refused through partial success, by reason";
@@ -319,6 +320,29 @@ void IngestServiceImpl::Answer(PendingExport& e, ExportOutcome outcome, std::str
   if (done) done(std::move(r));
 }
 
+bool IngestServiceImpl::Admit(const ExportRequest& request, std::string_view tenant,
+                              ExportResponse* error) {
+  if (const MemoryGuard* m = config_.memory_guard; m != nullptr && m->Over()) {
+    limiter_->CountRefusal(tenant, "memory");
+    *error = ErrorResponse(ExportOutcome::kUnavailable,
+                           "memory budget: the server holds " + std::to_string(m->LastRss() >> 20) +
+                               " MiB of its " + std::to_string(m->budget() >> 20) +
+                               " MiB (--memory-budget); retry later",
+                           kRetryAfterUnavailableS);
+    return false;
+  }
+  if (const auto d = limiter_->AdmitBytes(tenant, request.body.size(), MonoNowNs()); !d.ok) {
+    *error = ErrorResponse(
+        ExportOutcome::kOverloaded,
+        "tenant '" + std::string(tenant) + "' is over its bytes-per-second limit (" +
+            std::to_string(static_cast<uint64_t>(config_.tenant_rates.bytes_per_s)) +
+            ", --tenant-bytes-per-second); retry in " + std::to_string(d.retry_after_s) + " s",
+        d.retry_after_s);
+    return false;
+  }
+  return true;
+}
+
 void IngestServiceImpl::Export(ExportRequest request, std::function<void(ExportResponse)> done) {
   in_flight_.fetch_add(1);
   struct InFlight {
@@ -338,10 +362,24 @@ void IngestServiceImpl::Export(ExportRequest request, std::function<void(ExportR
                        kRetryAfterUnavailableS));
     return;
   }
-  auto pending = std::make_unique<PendingExport>();
+  const std::string_view tenant = storage::kDefaultTenantName;
   ExportResponse error;
+  if (!Admit(request, tenant, &error)) {
+    done(std::move(error));
+    return;
+  }
+  auto pending = std::make_unique<PendingExport>();
   if (!DecodeInto(request, pending.get(), &error)) {
     done(std::move(error));
+    return;
+  }
+  if (const auto d = limiter_->AdmitSpans(tenant, pending->accepted, MonoNowNs()); !d.ok) {
+    done(ErrorResponse(ExportOutcome::kOverloaded,
+                       "tenant '" + std::string(tenant) + "' is over its spans-per-second limit (" +
+                           std::to_string(static_cast<uint64_t>(config_.tenant_rates.spans_per_s)) +
+                           ", --tenant-spans-per-second); retry in " +
+                           std::to_string(d.retry_after_s) + " s",
+                       d.retry_after_s));
     return;
   }
   pending->done = std::move(done);

@@ -119,6 +119,9 @@ class IngestServiceImpl final : public IngestService {
 
   // Export steps (I/O thread).
   bool DecodeInto(ExportRequest& request, PendingExport* out, ExportResponse* error);
+  // The memory budget and the tenant's bytes-per-second limit, before decoding; false (and
+  // *error set) when the request is refused.
+  bool Admit(const ExportRequest& request, std::string_view tenant, ExportResponse* error);
   static void Answer(PendingExport& e, ExportOutcome outcome, std::string message,
                      int retry_after_s);
 
@@ -168,6 +171,7 @@ class IngestServiceImpl final : public IngestService {
   const uint64_t instance_;  // names this service's ids in the I/O threads' DeriveCaches
   WellKnownIds ids_;
   std::unique_ptr<PathCap> path_cap_;
+  std::unique_ptr<TenantLimiter> limiter_;
   std::vector<std::unique_ptr<Shard>> shards_;
 
   BoundedQueue<PendingExport> writer_queue_{kWriterQueueRequests};
