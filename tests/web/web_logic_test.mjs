@@ -4,7 +4,7 @@
 // (namespaces expanded in place, hiding, replay steps, a step drawn over the whole range).
 // Prints one line per check and "N passed, M failed"; exits 1 on any failure.
 import { LayeredLayout } from '../../web/src/layout.js';
-import { ApplyHide, ComposeExpanded, HideTokens, MergeStep, ReplaySteps } from '../../web/src/views.js';
+import { ApplyHide, BusiestStep, ComposeExpanded, HideTokens, MergeStep, ReplaySteps } from '../../web/src/views.js';
 import { SyntheticMap } from '../../web/bench/layout_bench.mjs';
 
 let passed = 0;
@@ -165,7 +165,24 @@ function ViewChecks() {
   Check('replay steps: an empty or reversed range has none', steps('2026-12-07T10:00:00Z', '2026-12-07T10:00:00Z').length === 0 && steps('x', 'y').length === 0);
 }
 
+function PeakChecks() {
+  // Brute force over random series: the busiest step is the largest known peak, nulls skipped.
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  let ok = true;
+  for (let k = 0; k < 200; k++) {
+    const points = Array.from({ length: 1 + Math.floor(rnd() * 30) }, (_, i) => ({ t: i, peak: rnd() < 0.2 ? null : Math.floor(rnd() * 1000) / 60 }));
+    const known = points.filter((p) => p.peak !== null);
+    const got = BusiestStep(points);
+    if (!known.length) { ok = ok && got === null; continue; }
+    const max = Math.max(...known.map((p) => p.peak));
+    ok = ok && got.rate === max && points.find((p) => p.peak === max).t === got.t;
+  }
+  Check('busiest step: the largest known peak and its step, null when none is known', ok);
+}
+
 LayoutChecks();
 ViewChecks();
+PeakChecks();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

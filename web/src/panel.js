@@ -2,6 +2,7 @@
 // /api/v1/service, /api/v1/edge/series and /api/v1/edge/traces.
 
 import { GetJson, NodeQuery, StepFor } from './api.js';
+import { BusiestStep } from './views.js';
 import { Count, EdgeLabel, Esc, Millis, Minute, NodeLabel, Percent, Rate, ToDate } from './format.js';
 
 // ---- response shapes, read tolerantly (the series/traces field names are the API's) ----
@@ -13,6 +14,7 @@ export function SeriesPoints(body) {
     requests: Number(p.requests ?? 0),
     errors: Number(p.errors ?? 0),
     p95: p.latency_ms ? Number(p.latency_ms.p95 ?? NaN) : NaN,
+    peak: p.peak_rate_per_s === null || p.peak_rate_per_s === undefined ? null : Number(p.peak_rate_per_s),
   }));
 }
 
@@ -183,7 +185,12 @@ export function Sparkline(points, key, label, color, fmt) {
 
 function Charts(points) {
   if (!points.length) return '<div class="muted">no data in range</div>';
+  const busiest = BusiestStep(points);
   return (
+    (busiest
+      ? `<div class="peak" data-peak="${busiest.rate}">busiest minute: <b>${Esc(Rate(busiest.rate))}</b>` +
+        ` (in the step of ${Esc(Minute(busiest.t))})</div>`
+      : '') +
     Sparkline(points, 'requests', 'requests', '#2f6fe0', Count) +
     Sparkline(points, 'errors', 'errors', '#d64545', Count) +
     Sparkline(points, 'p95', 'p95 latency', '#7a4fd0', Millis)

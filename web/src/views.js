@@ -116,3 +116,15 @@ export function MergeStep(base, step) {
     ),
   };
 }
+
+// The busiest minute over a series' points (issue "Long history for capacity"): the largest
+// `peak` (requests per second in the step's busiest minute) and the time of its step; null when
+// no point knows its peak (the API answers null where it cannot be known exactly).
+export function BusiestStep(points) {
+  let best = null;
+  for (const p of points || []) {
+    if (p.peak === null || p.peak === undefined || !Number.isFinite(p.peak)) continue;
+    if (!best || p.peak > best.rate) best = { rate: p.peak, t: p.t };
+  }
+  return best;
+}
