@@ -33,6 +33,10 @@ struct Config {
   uint64_t max_decompressed_bytes = 64ULL << 20;
   uint32_t max_paths_per_edge = 200;
   std::string auth_token;  // empty: no auth
+  // Lines `TOKEN TENANT SCOPES` (server/auth.h); re-read on SIGHUP. Empty: none.
+  std::string tokens_file;
+  // Without a tokens file: the tenant comes from the X-Scope-OrgID header (a trusted proxy).
+  bool tenant_header = false;
   // TLS on every listener when tls_cert is set (PEM files); tls_client_ca: mutual TLS, clients
   // must present a certificate signed by one of these CAs.
   std::string tls_cert, tls_key, tls_client_ca;

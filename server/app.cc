@@ -14,6 +14,7 @@
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
 #include "server/admin.h"
+#include "server/auth.h"
 #include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/routes.h"
@@ -31,7 +32,8 @@ constexpr auto kDrainTimeout = std::chrono::seconds(30);
 // answers are posted to the (stopped but not yet destroyed) I/O contexts.
 struct Running {
   MetricsRegistry metrics;
-  storage::EdgeTotals totals;  // /metrics/servicegraph: what the store applied since start
+  std::unique_ptr<Authenticator> auth;  // tokens, re-read on SIGHUP
+  storage::EdgeTotals totals;           // /metrics/servicegraph: what the store applied since start
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<storage::EdgeStore> store;
   std::unique_ptr<ingest::IngestService> ingest;
@@ -94,6 +96,7 @@ Status StartListeners(const Config& config, Running* r) {
   ctx.metrics = &r->metrics;
   ctx.static_files = r->static_files.get();
   ctx.admin = r->admin.get();
+  ctx.auth = r->auth.get();
   std::vector<ListenerSpec> specs(2);
   specs[0] = {"otlp", config.otlp_addr, config.max_body_bytes, MakeOtlpHandler(ctx)};
   specs[1] = {"http", config.http_addr, 1 << 20, MakeHttpHandler(ctx)};
@@ -102,7 +105,7 @@ Status StartListeners(const Config& config, Running* r) {
   GrpcServerOptions grpc;
   grpc.addr = config.otlp_grpc_addr;
   grpc.max_message_bytes = config.max_body_bytes;
-  grpc.auth_token = config.auth_token;
+  grpc.auth = r->auth.get();
   grpc.tls_cert = config.tls_cert;
   grpc.tls_key = config.tls_key;
   grpc.tls_client_ca = config.tls_client_ca;
@@ -156,6 +159,13 @@ int RunEdgewise(int argc, const char* const* argv) {
 
   Running r;
   RegisterProcessMetrics(&r.metrics);
+  auto auth = Authenticator::Create(
+      AuthOptions{config.tokens_file, config.auth_token, config.tenant_header});
+  if (!auth.ok()) {
+    std::cerr << "edgewise: " << auth.status().message() << "\n";
+    return 2;
+  }
+  r.auth = std::move(auth).value();
   // Created first: its signal set catches SIGTERM/SIGINT from here on (a signal during start-up,
   // e.g. a long log replay, is queued and shuts the server down cleanly once it is up).
   HttpServerOptions options;
@@ -163,9 +173,19 @@ int RunEdgewise(int argc, const char* const* argv) {
   options.tls_cert = config.tls_cert;
   options.tls_key = config.tls_key;
   options.tls_client_ca = config.tls_client_ca;
-  options.on_hangup = [] {
-    EW_LOG(kInfo) << "server: SIGHUP: nothing to re-read (the configuration is read at start); "
-                     "the server keeps running";
+  options.on_hangup = [auth = r.auth.get(), tokens_file = config.tokens_file] {
+    if (tokens_file.empty()) {
+      EW_LOG(kInfo) << "server: SIGHUP: nothing to re-read (no --tokens-file); the server keeps "
+                       "running";
+      return;
+    }
+    Status st = auth->Reload();
+    if (st.ok()) {
+      EW_LOG(kInfo) << "server: SIGHUP: re-read " << tokens_file << ": " << auth->TokenCount()
+                    << " tokens in use";
+    } else {
+      EW_LOG(kError) << "server: SIGHUP: " << st.message() << "; the previous tokens stay in use";
+    }
   };
   r.http = std::make_unique<HttpServer>(options, &r.metrics);
   Status st = OpenServices(config, &r);
