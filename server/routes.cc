@@ -69,6 +69,7 @@ Response AuthRefusedOtlp(const AuthDecision& d, const std::string& route,
 }
 
 AuthDecision Resolve(const RouteContext& ctx, const Request& req, Scope needed) {
+  if (ctx.auth == nullptr) return AuthDecision{};  // no auth: tenant default, every scope
   return ctx.auth->Resolve(req.Header("Authorization"), req.Header("X-Scope-OrgID"), needed);
 }
 

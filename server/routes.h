@@ -32,6 +32,7 @@ struct RouteContext {
   Admin* admin = nullptr;  // /api/v1/admin/ (absent: 404 like any unknown API path)
   // Resolves each request to its tenant and scopes: ingest needs the ingest scope, /api/ and
   // /metrics/servicegraph the query scope, /api/v1/admin/ the admin scope (401/403/400 else).
+  // Null: no auth (tenant default, every scope).
   const Authenticator* auth = nullptr;
 };
 
