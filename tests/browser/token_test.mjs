@@ -1,18 +1,20 @@
 // Browser test of tokens (docs/web.md, "Tokens"), in Debian's Chromium through playwright-core,
 // against the real server run with --tokens-file: the page, answered 401, asks for a token; a
 // wrong one is refused and asked for again; with the right one (query scope) it shows the map of
-// the traffic sent with the tenant's ingest token; the token is kept for the browser session (a
+// the traffic sent with the tenant's ingest token, and nothing of another tenant's traffic sent
+// in the same minutes; the token is kept for the browser session (a
 // reload asks nothing), and the page sent `Authorization: Bearer TOKEN` on its API calls.
 // Usage: node token_test.mjs --server BIN --web-dir DIR --artifacts DIR
 import { mkdirSync, mkdtempSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KnownTraffic } from './otlp_traffic.mjs';
+import { KnownTraffic, LargeTraffic } from './otlp_traffic.mjs';
 import {
   args, artifacts, Check, Finish, Label, Launch, PostOtlp, Shot, StartServer, WaitForMap, WaitRender, web_dist,
 } from './harness.mjs';
 
 const kIngest = 'tok-ingest-browser-4e1a';
 const kQuery = 'tok-query-browser-9c3f';
+const kOther = 'tok-other-tenant-5d2b';  // tenant "bank": ingest and query
 
 async function PromptChecks(page, base) {
   const dialogs = [];
@@ -30,7 +32,8 @@ async function PromptChecks(page, base) {
     && /needs a token/.test(dialogs[0]) && /refused/.test(dialogs[1]), JSON.stringify(dialogs));
   const nodes = (await page.evaluate(() => window.__edgewise.nodes())).map(Label).sort();
   const want = ['External Client', 'api.stripe.com', 'payments/payments', 'postgresql/orders', 'shop/api', 'shop/frontend'];
-  Check('with the right token the page shows the map', JSON.stringify(nodes) === JSON.stringify(want), nodes.join(', '));
+  Check('with the right token the page shows its tenant\'s map, none of the other tenant\'s nodes',
+    JSON.stringify(nodes) === JSON.stringify(want), nodes.join(', '));
   Check('the map calls carried the bearer token', auth.includes(`Bearer ${kQuery}`), auth.join(' | '));
   const stored = await page.evaluate(() => sessionStorage.getItem('edgewise.token'));
   Check('the token is kept in sessionStorage', stored === kQuery, String(stored));
@@ -51,7 +54,7 @@ async function Main() {
   mkdirSync(artifacts, { recursive: true });
   const work = mkdtempSync(join(args.work || artifacts, 'data-'));
   const tokens = join(work, 'tokens');
-  writeFileSync(tokens, `${kIngest} shop ingest\n${kQuery} shop query\n`);
+  writeFileSync(tokens, `${kIngest} shop ingest\n${kQuery} shop query\n${kOther} bank ingest,query\n`);
   let server = null;
   let launched = null;
   try {
@@ -61,6 +64,10 @@ async function Main() {
     for (const body of traffic.bodies) await PostOtlp(server.otlp, body, kIngest);
     await WaitForMap(server.http, { start: 'now-1h', end: 'now' }, (m) => (m.edges || []).length >= 5
       && (m.edges || []).reduce((s, e) => s + e.requests, 0) >= 45, 'the known traffic', kQuery);
+    // Another tenant's traffic in the same minutes: the page must not show any of it.
+    for (const body of LargeTraffic(Date.now(), 40, 60, 3)) await PostOtlp(server.otlp, body, kOther);
+    await WaitForMap(server.http, { start: 'now-1h', end: 'now' }, (m) => (m.edges || []).length >= 60,
+      'the other tenant\'s traffic', kOther);
     launched = await Launch();
     await PromptChecks(await launched.context.newPage(), base);
   } catch (e) {
