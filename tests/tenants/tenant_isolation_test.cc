@@ -177,6 +177,53 @@ class TenantIsolation : public ::testing::Test {
     }
   }
 
+  // The shared-web -> shared-api edge (both tenants have one, with their own counts) through
+  // every endpoint that can show it, and the other endpoints' node names.
+  void ExpectEndpointsSeeOnlyTheTenant(const ServerProcess& server, const Tenant& t) {
+    const auto shared = Expected(t).at({"shared-web", "shared-api"});
+    const std::string range = "start=now-3h&end=now%2B1h";
+    MapView map = FetchMap(server, t.token);
+    std::string web, api;
+    for (const auto& [id, name] : map.node_names) {
+      if (name == "shared-web") web = id;
+      if (name == "shared-api") api = id;
+      EXPECT_TRUE(name.rfind(std::string(1, t.tag) + "-", 0) == 0 || name.rfind("shared-", 0) == 0)
+          << t.tag << " sees node " << name;
+    }
+    ASSERT_FALSE(web.empty() || api.empty());
+    HttpConnection c(server.host(), server.http_port());
+    auto get = [&](const std::string& target) {
+      auto r = c.Get(target, {{"Authorization", "Bearer " + t.token}});
+      EXPECT_TRUE(r.ok() && r->status == 200) << target << ": " << (r.ok() ? r->body : "");
+      auto doc = r.ok() ? Json::Parse(r->body) : Result<Json>(r.status());
+      EXPECT_TRUE(doc.ok()) << target;
+      return doc.ok() ? *doc : Json();
+    };
+    const std::string edge = "source=" + web + "&target=" + api + "&" + range;
+    EXPECT_EQ(get("/api/v1/edge/breakdown?" + edge)["requests"].Uint(), shared.first) << t.tag;
+    uint64_t series = 0;
+    for (const Json& p : get("/api/v1/edge/series?" + edge)["points"].Elements()) {
+      series += p["requests"].Uint();
+    }
+    EXPECT_EQ(series, shared.first) << t.tag;
+    uint64_t incoming = 0;
+    for (const Json& e : get("/api/v1/service?name=shared-api&" + range)["incoming"].Elements()) {
+      incoming += e["requests"].Uint();
+    }
+    EXPECT_EQ(incoming, shared.first) << t.tag;
+    uint64_t compared = 0;
+    for (const Json& e : get("/api/v1/map?compare=1h&explain=true&" + range)["edges"].Elements()) {
+      compared += e["requests"].Uint();
+    }
+    EXPECT_EQ(compared, Total(Expected(t))) << t.tag;
+    for (const Json& n : get("/api/v1/map?format=nodegraph&" + range)["nodes"].Elements()) {
+      const std::string title = n["title"].String();
+      EXPECT_TRUE(title.find(std::string(1, t.tag) + "-") != std::string::npos ||
+                  title.find("shared-") != std::string::npos)
+          << t.tag << " sees node " << title;
+    }
+  }
+
   TempDir dir_;
   ServerOptions options_;
   Tenant a_{kTokenA, 'a', 2, true, 9};
@@ -211,6 +258,8 @@ TEST_F(TenantIsolation, SameTraceAndSpanIdsNeverPairAcrossTenants) {
     const std::string other = t->tag == 'a' ? "server=\"b-" : "server=\"a-";
     EXPECT_EQ(r->body.find(other), std::string::npos) << t->tag;
   }
+
+  for (const Tenant* t : {&a_, &b_}) ExpectEndpointsSeeOnlyTheTenant(server, *t);
 
   // A node id of the other tenant answers like an unknown id.
   MapView a = FetchMap(server, kTokenA);
