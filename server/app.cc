@@ -134,6 +134,23 @@ Status StartListeners(const Config& config, Running* r) {
   return Status::Ok();
 }
 
+// SIGHUP: re-reads the tokens file (a malformed one keeps the tokens in use; the log names the
+// line, never a token).
+void OnHangup(Authenticator* auth, const std::string& tokens_file) {
+  if (tokens_file.empty()) {
+    EW_LOG(kInfo) << "server: SIGHUP: nothing to re-read (no --tokens-file); the server keeps "
+                     "running";
+    return;
+  }
+  Status st = auth->Reload();
+  if (st.ok()) {
+    EW_LOG(kInfo) << "server: SIGHUP: re-read " << tokens_file << ": " << auth->TokenCount()
+                  << " tokens in use";
+  } else {
+    EW_LOG(kError) << "server: SIGHUP: " << st.message() << "; the previous tokens stay in use";
+  }
+}
+
 void RegisterProcessMetrics(MetricsRegistry* metrics) {
   auto start = std::chrono::steady_clock::now();
   metrics->AddGaugeCallback("ew_uptime_seconds", "seconds since the server started", [start] {
@@ -192,20 +209,7 @@ int RunEdgewise(int argc, const char* const* argv) {
   options.tls_cert = config.tls_cert;
   options.tls_key = config.tls_key;
   options.tls_client_ca = config.tls_client_ca;
-  options.on_hangup = [auth = r.auth.get(), tokens_file = config.tokens_file] {
-    if (tokens_file.empty()) {
-      EW_LOG(kInfo) << "server: SIGHUP: nothing to re-read (no --tokens-file); the server keeps "
-                       "running";
-      return;
-    }
-    Status st = auth->Reload();
-    if (st.ok()) {
-      EW_LOG(kInfo) << "server: SIGHUP: re-read " << tokens_file << ": " << auth->TokenCount()
-                    << " tokens in use";
-    } else {
-      EW_LOG(kError) << "server: SIGHUP: " << st.message() << "; the previous tokens stay in use";
-    }
-  };
+  options.on_hangup = [auth = r.auth.get(), file = config.tokens_file] { OnHangup(auth, file); };
   r.http = std::make_unique<HttpServer>(options, &r.metrics);
   Status st = OpenServices(config, &r);
   if (st.ok()) st = StartListeners(config, &r);

@@ -118,6 +118,28 @@ ExportResponse ErrorResponse(ExportOutcome outcome, std::string message, int ret
   return r;
 }
 
+// The body to decode: the request's, or its inflation into *inflated (gzip); nullptr with *error
+// set when it is corrupt or larger than max_bytes.
+std::string* InflatedBody(ExportRequest& request, uint64_t max_bytes, std::string* inflated,
+                          ExportResponse* error) {
+  if (request.gzip) {
+    Status st = GunzipBody(request.body, max_bytes, inflated);
+    if (!st.ok()) {
+      *error =
+          ErrorResponse(st.code() == StatusCode::kResourceExhausted ? ExportOutcome::kTooLarge
+                                                                    : ExportOutcome::kMalformed,
+                        st.message(), 0);
+      return nullptr;
+    }
+    return inflated;
+  }
+  if (request.body.size() > max_bytes) {
+    *error = ErrorResponse(ExportOutcome::kTooLarge, "body larger than max-decompressed-bytes", 0);
+    return nullptr;
+  }
+  return &request.body;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<IngestService>> IngestService::Create(storage::EdgeStore* store,
@@ -267,27 +289,8 @@ bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,
     }
     std::string* buffer;
   } release{&inflated};
-  std::string* body = &request.body;
-  if (request.gzip) {
-    Status st = GunzipBody(request.body, config_.max_decompressed_bytes, &inflated);
-    if (!st.ok()) {
-      *error =
-          ErrorResponse(st.code() == StatusCode::kResourceExhausted ? ExportOutcome::kTooLarge
-                                                                    : ExportOutcome::kMalformed,
-                        st.message(), 0);
-      return false;
-    }
-    body = &inflated;
-  } else if (request.body.size() > config_.max_decompressed_bytes) {
-    *error = ErrorResponse(ExportOutcome::kTooLarge, "body larger than max-decompressed-bytes", 0);
-    return false;
-  }
-  auto tenant = tenants_->ByName(request.tenant);
-  if (!tenant.ok()) {
-    *error = ErrorResponse(ExportOutcome::kUnavailable, "storage: " + tenant.status().message(),
-                           kRetryAfterUnavailableS);
-    return false;
-  }
+  std::string* body = InflatedBody(request, config_.max_decompressed_bytes, &inflated, error);
+  if (body == nullptr) return false;
   const int64_t now = WallNowMs();
   out->arrival_ms = now;
   // Room for the records at once: OTLP protobuf spans take 150 bytes or more (JSON far more), so
@@ -295,6 +298,12 @@ bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,
   out->by_shard.resize(shards_.size());
   for (std::vector<HalfRecord>& v : out->by_shard) {
     v.reserve(body->size() / (kMinSpanBytes * shards_.size()) + 8);
+  }
+  auto tenant = tenants_->ByName(request.tenant);
+  if (!tenant.ok()) {
+    *error = ErrorResponse(ExportOutcome::kUnavailable, "storage: " + tenant.status().message(),
+                           kRetryAfterUnavailableS);
+    return false;
   }
   StoreInterner interner = interner_.ForTenant(tenant->id);
   HalfDeriver deriver(&interner, *tenant->ids,
