@@ -4,6 +4,7 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "base/log.h"
 #include "base/time.h"
@@ -92,6 +93,10 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
        "resident memory at which ingest answers 503 instead of growing (bytes such as 8GiB; "
        "auto: 75% of the machine or cgroup limit; 0: none)"},
       {"auth-token", "", "when set, OTLP and API requests need 'Authorization: Bearer TOKEN'"},
+      {"tokens-file", "",
+       "file of 'TOKEN TENANT SCOPES' lines (scopes ingest,query,admin); re-read on SIGHUP"},
+      {"tenant-header", "false",
+       "take the tenant from X-Scope-OrgID (trusted proxy; ignored with --tokens-file)"},
       {"tls-cert", "", "PEM certificate (chain): TLS on every listener (needs --tls-key)"},
       {"tls-key", "", "PEM private key of --tls-cert"},
       {"tls-client-ca", "", "PEM CA certificates: mutual TLS, clients must present a certificate"},
@@ -199,6 +204,13 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
                         : cfg->tls_client_ca) = value;
   } else if (key == "auth-token") {
     cfg->auth_token = value;
+  } else if (key == "tokens-file") {
+    cfg->tokens_file = value;
+  } else if (key == "tenant-header") {
+    if (value != "true" && value != "false") {
+      return Status::InvalidArgument(what + ": expected true or false, got '" + value + "'");
+    }
+    cfg->tenant_header = value == "true";
   } else if (key == "log-level") {
     LogLevel l;
     if (!ParseLogLevel(value, &l)) {
@@ -312,6 +324,9 @@ Result<Config> ParseConfig(int argc, const char* const* argv, bool* help) {
     if (eq != std::string::npos) {
       value = key.substr(eq + 1);
       key = key.substr(0, eq);
+    } else if (key == "tenant-header" &&
+               (i + 1 >= argc || std::string_view(argv[i + 1]).rfind("--", 0) == 0)) {
+      value = "true";  // a switch: --tenant-header alone turns it on
     } else {
       if (i + 1 >= argc) return Status::InvalidArgument("flag --" + key + " needs a value");
       value = argv[++i];

@@ -37,6 +37,10 @@ struct Config {
   bool memory_budget_auto = true;        // 75% of the machine (MemoryGuard::DefaultBudget)
   uint64_t memory_budget_bytes = 0;      // when not auto; 0: no budget
   std::string auth_token;                // empty: no auth
+  // Lines `TOKEN TENANT SCOPES` (server/auth.h); re-read on SIGHUP. Empty: none.
+  std::string tokens_file;
+  // Without a tokens file: the tenant comes from the X-Scope-OrgID header (a trusted proxy).
+  bool tenant_header = false;
   // TLS on every listener when tls_cert is set (PEM files); tls_client_ca: mutual TLS, clients
   // must present a certificate signed by one of these CAs.
   std::string tls_cert, tls_key, tls_client_ca;

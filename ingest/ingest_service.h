@@ -52,6 +52,9 @@ struct ExportRequest {
   // &OtlpProtobufDecoder().
   const Decoder* decoder = &OtlpProtobufDecoder();
   bool gzip = false;
+  // The tenant the spans are stored under (the server resolved it from the request's token or
+  // header; a valid name, docs/api.md "Tenants and tokens").
+  std::string tenant = "default";
 };
 
 struct ExportResponse {

@@ -15,6 +15,7 @@
 #include "query/render.h"
 #include "query/service_graph_metrics.h"
 #include "query/task_pool.h"
+#include "query/tenant_store.h"
 
 // GCC 12 at -O3 reports a false -Wfree-nonheap-object inside the destructor of
 // std::variant<int64_t, Status> (Result<int64_t>) once inlined here; the code is correct.
@@ -384,36 +385,43 @@ class QueryServiceImpl final : public QueryService {
     if (which < kKnown) {
       if (auto e = CheckParams(req, kEndpointParams[which])) return ErrorResponse(*e);
     }
+    // Every endpoint reads the caller's tenant only (tenant_store.h).
+    const TenantStore view(store_, req.tenant);
+    const storage::EdgeStore* store = &view;
     switch (which) {
       case 0:
-        return HandleMap(req, store_, scan_threads_, &tables_, scan_helpers_.get());
+        return HandleMap(req, store, scan_threads_, &tables_, scan_helpers_.get());
       case 1:
-        return HandleService(req, store_);
+        return HandleService(req, store);
       case 2:
-        return HandleSeries(req, store_);
+        return HandleSeries(req, store);
       case 3:
-        return HandleTraces(req, store_, options_.trace_url);
+        return HandleTraces(req, store, options_.trace_url);
       case 4:
-        return HandleBreakdown(req, store_);
+        return HandleBreakdown(req, store);
       case 5:
-        return ServiceGraphMetrics(req.accept_gzip);
+        return ServiceGraphMetrics(req.accept_gzip, view);
       case 6:
-        return HandleCapacity(req, store_);
+        return HandleCapacity(req, store);
       default:
         return ErrorResponse({404, "unknown path " + req.path, -1});
     }
   }
 
-  // GET /metrics/servicegraph: the store's cumulative edge counters as Prometheus text.
-  ApiResponse ServiceGraphMetrics(bool gzip) {
+  // GET /metrics/servicegraph: the store's cumulative edge counters of the caller's tenant as
+  // Prometheus text.
+  ApiResponse ServiceGraphMetrics(bool gzip, const TenantStore& view) {
     if (options_.totals == nullptr) {
       return ErrorResponse({404, "service graph metrics are not enabled in this process", -1});
     }
     ApiResponse r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r.body =
-        RenderServiceGraphMetrics(options_.totals->Snapshot(), options_.totals->bounds_seconds(),
-                                  [this](storage::NodeId id) { return store_->GetNode(id); });
+    std::vector<storage::EdgeTotals::Entry> entries = options_.totals->Snapshot();
+    std::erase_if(entries, [&view](const storage::EdgeTotals::Entry& e) {
+      return !view.Owns(e.client);  // a rollup's nodes are of one tenant
+    });
+    r.body = RenderServiceGraphMetrics(entries, options_.totals->bounds_seconds(),
+                                       [&view](storage::NodeId id) { return view.GetNode(id); });
     if (gzip) {
       r.body = GzipForScrape(r.body);
       r.content_encoding = "gzip";

@@ -32,6 +32,7 @@ struct ApiRequest {
   bool accept_gzip = false;                   // Accept-Encoding allows gzip (servicegraph only)
   int64_t now_ms = 0;                         // 0: wall clock
   QueryLimits* limits = nullptr;              // deadline and edge cap (Submit sets them)
+  std::string tenant = "default";             // the caller's tenant: the only data it sees
 };
 
 struct ApiResponse {

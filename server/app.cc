@@ -15,6 +15,7 @@
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
 #include "server/admin.h"
+#include "server/auth.h"
 #include "server/grpc_server.h"
 #include "server/http_server.h"
 #include "server/routes.h"
@@ -32,6 +33,7 @@ constexpr auto kDrainTimeout = std::chrono::seconds(30);
 // answers are posted to the (stopped but not yet destroyed) I/O contexts.
 struct Running {
   MetricsRegistry metrics;
+  std::unique_ptr<Authenticator> auth;  // tokens, re-read on SIGHUP
   storage::EdgeTotals totals;           // /metrics/servicegraph: what the store applied since start
   std::unique_ptr<MemoryGuard> memory;  // --memory-budget (outlives ingest)
   std::unique_ptr<HttpServer> http;
@@ -123,6 +125,7 @@ Status StartListeners(const Config& config, Running* r) {
   ctx.metrics = &r->metrics;
   ctx.static_files = r->static_files.get();
   ctx.admin = r->admin.get();
+  ctx.auth = r->auth.get();
   std::vector<ListenerSpec> specs(2);
   specs[0] = {"otlp", config.otlp_addr, config.max_body_bytes, MakeOtlpHandler(ctx)};
   specs[1] = {"http", config.http_addr, 1 << 20, MakeHttpHandler(ctx)};
@@ -131,7 +134,7 @@ Status StartListeners(const Config& config, Running* r) {
   GrpcServerOptions grpc;
   grpc.addr = config.otlp_grpc_addr;
   grpc.max_message_bytes = config.max_body_bytes;
-  grpc.auth_token = config.auth_token;
+  grpc.auth = r->auth.get();
   grpc.tls_cert = config.tls_cert;
   grpc.tls_key = config.tls_key;
   grpc.tls_client_ca = config.tls_client_ca;
@@ -139,6 +142,23 @@ Status StartListeners(const Config& config, Running* r) {
   if (!server.ok()) return server.status();
   r->grpc = std::move(server).value();
   return Status::Ok();
+}
+
+// SIGHUP: re-reads the tokens file (a malformed one keeps the tokens in use; the log names the
+// line, never a token).
+void OnHangup(Authenticator* auth, const std::string& tokens_file) {
+  if (tokens_file.empty()) {
+    EW_LOG(kInfo) << "server: SIGHUP: nothing to re-read (no --tokens-file); the server keeps "
+                     "running";
+    return;
+  }
+  Status st = auth->Reload();
+  if (st.ok()) {
+    EW_LOG(kInfo) << "server: SIGHUP: re-read " << tokens_file << ": " << auth->TokenCount()
+                  << " tokens in use";
+  } else {
+    EW_LOG(kError) << "server: SIGHUP: " << st.message() << "; the previous tokens stay in use";
+  }
 }
 
 void RegisterProcessMetrics(MetricsRegistry* metrics) {
@@ -185,6 +205,13 @@ int RunEdgewise(int argc, const char* const* argv) {
 
   Running r;
   RegisterProcessMetrics(&r.metrics);
+  auto auth = Authenticator::Create(
+      AuthOptions{config.tokens_file, config.auth_token, config.tenant_header});
+  if (!auth.ok()) {
+    std::cerr << "edgewise: " << auth.status().message() << "\n";
+    return 2;
+  }
+  r.auth = std::move(auth).value();
   // Created first: its signal set catches SIGTERM/SIGINT from here on (a signal during start-up,
   // e.g. a long log replay, is queued and shuts the server down cleanly once it is up).
   HttpServerOptions options;
@@ -192,10 +219,7 @@ int RunEdgewise(int argc, const char* const* argv) {
   options.tls_cert = config.tls_cert;
   options.tls_key = config.tls_key;
   options.tls_client_ca = config.tls_client_ca;
-  options.on_hangup = [] {
-    EW_LOG(kInfo) << "server: SIGHUP: nothing to re-read (the configuration is read at start); "
-                     "the server keeps running";
-  };
+  options.on_hangup = [auth = r.auth.get(), file = config.tokens_file] { OnHangup(auth, file); };
   r.http = std::make_unique<HttpServer>(options, &r.metrics);
   Status st = OpenServices(config, &r);
   if (st.ok()) st = StartListeners(config, &r);

@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "server/auth.h"
 #include "server/grpc_status.h"
 #include "server/routes.h"
 
@@ -37,9 +38,10 @@ namespace otlp = opentelemetry::proto::collector::trace::v1;
 
 // THE call into ingest: the serialized ExportTraceServiceRequest (gzip when `gzip`) goes the
 // way a POST /v1/traces protobuf body goes.
-void ExportToIngest(ingest::IngestService* ingest, std::string body, bool gzip,
+void ExportToIngest(ingest::IngestService* ingest, std::string body, bool gzip, std::string tenant,
                     std::function<void(ingest::ExportResponse)> done) {
   ingest::ExportRequest request;
+  request.tenant = std::move(tenant);
   request.body = std::move(body);
   request.decoder = &ingest::OtlpProtobufDecoder();
   request.gzip = gzip;
@@ -63,14 +65,18 @@ class TraceService final
  public:
   TraceService(const GrpcServerOptions& options, ingest::IngestService* ingest,
                MetricsRegistry* metrics)
-      : token_(options.auth_token), ingest_(ingest), metrics_(metrics) {}
+      : auth_(options.auth), ingest_(ingest), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* Export(grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    if (!Authorized(*context)) {
-      Finish(reactor, {kGrpcUnauthenticated, "missing or wrong bearer token", "", ""}, nullptr);
+    AuthDecision who = Resolve(*context);
+    if (who.outcome != AuthDecision::kOk) {
+      const int code = who.outcome == AuthDecision::kUnauthorized ? kGrpcUnauthenticated
+                       : who.outcome == AuthDecision::kForbidden  ? kGrpcPermissionDenied
+                                                                  : kGrpcInvalidArgument;
+      Finish(reactor, {code, std::move(who.message), "", ""}, nullptr);
       return reactor;
     }
     const grpc_byte_buffer* raw = grpc::internal::GrpcByteBufferPeer::Raw(request);
@@ -85,6 +91,7 @@ class TraceService final
       return reactor;
     }
     ExportToIngest(ingest_, CopyMessage(raw), algorithm == GRPC_COMPRESS_GZIP,
+                   std::move(who.principal.tenant),
                    [this, reactor, response](ingest::ExportResponse r) {
                      Finish(reactor, ExportToGrpc(std::move(r)), response);
                    });
@@ -92,12 +99,15 @@ class TraceService final
   }
 
  private:
-  bool Authorized(const grpc::CallbackServerContext& context) const {
-    if (token_.empty()) return true;
+  AuthDecision Resolve(const grpc::CallbackServerContext& context) const {
     const auto& metadata = context.client_metadata();
-    auto it = metadata.find("authorization");
-    if (it == metadata.end()) return false;
-    return BearerTokenMatches(std::string_view(it->second.data(), it->second.size()), token_);
+    auto value = [&metadata](const char* key) {
+      auto it = metadata.find(key);
+      return it == metadata.end() ? std::string_view()
+                                  : std::string_view(it->second.data(), it->second.size());
+    };
+    if (auth_ == nullptr) return AuthDecision{};
+    return auth_->Resolve(value("authorization"), value("x-scope-orgid"), kScopeIngest);
   }
 
   void Finish(grpc::ServerUnaryReactor* reactor, GrpcAnswer answer, grpc::ByteBuffer* response) {
@@ -115,7 +125,7 @@ class TraceService final
                                  std::move(answer.message), std::move(answer.details)));
   }
 
-  const std::string token_;
+  const Authenticator* const auth_;
   ingest::IngestService* const ingest_;
   MetricsRegistry* const metrics_;
 };

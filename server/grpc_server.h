@@ -10,8 +10,9 @@
 // decompression bomb costs no more than over HTTP. --max-body bounds the message on the wire
 // (gRPC answers RESOURCE_EXHAUSTED above it). Only identity and gzip are enabled.
 //
-// Status codes: see server/grpc_status.h; UNAUTHENTICATED when --auth-token is set and the
-// `authorization` metadata is not "Bearer TOKEN". Counts answers in
+// Status codes: see server/grpc_status.h; UNAUTHENTICATED when tokens are required and the
+// `authorization` metadata is not "Bearer TOKEN" of a known token, PERMISSION_DENIED when the
+// token has no ingest scope, INVALID_ARGUMENT for a bad x-scope-orgid. Counts answers in
 // ew_grpc_requests_total{method, code}.
 //
 // Threads: gRPC's own (its pollers and callback executor, created by libgrpc); the handler
@@ -35,7 +36,9 @@ namespace ew::server {
 struct GrpcServerOptions {
   std::string addr;  // HOST:PORT; port 0 binds a free port
   uint64_t max_message_bytes = 20ULL << 20;
-  std::string auth_token;  // empty: no auth
+  // Resolves each call's `authorization` (and `x-scope-orgid`) metadata to a tenant with the
+  // ingest scope; must outlive the server.
+  const class Authenticator* auth = nullptr;
   // TLS (PEM file paths) as for the HTTP listeners: empty tls_cert is plaintext; tls_client_ca
   // requires and verifies client certificates (mutual TLS).
   std::string tls_cert, tls_key, tls_client_ca;

@@ -25,6 +25,7 @@ namespace ew::server {
 enum GrpcCode : int {
   kGrpcOk = 0,
   kGrpcInvalidArgument = 3,
+  kGrpcPermissionDenied = 7,
   kGrpcResourceExhausted = 8,
   kGrpcUnimplemented = 12,
   kGrpcUnavailable = 14,

@@ -32,10 +32,45 @@ int HttpStatusFor(ExportOutcome outcome) {
   return 503;
 }
 
-Response Unauthorized(std::string route) {
-  Response r = ErrorResponse(401, "missing or wrong bearer token", std::move(route));
-  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+int HttpStatusFor(AuthDecision::Outcome outcome) {
+  switch (outcome) {
+    case AuthDecision::kUnauthorized:
+      return 401;
+    case AuthDecision::kForbidden:
+      return 403;
+    default:
+      return 400;
+  }
+}
+
+// The answer to a request that auth refused: JSON {"error"}; 401 adds WWW-Authenticate.
+Response AuthRefused(const AuthDecision& d, std::string route) {
+  Response r = ErrorResponse(HttpStatusFor(d.outcome), d.message, std::move(route));
+  if (d.outcome == AuthDecision::kUnauthorized)
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
+}
+
+// The same on the OTLP listener: an OTLP request (protobuf or JSON) gets the OTLP error body, a
+// google.rpc.Status (UNAUTHENTICATED, PERMISSION_DENIED or INVALID_ARGUMENT) in its content type.
+Response AuthRefusedOtlp(const AuthDecision& d, const std::string& route,
+                         const ingest::Decoder* decoder) {
+  Response r = AuthRefused(d, route);
+  if (decoder == &ingest::OtlpProtobufDecoder() || decoder == &ingest::OtlpJsonDecoder()) {
+    const int code = d.outcome == AuthDecision::kUnauthorized ? 16
+                     : d.outcome == AuthDecision::kForbidden  ? 7
+                                                              : 3;
+    r.content_type = std::string(decoder->ContentType());
+    r.body = decoder == &ingest::OtlpProtobufDecoder()
+                 ? ingest::EncodeRpcStatusProtobuf(code, d.message)
+                 : ingest::EncodeRpcStatusJson(code, d.message);
+  }
+  return r;
+}
+
+AuthDecision Resolve(const RouteContext& ctx, const Request& req, Scope needed) {
+  if (ctx.auth == nullptr) return AuthDecision{};  // no auth: tenant default, every scope
+  return ctx.auth->Resolve(req.Header("Authorization"), req.Header("X-Scope-OrgID"), needed);
 }
 
 Response MethodNotAllowed(std::string_view allow, std::string route) {
@@ -58,10 +93,14 @@ void HandleOtlp(const RouteContext& ctx, Request&& req, std::function<void(Respo
   }
   std::string route = req.path;
   if (req.method != "POST") return done(MethodNotAllowed("POST", route));
-  if (!Authorized(req, ctx.config->auth_token)) return done(Unauthorized(route));
   std::string media = MediaType(req.Header("Content-Type"));
   ingest::ExportRequest export_request;
   export_request.decoder = ingest::FindDecoder(route, media);
+  AuthDecision who = Resolve(ctx, req, kScopeIngest);
+  if (who.outcome != AuthDecision::kOk) {
+    return done(AuthRefusedOtlp(who, route, export_request.decoder));
+  }
+  export_request.tenant = std::move(who.principal.tenant);
   if (export_request.decoder == nullptr) {
     return done(ErrorResponse(415,
                               "unsupported Content-Type '" +
@@ -146,7 +185,8 @@ Response ApiToHttp(query::ApiResponse q, const std::string& path) {
 
 // Parses the request into an ApiRequest and hands it to the query pool: this (I/O) thread is
 // free again at once; done runs on a query worker (or here, with 429, when the queue is full).
-void Api(const RouteContext& ctx, const Request& req, std::function<void(Response)> done) {
+void Api(const RouteContext& ctx, const Request& req, std::string tenant,
+         std::function<void(Response)> done) {
   auto params = ParseQueryString(req.query);
   if (!params) return done(ErrorResponse(400, "malformed %-escape in the query string", "/api"));
   if (auto name = RepeatedParameter(req.query)) {
@@ -160,6 +200,7 @@ void Api(const RouteContext& ctx, const Request& req, std::function<void(Respons
   api.want_flatbuffers =
       req.Header("Accept").find("application/x-flatbuffers") != std::string_view::npos;
   api.accept_gzip = AcceptsGzip(req.Header("Accept-Encoding"));
+  api.tenant = std::move(tenant);
   std::string route = api.path;
   ctx.query->Submit(std::move(api),
                     [done = std::move(done), route = std::move(route)](query::ApiResponse q) {
@@ -185,7 +226,6 @@ Response HandleHttpSync(const RouteContext& ctx, const Request& req) {
     r.body = ctx.metrics->RenderPrometheus();
     return r;
   }
-  if (api) return Unauthorized("/api/other");  // HandleHttp runs the authorized ones
   return ctx.static_files->Serve(req.path);
 }
 
@@ -203,7 +243,8 @@ Response CorsPreflight(const std::string& route) {
 
 void HandleHttp(const RouteContext& ctx, Request&& req, std::function<void(Response)> done) {
   if (ctx.admin != nullptr && req.path.rfind("/api/v1/admin/", 0) == 0) {
-    if (!Authorized(req, ctx.config->auth_token)) return done(Unauthorized("/api/v1/admin"));
+    AuthDecision who = Resolve(ctx, req, kScopeAdmin);
+    if (who.outcome != AuthDecision::kOk) return done(AuthRefused(who, "/api/v1/admin"));
     return ctx.admin->Handle(req, std::move(done));
   }
   bool api = req.path.rfind("/api/", 0) == 0 || req.path == "/api";
@@ -221,13 +262,14 @@ void HandleHttp(const RouteContext& ctx, Request&& req, std::function<void(Respo
       return done(CorsPreflight(servicegraph ? std::string(kServiceGraphPath) : "/api/other"));
     }
   }
-  if ((api || servicegraph) && get && Authorized(req, ctx.config->auth_token)) {
-    return Api(ctx, req, std::move(done));
+  if ((api || servicegraph) && get) {
+    AuthDecision who = Resolve(ctx, req, kScopeQuery);
+    if (who.outcome != AuthDecision::kOk) {
+      return done(AuthRefused(who, servicegraph ? std::string(kServiceGraphPath) : "/api/other"));
+    }
+    return Api(ctx, req, std::move(who.principal.tenant), std::move(done));
   }
-  if (servicegraph) {
-    const std::string route(kServiceGraphPath);
-    return done(get ? Unauthorized(route) : MethodNotAllowed("GET, HEAD", route));
-  }
+  if (servicegraph) return done(MethodNotAllowed("GET, HEAD", std::string(kServiceGraphPath)));
   done(HandleHttpSync(ctx, req));
 }
 
@@ -250,24 +292,6 @@ Response ExportToHttp(ingest::ExportResponse r, const ingest::Decoder& request_d
     out.headers.emplace_back("Retry-After", std::to_string(std::max(1, r.retry_after_s)));
   }
   return out;
-}
-
-bool Authorized(const Request& request, const std::string& token) {
-  return BearerTokenMatches(request.Header("Authorization"), token);
-}
-
-bool BearerTokenMatches(std::string_view h, const std::string& token) {
-  if (token.empty()) return true;
-  constexpr std::string_view kBearer = "Bearer ";
-  if (h.size() < kBearer.size() || !IEquals(h.substr(0, kBearer.size()), kBearer)) return false;
-  std::string_view given = h.substr(kBearer.size());
-  // Constant time in the token length: no early exit on the first differing byte.
-  unsigned diff = given.size() == token.size() ? 0 : 1;
-  for (size_t i = 0; i < token.size(); ++i) {
-    unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
-    diff |= g ^ static_cast<unsigned char>(token[i]);
-  }
-  return diff == 0;
 }
 
 std::string EncodeRpcStatus(int code, std::string_view message) {

@@ -15,6 +15,7 @@
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
 #include "server/admin.h"
+#include "server/auth.h"
 #include "server/http_types.h"
 #include "server/static_files.h"
 #include "storage/edge_store.h"
@@ -29,17 +30,15 @@ struct RouteContext {
   MetricsRegistry* metrics = nullptr;
   const StaticFiles* static_files = nullptr;
   Admin* admin = nullptr;  // /api/v1/admin/ (absent: 404 like any unknown API path)
+  // Resolves each request to its tenant and scopes: ingest needs the ingest scope, /api/ and
+  // /metrics/servicegraph the query scope, /api/v1/admin/ the admin scope (401/403/400 else).
+  // Null: no auth (tenant default, every scope).
+  const Authenticator* auth = nullptr;
 };
 
 // The handlers keep a copy of the context; the pointed-to objects must outlive them.
 Handler MakeOtlpHandler(const RouteContext& ctx);
 Handler MakeHttpHandler(const RouteContext& ctx);
-
-// True when no token is configured or the request carries "Authorization: Bearer <token>".
-// Compares in constant time.
-bool Authorized(const Request& request, const std::string& token);
-// The same check on the value of an Authorization header (or gRPC `authorization` metadata).
-bool BearerTokenMatches(std::string_view authorization, const std::string& token);
 
 // The HTTP answer for an Export outcome: the decoder's success status and body (200 and an
 // ExportTraceServiceResponse for OTLP, 202 for Zipkin); errors with the request decoder's error

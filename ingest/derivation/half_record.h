@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/hash.h"
 #include "base/status.h"
 #include "storage/edge_store.h"
 
@@ -63,6 +64,21 @@ inline uint64_t TraceLowOf(const std::array<uint8_t, 16>& trace_id) {
   uint64_t v = 0;
   for (int i = 8; i < 16; ++i) v = (v << 8) | trace_id[i];
   return v;
+}
+
+// The pairing key of a half of `tenant` (docs/ingest.md "Tenants"): the span key XOR a salt of
+// the tenant, so that two tenants sending the same trace and span ids never meet under one key
+// (MixHash is a bijection: distinct tenants have distinct salts, so equal span keys of two
+// tenants always differ once salted). Tenant 0 ("default") keeps the key as it is, so halves and
+// log records written before tenants read unchanged. A salted key is never 0 (the empty-slot
+// key): the one span key that would give 0 is mapped to the salt itself; a collision that this
+// or a chosen span id could still make between two tenants is caught at pairing time, where a
+// waiting half is only ever paired with or replaced by a half of its own tenant (shard_state.h).
+inline uint64_t TenantSpanKey(uint64_t span_key, storage::TenantId tenant) {
+  if (tenant == storage::kDefaultTenant) return span_key;
+  const uint64_t salt = MixHash(0x74656e616e740000ULL ^ tenant);
+  const uint64_t salted = span_key ^ salt;
+  return salted != 0 ? salted : salt;
 }
 
 struct HalfRecord {

@@ -25,10 +25,14 @@ class Interner {
   virtual Result<storage::StringId> String(storage::StringKind kind, std::string_view s) = 0;
 };
 
+// Interns into one tenant's dictionary (tenant "default" unless ForTenant says otherwise).
 class StoreInterner final : public Interner {
  public:
   // The store must outlive the interner.
   explicit StoreInterner(storage::EdgeStore* store);
+  // The same interner (and per-thread caches, whose keys carry the tenant) for another tenant.
+  StoreInterner ForTenant(storage::TenantId tenant) const;
+  storage::TenantId tenant() const { return tenant_; }
   Result<storage::NodeId> Node(storage::NodeKind kind, std::string_view ns,
                                std::string_view name) override;
   Result<storage::StringId> String(storage::StringKind kind, std::string_view s) override;
@@ -39,6 +43,7 @@ class StoreInterner final : public Interner {
  private:
   storage::EdgeStore* store_;
   uint64_t instance_;
+  storage::TenantId tenant_ = storage::kDefaultTenant;
 };
 
 }  // namespace ew::ingest

@@ -23,11 +23,13 @@ constexpr size_t kKeepInflatedBytes = size_t{4} << 20;
 // The size a request's record vectors are reserved for assumes spans of at least this many bytes.
 constexpr size_t kMinSpanBytes = 150;
 
-// Derives every decoded span of one request into the request's vector for its shard.
+// Derives every decoded span of one request into the request's vector for its shard; the
+// halves that wait for a partner get their tenant's pairing key (TenantSpanKey).
 class DeriveSink final : public SpanSink {
  public:
-  DeriveSink(HalfDeriver* deriver, int64_t now_ms, std::vector<std::vector<HalfRecord>>* out)
-      : deriver_(deriver), now_ms_(now_ms), out_(out) {}
+  DeriveSink(HalfDeriver* deriver, int64_t now_ms, std::vector<std::vector<HalfRecord>>* out,
+             storage::TenantId tenant)
+      : deriver_(deriver), now_ms_(now_ms), out_(out), tenant_(tenant) {}
 
   Status OnSpan(const SpanView& span) override {
     ++spans;
@@ -41,14 +43,12 @@ class DeriveSink final : public SpanSink {
       case DeriveResult::kHalf:
         if (span.link_count > 0) {  // a consumer that pairs through its links
           if (const size_t n = LinkedHalves(span, r, linked_); n > 0) {
-            for (size_t i = 0; i < n; ++i) {
-              (*out_)[ShardIndexOf(linked_[i], out_->size())].push_back(linked_[i]);
-            }
+            for (size_t i = 0; i < n; ++i) Push(linked_[i]);
             records += n;
             break;
           }
         }
-        (*out_)[ShardIndexOf(r, out_->size())].push_back(r);
+        Push(r);
         ++records;
         break;
       case DeriveResult::kNoEdge:
@@ -70,9 +70,17 @@ class DeriveSink final : public SpanSink {
   Status store_error;
 
  private:
+  void Push(HalfRecord& r) {
+    if (r.role == HalfRole::kClientPending || r.role == HalfRole::kServerPending) {
+      r.span_key = TenantSpanKey(r.span_key, tenant_);
+    }
+    (*out_)[ShardIndexOf(r, out_->size())].push_back(r);
+  }
+
   HalfDeriver* deriver_;
   int64_t now_ms_;
   std::vector<std::vector<HalfRecord>>* out_;
+  storage::TenantId tenant_;
   HalfRecord linked_[kMaxSpanLinks];
 };
 
@@ -93,11 +101,12 @@ std::string RejectMessage(uint64_t too_old, uint64_t too_new, const IngestOption
 
 std::atomic<uint64_t> g_next_service_instance{1};
 
-// The calling I/O thread's DeriveCache for the service numbered instance (a thread that serves
-// another service, in tests, starts over).
-DeriveCache& ThreadDeriveCache(uint64_t instance) {
+// The calling I/O thread's DeriveCache for the service numbered instance and one tenant (ids
+// are a tenant's own: a thread that serves another service or tenant starts over).
+DeriveCache& ThreadDeriveCache(uint64_t instance, storage::TenantId tenant) {
   thread_local std::unique_ptr<DeriveCache> cache = std::make_unique<DeriveCache>();
-  if (cache->owner() != instance) cache->Reset(instance);
+  const uint64_t owner = instance | static_cast<uint64_t>(tenant) << 32;
+  if (cache->owner() != owner) cache->Reset(owner);
   return *cache;
 }
 
@@ -107,6 +116,28 @@ ExportResponse ErrorResponse(ExportOutcome outcome, std::string message, int ret
   r.body = std::move(message);
   r.retry_after_s = retry_after_s;
   return r;
+}
+
+// The body to decode: the request's, or its inflation into *inflated (gzip); nullptr with *error
+// set when it is corrupt or larger than max_bytes.
+std::string* InflatedBody(ExportRequest& request, uint64_t max_bytes, std::string* inflated,
+                          ExportResponse* error) {
+  if (request.gzip) {
+    Status st = GunzipBody(request.body, max_bytes, inflated);
+    if (!st.ok()) {
+      *error =
+          ErrorResponse(st.code() == StatusCode::kResourceExhausted ? ExportOutcome::kTooLarge
+                                                                    : ExportOutcome::kMalformed,
+                        st.message(), 0);
+      return nullptr;
+    }
+    return inflated;
+  }
+  if (request.body.size() > max_bytes) {
+    *error = ErrorResponse(ExportOutcome::kTooLarge, "body larger than max-decompressed-bytes", 0);
+    return nullptr;
+  }
+  return &request.body;
 }
 
 }  // namespace
@@ -176,11 +207,15 @@ Status IngestServiceImpl::Init() {
   opts.min_position = store_->FlushedLogPosition();
   EW_ASSIGN_OR_RETURN(log_, storage::IngestLog::Open(opts));
   EW_ASSIGN_OR_RETURN(ids_, InternWellKnown(&interner_));
+  tenants_ = std::make_unique<TenantRegistry>(store_, interner_, ids_);
   path_cap_ = std::make_unique<PathCap>(config_.max_paths_per_edge);
   ShardOptions so;
   so.max_pending = (config_.max_pending + config_.ingest_shards - 1) / config_.ingest_shards;
   so.pair_wait_ms = config_.pair_wait_ms;
   so.ids = ids_;
+  so.ids_of_node = [tenants = tenants_.get()](storage::NodeId node) {
+    return tenants->IdsOfNode(node);
+  };
   so.path_cap = path_cap_.get();
   for (uint32_t i = 0; i < config_.ingest_shards; ++i) {
     shards_.push_back(std::make_unique<Shard>(so));
@@ -255,21 +290,8 @@ bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,
     }
     std::string* buffer;
   } release{&inflated};
-  std::string* body = &request.body;
-  if (request.gzip) {
-    Status st = GunzipBody(request.body, config_.max_decompressed_bytes, &inflated);
-    if (!st.ok()) {
-      *error =
-          ErrorResponse(st.code() == StatusCode::kResourceExhausted ? ExportOutcome::kTooLarge
-                                                                    : ExportOutcome::kMalformed,
-                        st.message(), 0);
-      return false;
-    }
-    body = &inflated;
-  } else if (request.body.size() > config_.max_decompressed_bytes) {
-    *error = ErrorResponse(ExportOutcome::kTooLarge, "body larger than max-decompressed-bytes", 0);
-    return false;
-  }
+  std::string* body = InflatedBody(request, config_.max_decompressed_bytes, &inflated, error);
+  if (body == nullptr) return false;
   const int64_t now = WallNowMs();
   out->arrival_ms = now;
   // Room for the records at once: OTLP protobuf spans take 150 bytes or more (JSON far more), so
@@ -278,10 +300,17 @@ bool IngestServiceImpl::DecodeInto(ExportRequest& request, PendingExport* out,
   for (std::vector<HalfRecord>& v : out->by_shard) {
     v.reserve(body->size() / (kMinSpanBytes * shards_.size()) + 8);
   }
-  HalfDeriver deriver(&interner_, ids_,
+  auto tenant = tenants_->ByName(request.tenant);
+  if (!tenant.ok()) {
+    *error = ErrorResponse(ExportOutcome::kUnavailable, "storage: " + tenant.status().message(),
+                           kRetryAfterUnavailableS);
+    return false;
+  }
+  StoreInterner interner = interner_.ForTenant(tenant->id);
+  HalfDeriver deriver(&interner, *tenant->ids,
                       DeriveLimits{config_.max_span_age_ms, config_.max_span_future_ms},
-                      &ThreadDeriveCache(instance_));
-  DeriveSink sink(&deriver, now, &out->by_shard);
+                      &ThreadDeriveCache(instance_, tenant->id));
+  DeriveSink sink(&deriver, now, &out->by_shard, tenant->id);
   const Status st = request.decoder->Decode(*body, sink);
   metrics_.received->Add(sink.spans);
   out->records = sink.records;
@@ -362,7 +391,7 @@ void IngestServiceImpl::Export(ExportRequest request, std::function<void(ExportR
                        kRetryAfterUnavailableS));
     return;
   }
-  const std::string_view tenant = storage::kDefaultTenantName;
+  const std::string tenant = request.tenant;  // the server checked the name
   ExportResponse error;
   if (!Admit(request, tenant, &error)) {
     done(std::move(error));

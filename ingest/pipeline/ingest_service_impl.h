@@ -32,6 +32,7 @@
 #include "ingest/derivation/interner.h"
 #include "ingest/ingest_service.h"
 #include "ingest/pipeline/shard_state.h"
+#include "ingest/pipeline/tenant_registry.h"
 #include "ingest/pipeline/work_queue.h"
 #include "storage/edge_store.h"
 #include "storage/ingest_log.h"
@@ -169,7 +170,8 @@ class IngestServiceImpl final : public IngestService {
   std::unique_ptr<storage::IngestLog> log_;
   StoreInterner interner_;
   const uint64_t instance_;  // names this service's ids in the I/O threads' DeriveCaches
-  WellKnownIds ids_;
+  WellKnownIds ids_;         // tenant 0's
+  std::unique_ptr<TenantRegistry> tenants_;  // every tenant's id and well-known ids
   std::unique_ptr<PathCap> path_cap_;
   std::unique_ptr<TenantLimiter> limiter_;
   std::vector<std::unique_ptr<Shard>> shards_;

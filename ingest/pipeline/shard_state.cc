@@ -128,7 +128,27 @@ PendingEntry ShardState::ToEntry(const HalfRecord& r, int64_t arrival_ms) const 
   return e;
 }
 
-StringId ShardState::CapPath(NodeId client, NodeId server, StringId path) {
+const WellKnownIds* ShardState::IdsOf(NodeId node) {
+  if (!options_.ids_of_node) return &options_.ids;
+  if (node < ids_of_node_.size() && ids_of_node_[node] != nullptr) return ids_of_node_[node];
+  const WellKnownIds* ids = options_.ids_of_node(node);
+  if (node >= ids_of_node_.size()) ids_of_node_.resize(std::max<size_t>(node + 1, 1024) * 3 / 2);
+  ids_of_node_[node] = ids;
+  return ids;
+}
+
+void ShardState::RefuseAcrossTenants(const HalfRecord& r, const PendingEntry& e) {
+  if (e.server()) {
+    AddEdge(r.peer, r.node, nullptr, &e, &r);
+  } else {
+    AddEdge(r.node, r.peer, &e, nullptr, &r);
+  }
+  const auto kind = e.server() ? ExpiryKind::kServerHalf : ExpiryKind::kClientHalf;
+  ++expiries_[ExpiryKey{e.node, e.minute(), static_cast<uint8_t>(kind)}];
+  ++counters_.expired[static_cast<size_t>(kind)];
+}
+
+StringId ShardState::CapPath(NodeId client, NodeId server, StringId path, StringId other_path) {
   if (path == 0) return 0;
   PathKey key{client, server, path};
   if (last_path_valid_ && key == last_path_key_) return last_path_out_;
@@ -136,7 +156,7 @@ StringId ShardState::CapPath(NodeId client, NodeId server, StringId path) {
   if (auto it = path_cache_.find(key); it != path_cache_.end()) {
     out = it->second;
   } else {
-    out = options_.path_cap->Admit(client, server, path) ? path : options_.ids.other_path;
+    out = options_.path_cap->Admit(client, server, path) ? path : other_path;
     path_cache_.emplace(key, out);
   }
   last_path_valid_ = true;
@@ -160,10 +180,12 @@ void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, co
   Protocol proto = first->protocol();
   if (proto == Protocol::kOther && second) proto = second->protocol();
   dims.protocol = proto;
-  dims.path = CapPath(client, server, pick([](const PendingEntry& e) { return e.path; }));
+  // The strings are the tenant's own (both nodes are of one tenant).
+  const WellKnownIds& ids = *IdsOf(server);
+  dims.path =
+      CapPath(client, server, pick([](const PendingEntry& e) { return e.path; }), ids.other_path);
   uint8_t method = pick([](const PendingEntry& e) { return e.method(); });
-  dims.method =
-      options_.ids.methods[method < static_cast<uint8_t>(MethodCode::kCount) ? method : 0];
+  dims.method = ids.methods[method < static_cast<uint8_t>(MethodCode::kCount) ? method : 0];
   dims.status = pick([](const PendingEntry& e) { return e.status(); });
   const bool error = (c && c->error()) || (s && s->error());
   const uint16_t weight = c ? c->weight : s->weight;
@@ -221,6 +243,10 @@ void ShardState::Apply(const HalfRecord& r, int64_t arrival_ms) {
   }
   PendingTable::Miss miss;
   PendingEntry* other = table_.Find(e.trace_key, e.span_key, &miss);
+  if (other != nullptr && IdsOf(other->node) != IdsOf(e.node)) {
+    RefuseAcrossTenants(r, e);
+    return;
+  }
   if (other != nullptr && other->server() != e.server()) {
     const PendingEntry* c = e.server() ? other : &e;
     const PendingEntry* s = e.server() ? &e : other;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -46,7 +47,10 @@ class PathCap {
 struct ShardOptions {
   uint64_t max_pending = 4'000'000;  // this shard's share
   int64_t pair_wait_ms = 10'000;
-  WellKnownIds ids;
+  WellKnownIds ids;  // tenant 0's
+  // The well-known ids of a node's tenant (a half's tenant is its node's); unset: `ids` for
+  // every node (single-tenant tests). The shard caches the answer per node.
+  std::function<const WellKnownIds*(storage::NodeId)> ids_of_node;
   PathCap* path_cap = nullptr;  // required
 };
 
@@ -170,7 +174,15 @@ class ShardState {
   void Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same,
             const PendingTable::Miss* miss = nullptr);
   void EvictOldest(int64_t now_ms);
-  storage::StringId CapPath(storage::NodeId client, storage::NodeId server, storage::StringId path);
+  storage::StringId CapPath(storage::NodeId client, storage::NodeId server, storage::StringId path,
+                            storage::StringId other_path);
+  // The well-known ids of the node's tenant (options_.ids_of_node, cached per node id): the same
+  // pointer for two nodes exactly when they are of one tenant.
+  const WellKnownIds* IdsOf(storage::NodeId node);
+  // A waiting half and the arriving one share a key but not a tenant (a chosen or colliding
+  // salted span id, half_record.h): the arriving half goes into its unpaired edge at once,
+  // counted as expired, and the waiting one stays.
+  void RefuseAcrossTenants(const HalfRecord& r, const PendingEntry& e);
 
   ShardOptions options_;
   int64_t tick_ms_;
@@ -190,6 +202,7 @@ class ShardState {
   bool last_path_valid_ = false;
   PathKey last_path_key_{};
   storage::StringId last_path_out_ = 0;
+  std::vector<const WellKnownIds*> ids_of_node_;  // IdsOf's cache, by node id (null: unknown)
   std::string pending_drops_;  // 12-byte keys of persisted halves gone since the last flush
   ShardCounters counters_;
 };

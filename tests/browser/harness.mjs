@@ -40,13 +40,14 @@ export function Finish(code) {
 
 // ---- the server ----
 
-export function StartServer(binary, data_dir) {
+// extra: more flags (e.g. --tokens-file FILE).
+export function StartServer(binary, data_dir, extra = []) {
   return new Promise((resolve_, reject) => {
     const child = spawn(binary, [
       '--otlp-addr', '127.0.0.1:0', '--http-addr', '127.0.0.1:0', '--otlp-grpc-addr', 'off',
       '--data-dir', data_dir,
       '--pair-wait', '1s', '--flush-interval', '200ms', '--web-dir', web_dist,
-      '--trace-url', 'http://jaeger.test:16686/trace/{trace_id}',
+      '--trace-url', 'http://jaeger.test:16686/trace/{trace_id}', ...extra,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -70,10 +71,11 @@ export function StartServer(binary, data_dir) {
   });
 }
 
-export async function PostOtlp(otlp, body) {
-  const res = await fetch(`http://${otlp}/v1/traces`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-  });
+// token: sent as a bearer token when given.
+export async function PostOtlp(otlp, body, token = '') {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`http://${otlp}/v1/traces`, { method: 'POST', headers, body: JSON.stringify(body) });
   const text = await res.text();
   if (!res.ok) throw new Error(`POST /v1/traces: ${res.status} ${text.slice(0, 300)}`);
   const reply = text ? JSON.parse(text) : {};
@@ -81,17 +83,18 @@ export async function PostOtlp(otlp, body) {
   if (rejected) throw new Error(`spans rejected: ${text.slice(0, 300)}`);
 }
 
-export async function GetMap(http, params) {
-  const res = await fetch(`http://${http}/api/v1/map?${new URLSearchParams(params)}`);
+export async function GetMap(http, params, token = '') {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const res = await fetch(`http://${http}/api/v1/map?${new URLSearchParams(params)}`, { headers });
   return res.json();
 }
 
 // Waits until the map has `count` edges with `requests` in total (pairing and flush are async).
-export async function WaitForMap(http, params, predicate, what) {
+export async function WaitForMap(http, params, predicate, what, token = '') {
   const deadline = Date.now() + 90000;
   let last = null;
   while (Date.now() < deadline) {
-    last = await GetMap(http, params).catch((e) => ({ error: String(e) }));
+    last = await GetMap(http, params, token).catch((e) => ({ error: String(e) }));
     if (predicate(last)) return last;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -4,7 +4,9 @@
 // exporter-trace-otlp-http (OTLP JSON, old and stable HTTP conventions), payments with protobuf
 // and gzip (stable conventions). A second run exports everything through
 // exporter-trace-otlp-grpc to the OTLP/gRPC listener (payments with gzip), a third through
-// @opentelemetry/exporter-zipkin (Zipkin v2 JSON to POST /api/v2/spans). An uninstrumented
+// @opentelemetry/exporter-zipkin (Zipkin v2 JSON to POST /api/v2/spans), a fourth over https
+// (every listener on TLS with certificates made at test time, the SDK trusting the test CA
+// through NODE_EXTRA_CA_CERTS, the map read with curl). An uninstrumented
 // client drives frontend a known number of times; after the services flush and the pair-wait
 // passes, GET /api/v1/map must show exactly the calls that happened.
 #include <gtest/gtest.h>
@@ -16,6 +18,8 @@
 
 #include "tests/common/json.h"
 #include "tests/common/server_process.h"
+#include "tests/common/temp_dir.h"
+#include "tests/common/test_certs.h"
 #include "tests/e2e_node/node_service.h"
 #include "tools/http_client.h"
 
@@ -73,14 +77,28 @@ Map Expected() {
   return m;
 }
 
-Result<Map> FetchMap(tools::HttpConnection& http) {
-  auto response = http.Get("/api/v1/map?start=now-1h&end=now%2B5m");
+// GET path on the HTTP listener: plain, or over TLS with curl trusting ca (when not empty).
+Result<std::string> HttpGetBody(uint16_t port, const std::string& path, const std::string& ca) {
+  if (!ca.empty()) {
+    Shell r = Sh("curl -sS --fail --cacert " + ca + " 'https://127.0.0.1:" + std::to_string(port) +
+                 path + "'");
+    if (r.code != 0) return Status::Unavailable("curl: " + r.out);
+    return r.out;
+  }
+  tools::HttpConnection http("127.0.0.1", port);
+  auto response = http.Get(path);
   if (!response.ok()) return response.status();
   if (response->status != 200) {
-    return Status::Unavailable("map: HTTP " + std::to_string(response->status) + " " +
+    return Status::Unavailable(path + ": HTTP " + std::to_string(response->status) + " " +
                                response->body);
   }
-  auto doc = Json::Parse(response->body);
+  return response->body;
+}
+
+Result<Map> FetchMap(uint16_t port, const std::string& ca) {
+  auto body = HttpGetBody(port, "/api/v1/map?start=now-1h&end=now%2B5m", ca);
+  if (!body.ok()) return body.status();
+  auto doc = Json::Parse(*body);
   if (!doc.ok()) return doc.status();
   Map map;
   std::map<std::string, std::string> names;  // id -> name
@@ -104,20 +122,32 @@ struct Exporter {
 };
 
 // Starts the server and the three services (each exporting as given), drives the shop and checks
-// the map.
+// the map. certs: a directory of MakeTestCertificates: every listener on TLS, the exporters
+// trusting the test CA through NODE_EXTRA_CA_CERTS (without it Node refuses the certificate
+// — UNABLE_TO_VERIFY_LEAF_SIGNATURE — and closes the connection, which the server logs as
+// "TLS handshake failed: stream truncated").
 void RunShop(const Exporter& frontend_exporter, const Exporter& checkout_exporter,
-             const Exporter& payments_exporter) {
+             const Exporter& payments_exporter, const std::string& certs = "") {
   ASSERT_TRUE(NodeModulesInstalled())
       << "tests/node/node_modules is missing: run `tools/dev deps` (npm ci in tests/node)";
   ServerOptions options;
   options.extra_args = {"--pair-wait", "2s", "--flush-interval", "1s"};
+  const std::string ca = certs.empty() ? "" : certs + "/ca.pem";
+  if (!certs.empty()) {
+    options.extra_args.insert(options.extra_args.end(), {"--tls-cert", certs + "/server.pem",
+                                                         "--tls-key", certs + "/server.key"});
+  }
   options.grpc = true;
   ServerProcess server(options);
   ASSERT_TRUE(server.Start().ok()) << server.Stderr();
-  auto env = [&server](const Exporter& e, std::map<std::string, std::string> more) {
+  auto env = [&server, &ca](const Exporter& e, std::map<std::string, std::string> more) {
     more["EXPORTER"] = e.kind;
-    const std::string http = "http://127.0.0.1:" + std::to_string(server.otlp_port());
-    more["OTLP_URL"] = e.kind == "grpc" ? "http://127.0.0.1:" + std::to_string(server.grpc_port())
+    if (!ca.empty()) more["NODE_EXTRA_CA_CERTS"] = ca;
+    const std::string http = (ca.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") +
+                             std::to_string(server.otlp_port());
+    more["OTLP_URL"] = e.kind == "grpc"
+                           ? (ca.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") +
+                                 std::to_string(server.grpc_port())
                        : e.kind == "zipkin" ? http + "/api/v2/spans"
                                             : http + "/v1/traces";
     if (e.gzip) more["COMPRESSION"] = "gzip";
@@ -150,13 +180,12 @@ void RunShop(const Exporter& frontend_exporter, const Exporter& checkout_exporte
   EXPECT_EQ(payments.Stop(), 0) << payments.Log();
 
   // Pair-wait (2 s) for the unpaired provider calls, then a flush (1 s); poll up to 60 s.
-  tools::HttpConnection query("127.0.0.1", server.http_port());
   const Map expected = Expected();
   Map last;
   std::string last_error;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
-    auto map = FetchMap(query);
+    auto map = FetchMap(server.http_port(), ca);
     if (map.ok()) {
       last = *map;
       if (last == expected) break;
@@ -165,21 +194,36 @@ void RunShop(const Exporter& frontend_exporter, const Exporter& checkout_exporte
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  EXPECT_EQ(last, expected) << last_error << "\nserver log:\n" << server.Stderr();
+  EXPECT_EQ(last, expected) << last_error << "\nserver log:\n"
+                            << server.Stderr() << "\npayments log:\n"
+                            << payments.Log();
   // The spans came the way they were meant to: OTLP/gRPC calls answered OK iff a service used it.
   const bool grpc = frontend_exporter.kind == "grpc" || checkout_exporter.kind == "grpc" ||
                     payments_exporter.kind == "grpc";
-  auto metrics = query.Get("/metrics");
-  ASSERT_TRUE(metrics.ok());
-  EXPECT_EQ(metrics->body.find("ew_grpc_requests_total{method=\"Export\",code=\"OK\"}") !=
-                std::string::npos,
-            grpc)
-      << metrics->body;
+  auto metrics = HttpGetBody(server.http_port(), "/metrics", ca);
+  ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
+  EXPECT_EQ(
+      metrics->find("ew_grpc_requests_total{method=\"Export\",code=\"OK\"}") != std::string::npos,
+      grpc)
+      << *metrics;
+  if (!ca.empty()) {  // every exporter's handshake succeeded
+    EXPECT_NE(metrics->find("ew_tls_handshake_failures_total{listener=\"otlp\"} 0\n"),
+              std::string::npos)
+        << *metrics;
+  }
   EXPECT_EQ(server.Stop(), 0) << server.Stderr();
 }
 
 TEST(NodeSdkEndToEnd, ShopMapIsExact) {
   RunShop({"proto", false}, {"json", false}, {"proto", true});
+}
+
+// Every exporter over https (protobuf, JSON, protobuf with gzip) and the map read over https,
+// with certificates made at test time.
+TEST(NodeSdkEndToEnd, ShopMapIsExactOverHttps) {
+  TempDir certs;
+  ASSERT_TRUE(MakeTestCertificates(certs.path()));
+  RunShop({"proto", false}, {"json", false}, {"proto", true}, certs.path());
 }
 
 TEST(NodeSdkEndToEnd, ShopMapIsExactOverGrpc) {

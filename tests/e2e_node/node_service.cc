@@ -55,7 +55,15 @@ Status NodeService::Start(std::chrono::milliseconds timeout) {
   std::string script = std::string(EW_SOURCE_DIR) + "/tests/node/service.js";
   std::string node = NodeBinary();
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  // The given variables replace inherited ones of the same name: with a name twice in the
+  // environment, getenv (and so Node) reads the first — an inherited NODE_EXTRA_CA_CERTS (the
+  // system bundle, on many machines) would hide the test CA, Node would refuse the server's
+  // certificate and the server would log "TLS handshake failed: stream truncated".
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string var(*e);
+    const std::string name = var.substr(0, var.find('='));
+    if (name != "SERVICE" && env_.count(name) == 0) env_strings.push_back(var);
+  }
   env_strings.push_back("SERVICE=" + name_);
   for (const auto& [k, v] : env_) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;

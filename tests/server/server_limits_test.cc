@@ -62,7 +62,13 @@ TEST(ServerLimitsTest, AuthTokenIsRequiredOnOtlpAndApiButNotHealth) {
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->status, 401);
   EXPECT_EQ(none->Header("WWW-Authenticate"), "Bearer");
-  ExpectJsonError(*none);
+  // The OTLP error body: google.rpc.Status {code: 16 UNAUTHENTICATED} in the request's type.
+  EXPECT_EQ(none->Header("Content-Type"), "application/x-protobuf");
+  EXPECT_EQ(none->body.substr(0, 2), std::string("\x08\x10"));
+  auto json = o.Post("/v1/traces", "{}", "application/json");
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(json->status, 401);
+  ExpectJsonError(*json);
   auto wrong =
       o.Post("/v1/traces", "", "application/x-protobuf", {{"Authorization", "Bearer s3cres"}});
   ASSERT_TRUE(wrong.ok());

@@ -1,5 +1,60 @@
 // Talks to the public query API (/api/v1/...). Every call returns {ok, status, body, url};
 // a 400 body carries {error, position}. Never throws.
+//
+// Tokens: when the server answers 401 the page asks for a token (one prompt for all the calls
+// waiting on it), keeps it in sessionStorage for the browser session and sends it as
+// `Authorization: Bearer TOKEN`; a token the server refuses is forgotten and asked for again.
+
+const kTokenKey = 'edgewise.token';
+let asking = null;  // the prompt in progress, shared by the calls that got a 401
+
+function StoredToken() {
+  try {
+    return globalThis.sessionStorage?.getItem(kTokenKey) || '';
+  } catch {
+    return '';
+  }
+}
+
+function AskToken(refused) {
+  if (!asking) {
+    asking = new Promise((resolve) => {
+      setTimeout(() => {
+        const text = refused ? 'The server refused that token. Edgewise token (query scope):'
+          : 'This Edgewise server needs a token (query scope):';
+        const token = String(globalThis.prompt(text, '') ?? '').trim();
+        try {
+          if (token) globalThis.sessionStorage.setItem(kTokenKey, token);
+        } catch {
+          // no storage: the token lasts as long as this page
+        }
+        asking = null;
+        resolve(token);
+      }, 0);
+    });
+  }
+  return asking;
+}
+
+async function Fetch(url) {
+  const headers = { Accept: 'application/json' };
+  for (let attempt = 0; ; attempt++) {
+    const token = StoredToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else delete headers.Authorization;
+    const res = await fetch(url, { headers });
+    if (res.status !== 401 || typeof globalThis.prompt !== 'function' || attempt >= 3) return res;
+    if (token && StoredToken() === token) {
+      try {
+        globalThis.sessionStorage.removeItem(kTokenKey);
+      } catch {
+        // nothing stored
+      }
+    }
+    // Another call may have been given a token meanwhile: use it before asking.
+    if (!StoredToken() && !(await AskToken(Boolean(token)))) return res;
+  }
+}
 
 export async function GetJson(path, params) {
   const qs = new URLSearchParams();
@@ -8,7 +63,7 @@ export async function GetJson(path, params) {
   }
   const url = qs.toString() ? `${path}?${qs}` : path;
   try {
-    const res = await fetch(url, { headers: { Accept: 'application/json' } });
+    const res = await Fetch(url);
     const text = await res.text();
     let body = null;
     try {
