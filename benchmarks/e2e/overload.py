@@ -149,15 +149,25 @@ def run(args, tmp, rate):
         server.stop()
     with open(lsum) as f:
         normal_sum = json.load(f)
-    # The loadgen's clock starts a moment after t0; its seconds are close enough to ours.
-    rates = per_second(progress(llog))
+    r = report(args, rate, samples, per_second(progress(llog)), normal_sum, blasts,
+               (blast_start, blast_end, total))
+    r.update({"normal_command": " ".join(cmd), "blast_command": blast_cmd,
+              "normal_exit": normal.returncode, "otlp_http_codes": codes,
+              "spans_refused": refused, "ingest_queue_full": queue_full,
+              "halves_evicted": evicted, "verify_exit": verify_rc, "verify_tail": verify_out})
+    return r
+
+
+def report(args, rate, samples, rates, normal_sum, blasts, times):
+    """The figures of a run from its samples, the normal load's per-second rates (the
+    loadgen's clock starts a moment after ours: close enough) and the loadgens' summaries."""
+    blast_start, blast_end, total = times
     before_rss = [r for t, r, _, _ in samples if t < blast_start]
     budget = (statistics.median(before_rss) + args.max_pending * BYTES_PER_PENDING_HALF +
               ROCKSDB_WRITE_BUFFERS + ROCKSDB_BLOCK_CACHE)
     blast_acked = sum(b["spans_acked"] for b in blasts)
     return {
-        "normal_command": " ".join(cmd), "blast_command": blast_cmd, "blasters": args.blasters,
-        "normal_exit": normal.returncode, "normal_http_failures": normal_sum["http_failures"],
+        "blasters": args.blasters, "normal_http_failures": normal_sum["http_failures"],
         "normal_spans_acked": normal_sum["spans_acked"],
         "blast_exits": [b["exit"] for b in blasts],
         "blast_http_failures": sum(b["http_failures"] for b in blasts),
@@ -173,12 +183,9 @@ def run(args, tmp, rate):
         # loadgen may stay a little under its --rate), at most --rate.
         "recovery_s": recovery_seconds(rates, blast_end,
                                        min(rate, phase_rate(rates, 5, blast_start) or rate)),
-        "otlp_http_codes": codes, "spans_refused": refused, "ingest_queue_full": queue_full,
-        "halves_evicted": evicted,
         "pending_halves_max": max((p for _, _, _, p in samples if p is not None), default=None),
         "rss_before_mb": statistics.median(before_rss) / 2**20,
         "rss_max_mb": max(r for _, r, _, _ in samples) / 2**20, "rss_budget_mb": budget / 2**20,
-        "verify_exit": verify_rc, "verify_tail": verify_out,
         "normal_rate_per_s": rates, "rss_samples": [(round(t, 1), r, p) for t, r, _, p in samples]}
 
 
