@@ -24,6 +24,7 @@ Exit 1 when a check fails.
 """
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -77,7 +78,7 @@ def per_second(pts):
 def recovery_seconds(rates, blast_end, target):
     """Seconds after blast_end until the 5 s mean of the normal load is >= 90 % of target."""
     by_s = dict(rates)
-    for s in range(int(blast_end), max(by_s, default=0) - 4):
+    for s in range(math.ceil(blast_end), max(by_s, default=0) - 4):
         window = [by_s.get(s + k) for k in range(5)]
         if None not in window and statistics.mean(window) >= 0.9 * target:
             return s - blast_end
