@@ -110,7 +110,7 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"query-timeout", "30s", "a query still running after this is stopped and answered 503"},
       {"query-max-edges", "1000000",
        "edges one query may hold per scan table; a larger map is answered 422"},
-      {"query-nice", "10",
+      {"query-nice", "19",
        "nice increment (0..19) of the query threads, so ingest gets the CPU first"},
       {"web-dir", "", "directory of the web UI bundle (default: found next to the binary)"},
       {"trace-url", "",

@@ -52,7 +52,7 @@ struct Config {
   uint32_t query_queue = 16;   // queries waiting for a worker; more are answered 429
   int64_t query_timeout_ms = 30'000;
   uint64_t query_max_edges = 1'000'000;  // edges one scan table may hold (422 above)
-  uint32_t query_nice = 10;              // nice increment of the query and scan threads
+  uint32_t query_nice = 19;              // nice increment of the query and scan threads
   std::string web_dir;                   // empty: next to the binary / source tree (see server)
   std::string trace_url;                 // empty: none; else an http(s) URL containing {trace_id}
   std::string cors_origin;  // empty: no CORS headers; else "*" or one origin (scheme://host[:port])

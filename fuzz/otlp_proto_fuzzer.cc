@@ -5,47 +5,21 @@
 // tests/ingest_decode/decode_fast_path_test.cc): DecodeOtlpProtobuf gives the precise walker's
 // status and spans; the fast walker alone delivers a prefix of the precise walker's spans, and all
 // of them with the same status when it finishes. Every string a span views is copied out
-// (OwnedSpan), so ASan sees each view read.
+// (OwnedSpan, in the shared driver's Sink: fuzz/span_decoder_fuzz.h), so ASan sees each view read.
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
-#include <vector>
 
 #include "fuzz/fuzz_check.h"
+#include "fuzz/span_decoder_fuzz.h"
 #include "ingest/decoders/otlp_proto_walkers.h"
 #include "ingest/decoders/span_view.h"
-#include "tests/ingest_decode/owned_span.h"
 
 namespace ew::ingest {
 namespace {
 
-using testing::Describe;
-using testing::OwnedSpan;
-
-// Keeps every span; fails at span `fail_at` (0-based; -1: never) as a full pending table would.
-class Sink : public SpanSink {
- public:
-  explicit Sink(int fail_at) : fail_at_(fail_at) {}
-  Status OnSpan(const SpanView& span) override {
-    if (static_cast<int>(spans.size()) == fail_at_) return Status::ResourceExhausted("sink full");
-    spans.push_back(testing::Own(span));
-    return Status::Ok();
-  }
-  std::vector<OwnedSpan> spans;
-
- private:
-  int fail_at_;
-};
-
-std::string SpanDiff(const std::vector<OwnedSpan>& a, const std::vector<OwnedSpan>& b) {
-  std::string out = std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " spans";
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    if (!(a[i] == b[i]))
-      out += "\nspan " + std::to_string(i) + ":\n" + Describe(a[i]) + "\n" + Describe(b[i]);
-  }
-  return out;
-}
+using fuzz::Sink;
+using fuzz::SpanDiff;
 
 void CheckWalkersAgree(std::string_view body, int fail_at) {
   Sink precise_sink(fail_at);

@@ -268,7 +268,11 @@ void Run::Drive() {
         busy = true;
       }
     } else {
-      for (int k = 0; k < 64 && static_cast<double>(spans_generated_) < o_.rate * elapsed; ++k) {
+      // No further ahead than a few batches: a loadgen that falls behind its rate (a busy
+      // machine, a slow server) sends late rather than holding ever more spans in memory.
+      for (int k = 0; k < 64 && static_cast<double>(spans_generated_) < o_.rate * elapsed &&
+                      ready_.size() < 4 * batch;
+           ++k) {
         Generate(now, elapsed);
         busy = true;
       }

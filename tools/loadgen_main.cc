@@ -49,6 +49,7 @@ run options:
   --ledger FILE         write the ground-truth ledger (JSON)
   --summary FILE        write a JSON summary of the run
   --seed N --namespaces N --services N --fanout N --error-scale X   the topology
+  --namespace-prefix P  put P before every namespace name (traffic on edges of its own)
   --preencoded          benchmark fast path: encode --bodies bodies once, then replay them
   --otlp-proto-only     same as --preencoded --encoding proto
   --bodies N            distinct pre-encoded bodies (default 64)
@@ -197,6 +198,7 @@ ew::Status ParseRunOptions(const ew::tools::Flags& f, ew::tools::LoadgenOptions*
   o->topology.namespaces = static_cast<int>(std::max<int64_t>(1, nns));
   o->topology.services = static_cast<int>(nsvc);
   o->topology.fanout = static_cast<int>(std::max<int64_t>(1, fanout));
+  o->topology.namespace_prefix = f.Str("namespace-prefix");
   o->bodies = static_cast<int>(bodies + (bodies & 1));
   o->ledger_path = f.Str("ledger");
   o->summary_path = f.Str("summary");
@@ -216,7 +218,7 @@ int main(int argc, char** argv) {
   int first = (cmd == "run" || cmd == "topology") ? 2 : 1;
   ew::tools::Flags f({"otlp", "grpc", "encoding", "rate", "connections", "duration", "requests",
                       "batch", "max-skew", "ledger", "summary", "seed", "namespaces", "services",
-                      "fanout", "error-scale", "bodies", "cross-share"},
+                      "fanout", "error-scale", "bodies", "cross-share", "namespace-prefix"},
                      {"demo", "preencoded", "otlp-proto-only", "unpaired", "quiet", "help"});
   if (auto st = f.Parse(argc, argv, first); !st.ok()) return Usage(st.message());
   if (f.Has("help")) return Usage("");

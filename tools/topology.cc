@@ -142,7 +142,7 @@ Topology Topology::Build(const TopologyOptions& o) {
   for (int i = 0; i < nsvc; ++i) {
     ServiceSpec s;
     int nsi = i * nns / nsvc;
-    s.ns = nsi < 6 ? kNamespaces[nsi] : "ns" + std::to_string(nsi);
+    s.ns = o.namespace_prefix + (nsi < 6 ? kNamespaces[nsi] : "ns" + std::to_string(nsi));
     s.name = i < 24 ? kServiceNames[i] : "svc-" + std::to_string(i);
     s.old_semconv = uni() < o.old_semconv_share;
     s.k8s_namespace = uni() < 0.7;

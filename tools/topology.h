@@ -54,6 +54,7 @@ struct TopologyOptions {
   int fanout = 3;            // outgoing service calls per service (at most)
   double error_scale = 1.0;  // multiplies every call's error rate
   double old_semconv_share = 0.4;
+  std::string namespace_prefix;  // put before every namespace name (disjoint edges per prefix)
 };
 
 enum class TargetKind : uint8_t { kService, kExternalHost, kExternalIp, kDatabase, kMessaging };

@@ -65,10 +65,11 @@ def timed_get(host_port, path, reps, warmup=2):
 class Server:
     """The real edgewise binary on a data directory, ports chosen by the kernel."""
 
-    def __init__(self, binary, data_dir, extra=(), log_path=None):
+    def __init__(self, binary, data_dir, extra=(), log_path=None, grpc_addr="127.0.0.1:0"):
+        os.makedirs(data_dir, exist_ok=True)
         self.log = open(log_path or os.path.join(data_dir, "..", os.path.basename(data_dir) + ".log"), "w")
         args = [binary, "--data-dir", data_dir, "--otlp-addr", "127.0.0.1:0",
-                "--http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0", *extra]
+                "--http-addr", "127.0.0.1:0", "--otlp-grpc-addr", grpc_addr, *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
         deadline = time.time() + 120
         while True:
@@ -91,6 +92,7 @@ class Server:
         return rss_bytes(self.pid)
 
     def metrics(self):
+        """/metrics as {'name{labels}': value}."""
         _, body = http_get(self.http, "/metrics")
         out = {}
         for line in body.decode().splitlines():
@@ -133,3 +135,74 @@ def save(path, obj):
 
 def quote(q):
     return urllib.parse.quote(q, safe="")
+
+
+def counter_sum(metrics, name, **labels):
+    """Sum of a counter's series whose labels include every given label=value."""
+    total = 0.0
+    for key, value in metrics.items():
+        base, _, rest = key.partition("{")
+        if base != name:
+            continue
+        if all(f'{k}="{v}"' in rest for k, v in labels.items()):
+            total += value
+    return total
+
+
+def http_codes(metrics, listener=None):
+    """{code: count} of ew_http_requests_total (of one listener when given)."""
+    out = {}
+    for key, value in metrics.items():
+        if not key.startswith("ew_http_requests_total{"):
+            continue
+        if listener and f'listener="{listener}"' not in key:
+            continue
+        m = re.search(r'code="(\d+)"', key)
+        if m:
+            out[m.group(1)] = out.get(m.group(1), 0) + int(value)
+    return out
+
+
+def loadgen_cmd(loadgen, otlp, seconds, rate=0, ledger="", summary="", connections=4,
+                extra=()):
+    """The ledger-keeping (span-generating) edgewise-loadgen over OTLP/HTTP protobuf."""
+    cmd = [loadgen, "--encoding", "proto", "--otlp", otlp, "--duration", f"{int(seconds)}s",
+           "--connections", str(connections), "--batch", "512", "--quiet"]
+    if rate:
+        cmd += ["--rate", str(int(rate))]
+    if ledger:
+        cmd += ["--ledger", ledger]
+    if summary:
+        cmd += ["--summary", summary]
+    return cmd + list(extra)
+
+
+def measure_capacity(edgewise, loadgen, tmp, runs=2, seconds=15, server_args=()):
+    """Median spans/s of unpaced ledger-mode loadgen runs against a throwaway server (so the
+    measured run's data set and ledger stay clean)."""
+    data = os.path.join(tmp, "capacity-data")
+    server = Server(edgewise, data, list(server_args), grpc_addr="off")
+    rates = []
+    try:
+        for i in range(runs):
+            summary = os.path.join(tmp, f"capacity-{i}.json")
+            subprocess.run(loadgen_cmd(loadgen, server.otlp, seconds, summary=summary),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            with open(summary) as f:
+                s = json.load(f)
+            rates.append(s["spans_acked"] / max(1e-9, s["elapsed_s"]))
+    finally:
+        server.stop()
+    return statistics.median(rates), rates
+
+
+def verify_ledger(loadgen, ledger, http, timeout_s=180, extra=()):
+    """Runs `edgewise-loadgen verify`; returns (exit code, last lines of its output)."""
+    p = subprocess.run([loadgen, "verify", "--ledger", ledger, "--http", http,
+                        "--timeout", f"{timeout_s}s", *extra], capture_output=True, text=True)
+    return p.returncode, p.stdout.strip().splitlines()[-20:] + p.stderr.strip().splitlines()[-3:]
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]

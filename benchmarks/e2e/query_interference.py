@@ -12,7 +12,7 @@ On the query data set (`edgewise-loadgen query-dataset`: 1,000 services, 10,000 
      through the same I/O threads as the load), and the queries' outcomes (200 / 429 / 503).
 
 Usage: query_interference.py --build build [--rounds 3] [--seconds 15] [--out FILE]
-       [--dataset-cache DIR] [--server-args '--query-workers 2']
+       [--dataset-cache DIR] [--server-args '--query-workers 2'] [--capacity SPANS_PER_S]
 """
 import argparse
 import http.client
@@ -144,6 +144,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--server-args", default="", help="extra edgewise flags, space-separated")
+    ap.add_argument("--capacity", type=float, default=0,
+                    help="spans/s (ingest runs at half); measured when 0, so that A/B runs can "
+                    "share one figure")
     ap.add_argument("--out", default="")
     ap.add_argument("--dataset-cache", default="",
                     help="directory keeping the generated data set between runs")
@@ -162,11 +165,14 @@ def main():
             print("dataset:", gen.stdout.strip(), flush=True)
             if args.dataset_cache:
                 shutil.copytree(data, args.dataset_cache)
-        server = Server(args.edgewise, data, ["--flush-interval", "2s", *args.server_args.split()])
+        server = Server(args.edgewise, data, ["--flush-interval", "2s", *args.server_args.split()],
+                        grpc_addr="off")
         try:
-            caps = [loadgen(args, server, 0, os.path.join(tmp, f"cap-{i}.json"))[0]
-                    for i in range(2)]
-            capacity = statistics.median(c["spans_acked"] / c["elapsed_s"] for c in caps)
+            capacity = args.capacity
+            if not capacity:
+                caps = [loadgen(args, server, 0, os.path.join(tmp, f"cap-{i}.json"))[0]
+                        for i in range(2)]
+                capacity = statistics.median(c["spans_acked"] / c["elapsed_s"] for c in caps)
             rate = capacity / 2
             print(f"capacity {capacity:.0f} spans/s; ingest at {rate:.0f}", flush=True)
             rounds = []

@@ -5,12 +5,9 @@
 // figures in the panels, and three small faults (double click with the panel closed, the
 // tooltip at the bottom edge, the panel title under the close button). Screenshots go to
 // --artifacts. Usage: node features_test.mjs --server BIN --web-dir DIR --artifacts DIR
-import { mkdirSync, mkdtempSync, existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { KnownTraffic, LargeTraffic, LongNamedPairs } from './otlp_traffic.mjs';
 import {
-  args, artifacts, Check, EdgesByName, Finish, Label, Launch, PostOtlp, RenderCount, repo, Shot, StartServer,
-  WaitForMap, WaitRender, web_dist,
+  Check, EdgesByName, Label, PostOtlp, RenderCount, RunWithServer, Shot, WaitForMap, WaitRender,
 } from './harness.mjs';
 
 const kBig = 'server.namespace =~ "^ns"';
@@ -276,53 +273,23 @@ async function GroupChecks(page, base) {
   Check('the chip collapses it again', (await Nodes(page)).some((x) => x.id === 'ns:ns5') && !/expand=/.test(page.url()));
 }
 
-async function Main() {
-  if (!args.server || !existsSync(args.server) || !existsSync(join(web_dist, 'index.html')) || !existsSync(join(repo, 'web/node_modules/playwright-core'))) {
-    console.log('FAIL server binary, web/dist or web/node_modules missing (tools/dev build)');
-    Finish(1);
-  }
-  mkdirSync(artifacts, { recursive: true });
-  const work = mkdtempSync(join(args.work || artifacts, 'data-'));
-  let server = null;
-  let launched = null;
-  try {
-    server = await StartServer(args.server, work);
-    const base = `http://${server.http}`;
-    const now = Date.now();
-    for (const body of KnownTraffic(now).bodies) await PostOtlp(server.otlp, body);
-    for (const body of LongNamedPairs(now)) await PostOtlp(server.otlp, body);
-    // 200 services in 8 namespaces, 40 minutes ago: in the 1 h range, not in 15 min.
-    for (const body of LargeTraffic(now - 37 * 60000, 200, 600, 8)) await PostOtlp(server.otlp, body);
-    await WaitForMap(server.http, { start: 'now-15m', end: 'now' }, (m) => (m.edges || []).reduce((s, e) => s + e.requests, 0) >= 47, 'the known traffic');
-    await WaitForMap(server.http, { start: 'now-1h', end: 'now', query: kBig }, (m) => (m.edges || []).length >= 620, 'the 200-service map');
-    launched = await Launch();
-    const page = await launched.context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await LabelChecks(page, base);
-    await FindChecks(page);
-    await HideChecks(page);
-    await PanelChecks(page);
-    await FaultChecks(page, new Map((await Nodes(page)).map((x) => [Label(x), x])));
-    await ReplayChecks(page, base, now - 4 * 60000);
-    await GroupChecks(page, base);
-    Check('no page errors', !errors.length, errors.join(' | '));
-  } catch (e) {
-    Check('test ran to the end', false, e.stack || String(e));
-    if (server) console.log(`server stderr (tail):\n${server.stderr().slice(-3000)}`);
-  } finally {
-    if (launched) {
-      await launched.context.close().catch(() => {});
-      rmSync(launched.profile, { recursive: true, force: true });
-    }
-    if (server) {
-      server.child.removeAllListeners('exit');
-      server.child.kill('SIGTERM');
-      await new Promise((r) => { server.child.once('exit', r); setTimeout(r, 10000); });
-    }
-    rmSync(work, { recursive: true, force: true });
-  }
-  Finish();
-}
-
-Main();
+RunWithServer(async (server, base, launch) => {
+  const now = Date.now();
+  for (const body of KnownTraffic(now).bodies) await PostOtlp(server.otlp, body);
+  for (const body of LongNamedPairs(now)) await PostOtlp(server.otlp, body);
+  // 200 services in 8 namespaces, 40 minutes ago: in the 1 h range, not in 15 min.
+  for (const body of LargeTraffic(now - 37 * 60000, 200, 600, 8)) await PostOtlp(server.otlp, body);
+  await WaitForMap(server.http, { start: 'now-15m', end: 'now' }, (m) => (m.edges || []).reduce((s, e) => s + e.requests, 0) >= 47, 'the known traffic');
+  await WaitForMap(server.http, { start: 'now-1h', end: 'now', query: kBig }, (m) => (m.edges || []).length >= 620, 'the 200-service map');
+  const page = await (await launch()).context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await LabelChecks(page, base);
+  await FindChecks(page);
+  await HideChecks(page);
+  await PanelChecks(page);
+  await FaultChecks(page, new Map((await Nodes(page)).map((x) => [Label(x), x])));
+  await ReplayChecks(page, base, now - 4 * 60000);
+  await GroupChecks(page, base);
+  Check('no page errors', !errors.length, errors.join(' | '));
+});

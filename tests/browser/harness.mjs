@@ -159,3 +159,48 @@ export function Near(text, label, expected, tolerance) {
   return expected.every((v, i) => nums[i] !== undefined && Math.abs(nums[i] - v) <= v * tolerance);
 }
 
+
+// ---- a whole test ----
+
+// Runs a browser test against a fresh server: checks that the server binary, web/dist and
+// playwright-core exist, starts the server on a new data directory under --work (or the
+// artifacts), calls body(server, base, launch) (launch() starts Chromium; it is closed at the end),
+// turns an exception into a failed check with the tail of the server's stderr, stops the server,
+// removes the data directory and exits with the checks' result.
+export async function RunWithServer(body) {
+  if (!args.server || !existsSync(args.server)) {
+    console.log(`FAIL server binary not found: ${args.server}`);
+    Finish(1);
+  }
+  if (!existsSync(join(web_dist, 'index.html')) || !existsSync(join(repo, 'web/node_modules/playwright-core'))) {
+    console.log(`FAIL ${web_dist}/index.html or web/node_modules missing: run tools/dev deps (npm ci + npm run build in web/)`);
+    Finish(1);
+  }
+  mkdirSync(artifacts, { recursive: true });
+  const work = mkdtempSync(join(args.work || artifacts, 'data-'));
+  let server = null;
+  let launched = null;
+  const launch = async () => {
+    launched = await Launch();
+    return launched;
+  };
+  try {
+    server = await StartServer(args.server, work);
+    await body(server, `http://${server.http}`, launch);
+  } catch (e) {
+    Check('test ran to the end', false, e.stack || String(e));
+    if (server) console.log(`server stderr (tail):\n${server.stderr().slice(-3000)}`);
+  } finally {
+    if (launched) {
+      await launched.context.close().catch(() => {});
+      rmSync(launched.profile, { recursive: true, force: true });
+    }
+    if (server) {
+      server.child.removeAllListeners('exit');
+      server.child.kill('SIGTERM');
+      await new Promise((r) => { server.child.once('exit', r); setTimeout(r, 10000); });
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+  Finish();
+}

@@ -5,12 +5,10 @@
 // Usage: node map_test.mjs --server BIN --web-dir DIR --artifacts DIR [--work DIR] [--large]
 // Prints one line per check and closes with "N passed, M failed"; exits 1 on any failure.
 
-import { mkdirSync, mkdtempSync, existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { KnownTraffic, LargeTraffic, UnansweredCalls } from './otlp_traffic.mjs';
 import {
-  args, artifacts, Check, EdgesByName, Finish, GetMap, Hover, Label, Launch, Near, PostOtlp, RenderCount, repo,
-  Shot, StartServer, WaitForMap, WaitRender, web_dist,
+  args, Check, EdgesByName, GetMap, Hover, Label, Near, PostOtlp, RenderCount, RunWithServer, Shot, WaitForMap,
+  WaitRender,
 } from './harness.mjs';
 // ---- the checks ----
 
@@ -416,58 +414,24 @@ async function ScaleMeasure(page, server, base) {
   await Shot(page, 'large');
 }
 
-async function Main() {
-  if (!args.server || !existsSync(args.server)) {
-    console.log(`FAIL server binary not found: ${args.server}`);
-    Finish(1);
-  }
-  if (!existsSync(join(web_dist, 'index.html')) || !existsSync(join(repo, 'web/node_modules/playwright-core'))) {
-    console.log(`FAIL ${web_dist}/index.html or web/node_modules missing: run tools/dev deps (npm ci + npm run build in web/)`);
-    Finish(1);
-  }
-  mkdirSync(artifacts, { recursive: true });
-  const work = mkdtempSync(join(args.work || artifacts, 'data-'));
-  let server = null;
-  let launched = null;
+RunWithServer(async (server, base, launch) => {
   const api_refusals = [];
-  try {
-    server = await StartServer(args.server, work);
-    const base = `http://${server.http}`;
-    const traffic = KnownTraffic(Date.now());
-    for (const body of traffic.bodies) await PostOtlp(server.otlp, body);
-    await WaitForMap(server.http, { start: 'now-1h', end: 'now' }, (m) => (m.edges || []).length >= 5
-      && (m.edges || []).reduce((s, e) => s + e.requests, 0) >= 45, 'the known traffic');
-    await WaitForMap(server.http, { start: 'now-2h', end: 'now-1h' }, (m) => (m.edges || []).length >= 2, 'the previous hour');
-    launched = await Launch();
-    const page = await launched.context.newPage();
-    page.on('response', async (r) => {
-      if (!r.url().includes('/api/') || r.status() !== 400) return;
-      const body = await r.text().catch(() => '');
-      if (/unknown parameter|given more than once/.test(body)) api_refusals.push(`${r.url()}: ${body}`);
-    });
-    const ctx = await MapChecks(page, base);
-    await HoverChecks(page, ctx, base, traffic);
-    await ControlChecks(page, ctx);
-    await GroupChecks(page, traffic);
-    await PropagationChecks(page, server, ctx);
-    Check('the page never sent a parameter the API refuses', !api_refusals.length, api_refusals.join(' | '));
-    if (args.large) await ScaleMeasure(page, server, base);
-  } catch (e) {
-    Check('test ran to the end', false, e.stack || String(e));
-    if (server) console.log(`server stderr (tail):\n${server.stderr().slice(-3000)}`);
-  } finally {
-    if (launched) {
-      await launched.context.close().catch(() => {});
-      rmSync(launched.profile, { recursive: true, force: true });
-    }
-    if (server) {
-      server.child.removeAllListeners('exit');
-      server.child.kill('SIGTERM');
-      await new Promise((r) => { server.child.once('exit', r); setTimeout(r, 10000); });
-    }
-    rmSync(work, { recursive: true, force: true });
-  }
-  Finish();
-}
-
-Main();
+  const traffic = KnownTraffic(Date.now());
+  for (const body of traffic.bodies) await PostOtlp(server.otlp, body);
+  await WaitForMap(server.http, { start: 'now-1h', end: 'now' }, (m) => (m.edges || []).length >= 5
+    && (m.edges || []).reduce((s, e) => s + e.requests, 0) >= 45, 'the known traffic');
+  await WaitForMap(server.http, { start: 'now-2h', end: 'now-1h' }, (m) => (m.edges || []).length >= 2, 'the previous hour');
+  const page = await (await launch()).context.newPage();
+  page.on('response', async (r) => {
+    if (!r.url().includes('/api/') || r.status() !== 400) return;
+    const body = await r.text().catch(() => '');
+    if (/unknown parameter|given more than once/.test(body)) api_refusals.push(`${r.url()}: ${body}`);
+  });
+  const ctx = await MapChecks(page, base);
+  await HoverChecks(page, ctx, base, traffic);
+  await ControlChecks(page, ctx);
+  await GroupChecks(page, traffic);
+  await PropagationChecks(page, server, ctx);
+  Check('the page never sent a parameter the API refuses', !api_refusals.length, api_refusals.join(' | '));
+  if (args.large) await ScaleMeasure(page, server, base);
+});

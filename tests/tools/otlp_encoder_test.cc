@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "ingest/decoders/otlp_json.h"
@@ -198,6 +200,29 @@ TEST(Topology, EveryRequestHasItsOutcomes) {
   }
   EXPECT_GT(two, 50);
   EXPECT_GT(errors, 0);
+}
+
+// --namespace-prefix: every service's namespace carries the prefix, and no edge of the prefixed
+// topology (in any outcome) is an edge of the plain one, so two loadgens never share an edge.
+TEST(Topology, NamespacePrefixGivesEdgesOfTheirOwn) {
+  TopologyOptions prefixed;
+  prefixed.namespace_prefix = "ov-";
+  const Topology a = Topology::Build({}), b = Topology::Build(prefixed);
+  for (const ServiceSpec& s : b.services()) EXPECT_EQ(s.ns.rfind("ov-", 0), 0u) << s.ns;
+  auto edges = [](const Topology& topo) {
+    std::set<std::pair<NodeRef, NodeRef>> out;
+    for (const GenRequest& r : SomeTraces(topo, 300)) {
+      for (const EdgeOutcome* e : {&r.both, &r.client_only, &r.server_only}) {
+        if (e->valid) out.insert({e->client, e->server});
+      }
+    }
+    return out;
+  };
+  const auto plain = edges(a), own = edges(b);
+  EXPECT_GT(plain.size(), 20u);
+  EXPECT_EQ(own.size(), plain.size());  // the same shape under other names
+  for (const auto& e : own)
+    EXPECT_EQ(plain.count(e), 0u) << e.first.Label() << " -> " << e.second.Label();
 }
 
 }  // namespace
