@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/metrics.h"
@@ -103,6 +104,11 @@ struct RollupValue {
   LatencySketch server_latency;     // from server halves (µs)
   LatencySketch client_latency;     // from client halves (µs)
   std::vector<Exemplar> exemplars;  // the role holders (at most kMaxExemplars), newest first
+  uint64_t peak_requests = 0;  // the highest one-minute request count inside the record's time unit
+  int64_t peak_minute = 0;     // its minute (minutes since the epoch; the earliest on ties)
+  // With ScanSpec::need_minute_counts: the unit's non-zero per-minute request counts,
+  // (minute offset from the unit's start, count), ascending. Minute tier: one entry {0, requests}.
+  std::vector<std::pair<uint16_t, uint64_t>> minute_counts;
   // Set only by Scan with ScanSpec::encoded_sketches: the stored encodings of the two sketches
   // (LatencySketch::EncodeTo format, not yet validated; decode with
   // LatencySketch::ForEachEncodedBucket), viewing the scan's buffers — valid during the visit
@@ -172,6 +178,7 @@ struct ScanSpec {
   // limit. SplitScan sets these to divide one scan between threads.
   uint64_t lead_begin = 0;
   uint64_t lead_end = UINT64_MAX;
+  bool need_minute_counts = false;
 };
 
 // One record of a scan. For kEdge and kEdgeByClient, path/method/status in dims are 0.
