@@ -45,10 +45,21 @@ constexpr int64_t TierUnitMinutes(Tier t) {
 using NodeId = uint32_t;
 using StringId = uint32_t;
 
+// Tenants (docs/operations.md "Tenants and tokens"): every stored key starts with its tenant, so
+// a tenant's data is one contiguous key range. Tenant 0 is "default": all data of a store
+// written before tenants, and all data when no tokens file is set. Other tenants get dense ids
+// from 1 (InternTenant). Node and string ids are global, but every node and string belongs to
+// one tenant: the same name in two tenants gets two ids.
+using TenantId = uint32_t;
+constexpr TenantId kDefaultTenant = 0;
+inline constexpr std::string_view kDefaultTenantName = "default";
+constexpr size_t kMaxTenantNameBytes = 255;
+
 // String dictionaries, each its own id space.
 enum class StringKind : uint8_t { kNamespace = 0, kPath = 1, kMethod = 2 };
 
 struct NodeInfo {
+  TenantId tenant = kDefaultTenant;
   NodeKind kind = NodeKind::kService;
   std::string ns;  // empty for everything but services
   std::string name;
@@ -159,6 +170,7 @@ enum class Family : uint8_t {
 };
 
 struct ScanSpec {
+  TenantId tenant = kDefaultTenant;  // a scan reads one tenant's records only
   Family family = Family::kEdge;
   Tier tier = Tier::kMinute;
   int64_t start = 0;  // inclusive, in tier units since the epoch (minutes, hours or days)
@@ -175,7 +187,7 @@ struct ScanSpec {
   bool encoded_sketches = false;
   // Narrowing to a range of leading (namespace, node) pairs, compared as the 64-bit number
   // (namespace id << 32 | node id): [lead_begin, lead_end); lead_end = UINT64_MAX: no upper
-  // limit. SplitScan sets these to divide one scan between threads.
+  // limit. SplitScan sets these to divide one scan between threads. Within `tenant`.
   uint64_t lead_begin = 0;
   uint64_t lead_end = UINT64_MAX;
   bool need_minute_counts = false;
@@ -220,20 +232,51 @@ class EdgeStore {
 
   // --- Dictionary. Intern persists a new entry (a synced write when sync_writes) before it
   // returns, so ids may be written to the ingest log at once. Same input, same id, forever.
-  virtual Result<NodeId> InternNode(NodeKind kind, std::string_view ns, std::string_view name) = 0;
-  virtual Result<StringId> InternString(StringKind kind, std::string_view s) = 0;
+  // Tenants: "default" is kDefaultTenant (0) and has no entry; names are 1..255 bytes (callers
+  // validate the characters).
+  virtual Result<TenantId> InternTenant(std::string_view name) = 0;
+  virtual std::optional<TenantId> FindTenant(std::string_view name) const = 0;
+  virtual std::optional<std::string> GetTenantName(TenantId id) const = 0;
+  // Every tenant that has an entry, plus "default" (0) first.
+  virtual std::vector<std::pair<TenantId, std::string>> ListTenants() const = 0;
+  // Nodes and strings belong to a tenant (which must exist: 0 or interned).
+  virtual Result<NodeId> InternNode(TenantId tenant, NodeKind kind, std::string_view ns,
+                                    std::string_view name) = 0;
+  virtual Result<StringId> InternString(TenantId tenant, StringKind kind, std::string_view s) = 0;
   virtual std::optional<NodeInfo> GetNode(NodeId id) const = 0;
-  virtual std::optional<NodeId> FindNode(NodeKind kind, std::string_view ns,
+  virtual std::optional<NodeId> FindNode(TenantId tenant, NodeKind kind, std::string_view ns,
                                          std::string_view name) const = 0;
-  virtual std::vector<std::pair<NodeId, NodeInfo>> ListNodes() const = 0;
+  // The nodes of one tenant.
+  virtual std::vector<std::pair<NodeId, NodeInfo>> ListNodes(TenantId tenant) const = 0;
   virtual std::optional<std::string> GetString(StringKind kind, StringId id) const = 0;
-  virtual std::optional<StringId> FindString(StringKind kind, std::string_view s) const = 0;
-  // All (id, string) pairs of one kind (for evaluating a regex once per distinct string).
-  virtual std::vector<std::pair<StringId, std::string>> ListStrings(StringKind kind) const = 0;
+  virtual std::optional<StringId> FindString(TenantId tenant, StringKind kind,
+                                             std::string_view s) const = 0;
+  // All (id, string) pairs of one kind and tenant (for evaluating a regex once per string).
+  virtual std::vector<std::pair<StringId, std::string>> ListStrings(TenantId tenant,
+                                                                    StringKind kind) const = 0;
+  // The same, for tenant "default" (single-tenant callers, tools and tests).
+  Result<NodeId> InternNode(NodeKind kind, std::string_view ns, std::string_view name) {
+    return InternNode(kDefaultTenant, kind, ns, name);
+  }
+  Result<StringId> InternString(StringKind kind, std::string_view s) {
+    return InternString(kDefaultTenant, kind, s);
+  }
+  std::optional<NodeId> FindNode(NodeKind kind, std::string_view ns, std::string_view name) const {
+    return FindNode(kDefaultTenant, kind, ns, name);
+  }
+  std::vector<std::pair<NodeId, NodeInfo>> ListNodes() const { return ListNodes(kDefaultTenant); }
+  std::optional<StringId> FindString(StringKind kind, std::string_view s) const {
+    return FindString(kDefaultTenant, kind, s);
+  }
+  std::vector<std::pair<StringId, std::string>> ListStrings(StringKind kind) const {
+    return ListStrings(kDefaultTenant, kind);
+  }
 
   // --- Writes.
-  // Makes the whole batch durable in one atomic write. On error nothing of it is applied and the
-  // caller keeps the batch to retry.
+  // Makes the whole batch durable in one atomic write. Each rollup and expiry count is stored
+  // under its nodes' tenant; a rollup whose client and server belong to different tenants, or
+  // that names an unknown node, is refused (InvalidArgument) and nothing is written. On error
+  // nothing of it is applied and the caller keeps the batch to retry.
   virtual Status ApplyFlush(const FlushBatch& batch) = 0;
   // The log_position of the last applied flush (0 for a new store).
   virtual uint64_t FlushedLogPosition() const = 0;
@@ -250,7 +293,8 @@ class EdgeStore {
   // many known nodes in each, that together read exactly what spec reads (for parallel scans).
   // A scan of one node, or over too few nodes, comes back whole.
   virtual std::vector<ScanSpec> SplitScan(const ScanSpec& spec, int parts) const = 0;
-  // Exemplars of the edge (client -> server) in [start_minute, end_minute), newest minute first.
+  // Exemplars of the edge (client -> server) in [start_minute, end_minute), newest minute first
+  // (stored under the nodes' tenant).
   virtual Status ScanExemplars(
       NodeId client, NodeId server, int64_t start_minute, int64_t end_minute,
       const std::function<bool(int64_t minute, const Exemplar&)>& visit) const = 0;

@@ -26,7 +26,9 @@
 
 namespace ew::storage {
 
-constexpr uint64_t kSchemaVersion = 1;
+// 1: before tenants; 2: tenant-prefixed keys and dictionary entries (upgrade:
+// edge_store_upgrade.cc).
+constexpr uint64_t kSchemaVersion = 2;
 constexpr size_t kMaxDictStringBytes = 65535;
 
 // Column families in handle order: the 9 tier families (family * 3 + tier), then the rest.
@@ -69,15 +71,28 @@ class EdgeStoreImpl final : public EdgeStore {
   ~EdgeStoreImpl() override;
   Status OpenDb();
 
-  Result<NodeId> InternNode(NodeKind kind, std::string_view ns, std::string_view name) override;
-  Result<StringId> InternString(StringKind kind, std::string_view s) override;
+  using EdgeStore::FindNode;
+  using EdgeStore::FindString;
+  using EdgeStore::InternNode;
+  using EdgeStore::InternString;
+  using EdgeStore::ListNodes;
+  using EdgeStore::ListStrings;
+  Result<TenantId> InternTenant(std::string_view name) override;
+  std::optional<TenantId> FindTenant(std::string_view name) const override;
+  std::optional<std::string> GetTenantName(TenantId id) const override;
+  std::vector<std::pair<TenantId, std::string>> ListTenants() const override;
+  Result<NodeId> InternNode(TenantId tenant, NodeKind kind, std::string_view ns,
+                            std::string_view name) override;
+  Result<StringId> InternString(TenantId tenant, StringKind kind, std::string_view s) override;
   std::optional<NodeInfo> GetNode(NodeId id) const override;
-  std::optional<NodeId> FindNode(NodeKind kind, std::string_view ns,
+  std::optional<NodeId> FindNode(TenantId tenant, NodeKind kind, std::string_view ns,
                                  std::string_view name) const override;
-  std::vector<std::pair<NodeId, NodeInfo>> ListNodes() const override;
+  std::vector<std::pair<NodeId, NodeInfo>> ListNodes(TenantId tenant) const override;
   std::optional<std::string> GetString(StringKind kind, StringId id) const override;
-  std::optional<StringId> FindString(StringKind kind, std::string_view s) const override;
-  std::vector<std::pair<StringId, std::string>> ListStrings(StringKind kind) const override;
+  std::optional<StringId> FindString(TenantId tenant, StringKind kind,
+                                     std::string_view s) const override;
+  std::vector<std::pair<StringId, std::string>> ListStrings(TenantId tenant,
+                                                            StringKind kind) const override;
 
   Status ApplyFlush(const FlushBatch& batch) override;
   uint64_t FlushedLogPosition() const override {
@@ -105,17 +120,27 @@ class EdgeStoreImpl final : public EdgeStore {
  private:
   struct StringDict {
     std::vector<std::string> by_id{std::string()};  // id 0 = ""
-    std::unordered_map<std::string, StringId> index;
+    std::vector<TenantId> tenant_of{kDefaultTenant};
+    std::unordered_map<std::string, StringId> index;  // key: StringIndexKey
   };
-  static std::string NodeIndexKey(NodeKind kind, StringId ns_id, std::string_view name);
+  static std::string NodeIndexKey(TenantId tenant, NodeKind kind, StringId ns_id,
+                                  std::string_view name);
+  static std::string StringIndexKey(TenantId tenant, std::string_view s);
+  bool TenantExists(TenantId tenant) const REQUIRES_SHARED(dict_mu_);
 
-  Status CheckSchemaVersion();
+  // Reads the schema version (0 for a new store) and refuses a newer one; *version is set.
+  Status CheckSchemaVersion(uint64_t* version);
+  Status WriteSchemaVersion();
+  // Rewrites a schema-1 store as schema 2 (edge_store_upgrade.cc), then records the version.
+  Status UpgradeFromV1();
   Status LoadDictionary() EXCLUDES(dict_mu_);
   Status LoadDictEntry(std::string_view key, std::string_view value) REQUIRES(dict_mu_);
   StringId NsOfNode(NodeId id) const EXCLUDES(dict_mu_);
+  // The node's (tenant, namespace id); nullopt for an unknown node.
+  std::optional<std::pair<TenantId, StringId>> TenantNsOfNode(NodeId id) const EXCLUDES(dict_mu_);
   Status PutDict(const std::string& key, const std::string& value) REQUIRES(intern_mu_);
   Status TryResume() const EXCLUDES(resume_mu_);
-  void BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
+  Status BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
   void WriteFamilyTiers(Family f, const std::unordered_map<std::string, RollupValue>& minute,
                         rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
 
@@ -131,6 +156,8 @@ class EdgeStoreImpl final : public EdgeStore {
   std::vector<NodeInfo> nodes_ GUARDED_BY(dict_mu_){NodeInfo{}};  // id 0 empty
   std::unordered_map<std::string, NodeId> node_index_ GUARDED_BY(dict_mu_);
   StringDict strings_[3] GUARDED_BY(dict_mu_);
+  std::vector<std::string> tenants_ GUARDED_BY(dict_mu_){std::string(kDefaultTenantName)};
+  std::unordered_map<std::string, TenantId> tenant_index_ GUARDED_BY(dict_mu_);
 
   Mutex flush_mu_;  // serializes ApplyFlush
   std::atomic<uint64_t> flushed_position_{0};

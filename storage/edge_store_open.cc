@@ -177,8 +177,9 @@ Status EdgeStoreImpl::OpenDb() {
     if (i < 9) {
       auto tier = static_cast<Tier>(i % 3);
       filters_.push_back(std::make_unique<RetentionFilter>(
-          kCfNames[i], keys::kTimeOffset, TierUnitMinutes(tier) * kMsPerMinute,
-          options_.retention_ms[i % 3], options_.fixed_now_ms));
+          kCfNames[i], keys::TierKeySize(static_cast<Family>(i / 3)), keys::kTimeOffset,
+          TierUnitMinutes(tier) * kMsPerMinute, options_.retention_ms[i % 3],
+          options_.fixed_now_ms));
       cf.compaction_filter = filters_.back().get();
       cf.merge_operator = NewRollupMergeOperator();
     } else if (i == kCfPending) {
@@ -192,9 +193,11 @@ Status EdgeStoreImpl::OpenDb() {
       cf.max_write_buffer_number = 4;
     } else if (i == kCfExemplars || i == kCfExpiry) {
       // Exemplars and expiry diagnostics live as long as the minute tier.
-      filters_.push_back(std::make_unique<RetentionFilter>(kCfNames[i], i == kCfExemplars ? 8 : 4,
-                                                           kMsPerMinute, options_.retention_ms[0],
-                                                           options_.fixed_now_ms));
+      const bool ex = i == kCfExemplars;
+      filters_.push_back(std::make_unique<RetentionFilter>(
+          kCfNames[i], ex ? keys::kExemplarKeySize : keys::kExpiryKeySize,
+          ex ? keys::kExemplarTimeOffset : keys::kExpiryTimeOffset, kMsPerMinute,
+          options_.retention_ms[0], options_.fixed_now_ms));
       cf.compaction_filter = filters_.back().get();
       cf.merge_operator = i == kCfExemplars ? NewExemplarMergeOperator() : NewCounterAddOperator();
     }
@@ -225,7 +228,20 @@ Status EdgeStoreImpl::OpenDb() {
           ? rocksdb::DB::OpenForReadOnly(db_opts, options_.dir, cfds, &handles_, &db_)
           : rocksdb::DB::Open(db_opts, options_.dir, cfds, &handles_, &db_);
   if (!s.ok()) return FromRocks(s, "opening storage at " + options_.dir);
-  EW_RETURN_IF_ERROR(CheckSchemaVersion());
+  uint64_t version = 0;
+  EW_RETURN_IF_ERROR(CheckSchemaVersion(&version));
+  if (version == 1) {
+    if (options_.read_only) {
+      return Status::FailedPrecondition(
+          "storage: " + options_.dir +
+          " is a schema-1 store (before tenants); start edgewise on it once, or run "
+          "`edgewise-ctl upgrade --data-dir " +
+          options_.dir + "` (with the server stopped), to upgrade it");
+    }
+    EW_RETURN_IF_ERROR(UpgradeFromV1());
+  } else if (version == 0 && !options_.read_only) {
+    EW_RETURN_IF_ERROR(WriteSchemaVersion());
+  }
   std::string pos;
   s = db_->Get(rocksdb::ReadOptions(), handles_[kCfMeta], kMetaLogPosition, &pos);
   if (s.ok() && pos.size() == 8) {
@@ -236,22 +252,25 @@ Status EdgeStoreImpl::OpenDb() {
   return LoadDictionary();
 }
 
-Status EdgeStoreImpl::CheckSchemaVersion() {
+Status EdgeStoreImpl::CheckSchemaVersion(uint64_t* version) {
+  *version = 0;
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kCfMeta], kMetaSchemaVersion, &v);
-  if (s.ok()) {
-    if (v.size() != 8) return Status::Corruption("storage: malformed schema version in meta");
-    uint64_t version = coding::GetFixed64LE(v.data());
-    if (version > kSchemaVersion) {
-      return Status::FailedPrecondition(
-          "storage: " + options_.dir + " was written by a newer Edgewise (storage schema version " +
-          std::to_string(version) + "; this build reads up to " + std::to_string(kSchemaVersion) +
-          "). Run a newer edgewise on it, or restore an older checkpoint.");
-    }
-    return Status::Ok();
+  if (s.IsNotFound()) return Status::Ok();
+  if (!s.ok()) return FromRocks(s, "reading the schema version");
+  if (v.size() != 8) return Status::Corruption("storage: malformed schema version in meta");
+  *version = coding::GetFixed64LE(v.data());
+  if (*version > kSchemaVersion) {
+    return Status::FailedPrecondition(
+        "storage: " + options_.dir + " was written by a newer Edgewise (storage schema version " +
+        std::to_string(*version) + "; this build reads up to " + std::to_string(kSchemaVersion) +
+        "). Run a newer edgewise on it, or restore an older checkpoint.");
   }
-  if (!s.IsNotFound()) return FromRocks(s, "reading the schema version");
-  if (options_.read_only) return Status::Ok();
+  if (*version == 0) return Status::Corruption("storage: schema version 0 in meta");
+  return Status::Ok();
+}
+
+Status EdgeStoreImpl::WriteSchemaVersion() {
   std::string enc;
   coding::PutFixed64LE(&enc, kSchemaVersion);
   rocksdb::WriteOptions wo;

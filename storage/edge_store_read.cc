@@ -19,19 +19,6 @@ namespace {
 
 rocksdb::Slice ToSlice(const std::string& s) { return {s.data(), s.size()}; }
 
-// The smallest byte string greater than every string with this prefix ("" when none exists).
-std::string PrefixSuccessor(std::string prefix) {
-  while (!prefix.empty()) {
-    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
-    if (last != 0xff) {
-      ++last;
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
-}
-
 // kEdgeByClient records hold counts only (the family is an index by client): a scan that needs
 // sketches buffers its records and fetches them from the kEdge record of the same edge and time
 // with one MultiGet per batch, under the scan's snapshot.
@@ -39,9 +26,16 @@ class ClientSketchJoin {
  public:
   static constexpr size_t kBatch = 256;
   ClientSketchJoin(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* edge_cf,
-                   const rocksdb::ReadOptions& ro, std::function<StringId(NodeId)> ns_of,
-                   SketchDecode mode, const ScanVisitor& visit)
-      : db_(db), edge_cf_(edge_cf), ro_(ro), ns_of_(std::move(ns_of)), mode_(mode), visit_(visit) {
+                   const rocksdb::ReadOptions& ro, TenantId tenant,
+                   std::function<StringId(NodeId)> ns_of, SketchDecode mode,
+                   const ScanVisitor& visit)
+      : db_(db),
+        edge_cf_(edge_cf),
+        ro_(ro),
+        tenant_(tenant),
+        ns_of_(std::move(ns_of)),
+        mode_(mode),
+        visit_(visit) {
     entries_.resize(kBatch);
   }
 
@@ -67,8 +61,8 @@ class ClientSketchJoin {
       const Entry& e = entries_[i];
       keys_[i].clear();
       keys::EncodeTierKey(Family::kEdge,
-                          {ns_of_(e.dims.server), e.dims.server, static_cast<uint32_t>(e.time),
-                           e.dims.client, e.dims.protocol, 0, 0, 0},
+                          {tenant_, ns_of_(e.dims.server), e.dims.server,
+                           static_cast<uint32_t>(e.time), e.dims.client, e.dims.protocol, 0, 0, 0},
                           &keys_[i]);
       slices_[i] = rocksdb::Slice(keys_[i]);
     }
@@ -111,6 +105,7 @@ class ClientSketchJoin {
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* edge_cf_;
   const rocksdb::ReadOptions& ro_;
+  TenantId tenant_;
   std::function<StringId(NodeId)> ns_of_;
   SketchDecode mode_;
   const ScanVisitor& visit_;
@@ -132,21 +127,26 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
   if (spec.start >= spec.end || spec.end <= 0) return Status::Ok();
   const uint32_t start = keys::ClampTime(spec.start);
   const uint32_t end_incl = keys::ClampTime(spec.end - 1);
+  // Every key of the scan starts with the tenant; a node or namespace narrows the prefix.
   std::string prefix;
   if (spec.node.has_value()) {
-    prefix = keys::NodePrefix(spec.ns.value_or(NsOfNode(*spec.node)), *spec.node);
+    prefix = keys::NodePrefix(spec.tenant, spec.ns.value_or(NsOfNode(*spec.node)), *spec.node);
   } else if (spec.ns.has_value()) {
-    prefix = keys::NodePrefix(*spec.ns, 0).substr(0, 4);
+    prefix = keys::NsPrefix(spec.tenant, *spec.ns);
+  } else {
+    prefix = keys::TenantPrefix(spec.tenant);
   }
-  std::string upper = PrefixSuccessor(prefix);
-  // The leading-node range [lead_begin, lead_end) as 8-byte keys: raise the start, lower the
-  // upper bound.
-  std::string lead_lower(8, '\0'), lead_upper(8, '\0');
-  coding::PutBE32(lead_lower.data(), static_cast<uint32_t>(spec.lead_begin >> 32));
-  coding::PutBE32(lead_lower.data() + 4, static_cast<uint32_t>(spec.lead_begin));
+  std::string upper = prefix;
+  if (!keys::IncrementFixedWidth(&upper)) upper.clear();  // the last tenant: no upper bound
+  // The leading-node range [lead_begin, lead_end) as 12-byte keys (tenant, ns, node): raise the
+  // start, lower the upper bound.
+  std::string lead_lower =
+      keys::NodePrefix(spec.tenant, static_cast<uint32_t>(spec.lead_begin >> 32),
+                       static_cast<uint32_t>(spec.lead_begin));
   if (spec.lead_end != UINT64_MAX) {
-    coding::PutBE32(lead_upper.data(), static_cast<uint32_t>(spec.lead_end >> 32));
-    coding::PutBE32(lead_upper.data() + 4, static_cast<uint32_t>(spec.lead_end));
+    std::string lead_upper =
+        keys::NodePrefix(spec.tenant, static_cast<uint32_t>(spec.lead_end >> 32),
+                         static_cast<uint32_t>(spec.lead_end));
     if (upper.empty() || lead_upper < upper) upper = lead_upper;
   }
   rocksdb::ManagedSnapshot snapshot(db_);
@@ -166,7 +166,7 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
   std::optional<ClientSketchJoin> join;
   if (family == Family::kEdgeByClient && spec.need_sketches) {
     join.emplace(
-        db_, handles_[TierCf(Family::kEdge, spec.tier)], ro,
+        db_, handles_[TierCf(Family::kEdge, spec.tier)], ro, spec.tenant,
         [this](NodeId n) { return NsOfNode(n); }, mode, visit);
   }
 
@@ -178,7 +178,7 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
     seek.resize(keys::kNodePrefixSize + 4);
     coding::PutBE32(seek.data() + keys::kNodePrefixSize, start);
   }
-  if (spec.lead_begin != 0 && seek < lead_lower) seek = lead_lower;
+  if (seek < lead_lower) seek = lead_lower;
   if (!upper.empty() && seek >= upper) return Status::Ok();
   it->Seek(ToSlice(seek));
   while (it->Valid()) {
@@ -242,18 +242,25 @@ Status EdgeStoreImpl::ScanExemplars(
     NodeId client, NodeId server, int64_t start_minute, int64_t end_minute,
     const std::function<bool(int64_t, const Exemplar&)>& visit) const {
   if (start_minute >= end_minute || end_minute <= 0) return Status::Ok();
-  const std::string lower = keys::ExemplarKey(client, server, keys::ClampTime(start_minute));
+  const auto owner = TenantNsOfNode(server != 0 ? server : client);
+  if (!owner) return Status::Ok();  // an unknown node has no exemplars
+  const TenantId tenant = owner->first;
+  const std::string lower =
+      keys::ExemplarKey(tenant, client, server, keys::ClampTime(start_minute));
   rocksdb::ReadOptions ro;
   rocksdb::Slice lower_slice = ToSlice(lower);
   ro.iterate_lower_bound = &lower_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[kCfExemplars]));
   std::vector<Exemplar> list;
-  it->SeekForPrev(keys::ExemplarKey(client, server, keys::ClampTime(end_minute - 1)));
+  it->SeekForPrev(keys::ExemplarKey(tenant, client, server, keys::ClampTime(end_minute - 1)));
   for (; it->Valid(); it->Prev()) {
     rocksdb::Slice key = it->key();
     if (key.size() != keys::kExemplarKeySize) return Status::Corruption("exemplars: bad key");
-    if (coding::GetBE32(key.data()) != client || coding::GetBE32(key.data() + 4) != server) break;
-    const int64_t minute = coding::GetBE32(key.data() + 8);
+    if (coding::GetBE32(key.data()) != tenant || coding::GetBE32(key.data() + 4) != client ||
+        coding::GetBE32(key.data() + 8) != server) {
+      break;
+    }
+    const int64_t minute = coding::GetBE32(key.data() + keys::kExemplarTimeOffset);
     EW_RETURN_IF_ERROR(DecodeExemplars({it->value().data(), it->value().size()}, &list));
     for (const auto& e : list) {
       if (!visit(minute, e)) return Status::Ok();
@@ -266,10 +273,18 @@ Result<std::array<uint64_t, 3>> EdgeStoreImpl::SumExpiries(NodeId node, int64_t 
                                                            int64_t end_minute) const {
   std::array<uint64_t, 3> sums{};
   if (start_minute >= end_minute || end_minute <= 0) return sums;
-  const std::string lower = keys::ExpiryKey(node, keys::ClampTime(start_minute), ExpiryKind{0});
-  const std::string upper = end_minute > UINT32_MAX
-                                ? PrefixSuccessor(keys::NodePrefix(node, 0).substr(0, 4))
-                                : keys::ExpiryKey(node, keys::ClampTime(end_minute), ExpiryKind{0});
+  const auto owner = TenantNsOfNode(node);
+  if (!owner) return sums;
+  const TenantId tenant = owner->first;
+  const std::string lower =
+      keys::ExpiryKey(tenant, node, keys::ClampTime(start_minute), ExpiryKind{0});
+  std::string upper;
+  if (end_minute > UINT32_MAX) {
+    upper = keys::NsPrefix(tenant, node);  // tenant | node: the same 8 bytes as an ns prefix
+    if (!keys::IncrementFixedWidth(&upper)) upper.clear();
+  } else {
+    upper = keys::ExpiryKey(tenant, node, keys::ClampTime(end_minute), ExpiryKind{0});
+  }
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper_slice = ToSlice(upper);
   if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
@@ -278,7 +293,7 @@ Result<std::array<uint64_t, 3>> EdgeStoreImpl::SumExpiries(NodeId node, int64_t 
     if (it->key().size() != keys::kExpiryKeySize || it->value().size() != 8) {
       return Status::Corruption("expiry: malformed record");
     }
-    const auto kind = static_cast<uint8_t>(it->key()[8]);
+    const auto kind = static_cast<uint8_t>(it->key()[keys::kExpiryKeySize - 1]);
     if (kind < sums.size()) sums[kind] += coding::GetFixed64LE(it->value().data());
   }
   EW_RETURN_IF_ERROR(FromRocks(it->status(), "summing expiries"));

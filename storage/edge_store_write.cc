@@ -17,20 +17,32 @@ namespace ew::storage {
 
 // ---------------------------------------------------------------------------- dictionary
 
-std::string EdgeStoreImpl::NodeIndexKey(NodeKind kind, StringId ns_id, std::string_view name) {
-  std::string k(5, '\0');
-  k[0] = static_cast<char>(kind);
-  coding::PutBE32(k.data() + 1, ns_id);
+std::string EdgeStoreImpl::NodeIndexKey(TenantId tenant, NodeKind kind, StringId ns_id,
+                                        std::string_view name) {
+  std::string k(9, '\0');
+  coding::PutBE32(k.data(), tenant);
+  k[4] = static_cast<char>(kind);
+  coding::PutBE32(k.data() + 5, ns_id);
   k.append(name);
   return k;
 }
+
+std::string EdgeStoreImpl::StringIndexKey(TenantId tenant, std::string_view s) {
+  std::string k(4, '\0');
+  coding::PutBE32(k.data(), tenant);
+  k.append(s);
+  return k;
+}
+
+bool EdgeStoreImpl::TenantExists(TenantId tenant) const { return tenant < tenants_.size(); }
 
 Status EdgeStoreImpl::LoadDictionary() {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), handles_[kCfDict]));
   WriterLock lock(&dict_mu_);
-  // 'N' sorts before 'S', but nodes need their namespace strings: strings first.
-  for (char tag : {keys::kDictStringTag, keys::kDictNodeTag}) {
+  // 'N' sorts before 'S' and 'T', but nodes need their namespace strings and tenants: tenants,
+  // then strings, then nodes.
+  for (char tag : {keys::kDictTenantTag, keys::kDictStringTag, keys::kDictNodeTag}) {
     for (it->Seek(std::string(1, tag)); it->Valid() && it->key()[0] == tag; it->Next()) {
       EW_RETURN_IF_ERROR(LoadDictEntry({it->key().data(), it->key().size()},
                                        {it->value().data(), it->value().size()}));
@@ -40,28 +52,47 @@ Status EdgeStoreImpl::LoadDictionary() {
 }
 
 Status EdgeStoreImpl::LoadDictEntry(std::string_view key, std::string_view value) {
+  if (key[0] == keys::kDictTenantTag) {
+    if (key.size() != 5) return Status::Corruption("dictionary: malformed tenant key");
+    TenantId id = coding::GetBE32(key.data() + 1);
+    if (id == 0 || id > (1u << 20)) return Status::Corruption("dictionary: bad tenant id");
+    if (tenants_.size() <= id) tenants_.resize(id + 1);
+    tenants_[id].assign(value);
+    tenant_index_.emplace(std::string(value), id);
+    return Status::Ok();
+  }
   if (key[0] == keys::kDictStringTag) {
-    if (key.size() != 6 || static_cast<uint8_t>(key[1]) > 2) {
-      return Status::Corruption("dictionary: malformed string key");
+    if (key.size() != 6 || static_cast<uint8_t>(key[1]) > 2 || value.size() < 4) {
+      return Status::Corruption("dictionary: malformed string entry");
     }
     auto& dict = strings_[static_cast<uint8_t>(key[1])];
     StringId id = coding::GetBE32(key.data() + 2);
     if (id == 0 || id > (1u << 30)) return Status::Corruption("dictionary: bad string id");
-    if (dict.by_id.size() <= id) dict.by_id.resize(id + 1);
+    const TenantId tenant = coding::GetBE32(value.data());
+    if (!TenantExists(tenant)) return Status::Corruption("dictionary: string of unknown tenant");
+    value.remove_prefix(4);
+    if (dict.by_id.size() <= id) {
+      dict.by_id.resize(id + 1);
+      dict.tenant_of.resize(id + 1, kDefaultTenant);
+    }
     dict.by_id[id].assign(value);
-    dict.index.emplace(std::string(value), id);
+    dict.tenant_of[id] = tenant;
+    dict.index.emplace(StringIndexKey(tenant, value), id);
     return Status::Ok();
   }
   if (key.size() != 5) return Status::Corruption("dictionary: malformed node key");
   NodeId id = coding::GetBE32(key.data() + 1);
   if (id == 0 || id > (1u << 30)) return Status::Corruption("dictionary: bad node id");
   NodeInfo info;
-  EW_RETURN_IF_ERROR(DecodeDictNode(value, &info.kind, &info.ns_id, &info.name));
-  const auto& ns_dict = strings_[static_cast<size_t>(StringKind::kNamespace)].by_id;
-  if (info.ns_id >= ns_dict.size()) return Status::Corruption("dictionary: node of unknown ns");
-  info.ns = ns_dict[info.ns_id];
+  EW_RETURN_IF_ERROR(DecodeDictNode(value, &info.tenant, &info.kind, &info.ns_id, &info.name));
+  const auto& ns_dict = strings_[static_cast<size_t>(StringKind::kNamespace)];
+  if (info.ns_id >= ns_dict.by_id.size()) {
+    return Status::Corruption("dictionary: node of unknown ns");
+  }
+  if (!TenantExists(info.tenant)) return Status::Corruption("dictionary: node of unknown tenant");
+  info.ns = ns_dict.by_id[info.ns_id];
   if (nodes_.size() <= id) nodes_.resize(id + 1);
-  node_index_.emplace(NodeIndexKey(info.kind, info.ns_id, info.name), id);
+  node_index_.emplace(NodeIndexKey(info.tenant, info.kind, info.ns_id, info.name), id);
   nodes_[id] = std::move(info);
   return Status::Ok();
 }
@@ -75,15 +106,63 @@ Status EdgeStoreImpl::PutDict(const std::string& key, const std::string& value) 
   return FromRocks(s, "writing a dictionary entry");
 }
 
-Result<StringId> EdgeStoreImpl::InternString(StringKind kind, std::string_view s) {
+Result<TenantId> EdgeStoreImpl::InternTenant(std::string_view name) {
+  if (name == kDefaultTenantName) return kDefaultTenant;
+  if (name.empty() || name.size() > kMaxTenantNameBytes) {
+    return Status::InvalidArgument("tenant name must be 1 to 255 bytes");
+  }
+  std::string key(name);
+  {
+    ReaderLock lock(&dict_mu_);
+    if (auto it = tenant_index_.find(key); it != tenant_index_.end()) return it->second;
+  }
+  MutexLock intern(&intern_mu_);
+  TenantId id;
+  {
+    ReaderLock lock(&dict_mu_);
+    if (auto it = tenant_index_.find(key); it != tenant_index_.end()) return it->second;
+    id = static_cast<TenantId>(tenants_.size());
+  }
+  EW_RETURN_IF_ERROR(PutDict(keys::DictTenantKey(id), key));
+  WriterLock lock(&dict_mu_);
+  tenants_.push_back(key);
+  tenant_index_.emplace(std::move(key), id);
+  return id;
+}
+
+std::optional<TenantId> EdgeStoreImpl::FindTenant(std::string_view name) const {
+  if (name == kDefaultTenantName) return kDefaultTenant;
+  ReaderLock lock(&dict_mu_);
+  auto it = tenant_index_.find(std::string(name));
+  if (it == tenant_index_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> EdgeStoreImpl::GetTenantName(TenantId id) const {
+  ReaderLock lock(&dict_mu_);
+  if (id >= tenants_.size() || (id != 0 && tenants_[id].empty())) return std::nullopt;
+  return tenants_[id];
+}
+
+std::vector<std::pair<TenantId, std::string>> EdgeStoreImpl::ListTenants() const {
+  ReaderLock lock(&dict_mu_);
+  std::vector<std::pair<TenantId, std::string>> out;
+  for (TenantId id = 0; id < tenants_.size(); ++id) {
+    if (id == 0 || !tenants_[id].empty()) out.emplace_back(id, tenants_[id]);
+  }
+  return out;
+}
+
+Result<StringId> EdgeStoreImpl::InternString(TenantId tenant, StringKind kind, std::string_view s) {
   if (s.empty()) return StringId{0};
   if (static_cast<uint8_t>(kind) > 2) return Status::InvalidArgument("unknown string kind");
   if (s.size() > kMaxDictStringBytes) return Status::InvalidArgument("dictionary string too long");
   auto& dict = strings_[static_cast<size_t>(kind)];
-  std::string key(s);
+  std::string key = StringIndexKey(tenant, s);
   {
     ReaderLock lock(&dict_mu_);
     if (auto it = dict.index.find(key); it != dict.index.end()) return it->second;
+    if (!TenantExists(tenant)) return Status::InvalidArgument("unknown tenant");
   }
   MutexLock intern(&intern_mu_);
   StringId id;
@@ -92,25 +171,27 @@ Result<StringId> EdgeStoreImpl::InternString(StringKind kind, std::string_view s
     if (auto it = dict.index.find(key); it != dict.index.end()) return it->second;
     id = static_cast<StringId>(dict.by_id.size());
   }
-  EW_RETURN_IF_ERROR(PutDict(keys::DictStringKey(kind, id), key));
+  EW_RETURN_IF_ERROR(PutDict(keys::DictStringKey(kind, id), key));  // tenant | bytes
   WriterLock lock(&dict_mu_);
-  dict.by_id.push_back(key);
+  dict.by_id.emplace_back(s);
+  dict.tenant_of.push_back(tenant);
   dict.index.emplace(std::move(key), id);
   return id;
 }
 
-Result<NodeId> EdgeStoreImpl::InternNode(NodeKind kind, std::string_view ns,
+Result<NodeId> EdgeStoreImpl::InternNode(TenantId tenant, NodeKind kind, std::string_view ns,
                                          std::string_view name) {
   if (ns.empty() && name.empty()) return NodeId{0};
   if (static_cast<uint8_t>(kind) > static_cast<uint8_t>(NodeKind::kMessaging)) {
     return Status::InvalidArgument("unknown node kind");
   }
   if (name.size() > kMaxDictStringBytes) return Status::InvalidArgument("node name too long");
-  EW_ASSIGN_OR_RETURN(StringId ns_id, InternString(StringKind::kNamespace, ns));
-  std::string index_key = NodeIndexKey(kind, ns_id, name);
+  EW_ASSIGN_OR_RETURN(StringId ns_id, InternString(tenant, StringKind::kNamespace, ns));
+  std::string index_key = NodeIndexKey(tenant, kind, ns_id, name);
   {
     ReaderLock lock(&dict_mu_);
     if (auto it = node_index_.find(index_key); it != node_index_.end()) return it->second;
+    if (!TenantExists(tenant)) return Status::InvalidArgument("unknown tenant");
   }
   MutexLock intern(&intern_mu_);
   NodeId id;
@@ -120,10 +201,10 @@ Result<NodeId> EdgeStoreImpl::InternNode(NodeKind kind, std::string_view ns,
     id = static_cast<NodeId>(nodes_.size());
   }
   std::string value;
-  EncodeDictNode(kind, ns_id, name, &value);
+  EncodeDictNode(tenant, kind, ns_id, name, &value);
   EW_RETURN_IF_ERROR(PutDict(keys::DictNodeKey(id), value));
   WriterLock lock(&dict_mu_);
-  nodes_.push_back(NodeInfo{kind, std::string(ns), std::string(name), ns_id});
+  nodes_.push_back(NodeInfo{tenant, kind, std::string(ns), std::string(name), ns_id});
   node_index_.emplace(std::move(index_key), id);
   return id;
 }
@@ -134,27 +215,27 @@ std::optional<NodeInfo> EdgeStoreImpl::GetNode(NodeId id) const {
   return nodes_[id];
 }
 
-std::optional<NodeId> EdgeStoreImpl::FindNode(NodeKind kind, std::string_view ns,
+std::optional<NodeId> EdgeStoreImpl::FindNode(TenantId tenant, NodeKind kind, std::string_view ns,
                                               std::string_view name) const {
   ReaderLock lock(&dict_mu_);
   StringId ns_id = 0;
   if (!ns.empty()) {
     const auto& idx = strings_[static_cast<size_t>(StringKind::kNamespace)].index;
-    auto it = idx.find(std::string(ns));
+    auto it = idx.find(StringIndexKey(tenant, ns));
     if (it == idx.end()) return std::nullopt;
     ns_id = it->second;
   }
-  auto it = node_index_.find(NodeIndexKey(kind, ns_id, name));
+  auto it = node_index_.find(NodeIndexKey(tenant, kind, ns_id, name));
   if (it == node_index_.end()) return std::nullopt;
   return it->second;
 }
 
-std::vector<std::pair<NodeId, NodeInfo>> EdgeStoreImpl::ListNodes() const {
+std::vector<std::pair<NodeId, NodeInfo>> EdgeStoreImpl::ListNodes(TenantId tenant) const {
   ReaderLock lock(&dict_mu_);
   std::vector<std::pair<NodeId, NodeInfo>> out;
   out.reserve(nodes_.size());
   for (NodeId id = 1; id < nodes_.size(); ++id) {
-    out.emplace_back(id, nodes_[id]);
+    if (nodes_[id].tenant == tenant) out.emplace_back(id, nodes_[id]);
   }
   return out;
 }
@@ -167,23 +248,27 @@ std::optional<std::string> EdgeStoreImpl::GetString(StringKind kind, StringId id
   return by_id[id];
 }
 
-std::optional<StringId> EdgeStoreImpl::FindString(StringKind kind, std::string_view s) const {
+std::optional<StringId> EdgeStoreImpl::FindString(TenantId tenant, StringKind kind,
+                                                  std::string_view s) const {
   if (s.empty()) return StringId{0};
   if (static_cast<uint8_t>(kind) > 2) return std::nullopt;
   ReaderLock lock(&dict_mu_);
   const auto& idx = strings_[static_cast<size_t>(kind)].index;
-  auto it = idx.find(std::string(s));
+  auto it = idx.find(StringIndexKey(tenant, s));
   if (it == idx.end()) return std::nullopt;
   return it->second;
 }
 
-std::vector<std::pair<StringId, std::string>> EdgeStoreImpl::ListStrings(StringKind kind) const {
+std::vector<std::pair<StringId, std::string>> EdgeStoreImpl::ListStrings(TenantId tenant,
+                                                                         StringKind kind) const {
   std::vector<std::pair<StringId, std::string>> out;
   if (static_cast<uint8_t>(kind) > 2) return out;
   ReaderLock lock(&dict_mu_);
-  const auto& by_id = strings_[static_cast<size_t>(kind)].by_id;
-  for (StringId id = 1; id < by_id.size(); ++id) {
-    if (!by_id[id].empty()) out.emplace_back(id, by_id[id]);
+  const auto& dict = strings_[static_cast<size_t>(kind)];
+  for (StringId id = 1; id < dict.by_id.size(); ++id) {
+    if (!dict.by_id[id].empty() && dict.tenant_of[id] == tenant) {
+      out.emplace_back(id, dict.by_id[id]);
+    }
   }
   return out;
 }
@@ -191,6 +276,12 @@ std::vector<std::pair<StringId, std::string>> EdgeStoreImpl::ListStrings(StringK
 StringId EdgeStoreImpl::NsOfNode(NodeId id) const {
   ReaderLock lock(&dict_mu_);
   return id < nodes_.size() ? nodes_[id].ns_id : 0;
+}
+
+std::optional<std::pair<TenantId, StringId>> EdgeStoreImpl::TenantNsOfNode(NodeId id) const {
+  ReaderLock lock(&dict_mu_);
+  if (id >= nodes_.size()) return std::nullopt;
+  return std::make_pair(nodes_[id].tenant, nodes_[id].ns_id);
 }
 
 // ---------------------------------------------------------------------------- flush
@@ -284,21 +375,40 @@ void EdgeStoreImpl::WriteFamilyTiers(Family f,
   }
 }
 
-void EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) {
+Status EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) {
   // Pre-aggregate identical keys within the batch: one merge operand per key and column family.
   std::unordered_map<std::string, RollupValue> minute[3];
   std::map<std::string, RollupValue> exemplars;  // ordered: see WriteFamilyTiers
   std::map<std::string, uint64_t> expiries;
   std::string key;
   for (const MinuteRollup& r : batch.rollups) {
-    const StringId server_ns = NsOfNode(r.dims.server);
-    keys::TierKey k{
-        server_ns, r.dims.server, keys::ClampTime(r.minute), r.dims.client, r.dims.protocol, 0, 0,
-        0};
+    const auto server = TenantNsOfNode(r.dims.server);
+    const auto client = TenantNsOfNode(r.dims.client);
+    if (!server || !client) {
+      return Status::InvalidArgument("flush: rollup of an unknown node (" +
+                                     std::to_string(r.dims.client) + " -> " +
+                                     std::to_string(r.dims.server) + ")");
+    }
+    // Node 0 ("no node") has no tenant of its own: it takes the other side's.
+    if (r.dims.server != 0 && r.dims.client != 0 && server->first != client->first) {
+      return Status::InvalidArgument("flush: rollup between nodes of two tenants (" +
+                                     std::to_string(r.dims.client) + " -> " +
+                                     std::to_string(r.dims.server) + ")");
+    }
+    const TenantId tenant = r.dims.server != 0 ? server->first : client->first;
+    keys::TierKey k{tenant,
+                    server->second,
+                    r.dims.server,
+                    keys::ClampTime(r.minute),
+                    r.dims.client,
+                    r.dims.protocol,
+                    0,
+                    0,
+                    0};
     for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
       keys::TierKey fk = k;
       if (f == Family::kEdgeByClient) {
-        fk.ns = NsOfNode(r.dims.client);
+        fk.ns = client->second;
         fk.node = r.dims.client;
         fk.peer = r.dims.server;
       } else if (f == Family::kDetail) {
@@ -311,15 +421,19 @@ void EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch
       MergeCounts(&minute[static_cast<size_t>(f)][key], r.value, f);
     }
     if (!r.value.exemplars.empty()) {
-      auto& acc =
-          exemplars[keys::ExemplarKey(r.dims.client, r.dims.server, keys::ClampTime(r.minute))];
+      auto& acc = exemplars[keys::ExemplarKey(tenant, r.dims.client, r.dims.server,
+                                              keys::ClampTime(r.minute))];
       for (const auto& e : r.value.exemplars) acc.AddExemplar(e);
     }
   }
   for (const ExpiryCount& e : batch.expiries) {
-    if (e.count > 0) {
-      expiries[keys::ExpiryKey(e.node, keys::ClampTime(e.minute), e.kind)] += e.count;
+    if (e.count == 0) continue;
+    const auto node = TenantNsOfNode(e.node);
+    if (!node) {
+      return Status::InvalidArgument("flush: expiry count of unknown node " +
+                                     std::to_string(e.node));
     }
+    expiries[keys::ExpiryKey(node->first, e.node, keys::ClampTime(e.minute), e.kind)] += e.count;
   }
   for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
     WriteFamilyTiers(f, minute[static_cast<size_t>(f)], wb);
@@ -344,6 +458,7 @@ void EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch
   value.clear();
   coding::PutFixed64LE(&value, batch.log_position);
   wb->Put(handles_[kCfMeta], "log_position", value).PermitUncheckedError();
+  return Status::Ok();
 }
 
 Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
@@ -367,7 +482,10 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
   for (const auto& [k, v] : batch.pending_puts) reserve += k.size() + v.size() + 16;
   for (const auto& k : batch.pending_deletes) reserve += k.size() + 8;
   rocksdb::WriteBatch wb(reserve);
-  BuildFlushBatch(batch, &wb);
+  if (Status st = BuildFlushBatch(batch, &wb); !st.ok()) {
+    if (flush_failures_total_ != nullptr) flush_failures_total_->Add();
+    return st;
+  }
   rocksdb::WriteOptions wo;
   wo.sync = options_.sync_writes;
   rocksdb::Status s = db_->Write(wo, &wb);

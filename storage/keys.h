@@ -12,18 +12,25 @@
 
 namespace ew::storage::keys {
 
-// Tier keys: ns(0..4) node(4..8) time(8..12) peer(12..16) protocol(16)
-//            [path(17..21) method(21..25) status(25..27)] for Family::kDetail.
-constexpr size_t kEdgeKeySize = 17;
-constexpr size_t kDetailKeySize = 27;
-constexpr size_t kNodePrefixSize = 8;  // ns + node
-constexpr size_t kTimeOffset = 8;
+// Tier keys: tenant(0..4) ns(4..8) node(8..12) time(12..16) peer(16..20) protocol(20)
+//            [path(21..25) method(25..29) status(29..31)] for Family::kDetail.
+constexpr size_t kEdgeKeySize = 21;
+constexpr size_t kDetailKeySize = 31;
+constexpr size_t kTenantPrefixSize = 4;
+constexpr size_t kNodePrefixSize = 12;  // tenant + ns + node
+constexpr size_t kTimeOffset = 12;
+// Schema 1 (before tenants): the same keys without the tenant prefix (read by the upgrade).
+constexpr size_t kV1EdgeKeySize = 17;
+constexpr size_t kV1DetailKeySize = 27;
+constexpr size_t kV1ExemplarKeySize = 12;
+constexpr size_t kV1ExpiryKeySize = 9;
 
 constexpr size_t TierKeySize(Family f) {
   return f == Family::kDetail ? kDetailKeySize : kEdgeKeySize;
 }
 
 struct TierKey {
+  TenantId tenant = 0;
   StringId ns = 0;    // namespace of the leading node
   NodeId node = 0;    // the leading node (server for kEdge/kDetail, client for kEdgeByClient)
   uint32_t time = 0;  // tier units since the epoch
@@ -40,23 +47,31 @@ void EncodeTierKey(Family family, const TierKey& k, std::string* out);
 bool DecodeTierKey(Family family, std::string_view key, TierKey* k);
 // The dims a tier key stands for (leading/peer mapped back to client/server).
 EdgeDims DimsOf(Family family, const TierKey& k);
-// ns + node (8 bytes), optionally followed by a time.
-std::string NodePrefix(StringId ns, NodeId node);
-std::string NodeTimePrefix(StringId ns, NodeId node, uint32_t time);
+// tenant (4 bytes); tenant + ns (8 bytes); tenant + ns + node (12 bytes), optionally + a time.
+std::string TenantPrefix(TenantId tenant);
+std::string NsPrefix(TenantId tenant, StringId ns);
+std::string NodePrefix(TenantId tenant, StringId ns, NodeId node);
+std::string NodeTimePrefix(TenantId tenant, StringId ns, NodeId node, uint32_t time);
 
-// Exemplars: client(0..4) server(4..8) minute(8..12).
-constexpr size_t kExemplarKeySize = 12;
-std::string ExemplarKey(NodeId client, NodeId server, uint32_t minute);
+// Exemplars: tenant(0..4) client(4..8) server(8..12) minute(12..16).
+constexpr size_t kExemplarKeySize = 16;
+constexpr size_t kExemplarTimeOffset = 12;
+std::string ExemplarKey(TenantId tenant, NodeId client, NodeId server, uint32_t minute);
 
-// Expiry counters: node(0..4) minute(4..8) kind(8).
-constexpr size_t kExpiryKeySize = 9;
-std::string ExpiryKey(NodeId node, uint32_t minute, ExpiryKind kind);
+// Expiry counters: tenant(0..4) node(4..8) minute(8..12) kind(12).
+constexpr size_t kExpiryKeySize = 13;
+constexpr size_t kExpiryTimeOffset = 8;
+std::string ExpiryKey(TenantId tenant, NodeId node, uint32_t minute, ExpiryKind kind);
 
-// Dictionary: 'N' id(1..5) -> DictNode; 'S' kind(1) id(2..6) -> the string's bytes.
+// Dictionary: 'N' id(1..5) -> DictNode; 'S' kind(1) id(2..6) -> tenant (4 bytes, big-endian)
+// and the string's bytes (schema 1: the string's bytes only, tenant 0); 'T' id(1..5) -> the
+// tenant's name (tenant 0, "default", has no entry).
 constexpr char kDictNodeTag = 'N';
 constexpr char kDictStringTag = 'S';
+constexpr char kDictTenantTag = 'T';
 std::string DictNodeKey(NodeId id);
 std::string DictStringKey(StringKind kind, StringId id);
+std::string DictTenantKey(TenantId id);
 
 // Adds one to the big-endian number *key (fixed width, carrying): the first key of the next
 // node when *key is a node prefix. False (and *key unchanged) when every byte is 0xFF. Unlike a

@@ -133,7 +133,7 @@ rocksdb::CompactionFilter::Decision RetentionFilter::FilterV2(
     int /*level*/, const rocksdb::Slice& key, ValueType value_type,
     const rocksdb::Slice& /*existing_value*/, std::string* /*new_value*/,
     std::string* /*skip_until*/) const {
-  if (value_type == ValueType::kBlobIndex || key.size() < time_offset_ + 4) return Decision::kKeep;
+  if (value_type == ValueType::kBlobIndex || key.size() != key_size_) return Decision::kKeep;
   const int64_t now_ms = fixed_now_ms_ != 0 ? fixed_now_ms_ : WallNowMs();
   const int64_t time = coding::GetBE32(key.data() + time_offset_);
   const int64_t unit_end_ms = (time + 1) * unit_ms_;

@@ -24,9 +24,12 @@ std::shared_ptr<rocksdb::MergeOperator> NewCounterAddOperator();
 // The time is a big-endian uint32 at time_offset in the key, in units of unit_ms.
 class RetentionFilter : public rocksdb::CompactionFilter {
  public:
-  RetentionFilter(const char* name, size_t time_offset, int64_t unit_ms, int64_t retention_ms,
-                  int64_t fixed_now_ms)
+  // Keys of exactly key_size bytes carry their time (big-endian u32) at time_offset; keys of
+  // any other size (a schema-1 key waiting for the upgrade) are kept.
+  RetentionFilter(const char* name, size_t key_size, size_t time_offset, int64_t unit_ms,
+                  int64_t retention_ms, int64_t fixed_now_ms)
       : name_(name),
+        key_size_(key_size),
         time_offset_(time_offset),
         unit_ms_(unit_ms),
         retention_ms_(retention_ms),
@@ -39,6 +42,7 @@ class RetentionFilter : public rocksdb::CompactionFilter {
 
  private:
   const char* name_;
+  size_t key_size_;
   size_t time_offset_;
   int64_t unit_ms_;
   int64_t retention_ms_;

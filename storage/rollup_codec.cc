@@ -203,14 +203,16 @@ Status DecodeExemplars(std::string_view data, std::vector<Exemplar>* out) {
   return Status::Ok();
 }
 
-void EncodeDictNode(NodeKind kind, StringId ns_id, std::string_view name, std::string* out) {
+void EncodeDictNode(TenantId tenant, NodeKind kind, StringId ns_id, std::string_view name,
+                    std::string* out) {
   flatbuffers::FlatBufferBuilder fbb(64 + name.size());
   auto name_off = fbb.CreateString(name.data(), name.size());
-  fbb.Finish(schemas::CreateDictNode(fbb, static_cast<uint8_t>(kind), ns_id, name_off));
+  fbb.Finish(schemas::CreateDictNode(fbb, static_cast<uint8_t>(kind), ns_id, name_off, tenant));
   out->assign(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
-Status DecodeDictNode(std::string_view data, NodeKind* kind, StringId* ns_id, std::string* name) {
+Status DecodeDictNode(std::string_view data, TenantId* tenant, NodeKind* kind, StringId* ns_id,
+                      std::string* name) {
   data = Aligned(data);
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(data.data()), data.size());
   if (!verifier.VerifyBuffer<schemas::DictNode>(nullptr)) {
@@ -220,6 +222,7 @@ Status DecodeDictNode(std::string_view data, NodeKind* kind, StringId* ns_id, st
   if (n->kind() > static_cast<uint8_t>(NodeKind::kMessaging)) {
     return Status::Corruption("dictionary node has an unknown kind");
   }
+  *tenant = n->tenant();
   *kind = static_cast<NodeKind>(n->kind());
   *ns_id = n->ns_id();
   name->assign(n->name() ? n->name()->str() : std::string());

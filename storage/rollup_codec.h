@@ -41,7 +41,9 @@ Status DecodeRollup(std::string_view data, RollupValue* out,
 void EncodeExemplars(const std::vector<Exemplar>& exemplars, std::string* out);
 Status DecodeExemplars(std::string_view data, std::vector<Exemplar>* out);
 
-void EncodeDictNode(NodeKind kind, StringId ns_id, std::string_view name, std::string* out);
-Status DecodeDictNode(std::string_view data, NodeKind* kind, StringId* ns_id, std::string* name);
+void EncodeDictNode(TenantId tenant, NodeKind kind, StringId ns_id, std::string_view name,
+                    std::string* out);
+Status DecodeDictNode(std::string_view data, TenantId* tenant, NodeKind* kind, StringId* ns_id,
+                      std::string* name);
 
 }  // namespace ew::storage

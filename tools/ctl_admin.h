@@ -22,6 +22,8 @@ bool StoreInUse(const std::string& store_dir);
 int CtlStoreStats(const std::string& data_dir, bool json);
 // json: the outcome as one JSON object on stdout (sizes in bytes) instead of a sentence.
 int CtlCompact(const std::string& data_dir, bool json = false);
+// Opens a stopped server's store for writing, which upgrades an older storage schema.
+int CtlUpgrade(const std::string& data_dir, bool json = false);
 int CtlBackup(const std::string& data_dir, const std::string& to, bool json = false);
 
 // The same operations on a running server, through its admin endpoints (server/admin.h).

@@ -33,6 +33,7 @@ administration (of a running server with --server, or of a stopped server's --da
   compact  --server URL | --data-dir DIR
   backup   --server URL BACKUP_DIR | --data-dir DIR --to BACKUP_DIR
   restore  --from BACKUP_DIR --data-dir DIR   (refuses a directory a running server holds)
+  upgrade  --data-dir DIR   upgrades a stopped server's store written by an older Edgewise
 
 options of every query command:
   --server URL   default http://127.0.0.1:8080, or $EDGEWISE_SERVER
@@ -100,6 +101,11 @@ constexpr const char* kCompactUsage =
   compacts the store of a running server (POST /api/v1/admin/compact) or of a stopped server's
   directory (--json: sizes before and after as JSON)
 )";
+constexpr const char* kUpgradeUsage =
+    R"(usage: edgewise-ctl upgrade --data-dir DIR [--json]
+  upgrades a stopped server's store written by an older Edgewise to the current storage schema
+  (edgewise does the same when it starts on it; docs/format/storage.md "Upgrades")
+)";
 constexpr const char* kBackupUsage =
     R"(usage: edgewise-ctl backup --server URL [--token T] (BACKUP_DIR | --to BACKUP_DIR) [--json]
        edgewise-ctl backup --data-dir DIR --to BACKUP_DIR [--json]
@@ -141,6 +147,7 @@ const std::vector<Command>& Commands() {
       {"compact", "", {"data-dir", "server", "token"}, {}, kCompactUsage},
       {"backup", "", {"data-dir", "to", "server", "token"}, {}, kBackupUsage},
       {"restore", "", {"from", "data-dir"}, {}, kRestoreUsage},
+      {"upgrade", "", {"data-dir"}, {}, kUpgradeUsage},
   };
   return kCommands;
 }
@@ -238,6 +245,7 @@ std::string Missing(const ew::tools::Flags& f, const std::string& cmd) {
   }
   if (cmd == "traces") return need({"source", "target"});
   if (cmd == "compact" && !f.Has("server")) return need({"data-dir"});
+  if (cmd == "upgrade") return need({"data-dir"});
   if (cmd == "backup" && f.Has("server")) {
     if (f.Has("data-dir")) return "backup takes --server or --data-dir, not both";
     if (f.Has("to") == (f.positional().size() == 1)) return "backup --server needs one BACKUP_DIR";
@@ -306,6 +314,7 @@ int Run(const Command& c, int argc, char** argv) {
     return ew::tools::CtlOnlineBackup(*t, f.Has("to") ? f.Str("to") : f.positional()[0], json);
   }
   if (c.name == "compact") return ew::tools::CtlCompact(f.Str("data-dir"), json);
+  if (c.name == "upgrade") return ew::tools::CtlUpgrade(f.Str("data-dir"), json);
   if (c.name == "backup") return ew::tools::CtlBackup(f.Str("data-dir"), f.Str("to"), json);
   return ew::tools::CtlRestore(f.Str("from"), f.Str("data-dir"), json);
 }

@@ -27,18 +27,18 @@ constexpr NodeId kLastNode = 65'800;
 using Seen = std::map<std::tuple<int64_t, NodeId, NodeId>, uint64_t>;
 
 TEST(KeysTest, IncrementFixedWidthCarriesAndKeepsTheWidth) {
-  std::string k = keys::NodePrefix(1, 255);
+  std::string k = keys::NodePrefix(0, 1, 255);
   ASSERT_TRUE(keys::IncrementFixedWidth(&k));
-  EXPECT_EQ(k, keys::NodePrefix(1, 256));
-  k = keys::NodePrefix(1, 65'535);
+  EXPECT_EQ(k, keys::NodePrefix(0, 1, 256));
+  k = keys::NodePrefix(0, 1, 65'535);
   ASSERT_TRUE(keys::IncrementFixedWidth(&k));
-  EXPECT_EQ(k, keys::NodePrefix(1, 65'536));
-  k = keys::NodePrefix(1, UINT32_MAX);
+  EXPECT_EQ(k, keys::NodePrefix(0, 1, 65'536));
+  k = keys::NodePrefix(0, 1, UINT32_MAX);
   ASSERT_TRUE(keys::IncrementFixedWidth(&k));
-  EXPECT_EQ(k, keys::NodePrefix(2, 0));
-  k = keys::NodePrefix(UINT32_MAX, UINT32_MAX);
+  EXPECT_EQ(k, keys::NodePrefix(0, 2, 0));
+  k = keys::NodePrefix(UINT32_MAX, UINT32_MAX, UINT32_MAX);
   EXPECT_FALSE(keys::IncrementFixedWidth(&k));
-  EXPECT_EQ(k, keys::NodePrefix(UINT32_MAX, UINT32_MAX));
+  EXPECT_EQ(k, keys::NodePrefix(UINT32_MAX, UINT32_MAX, UINT32_MAX));
 }
 
 class EdgeStoreScanTest : public ::testing::Test {
