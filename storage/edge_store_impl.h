@@ -147,6 +147,8 @@ class EdgeStoreImpl final : public EdgeStore {
   std::optional<std::pair<TenantId, StringId>> TenantNsOfNode(NodeId id) const EXCLUDES(dict_mu_);
   Status PutDict(const std::string& key, const std::string& value) REQUIRES(intern_mu_);
   Status TryResume() const EXCLUDES(resume_mu_);
+  void ScanBounds(const ScanSpec& spec, std::string* prefix, std::string* upper,
+                  std::string* lead_lower) const;
   // Exemplars are read per minute from this minute on, per hour before it.
   int64_t ExemplarBoundaryMinute() const;
   Status ScanExemplarFamily(size_t cf, TenantId tenant, NodeId client, NodeId server,

@@ -165,6 +165,33 @@ class MinuteSketchJoin {
 
 }  // namespace
 
+// The key range of a scan: the prefix every key starts with (tenant, then namespace and node
+// when the scan narrows to them), the exclusive upper bound ("" for none) and the lower bound
+// of the leading-node range.
+void EdgeStoreImpl::ScanBounds(const ScanSpec& spec, std::string* prefix, std::string* upper,
+                               std::string* lead_lower) const {
+  // Every key of the scan starts with the tenant; a node or namespace narrows the prefix.
+  if (spec.node.has_value()) {
+    *prefix = keys::NodePrefix(spec.tenant, spec.ns.value_or(NsOfNode(*spec.node)), *spec.node);
+  } else if (spec.ns.has_value()) {
+    *prefix = keys::NsPrefix(spec.tenant, *spec.ns);
+  } else {
+    *prefix = keys::TenantPrefix(spec.tenant);
+  }
+  *upper = *prefix;
+  if (!keys::IncrementFixedWidth(upper)) upper->clear();  // the last tenant: no upper bound
+  // The leading-node range [lead_begin, lead_end) as 12-byte keys (tenant, ns, node): raise the
+  // start, lower the upper bound.
+  *lead_lower = keys::NodePrefix(spec.tenant, static_cast<uint32_t>(spec.lead_begin >> 32),
+                                 static_cast<uint32_t>(spec.lead_begin));
+  if (spec.lead_end != UINT64_MAX) {
+    std::string lead_upper =
+        keys::NodePrefix(spec.tenant, static_cast<uint32_t>(spec.lead_end >> 32),
+                         static_cast<uint32_t>(spec.lead_end));
+    if (upper->empty() || lead_upper < *upper) *upper = lead_upper;
+  }
+}
+
 Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const {
   if (static_cast<uint8_t>(spec.family) > 2 || static_cast<uint8_t>(spec.tier) > 2) {
     return Status::InvalidArgument("scan: unknown family or tier");
@@ -176,28 +203,8 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
   // Minute-tier keys are per hour.
   const uint32_t key_start = minute_tier ? start / 60 : start;
   const uint32_t key_end = minute_tier ? end_incl / 60 : end_incl;
-  // Every key of the scan starts with the tenant; a node or namespace narrows the prefix.
-  std::string prefix;
-  if (spec.node.has_value()) {
-    prefix = keys::NodePrefix(spec.tenant, spec.ns.value_or(NsOfNode(*spec.node)), *spec.node);
-  } else if (spec.ns.has_value()) {
-    prefix = keys::NsPrefix(spec.tenant, *spec.ns);
-  } else {
-    prefix = keys::TenantPrefix(spec.tenant);
-  }
-  std::string upper = prefix;
-  if (!keys::IncrementFixedWidth(&upper)) upper.clear();  // the last tenant: no upper bound
-  // The leading-node range [lead_begin, lead_end) as 12-byte keys (tenant, ns, node): raise the
-  // start, lower the upper bound.
-  std::string lead_lower =
-      keys::NodePrefix(spec.tenant, static_cast<uint32_t>(spec.lead_begin >> 32),
-                       static_cast<uint32_t>(spec.lead_begin));
-  if (spec.lead_end != UINT64_MAX) {
-    std::string lead_upper =
-        keys::NodePrefix(spec.tenant, static_cast<uint32_t>(spec.lead_end >> 32),
-                         static_cast<uint32_t>(spec.lead_end));
-    if (upper.empty() || lead_upper < upper) upper = lead_upper;
-  }
+  std::string prefix, upper, lead_lower;
+  ScanBounds(spec, &prefix, &upper, &lead_lower);
   rocksdb::ManagedSnapshot snapshot(db_);
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot.snapshot();

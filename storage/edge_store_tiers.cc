@@ -34,6 +34,75 @@ struct Item {
 
 bool KeepsMinuteCounts(Family f) { return f != Family::kDetail; }
 
+// The minute-tier entries of items [i, j) (one key and hour, one per minute). Counts only in the
+// edge and client families: edge-level minute sketches are the sum of the detail family's.
+void MinuteEntries(Family f, const std::vector<Aggregate>& aggs, const std::vector<Item>& items,
+                   size_t i, size_t j, std::vector<RecordEntry>* entries) {
+  for (size_t k = i; k < j; ++k) {
+    const Aggregate& a = aggs[items[k].index];
+    const RollupValue& v = *a.value;
+    RecordEntry e{static_cast<uint16_t>(items[k].minute % 60),
+                  v.requests,
+                  v.errors,
+                  v.request_bytes,
+                  v.response_bytes,
+                  {},
+                  {}};
+    if (f == Family::kDetail) {
+      e.server = a.server;
+      e.client = a.client;
+    }
+    entries->push_back(e);
+  }
+}
+
+struct Scratch {
+  LatencySketch server_acc, client_acc;
+  std::string server, client;
+};
+
+// The hour or day entry of items [i, j) (one key), and its minute counts (offsets in the unit).
+// One minute aggregate reuses its encoded sketches; several are merged and encoded again.
+RecordEntry CoarseEntry(Family f, uint32_t unit, const std::vector<Aggregate>& aggs,
+                        const std::vector<Item>& items, size_t i, size_t j, Scratch* s,
+                        MinuteCounts* counts) {
+  const Aggregate& first = aggs[items[i].index];
+  RecordEntry e{0, 0, 0, 0, 0, first.server, first.client};
+  const bool merge = j - i > 1 && f != Family::kEdgeByClient;
+  if (merge) {
+    s->server_acc.Clear();
+    s->client_acc.Clear();
+  }
+  for (size_t k = i; k < j; ++k) {
+    const RollupValue& v = *aggs[items[k].index].value;
+    e.requests += v.requests;
+    e.errors += v.errors;
+    e.request_bytes += v.request_bytes;
+    e.response_bytes += v.response_bytes;
+    if (merge) {
+      s->server_acc.Merge(v.server_latency);
+      s->client_acc.Merge(v.client_latency);
+    }
+    if (v.requests > 0) {
+      const auto offset = static_cast<uint16_t>(items[k].minute % unit);
+      if (!counts->empty() && counts->back().first == offset) {
+        counts->back().second += v.requests;
+      } else {
+        counts->emplace_back(offset, v.requests);
+      }
+    }
+  }
+  if (merge) {
+    s->server.clear();
+    s->client.clear();
+    s->server_acc.EncodeTo(&s->server);
+    s->client_acc.EncodeTo(&s->client);
+    e.server = s->server;
+    e.client = s->client;
+  }
+  return e;
+}
+
 }  // namespace
 
 void EdgeStoreImpl::WriteFamilyTiers(Family f,
@@ -55,8 +124,8 @@ void EdgeStoreImpl::WriteFamilyTiers(Family f,
   std::vector<Item> items(aggs.size());
   std::vector<RecordEntry> entries;
   MinuteCounts counts;
-  std::string value, server, client;
-  LatencySketch server_acc, client_acc;
+  std::string value;
+  Scratch scratch;
   for (Tier tier : {Tier::kMinute, Tier::kHour, Tier::kDay}) {
     const uint32_t unit = tier == Tier::kDay ? 1440 : 60;  // the minute tier's keys are per hour
     for (size_t i = 0; i < aggs.size(); ++i) {
@@ -78,59 +147,9 @@ void EdgeStoreImpl::WriteFamilyTiers(Family f,
       entries.clear();
       counts.clear();
       if (tier == Tier::kMinute) {
-        // Counts only in the edge and client families: edge-level minute sketches are the sum
-        // of the detail family's.
-        for (size_t k = i; k < j; ++k) {
-          const Aggregate& a = aggs[items[k].index];
-          const RollupValue& v = *a.value;
-          RecordEntry e{static_cast<uint16_t>(items[k].minute % 60),
-                        v.requests,
-                        v.errors,
-                        v.request_bytes,
-                        v.response_bytes,
-                        {},
-                        {}};
-          if (f == Family::kDetail) {
-            e.server = a.server;
-            e.client = a.client;
-          }
-          entries.push_back(e);
-        }
+        MinuteEntries(f, aggs, items, i, j, &entries);
       } else {
-        const Aggregate& first = aggs[items[i].index];
-        RecordEntry e{0, 0, 0, 0, 0, first.server, first.client};
-        if (j - i > 1) {
-          server_acc.Clear();
-          client_acc.Clear();
-        }
-        for (size_t k = i; k < j; ++k) {
-          const RollupValue& v = *aggs[items[k].index].value;
-          e.requests += v.requests;
-          e.errors += v.errors;
-          e.request_bytes += v.request_bytes;
-          e.response_bytes += v.response_bytes;
-          if (j - i > 1 && f != Family::kEdgeByClient) {
-            server_acc.Merge(v.server_latency);
-            client_acc.Merge(v.client_latency);
-          }
-          if (v.requests > 0) {
-            const auto offset = static_cast<uint16_t>(items[k].minute % unit);
-            if (!counts.empty() && counts.back().first == offset) {
-              counts.back().second += v.requests;
-            } else {
-              counts.emplace_back(offset, v.requests);
-            }
-          }
-        }
-        if (j - i > 1 && f != Family::kEdgeByClient) {
-          server.clear();
-          client.clear();
-          server_acc.EncodeTo(&server);
-          client_acc.EncodeTo(&client);
-          e.server = server;
-          e.client = client;
-        }
-        entries.push_back(e);
+        entries.push_back(CoarseEntry(f, unit, aggs, items, i, j, &scratch, &counts));
       }
       const PeakForm form =
           tier != Tier::kMinute && KeepsMinuteCounts(f) ? PeakForm::kCounts : PeakForm::kNone;

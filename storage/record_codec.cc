@@ -67,6 +67,29 @@ Status AddEncoded(std::string_view enc, LatencySketch* acc) {
       enc, [acc](int32_t index, uint64_t count) { acc->AddToBucket(index, count); });
 }
 
+// Adds minute counts into *sum (both ascending by offset), minute by minute.
+void AddMinuteCounts(const MinuteCounts& more, MinuteCounts* sum) {
+  if (sum->empty()) {
+    *sum = more;
+    return;
+  }
+  MinuteCounts out;
+  out.reserve(sum->size() + more.size());
+  size_t a = 0, b = 0;
+  while (a < sum->size() || b < more.size()) {
+    if (b == more.size() || (a < sum->size() && (*sum)[a].first < more[b].first)) {
+      out.push_back((*sum)[a++]);
+    } else if (a == sum->size() || more[b].first < (*sum)[a].first) {
+      out.push_back(more[b++]);
+    } else {
+      out.emplace_back((*sum)[a].first, (*sum)[a].second + more[b].second);
+      ++a;
+      ++b;
+    }
+  }
+  *sum = std::move(out);
+}
+
 }  // namespace
 
 RecordLimits LimitsOf(Tier tier) {
@@ -132,6 +155,36 @@ void EncodeRecord(std::span<const RecordEntry> entries, PeakForm form, const Min
   }
 }
 
+// The minute counts or collapsed peak of a record, from *pos.
+static Status ParsePeak(std::string_view data, uint8_t cols, RecordLimits limits, size_t* pos,
+                        RecordView* out) {
+  if (cols & kColMinuteCounts) {
+    uint64_t m = 0;
+    if (!coding::GetVarint64(data, pos, &m) || m > limits.count_limit) {
+      return Bad("bad minute count number");
+    }
+    out->minute_counts.resize(m);
+    auto& mc = out->minute_counts;
+    if (!GetOffsets(data, pos, m, limits.count_limit,
+                    [&](size_t i, uint16_t o) { mc[i].first = o; })) {
+      return Bad("bad minute offsets");
+    }
+    for (auto& c : mc) {
+      if (!coding::GetVarint64(data, pos, &c.second)) return Bad("truncated minute counts");
+    }
+    out->peak_form = PeakForm::kCounts;
+  } else if (cols & kColCollapsed) {
+    uint64_t off = 0;
+    if (!coding::GetVarint64(data, pos, &out->peak) || !coding::GetVarint64(data, pos, &off) ||
+        off >= limits.count_limit) {
+      return Bad("bad collapsed peak");
+    }
+    out->peak_offset = static_cast<uint16_t>(off);
+    out->peak_form = PeakForm::kCollapsed;
+  }
+  return Status::Ok();
+}
+
 Status ParseRecord(std::string_view data, RecordLimits limits, RecordView* out) {
   out->entries.clear();
   out->minute_counts.clear();
@@ -176,30 +229,7 @@ Status ParseRecord(std::string_view data, RecordLimits limits, RecordView* out) 
       if (!GetBytes(data, &pos, &(e.*field))) return Bad("truncated sketch");
     }
   }
-  if (cols & kColMinuteCounts) {
-    uint64_t m = 0;
-    if (!coding::GetVarint64(data, &pos, &m) || m > limits.count_limit) {
-      return Bad("bad minute count number");
-    }
-    out->minute_counts.resize(m);
-    auto& mc = out->minute_counts;
-    if (!GetOffsets(data, &pos, m, limits.count_limit,
-                    [&](size_t i, uint16_t o) { mc[i].first = o; })) {
-      return Bad("bad minute offsets");
-    }
-    for (auto& c : mc) {
-      if (!coding::GetVarint64(data, &pos, &c.second)) return Bad("truncated minute counts");
-    }
-    out->peak_form = PeakForm::kCounts;
-  } else if (cols & kColCollapsed) {
-    uint64_t off = 0;
-    if (!coding::GetVarint64(data, &pos, &out->peak) || !coding::GetVarint64(data, &pos, &off) ||
-        off >= limits.count_limit) {
-      return Bad("bad collapsed peak");
-    }
-    out->peak_offset = static_cast<uint16_t>(off);
-    out->peak_form = PeakForm::kCollapsed;
-  }
+  EW_RETURN_IF_ERROR(ParsePeak(data, cols, limits, &pos, out));
   if (pos != data.size()) return Bad("trailing bytes");
   return Status::Ok();
 }
@@ -233,6 +263,31 @@ Status RecordMerger::Merge(std::span<const std::string_view> inputs, RecordLimit
       }
     }
   }
+  EW_RETURN_IF_ERROR(MergeEntries());
+  MinuteCounts counts;
+  if (known) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const RecordView& v = views_[i];
+      if (v.peak_form != PeakForm::kCounts) continue;
+      AddMinuteCounts(v.minute_counts, &counts);
+    }
+    if (collapsed) {
+      for (const auto& [offset, count] : counts) {
+        if (count > peak || (count == peak && offset < peak_offset)) {
+          peak = count;
+          peak_offset = offset;
+        }
+      }
+    }
+  }
+  const PeakForm form = !known      ? PeakForm::kNone
+                        : collapsed ? PeakForm::kCollapsed
+                                    : PeakForm::kCounts;
+  EncodeRecord(merged_, form, counts, peak, peak_offset, out);
+  return Status::Ok();
+}
+
+Status RecordMerger::MergeEntries() {
   std::stable_sort(all_.begin(), all_.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   merged_.clear();
@@ -265,45 +320,6 @@ Status RecordMerger::Merge(std::span<const std::string_view> inputs, RecordLimit
     merged_.push_back(e);
     i = j;
   }
-  MinuteCounts counts;
-  if (known) {
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      const RecordView& v = views_[i];
-      if (v.peak_form != PeakForm::kCounts) continue;
-      if (counts.empty()) {
-        counts = v.minute_counts;
-        continue;
-      }
-      MinuteCounts sum;
-      sum.reserve(counts.size() + v.minute_counts.size());
-      size_t a = 0, b = 0;
-      while (a < counts.size() || b < v.minute_counts.size()) {
-        if (b == v.minute_counts.size() ||
-            (a < counts.size() && counts[a].first < v.minute_counts[b].first)) {
-          sum.push_back(counts[a++]);
-        } else if (a == counts.size() || v.minute_counts[b].first < counts[a].first) {
-          sum.push_back(v.minute_counts[b++]);
-        } else {
-          sum.emplace_back(counts[a].first, counts[a].second + v.minute_counts[b].second);
-          ++a;
-          ++b;
-        }
-      }
-      counts = std::move(sum);
-    }
-    if (collapsed) {
-      for (const auto& [offset, count] : counts) {
-        if (count > peak || (count == peak && offset < peak_offset)) {
-          peak = count;
-          peak_offset = offset;
-        }
-      }
-    }
-  }
-  const PeakForm form = !known      ? PeakForm::kNone
-                        : collapsed ? PeakForm::kCollapsed
-                                    : PeakForm::kCounts;
-  EncodeRecord(merged_, form, counts, peak, peak_offset, out);
   return Status::Ok();
 }
 

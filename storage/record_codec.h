@@ -79,6 +79,9 @@ class RecordMerger {
   static bool Collapse(std::string_view data, RecordLimits limits, std::string* out);
 
  private:
+  // Merges the entries collected in all_ (entries at one offset add) into merged_.
+  Status MergeEntries();
+
   std::vector<RecordView> views_;
   std::vector<std::pair<uint16_t, const RecordEntry*>> all_;
   std::vector<RecordEntry> merged_;
