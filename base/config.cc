@@ -86,6 +86,13 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"max-body", "20MiB", "largest accepted request body (413 above)"},
       {"max-decompressed", "64MiB", "largest body after gzip decompression (413 above)"},
       {"max-paths-per-edge", "200", "distinct paths kept per edge; the rest become {other}"},
+      {"tenant-spans-per-second", "0",
+       "per tenant: spans per second accepted (token bucket, 2 s burst; 429 above); 0: no limit"},
+      {"tenant-bytes-per-second", "0",
+       "per tenant: request bytes per second accepted (as received; 429 above); 0: no limit"},
+      {"memory-budget", "auto",
+       "resident memory at which ingest answers 503 instead of growing (bytes such as 8GiB; "
+       "auto: 75% of the machine or cgroup limit; 0: none)"},
       {"auth-token", "", "when set, OTLP and API requests need 'Authorization: Bearer TOKEN'"},
       {"tls-cert", "", "PEM certificate (chain): TLS on every listener (needs --tls-key)"},
       {"tls-key", "", "PEM private key of --tls-cert"},
@@ -168,6 +175,24 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
     auto v = ParseByteSize(value);
     if (!v.ok()) return v.status().WithContext(what);
     cfg->max_decompressed_bytes = *v;
+  } else if (key == "tenant-spans-per-second") {
+    EW_ASSIGN_OR_RETURN(cfg->tenant_spans_per_second, ParseUint(value, what));
+  } else if (key == "tenant-bytes-per-second") {
+    auto n = ParseByteSize(value);
+    if (!n.ok()) return Status::InvalidArgument(what + ": " + n.status().message());
+    cfg->tenant_bytes_per_second = *n;
+  } else if (key == "memory-budget") {
+    if (value == "auto") {
+      cfg->memory_budget_auto = true;
+    } else {
+      auto n = ParseByteSize(value);
+      if (!n.ok()) return Status::InvalidArgument(what + ": " + n.status().message());
+      if (*n != 0 && *n < (64ULL << 20)) {
+        return Status::InvalidArgument(what + ": at least 64MiB (or 0: none), got '" + value + "'");
+      }
+      cfg->memory_budget_auto = false;
+      cfg->memory_budget_bytes = *n;
+    }
   } else if (key == "max-paths-per-edge") {
     EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
     if (n == 0 || n > 100000) return Status::InvalidArgument(what + ": must be 1..100000");

@@ -33,7 +33,11 @@ struct Config {
   uint64_t max_body_bytes = 20ULL << 20;
   uint64_t max_decompressed_bytes = 64ULL << 20;
   uint32_t max_paths_per_edge = 200;
-  std::string auth_token;  // empty: no auth
+  uint64_t tenant_spans_per_second = 0;  // 0: no limit
+  uint64_t tenant_bytes_per_second = 0;  // 0: no limit
+  bool memory_budget_auto = true;        // 75% of the machine (MemoryGuard::DefaultBudget)
+  uint64_t memory_budget_bytes = 0;      // when not auto; 0: no budget
+  std::string auth_token;                // empty: no auth
   // TLS on every listener when tls_cert is set (PEM files); tls_client_ca: mutual TLS, clients
   // must present a certificate signed by one of these CAs.
   std::string tls_cert, tls_key, tls_client_ca;

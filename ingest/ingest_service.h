@@ -11,13 +11,32 @@
 #include <memory>
 #include <string>
 
-#include "base/config.h"
 #include "base/metrics.h"
 #include "base/status.h"
 #include "ingest/decoders/decoder.h"
 #include "storage/edge_store.h"
 
 namespace ew::ingest {
+
+// How the ingest log is synced (the server's --fsync): never, on an interval, or before every
+// acknowledgement.
+enum class LogSync { kNever, kInterval, kAlways };
+
+// Ingest's options, assembled by the server from its configuration (docs/operations.md has the
+// flags and their defaults).
+struct IngestOptions {
+  std::string data_dir = "./data";  // the ingest log lives in <data_dir>/ingest-log
+  uint32_t ingest_shards = 2;
+  int64_t pair_wait_ms = 10'000;
+  int64_t flush_interval_ms = 5'000;
+  int64_t max_span_age_ms = 24 * 3600'000LL;
+  int64_t max_span_future_ms = 10 * 60'000LL;
+  uint64_t max_pending = 4'000'000;
+  LogSync fsync = LogSync::kInterval;
+  int64_t fsync_interval_ms = 1'000;
+  uint64_t max_decompressed_bytes = 64ULL << 20;
+  uint32_t max_paths_per_edge = 200;
+};
 
 struct ExportRequest {
   std::string body;  // as received (possibly gzip)
@@ -43,7 +62,7 @@ class IngestService {
  public:
   // Does not start threads. The store must outlive the service.
   static Result<std::unique_ptr<IngestService>> Create(storage::EdgeStore* store,
-                                                       const Config& config,
+                                                       const IngestOptions& options,
                                                        MetricsRegistry* metrics);
   virtual ~IngestService() = default;
 

@@ -41,6 +41,25 @@ struct Running {
   std::unique_ptr<Admin> admin;  // first to go: its thread may be running a backup
 };
 
+// Each module gets its own options, assembled here from the server's configuration.
+ingest::IngestOptions IngestOptionsOf(const Config& c) {
+  ingest::IngestOptions o;
+  o.data_dir = c.data_dir;
+  o.ingest_shards = c.ingest_shards;
+  o.pair_wait_ms = c.pair_wait_ms;
+  o.flush_interval_ms = c.flush_interval_ms;
+  o.max_span_age_ms = c.max_span_age_ms;
+  o.max_span_future_ms = c.max_span_future_ms;
+  o.max_pending = c.max_pending;
+  o.fsync = c.fsync == FsyncMode::kAlways     ? ingest::LogSync::kAlways
+            : c.fsync == FsyncMode::kInterval ? ingest::LogSync::kInterval
+                                              : ingest::LogSync::kNever;
+  o.fsync_interval_ms = c.fsync_interval_ms;
+  o.max_decompressed_bytes = c.max_decompressed_bytes;
+  o.max_paths_per_edge = c.max_paths_per_edge;
+  return o;
+}
+
 Status OpenServices(const Config& config, Running* r) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -60,7 +79,7 @@ Status OpenServices(const Config& config, Running* r) {
   auto store = storage::EdgeStore::Open(options);
   if (!store.ok()) return store.status().WithContext("opening " + options.dir);
   r->store = std::move(store).value();
-  auto ingest = ingest::IngestService::Create(r->store.get(), config, &r->metrics);
+  auto ingest = ingest::IngestService::Create(r->store.get(), IngestOptionsOf(config), &r->metrics);
   if (!ingest.ok()) return ingest.status().WithContext("creating ingest");
   r->ingest = std::move(ingest).value();
   EW_RETURN_IF_ERROR(r->ingest->Start().WithContext("starting ingest"));

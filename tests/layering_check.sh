@@ -26,5 +26,6 @@ check "query" '#include *"ingest/' "query includes ingest"
 check "base" '#include *"(schemas|storage|ingest|query|server)/' "base includes a higher layer"
 check "storage" '#include *"(ingest|query|server)/' "storage includes a higher layer"
 check "ingest query" '#include *"server/' "ingest/query include server"
+check "storage ingest query" '#include *"base/config.h"' "a module reads the server configuration (server/ assembles its options)"
 [ $fail -eq 0 ] && echo "layering ok"
 exit $fail

@@ -69,7 +69,7 @@ void IngestServiceImpl::WriterLoop() {
       CommitGroup(group);
     }
     // Requests committed by I/O threads (Export's fast path) need syncing too.
-    if (config_.fsync == FsyncMode::kInterval && log_->EndPosition() != synced_position_) {
+    if (config_.fsync == LogSync::kInterval && log_->EndPosition() != synced_position_) {
       unsynced = true;
     }
     int64_t now = MonoMs();

@@ -76,7 +76,7 @@ class DeriveSink final : public SpanSink {
   HalfRecord linked_[kMaxSpanLinks];
 };
 
-std::string RejectMessage(uint64_t too_old, uint64_t too_new, const Config& config) {
+std::string RejectMessage(uint64_t too_old, uint64_t too_new, const IngestOptions& config) {
   std::string msg;
   msg.append(std::to_string(too_old + too_new)).append(" spans refused:");
   if (too_old > 0) {
@@ -112,7 +112,7 @@ ExportResponse ErrorResponse(ExportOutcome outcome, std::string message, int ret
 }  // namespace
 
 Result<std::unique_ptr<IngestService>> IngestService::Create(storage::EdgeStore* store,
-                                                             const Config& config,
+                                                             const IngestOptions& config,
                                                              MetricsRegistry* metrics) {
   if (store == nullptr) return Status::InvalidArgument("IngestService: no store");
   auto impl = std::make_unique<IngestServiceImpl>(store, config, metrics);
@@ -120,7 +120,7 @@ Result<std::unique_ptr<IngestService>> IngestService::Create(storage::EdgeStore*
   return std::unique_ptr<IngestService>(std::move(impl));
 }
 
-IngestServiceImpl::IngestServiceImpl(storage::EdgeStore* store, const Config& config,
+IngestServiceImpl::IngestServiceImpl(storage::EdgeStore* store, const IngestOptions& config,
                                      MetricsRegistry* metrics)
     : store_(store),
       config_(config),
@@ -170,7 +170,7 @@ IngestServiceImpl::~IngestServiceImpl() {
 Status IngestServiceImpl::Init() {
   storage::IngestLogOptions opts;
   opts.dir = config_.data_dir + "/ingest-log";
-  opts.sync_each_append = config_.fsync == FsyncMode::kAlways;
+  opts.sync_each_append = config_.fsync == LogSync::kAlways;
   opts.metrics = metrics_registry_;
   opts.min_position = store_->FlushedLogPosition();
   EW_ASSIGN_OR_RETURN(log_, storage::IngestLog::Open(opts));
@@ -354,7 +354,7 @@ void IngestServiceImpl::Export(ExportRequest request, std::function<void(ExportR
   // dispatches the request itself (under log_mu_, exactly what the writer thread does), which
   // saves two thread hand-offs per request. With --fsync always the writer's group commit
   // (one fdatasync for many requests) is better, so those requests always queue.
-  if (config_.fsync != FsyncMode::kAlways && writer_queue_.Empty()) {
+  if (config_.fsync != LogSync::kAlways && writer_queue_.Empty()) {
     if (log_mu_.TryLock()) {
       MutexLock lock(&log_mu_, MutexLock::AdoptLock{});
       std::vector<PendingExport*> one{raw};

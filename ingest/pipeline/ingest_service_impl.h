@@ -24,7 +24,6 @@
 #include <thread>
 #include <vector>
 
-#include "base/config.h"
 #include "base/hash.h"
 #include "base/metrics.h"
 #include "base/mutex.h"
@@ -46,7 +45,8 @@ inline size_t ShardIndexOf(const HalfRecord& r, size_t n) {
 
 class IngestServiceImpl final : public IngestService {
  public:
-  IngestServiceImpl(storage::EdgeStore* store, const Config& config, MetricsRegistry* metrics);
+  IngestServiceImpl(storage::EdgeStore* store, const IngestOptions& config,
+                    MetricsRegistry* metrics);
   ~IngestServiceImpl() override;
 
   Status Init();  // opens the log, interns the well-known ids
@@ -159,7 +159,7 @@ class IngestServiceImpl final : public IngestService {
   void StopThreads() EXCLUDES(flush_mu_);
 
   storage::EdgeStore* store_;
-  Config config_;
+  IngestOptions config_;
   MetricsRegistry* metrics_registry_;
   std::unique_ptr<MetricsRegistry> own_metrics_;  // when the caller passes none
   Metrics metrics_;

@@ -61,6 +61,31 @@ TEST(Config, OtlpGrpcAddr) {
   EXPECT_FALSE(Parse({"--otlp-grpc-addr", "host:99999"}, &help).ok());
 }
 
+TEST(Config, TenantLimitsAndMemoryBudget) {
+  bool help;
+  auto d = Parse({}, &help);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->tenant_spans_per_second, 0u);
+  EXPECT_EQ(d->tenant_bytes_per_second, 0u);
+  EXPECT_TRUE(d->memory_budget_auto);
+  auto c = Parse({"--tenant-spans-per-second", "50000", "--tenant-bytes-per-second=10MiB",
+                  "--memory-budget", "8GiB"},
+                 &help);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->tenant_spans_per_second, 50'000u);
+  EXPECT_EQ(c->tenant_bytes_per_second, 10u << 20);
+  EXPECT_FALSE(c->memory_budget_auto);
+  EXPECT_EQ(c->memory_budget_bytes, 8ULL << 30);
+  auto none = Parse({"--memory-budget", "0"}, &help);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->memory_budget_bytes, 0u);
+  EXPECT_FALSE(none->memory_budget_auto);
+  auto tiny = Parse({"--memory-budget", "1MiB"}, &help);
+  ASSERT_FALSE(tiny.ok());
+  EXPECT_NE(tiny.status().message().find("memory-budget"), std::string::npos);
+  EXPECT_FALSE(Parse({"--tenant-spans-per-second", "-5"}, &help).ok());
+}
+
 TEST(Config, ErrorsNameTheKey) {
   bool help;
   auto c = Parse({"--pair-wiat", "3s"}, &help);

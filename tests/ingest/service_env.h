@@ -45,7 +45,7 @@ class ServiceEnv {
     config.pair_wait_ms = pair_wait_ms;
     config.flush_interval_ms = 3'600'000;  // tests flush with FlushNow
     config.ingest_shards = 2;
-    config.fsync = FsyncMode::kNever;
+    config.fsync = LogSync::kNever;
   }
   ~ServiceEnv() { Stop(); }
 
@@ -123,7 +123,7 @@ class ServiceEnv {
   IngestService& service() { return *service_; }
   storage::EdgeStore& store() { return *store_; }
 
-  Config config;
+  IngestOptions config;
   MetricsRegistry metrics;
   // resource 0: web, 1: api
   std::vector<std::vector<tools::Attr>> resources = {{tools::Attr::Str("service.name", "web")},

@@ -58,7 +58,9 @@ class QueryOffIoThreadTest : public ::testing::Test {
     auto store = storage::EdgeStore::Open(so);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    auto ingest = ingest::IngestService::Create(store_.get(), config_, &metrics_);
+    ingest::IngestOptions io;
+    io.data_dir = config_.data_dir;
+    auto ingest = ingest::IngestService::Create(store_.get(), io, &metrics_);
     ASSERT_TRUE(ingest.ok()) << ingest.status().ToString();
     ingest_ = std::move(ingest).value();
     ASSERT_TRUE(ingest_->Start().ok());

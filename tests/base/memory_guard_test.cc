@@ -1,0 +1,65 @@
+// MemoryGuard: RSS is read, follows real allocations, and Over() flips at the budget.
+#include "base/memory_guard.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <thread>
+
+namespace ew {
+namespace {
+
+TEST(MemoryGuardTest, ReadsResidentMemoryAndSeesItGrow) {
+  const uint64_t before = MemoryGuard::ReadRss();
+  ASSERT_GT(before, 1u << 20);
+  constexpr size_t kBytes = 256u << 20;
+  auto block = std::make_unique<char[]>(kBytes);
+  std::memset(block.get(), 1, kBytes);  // touch every page
+  const uint64_t after = MemoryGuard::ReadRss();
+  EXPECT_GE(after, before + kBytes / 2) << before << " -> " << after;
+  EXPECT_EQ(block[kBytes - 1], 1);
+}
+
+TEST(MemoryGuardTest, OverAtTheBudgetAndNeverWithoutOne) {
+  MetricsRegistry metrics;
+  const uint64_t rss = MemoryGuard::ReadRss();
+  MemoryGuard tight(rss / 2, &metrics);
+  tight.SampleNow();
+  EXPECT_TRUE(tight.Over());
+  MemoryGuard roomy(rss * 64, nullptr);
+  roomy.SampleNow();
+  EXPECT_FALSE(roomy.Over());
+  MemoryGuard none(0, nullptr);
+  none.SampleNow();
+  EXPECT_FALSE(none.Over());
+  EXPECT_GT(none.LastRss(), 0u);
+  EXPECT_NE(metrics.RenderPrometheus().find("ew_memory_budget_bytes"), std::string::npos);
+}
+
+TEST(MemoryGuardTest, TheSamplerNoticesGrowthPastTheBudget) {
+  const uint64_t rss = MemoryGuard::ReadRss();
+  MemoryGuard guard(rss + (128u << 20), nullptr);
+  guard.Start();
+  EXPECT_FALSE(guard.Over());
+  constexpr size_t kBytes = 256u << 20;
+  auto block = std::make_unique<char[]>(kBytes);
+  std::memset(block.get(), 1, kBytes);
+  for (int i = 0; i < 100 && !guard.Over(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(guard.Over());
+  block.reset();
+  guard.Stop();
+  guard.Stop();  // idempotent
+}
+
+TEST(MemoryGuardTest, DefaultBudgetIsBelowTheMachine) {
+  const uint64_t b = MemoryGuard::DefaultBudget();
+  EXPECT_GT(b, 64u << 20);
+  EXPECT_LT(b, static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+}  // namespace ew
