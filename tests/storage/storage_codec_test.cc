@@ -250,11 +250,13 @@ TEST(StorageMergeOperatorTest, RecordFullAndPartialMerge) {
   std::string a = HourRecord(SampleValue(10, 1000), {{3, 10}});
   std::string b = HourRecord(SampleValue(5, 80'000), {{3, 2}, {59, 3}});
   std::string c = HourRecord(SampleValue(1, 3'000'000), {{4, 1}});
+  // MergeOperationInput keeps a reference to its key: a named slice, not a temporary.
+  const rocksdb::Slice key("k");
   rocksdb::Slice existing(a);
   std::vector<rocksdb::Slice> operands = {rocksdb::Slice(b), rocksdb::Slice(c)};
   std::string out;
   rocksdb::Slice existing_operand;
-  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput in(key, &existing, operands, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
   ASSERT_TRUE(op->FullMergeV2(in, &result));
   RecordView merged;
@@ -273,13 +275,13 @@ TEST(StorageMergeOperatorTest, RecordFullAndPartialMerge) {
 
   std::deque<rocksdb::Slice> partial = {rocksdb::Slice(b), rocksdb::Slice(c)};
   std::string p;
-  ASSERT_TRUE(op->PartialMergeMulti(rocksdb::Slice("k"), partial, &p, nullptr));
+  ASSERT_TRUE(op->PartialMergeMulti(key, partial, &p, nullptr));
   ASSERT_TRUE(ParseRecord(p, LimitsOf(Tier::kHour), &merged).ok());
   EXPECT_EQ(merged.entries[0].requests, 6u);
 
   std::string garbage = "not a record";
   std::vector<rocksdb::Slice> bad = {rocksdb::Slice(garbage)};
-  rocksdb::MergeOperator::MergeOperationInput bad_in(rocksdb::Slice("k"), nullptr, bad, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput bad_in(key, nullptr, bad, nullptr);
   EXPECT_FALSE(op->FullMergeV2(bad_in, &result));
 }
 
@@ -307,7 +309,7 @@ TEST(StorageMergeOperatorTest, ExemplarsAndCounters) {
   coding::PutFixed64LE(&y, 2);
   rocksdb::Slice xs(x);
   std::vector<rocksdb::Slice> ys = {rocksdb::Slice(y), rocksdb::Slice(y)};
-  rocksdb::MergeOperator::MergeOperationInput add_in(rocksdb::Slice("k"), &xs, ys, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput add_in(key_slice, &xs, ys, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput add_out(sum, existing_operand);
   ASSERT_TRUE(add->FullMergeV2(add_in, &add_out));
   ASSERT_EQ(sum.size(), 8u);
