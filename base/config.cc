@@ -82,6 +82,8 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"retention-1m", "14d", "how long per-minute rollups are kept"},
       {"retention-1h", "180d", "how long per-hour rollups are kept"},
       {"retention-1d", "1825d", "how long per-day rollups are kept"},
+      {"exemplar-minutes-retention", "2d",
+       "how long exemplars are kept per minute (then per hour, as long as --retention-1m)"},
       {"max-body", "20MiB", "largest accepted request body (413 above)"},
       {"max-decompressed", "64MiB", "largest body after gzip decompression (413 above)"},
       {"max-paths-per-edge", "200", "distinct paths kept per edge; the rest become {other}"},
@@ -168,6 +170,8 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
     EW_ASSIGN_OR_RETURN(cfg->retention_1h_ms, ParsePositiveDuration(value, what));
   } else if (key == "retention-1d") {
     EW_ASSIGN_OR_RETURN(cfg->retention_1d_ms, ParsePositiveDuration(value, what));
+  } else if (key == "exemplar-minutes-retention") {
+    EW_ASSIGN_OR_RETURN(cfg->exemplar_minutes_retention_ms, ParsePositiveDuration(value, what));
   } else if (key == "max-body") {
     auto v = ParseByteSize(value);
     if (!v.ok()) return v.status().WithContext(what);

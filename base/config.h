@@ -29,6 +29,7 @@ struct Config {
   int64_t retention_1m_ms = 14LL * 86400'000;
   int64_t retention_1h_ms = 180LL * 86400'000;
   int64_t retention_1d_ms = 5LL * 365 * 86400'000;
+  int64_t exemplar_minutes_retention_ms = 2LL * 86400'000;  // then per hour (storage.md)
   uint64_t max_body_bytes = 20ULL << 20;
   uint64_t max_decompressed_bytes = 64ULL << 20;
   uint32_t max_paths_per_edge = 200;

@@ -78,6 +78,7 @@ Status OpenServices(const Config& config, Running* r) {
   options.retention_ms[0] = config.retention_1m_ms;
   options.retention_ms[1] = config.retention_1h_ms;
   options.retention_ms[2] = config.retention_1d_ms;
+  options.exemplar_minutes_retention_ms = config.exemplar_minutes_retention_ms;
   options.sync_writes = config.fsync == FsyncMode::kAlways;
   options.metrics = &r->metrics;
   options.totals = &r->totals;

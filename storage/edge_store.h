@@ -202,6 +202,9 @@ class EdgeTotals;
 struct StoreOptions {
   std::string dir;
   int64_t retention_ms[3] = {14LL * 86400'000, 180LL * 86400'000, 5LL * 365 * 86400'000};
+  // How long exemplars are kept per minute (--exemplar-minutes-retention); after that per hour,
+  // for as long as the minute tier (docs/format/storage.md "Exemplars").
+  int64_t exemplar_minutes_retention_ms = 2LL * 86400'000;
   bool sync_writes = false;            // fsync each write (the server sets this for --fsync always)
   bool read_only = false;              // for edgewise-ctl on a stopped server's directory
   MetricsRegistry* metrics = nullptr;  // optional

@@ -38,7 +38,8 @@ enum CfIndex : size_t {
   kCfPending = 11,
   kCfExpiry = 12,
   kCfMeta = 13,
-  kCfCount = 14,
+  kCfExemplarsHour = 14,  // schema 2
+  kCfCount = 15,
 };
 constexpr size_t TierCf(Family f, Tier t) {
   return static_cast<size_t>(f) * 3 + static_cast<size_t>(t);
@@ -133,6 +134,12 @@ class EdgeStoreImpl final : public EdgeStore {
   Status WriteSchemaVersion();
   // Rewrites a schema-1 store as schema 2 (edge_store_upgrade.cc), then records the version.
   Status UpgradeFromV1();
+  // The value conversions of the upgrade (edge_store_convert.cc); each returns the records done.
+  Result<uint64_t> ConvertMinuteTierV1(Family f);
+  Result<uint64_t> ConvertCoarseTierV1(Family f, Tier tier);
+  Result<uint64_t> ConvertExemplarsV1();
+  bool MinuteCountsV1(Family f, Tier tier, std::string_view new_key, uint64_t requests,
+                      std::vector<std::pair<uint16_t, uint64_t>>* counts) const;
   Status LoadDictionary() EXCLUDES(dict_mu_);
   Status LoadDictEntry(std::string_view key, std::string_view value) REQUIRES(dict_mu_);
   StringId NsOfNode(NodeId id) const EXCLUDES(dict_mu_);
@@ -140,6 +147,15 @@ class EdgeStoreImpl final : public EdgeStore {
   std::optional<std::pair<TenantId, StringId>> TenantNsOfNode(NodeId id) const EXCLUDES(dict_mu_);
   Status PutDict(const std::string& key, const std::string& value) REQUIRES(intern_mu_);
   Status TryResume() const EXCLUDES(resume_mu_);
+  void ScanBounds(const ScanSpec& spec, std::string* prefix, std::string* upper,
+                  std::string* lead_lower) const;
+  // Exemplars are read per minute from this minute on, per hour before it.
+  int64_t ExemplarBoundaryMinute() const;
+  Status ScanExemplarFamily(size_t cf, TenantId tenant, NodeId client, NodeId server,
+                            uint32_t first, uint32_t last, int64_t unit_minutes, int64_t min_minute,
+                            int64_t max_minute,
+                            const std::function<bool(int64_t, const Exemplar&)>& visit,
+                            bool* stopped) const;
   Status BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
   void WriteFamilyTiers(Family f, const std::unordered_map<std::string, RollupValue>& minute,
                         rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);

@@ -1,9 +1,10 @@
 // Upgrade of a schema-1 store (before tenants) to schema 2, run by Open before the dictionary is
 // loaded (docs/format/storage.md "Upgrades"). Every record becomes a record of tenant 0
-// ("default"); nothing else changes. The steps are safe to repeat after a crash:
+// ("default") in the schema-2 value forms. The steps are safe to repeat after a crash:
 //   1. the dictionary's string entries gain their tenant (one atomic batch, together with the
 //      meta marker `upgrade_v2_dict`, so they are converted exactly once);
-//   2. every tier, exemplar and expiry record is moved to its tenant-prefixed key (a key is
+//   2. every tier, exemplar and expiry record is moved to its tenant-prefixed key, tier and
+//      exemplar values converted to their schema-2 form (edge_store_convert.cc; a key is
 //      recognised as schema 1 by its size, so a repeated pass moves only what is left);
 //   3. `schema_version` becomes 2 (synced) and the marker is removed.
 #include <rocksdb/iterator.h>
@@ -84,17 +85,19 @@ Status EdgeStoreImpl::UpgradeFromV1() {
   } else if (!s.ok()) {
     return FromRocks(s, "reading the upgrade marker");
   }
-  // Step 2: records move to tenant 0's keys.
+  // Step 2: records move to tenant 0's keys, their values converted (edge_store_convert.cc):
+  // per family the minute tier first (the hour and day records take their minute counts from
+  // it), exemplars per minute and per hour.
   uint64_t moved = 0;
-  for (size_t i = 0; i < 9; ++i) {
-    const bool detail = static_cast<Family>(i / 3) == Family::kDetail;
-    EW_ASSIGN_OR_RETURN(uint64_t n,
-                        MoveToTenantZero(db_, handles_[i], kCfNames[i],
-                                         {detail ? keys::kV1DetailKeySize : keys::kV1EdgeKeySize}));
+  for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
+    EW_ASSIGN_OR_RETURN(uint64_t n, ConvertMinuteTierV1(f));
     moved += n;
+    for (Tier t : {Tier::kHour, Tier::kDay}) {
+      EW_ASSIGN_OR_RETURN(uint64_t c, ConvertCoarseTierV1(f, t));
+      moved += c;
+    }
   }
-  EW_ASSIGN_OR_RETURN(uint64_t ex, MoveToTenantZero(db_, handles_[kCfExemplars], "exemplars",
-                                                    {keys::kV1ExemplarKeySize}));
+  EW_ASSIGN_OR_RETURN(uint64_t ex, ConvertExemplarsV1());
   EW_ASSIGN_OR_RETURN(
       uint64_t exp, MoveToTenantZero(db_, handles_[kCfExpiry], "expiry", {keys::kV1ExpiryKeySize}));
   moved += ex + exp;

@@ -11,6 +11,7 @@
 #include "storage/edge_store_impl.h"
 #include "storage/edge_totals.h"
 #include "storage/keys.h"
+#include "storage/record_codec.h"
 #include "storage/rollup_codec.h"
 
 namespace ew::storage {
@@ -306,75 +307,6 @@ void MergeCounts(RollupValue* into, const RollupValue& v, Family f) {
 
 }  // namespace
 
-// Writes the minute-tier aggregates of one family and derives its hour and day tiers from them.
-// A coarser key fed by one minute aggregate (the usual case: a flush covers one or two minutes)
-// reuses that aggregate's encoding instead of merging and encoding again.
-void EdgeStoreImpl::WriteFamilyTiers(Family f,
-                                     const std::unordered_map<std::string, RollupValue>& minute,
-                                     rocksdb::WriteBatch* wb) {
-  struct Group {
-    const RollupValue* first = nullptr;
-    const std::string* first_encoded = nullptr;
-    RollupValue merged;
-    size_t n = 0;
-  };
-  RollupEncoder encoder;
-  std::vector<std::pair<const std::string*, std::string>> encoded;  // (minute key, value)
-  encoded.reserve(minute.size());
-  // Keys go into the batch in order: the memtable skip list then inserts each one next to the
-  // previous one (random order made skip-list search the largest cost of a flush).
-  std::vector<const std::string*> sorted;
-  sorted.reserve(minute.size());
-  for (const auto& [k, v] : minute) sorted.push_back(&k);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return *a < *b; });
-  // The edge family's minute tier keeps the client sketch only where there is no server sketch
-  // (as the detail family does in every tier); its hour and day tiers keep both. A minute value
-  // encoded without its client sketch cannot be reused for them (`reusable`).
-  std::vector<bool> reusable;
-  reusable.reserve(minute.size());
-  for (const std::string* k : sorted) {
-    const RollupValue& v = minute.find(*k)->second;
-    const bool drop_client =
-        f == Family::kEdge && !v.server_latency.Empty() && !v.client_latency.Empty();
-    encoded.emplace_back(k, std::string());
-    encoder.Encode(v, &encoded.back().second, !drop_client);
-    reusable.push_back(!drop_client);
-    wb->Merge(handles_[TierCf(f, Tier::kMinute)], *k, encoded.back().second).PermitUncheckedError();
-  }
-  std::string value;
-  for (Tier tier : {Tier::kHour, Tier::kDay}) {
-    std::map<std::string, Group> groups;
-    for (size_t i = 0; i < encoded.size(); ++i) {
-      const auto& [key_ptr, enc] = encoded[i];
-      std::string key = *key_ptr;
-      const uint32_t m = coding::GetBE32(key.data() + keys::kTimeOffset);
-      coding::PutBE32(key.data() + keys::kTimeOffset,
-                      static_cast<uint32_t>(m / TierUnitMinutes(tier)));
-      Group& g = groups[std::move(key)];
-      const RollupValue& v = minute.find(*key_ptr)->second;
-      if (g.n == 0) {
-        g.first = &v;
-        g.first_encoded = reusable[i] ? &enc : nullptr;
-      } else {
-        if (g.n == 1) g.merged = *g.first;
-        g.merged.Merge(v);
-      }
-      ++g.n;
-    }
-    for (const auto& [k, g] : groups) {
-      const std::string* v = g.first_encoded;
-      if (g.n > 1) {
-        encoder.Encode(g.merged, &value);
-        v = &value;
-      } else if (v == nullptr) {
-        encoder.Encode(*g.first, &value);
-        v = &value;
-      }
-      wb->Merge(handles_[TierCf(f, tier)], k, *v).PermitUncheckedError();
-    }
-  }
-}
-
 Status EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) {
   // Pre-aggregate identical keys within the batch: one merge operand per key and column family.
   std::unordered_map<std::string, RollupValue> minute[3];
@@ -439,9 +371,20 @@ Status EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBat
     WriteFamilyTiers(f, minute[static_cast<size_t>(f)], wb);
   }
   std::string value;
+  std::map<std::string, RollupValue> hour_exemplars;
   for (const auto& [k, v] : exemplars) {
-    EncodeExemplars(v.exemplars, &value);
+    const uint32_t minute = coding::GetBE32(k.data() + keys::kExemplarTimeOffset);
+    EncodeExemplarList(v.exemplars, int64_t{minute} * kMsPerMinute, &value);
     wb->Merge(handles_[kCfExemplars], k, value).PermitUncheckedError();
+    std::string hour_key = k;
+    coding::PutBE32(hour_key.data() + keys::kExemplarTimeOffset, minute / 60);
+    auto& acc = hour_exemplars[std::move(hour_key)];
+    for (const auto& e : v.exemplars) acc.AddExemplar(e);
+  }
+  for (const auto& [k, v] : hour_exemplars) {
+    const uint32_t hour = coding::GetBE32(k.data() + keys::kExemplarTimeOffset);
+    EncodeExemplarList(v.exemplars, int64_t{hour} * 60 * kMsPerMinute, &value);
+    wb->Merge(handles_[kCfExemplarsHour], k, value).PermitUncheckedError();
   }
   for (const auto& [k, n] : expiries) {
     value.clear();

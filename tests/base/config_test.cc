@@ -115,6 +115,17 @@ TEST(Config, CoarserTiersAreKeptAtLeastAsLong) {
       Parse({"--retention-1m", "3d", "--retention-1h", "3d", "--retention-1d", "3d"}, &help).ok());
 }
 
+TEST(Config, ExemplarMinutesRetention) {
+  bool help;
+  auto c = Parse({}, &help);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->exemplar_minutes_retention_ms, 2 * 86'400'000LL);
+  c = Parse({"--exemplar-minutes-retention", "36h"}, &help);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->exemplar_minutes_retention_ms, 36 * 3'600'000LL);
+  EXPECT_FALSE(Parse({"--exemplar-minutes-retention", "0s"}, &help).ok());
+}
+
 TEST(Config, FileThenFlags) {
   std::string path = testing::TempDir() + "/edgewise_test.conf";
   {

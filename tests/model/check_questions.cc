@@ -218,8 +218,10 @@ void Checker::CheckTrace(const testing::Json& t, const Request& q,
                          std::vector<std::string>* diffs) const {
   const std::string id = t["trace_id"].String();
   auto minute = ParseTimestampMs(t["minute"].String(), 0);
-  if (!minute.ok() || *minute / kMsPerMinute != q.minute || t["error"].Bool() != q.error ||
-      t["status"].Uint() != q.status) {
+  // From an hour record (ExemplarsPerHour) a trace is shown at its own start's minute: the hour.
+  const int64_t unit = ExemplarsPerHour(q.minute) ? 60 : 1;
+  if (!minute.ok() || *minute / kMsPerMinute / unit != q.minute / unit ||
+      t["error"].Bool() != q.error || t["status"].Uint() != q.status) {
     diffs->push_back("trace " + id + ": minute/error/status " + t["minute"].String() + "/" +
                      (t["error"].Bool() ? "true" : "false") + "/" +
                      std::to_string(t["status"].Uint()) + ", model " +
@@ -246,14 +248,25 @@ void Checker::CheckTrace(const testing::Json& t, const Request& q,
 // exemplars") after a kill -9: halves loaded from the pending state expire without one, and
 // which halves were pending at the last flush is up to timing, so there only requests that
 // an arriving half completed count.
-void Checker::CheckPresence(const std::map<std::string, const Request*>& by_trace,
+// Past the per-minute window an hour keeps the role holders of its minutes: every hour inside the
+// range with a request that the errors filter admits shows at least one trace.
+void Checker::CheckPresence(const std::map<std::string, const Request*>& by_trace, const Range& r,
                             const std::set<int64_t>& minutes_shown, bool only_errors,
                             bool only_successes, std::vector<std::string>* diffs) const {
-  std::map<int64_t, uint64_t> missing;  // minute -> requests
+  std::map<int64_t, uint64_t> missing;  // minute (the hour's first, per hour) -> requests
+  std::set<int64_t> hours_shown;
+  for (int64_t m : minutes_shown) hours_shown.insert(m / 60);
   for (const auto& [id, q] : by_trace) {
     if ((only_errors && !q->error) || (only_successes && q->error)) continue;
     if (result_.load.killed && CompletedByExpiry(*q)) continue;
-    if (!minutes_shown.count(q->minute)) ++missing[q->minute];
+    if (ExemplarsPerHour(q->minute)) {
+      const int64_t h = q->minute / 60;
+      if (h * 60 >= r.start && (h + 1) * 60 <= r.end && !hours_shown.count(h)) {
+        ++missing[h * 60];
+      }
+    } else if (!minutes_shown.count(q->minute)) {
+      ++missing[q->minute];
+    }
   }
   for (const auto& [minute, n] : missing) {
     if (diffs->size() > 10) break;
@@ -305,7 +318,7 @@ void Checker::AskTraces() {
     previous_start = t["start_ms"].Int();
   }
   if (o_.known.check_exemplar_presence && (*doc)["traces"].Size() < 1000) {
-    CheckPresence(by_trace, minutes_shown, only_errors, only_successes, &diffs);
+    CheckPresence(by_trace, r, minutes_shown, only_errors, only_successes, &diffs);
   }
   ++result_.questions;
   if (!diffs.empty()) Fail(url, std::move(diffs));

@@ -191,7 +191,13 @@ class Checker {
   void AskService();
   void AskTraces();
   bool CompletedByExpiry(const Request& q) const;
-  void CheckPresence(const std::map<std::string, const Request*>& by_trace,
+  // Exemplars of minutes this old may come from the per-hour records (docs/format/storage.md
+  // "Exemplars": per minute for the server's default --exemplar-minutes-retention of 2 days,
+  // rounded to hours, then per hour); with a margin of two hours for the clock moving on.
+  static bool ExemplarsPerHour(int64_t minute) {
+    return minute < WallNowMs() / kMsPerMinute - 2 * 1440 + 120;
+  }
+  void CheckPresence(const std::map<std::string, const Request*>& by_trace, const Range& r,
                      const std::set<int64_t>& minutes_shown, bool only_errors, bool only_successes,
                      std::vector<std::string>* diffs) const;
   void CheckTrace(const testing::Json& t, const Request& q, std::vector<std::string>* diffs) const;

@@ -58,6 +58,9 @@ class QueryNamespaceTest : public ::testing::Test {
     storage::StoreOptions opts;
     opts.dir = dir_.Sub("store");
     opts.fixed_now_ms = kNowMs;
+    // Every trace of the ranges asked is kept per minute (past the window they are kept per
+    // hour: docs/format/storage.md "Exemplars").
+    opts.exemplar_minutes_retention_ms = opts.retention_ms[0];
     auto s = storage::EdgeStore::Open(opts);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();

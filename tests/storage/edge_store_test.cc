@@ -30,6 +30,9 @@ class EdgeStoreTest : public ::testing::Test {
     o.dir = dir_.Sub("db");
     o.metrics = &metrics_;
     o.fixed_now_ms = (kM0 + 2 * 1440) * 60'000;  // the data is recent for the retention filter
+    // Every minute of these tests is inside the per-minute exemplar window (the hour records
+    // before it: ExemplarsBeforeTheWindowComeFromHourRecords).
+    o.exemplar_minutes_retention_ms = 3 * 86'400'000LL;
     auto s = EdgeStore::Open(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);

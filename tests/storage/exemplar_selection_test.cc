@@ -15,6 +15,8 @@
 #include <tuple>
 #include <vector>
 
+#include "storage/keys.h"
+#include "storage/record_codec.h"
 #include "storage/rocks_ops.h"
 #include "storage/rollup_codec.h"
 #include "tests/common/exemplar_model.h"
@@ -111,7 +113,9 @@ TEST(ExemplarSelectionTest, AnyMergeTreeKeepsTheModelsRoleHolders) {
 }
 
 TEST(ExemplarSelectionTest, MergeOperatorFullAndPartialMergesKeepTheModelsRoleHolders) {
-  auto op = NewExemplarMergeOperator();
+  auto op = NewExemplarMergeOperator(keys::kExemplarTimeOffset, 60'000);
+  const std::string key = keys::ExemplarKey(0, 3, 4, 0);  // minute 0: times relative to 0
+  const rocksdb::Slice key_slice(key);
   std::mt19937_64 rng(151515);
   for (int round = 0; round < 1000; ++round) {
     std::vector<Exemplar> all = RandomRequests(rng);
@@ -119,7 +123,7 @@ TEST(ExemplarSelectionTest, MergeOperatorFullAndPartialMergesKeepTheModelsRoleHo
     std::vector<std::string> encoded;
     for (const auto& g : Groups(all, rng)) {
       encoded.emplace_back();
-      EncodeExemplars(AddAll(g).exemplars, &encoded.back());
+      EncodeExemplarList(AddAll(g).exemplars, 0, &encoded.back());
     }
     // A compaction first collapses a run of operands (partial merge), then a read or a later
     // compaction merges the rest onto an existing value (full merge).
@@ -127,19 +131,19 @@ TEST(ExemplarSelectionTest, MergeOperatorFullAndPartialMergesKeepTheModelsRoleHo
     std::deque<rocksdb::Slice> run;
     for (size_t i = split; i < encoded.size(); ++i) run.emplace_back(encoded[i]);
     std::string partial;
-    ASSERT_TRUE(op->PartialMergeMulti(rocksdb::Slice("k"), run, &partial, nullptr));
+    ASSERT_TRUE(op->PartialMergeMulti(key_slice, run, &partial, nullptr));
     std::vector<rocksdb::Slice> operands;
     for (size_t i = 1; i < split; ++i) operands.emplace_back(encoded[i]);
     operands.emplace_back(partial);
     rocksdb::Slice existing(encoded[0]);
     std::string out;
     rocksdb::Slice existing_operand;
-    rocksdb::MergeOperator::MergeOperationInput in(
-        rocksdb::Slice("k"), split > 0 ? &existing : nullptr, operands, nullptr);
+    rocksdb::MergeOperator::MergeOperationInput in(key_slice, split > 0 ? &existing : nullptr,
+                                                   operands, nullptr);
     rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
     ASSERT_TRUE(op->FullMergeV2(in, &result));
     std::vector<Exemplar> back;
-    ASSERT_TRUE(DecodeExemplars(out, &back).ok());
+    ASSERT_TRUE(DecodeExemplarList(out, 0, &back).ok());
     ASSERT_EQ(back, want) << "round " << round;
   }
 }
@@ -156,7 +160,8 @@ Exemplar Req(uint8_t id, bool error, uint32_t duration_us, int64_t start_ms) {
 
 // Stores written before the role rule kept the best four by "errors first, then slowest, then
 // newest": an edge-minute with four errors held no success, and no later success got in. Such a
-// list still decodes, and merging onto it applies the role rule.
+// (schema-1) list still decodes, the upgrade re-encodes it as it is, and merging onto it applies
+// the role rule.
 TEST(ExemplarSelectionTest, ListsOfTheOlderRuleStillDecodeAndMerge) {
   const std::vector<Exemplar> older = {Req(1, true, 900, 50), Req(2, true, 800, 40),
                                        Req(3, true, 700, 30), Req(4, true, 600, 20)};
@@ -166,16 +171,18 @@ TEST(ExemplarSelectionTest, ListsOfTheOlderRuleStillDecodeAndMerge) {
   ASSERT_TRUE(DecodeExemplars(stored, &back).ok());
   EXPECT_EQ(back, older);
 
-  std::string operand;
-  EncodeExemplars({Req(5, false, 10, 45)}, &operand);
-  auto op = NewExemplarMergeOperator();
-  rocksdb::Slice existing(stored), existing_operand;
+  std::string upgraded, operand;
+  EncodeExemplarList(back, 0, &upgraded);
+  EncodeExemplarList({Req(5, false, 10, 45)}, 0, &operand);
+  auto op = NewExemplarMergeOperator(keys::kExemplarTimeOffset, 60'000);
+  const std::string key = keys::ExemplarKey(0, 3, 4, 0);
+  rocksdb::Slice existing(upgraded), existing_operand, key_slice(key);
   std::vector<rocksdb::Slice> operands = {rocksdb::Slice(operand)};
   std::string out;
-  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput in(key_slice, &existing, operands, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
   ASSERT_TRUE(op->FullMergeV2(in, &result));
-  ASSERT_TRUE(DecodeExemplars(out, &back).ok());
+  ASSERT_TRUE(DecodeExemplarList(out, 0, &back).ok());
   // The newest (and slowest) error 1 and the only success 5.
   EXPECT_EQ(back, (std::vector<Exemplar>{Req(1, true, 900, 50), Req(5, false, 10, 45)}));
 }

@@ -11,6 +11,7 @@
 
 #include "storage/coding.h"
 #include "storage/keys.h"
+#include "storage/record_codec.h"
 #include "storage/rocks_ops.h"
 #include "storage/rollup_codec.h"
 
@@ -234,55 +235,69 @@ TEST(StorageValueTest, ExemplarListWithMisalignedEntriesIsCorruption) {
   EXPECT_TRUE(back.empty());
 }
 
-TEST(StorageMergeOperatorTest, RollupFullAndPartialMerge) {
-  auto op = NewRollupMergeOperator();
-  RollupEncoder enc;
-  std::string a, b, c;
-  enc.Encode(SampleValue(10, 1000), &a);
-  enc.Encode(SampleValue(5, 80'000), &b);
-  enc.Encode(SampleValue(1, 3'000'000), &c);
+// A schema-2 hour record of v: one entry and the minute counts given.
+std::string HourRecord(const RollupValue& v, const MinuteCounts& counts) {
+  std::string server, client, out;
+  v.server_latency.EncodeTo(&server);
+  v.client_latency.EncodeTo(&client);
+  RecordEntry e{0, v.requests, v.errors, v.request_bytes, v.response_bytes, server, client};
+  EncodeRecord(std::span<const RecordEntry>(&e, 1), PeakForm::kCounts, counts, 0, 0, &out);
+  return out;
+}
+
+TEST(StorageMergeOperatorTest, RecordFullAndPartialMerge) {
+  auto op = NewRecordMergeOperator(LimitsOf(Tier::kHour), keys::kV1EdgeKeySize);
+  std::string a = HourRecord(SampleValue(10, 1000), {{3, 10}});
+  std::string b = HourRecord(SampleValue(5, 80'000), {{3, 2}, {59, 3}});
+  std::string c = HourRecord(SampleValue(1, 3'000'000), {{4, 1}});
+  // MergeOperationInput keeps a reference to its key: a named slice, not a temporary.
+  const rocksdb::Slice key("k");
   rocksdb::Slice existing(a);
   std::vector<rocksdb::Slice> operands = {rocksdb::Slice(b), rocksdb::Slice(c)};
   std::string out;
   rocksdb::Slice existing_operand;
-  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput in(key, &existing, operands, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
   ASSERT_TRUE(op->FullMergeV2(in, &result));
-  RollupValue merged;
-  ASSERT_TRUE(DecodeRollup(out, &merged).ok());
+  RecordView merged;
+  ASSERT_TRUE(ParseRecord(out, LimitsOf(Tier::kHour), &merged).ok());
   RollupValue expect = SampleValue(10, 1000);
   expect.Merge(SampleValue(5, 80'000));
   expect.Merge(SampleValue(1, 3'000'000));
-  EXPECT_EQ(merged.requests, 16u);
-  EXPECT_EQ(merged.errors, expect.errors);
-  EXPECT_EQ(merged.request_bytes, expect.request_bytes);
-  EXPECT_EQ(merged.server_latency, expect.server_latency);
-  EXPECT_EQ(merged.client_latency, expect.client_latency);
+  ASSERT_EQ(merged.entries.size(), 1u);
+  EXPECT_EQ(merged.entries[0].requests, 16u);
+  EXPECT_EQ(merged.entries[0].errors, expect.errors);
+  EXPECT_EQ(merged.entries[0].request_bytes, expect.request_bytes);
+  EXPECT_EQ(*LatencySketch::Decode(merged.entries[0].server), expect.server_latency);
+  EXPECT_EQ(*LatencySketch::Decode(merged.entries[0].client), expect.client_latency);
+  EXPECT_EQ(merged.minute_counts, (MinuteCounts{{3, 12}, {4, 1}, {59, 3}}));
+  EXPECT_EQ(PeakOf(merged), (std::pair<uint64_t, uint16_t>{12, 3}));
 
   std::deque<rocksdb::Slice> partial = {rocksdb::Slice(b), rocksdb::Slice(c)};
   std::string p;
-  ASSERT_TRUE(op->PartialMergeMulti(rocksdb::Slice("k"), partial, &p, nullptr));
-  ASSERT_TRUE(DecodeRollup(p, &merged).ok());
-  EXPECT_EQ(merged.requests, 6u);
+  ASSERT_TRUE(op->PartialMergeMulti(key, partial, &p, nullptr));
+  ASSERT_TRUE(ParseRecord(p, LimitsOf(Tier::kHour), &merged).ok());
+  EXPECT_EQ(merged.entries[0].requests, 6u);
 
-  std::string garbage = "not a flatbuffer";
+  std::string garbage = "not a record";
   std::vector<rocksdb::Slice> bad = {rocksdb::Slice(garbage)};
-  rocksdb::MergeOperator::MergeOperationInput bad_in(rocksdb::Slice("k"), nullptr, bad, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput bad_in(key, nullptr, bad, nullptr);
   EXPECT_FALSE(op->FullMergeV2(bad_in, &result));
 }
 
 TEST(StorageMergeOperatorTest, ExemplarsAndCounters) {
-  auto op = NewExemplarMergeOperator();
+  auto op = NewExemplarMergeOperator(keys::kExemplarTimeOffset, 60'000);
   std::string a, b, out;
-  EncodeExemplars({Ex(1, false, 100, 1), Ex(2, false, 200, 1)}, &a);
-  EncodeExemplars({Ex(3, true, 1, 2), Ex(4, false, 300, 2), Ex(5, false, 1, 9)}, &b);
-  rocksdb::Slice existing(a), existing_operand;
+  const std::string key = keys::ExemplarKey(0, 1, 2, 0);  // minute 0: start_ms relative to 0
+  EncodeExemplarList({Ex(1, false, 100, 1), Ex(2, false, 200, 1)}, 0, &a);
+  EncodeExemplarList({Ex(3, true, 1, 2), Ex(4, false, 300, 2), Ex(5, false, 1, 9)}, 0, &b);
+  rocksdb::Slice existing(a), existing_operand, key_slice(key);
   std::vector<rocksdb::Slice> operands = {rocksdb::Slice(b)};
-  rocksdb::MergeOperator::MergeOperationInput in(rocksdb::Slice("k"), &existing, operands, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput in(key_slice, &existing, operands, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput result(out, existing_operand);
   ASSERT_TRUE(op->FullMergeV2(in, &result));
   std::vector<Exemplar> back;
-  ASSERT_TRUE(DecodeExemplars(out, &back).ok());
+  ASSERT_TRUE(DecodeExemplarList(out, 0, &back).ok());
   ASSERT_EQ(back.size(), 3u);
   EXPECT_EQ(back[0].trace_id[0], 5);  // newest success
   EXPECT_EQ(back[1].trace_id[0], 4);  // slowest success (start 2, listed before the error)
@@ -294,7 +309,7 @@ TEST(StorageMergeOperatorTest, ExemplarsAndCounters) {
   coding::PutFixed64LE(&y, 2);
   rocksdb::Slice xs(x);
   std::vector<rocksdb::Slice> ys = {rocksdb::Slice(y), rocksdb::Slice(y)};
-  rocksdb::MergeOperator::MergeOperationInput add_in(rocksdb::Slice("k"), &xs, ys, nullptr);
+  rocksdb::MergeOperator::MergeOperationInput add_in(key_slice, &xs, ys, nullptr);
   rocksdb::MergeOperator::MergeOperationOutput add_out(sum, existing_operand);
   ASSERT_TRUE(add->FullMergeV2(add_in, &add_out));
   ASSERT_EQ(sum.size(), 8u);
@@ -323,6 +338,32 @@ TEST(StorageRetentionTest, FilterDropsUnitsThatEndedBeforeTheCutoff) {
   // when the bytes at the time offset would say it expired.
   const std::string v1_key = Enc(Family::kEdge, Key(1, 2, 10, 3)).substr(4);
   EXPECT_EQ(f.FilterV2(1, v1_key, T::kValue, rocksdb::Slice(), &nv, &skip), D::kKeep);
+}
+
+// Day records past the exactness window keep their busiest minute only; operands and younger
+// records are left alone.
+TEST(StorageRetentionTest, DayRecordsPastTheWindowCollapseToTheirPeak) {
+  const int64_t day_ms = 86'400'000;
+  const int64_t now = 1000 * day_ms;
+  RetentionFilter f("test", keys::kEdgeKeySize, keys::kTimeOffset, day_ms, 365 * day_ms, now,
+                    14 * day_ms, LimitsOf(Tier::kDay));
+  const std::string rec = HourRecord(SampleValue(9, 1000), {{7, 4}, {1439, 5}});
+  using D = rocksdb::CompactionFilter::Decision;
+  using T = rocksdb::CompactionFilter::ValueType;
+  const auto decide = [&](uint32_t day, T type, std::string* nv) {
+    std::string key = Enc(Family::kEdge, Key(1, 2, day, 3)), skip;
+    return f.FilterV2(1, key, type, rec, nv, &skip);
+  };
+  std::string nv;
+  EXPECT_EQ(decide(990, T::kValue, &nv), D::kKeep);
+  EXPECT_EQ(decide(980, T::kMergeOperand, &nv), D::kKeep);
+  ASSERT_EQ(decide(980, T::kValue, &nv), D::kChangeValue);
+  RecordView v;
+  ASSERT_TRUE(ParseRecord(nv, LimitsOf(Tier::kDay), &v).ok());
+  EXPECT_EQ(v.peak_form, PeakForm::kCollapsed);
+  EXPECT_EQ(PeakOf(v), (std::pair<uint64_t, uint16_t>{5, 1439}));
+  EXPECT_EQ(v.entries[0].requests, 9u);
+  EXPECT_TRUE(v.minute_counts.empty());
 }
 
 }  // namespace
