@@ -163,7 +163,6 @@ class MinuteSketchJoin {
   RecordView rec_;
 };
 
-
 }  // namespace
 
 // The key range of a scan: the prefix every key starts with (tenant, then namespace and node
