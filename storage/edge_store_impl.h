@@ -10,6 +10,7 @@
 // behind HealthListener::mu_, the resume throttle behind resume_mu_.
 #pragma once
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/write_batch.h>
@@ -64,6 +65,18 @@ class HealthListener : public rocksdb::EventListener {
   Status error_ GUARDED_BY(mu_);
   Counter* errors_total_ = nullptr;
   Gauge* healthy_ = nullptr;
+};
+
+// What the memory gauges of /metrics read (RocksDB's memtables, block cache and table readers).
+// Shared with the registry's callbacks, which may outlive the store: the store detaches it when
+// it closes, and a detached probe reads 0.
+struct MemoryProbe {
+  Mutex mu;
+  rocksdb::DB* db GUARDED_BY(mu) = nullptr;
+  std::shared_ptr<rocksdb::Cache> cache GUARDED_BY(mu);
+  double Property(const char* name) EXCLUDES(mu);
+  double CacheUsage() EXCLUDES(mu);
+  void Detach() EXCLUDES(mu);
 };
 
 class EdgeStoreImpl final : public EdgeStore {
@@ -131,6 +144,8 @@ class EdgeStoreImpl final : public EdgeStore {
 
   // Reads the schema version (0 for a new store) and refuses a newer one; *version is set.
   Status CheckSchemaVersion(uint64_t* version);
+  // The memory gauges of /metrics (when options_.metrics is set), read through memory_probe_.
+  void RegisterMemoryGauges(const std::shared_ptr<rocksdb::Cache>& cache);
   Status WriteSchemaVersion();
   // Rewrites a schema-1 store as schema 2 (edge_store_upgrade.cc), then records the version.
   Status UpgradeFromV1();
@@ -165,6 +180,7 @@ class EdgeStoreImpl final : public EdgeStore {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // kCfCount, then extra ones
   std::vector<std::unique_ptr<RetentionFilter>> filters_;
   std::shared_ptr<HealthListener> listener_;
+  std::shared_ptr<MemoryProbe> memory_probe_ = std::make_shared<MemoryProbe>();
 
   // Serializes Intern*: taken before dict_mu_, held across the dictionary write.
   Mutex intern_mu_ ACQUIRED_BEFORE(dict_mu_);

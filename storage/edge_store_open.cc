@@ -126,7 +126,26 @@ EdgeStoreImpl::EdgeStoreImpl(const StoreOptions& options)
   }
 }
 
+double MemoryProbe::Property(const char* name) {
+  MutexLock lock(&mu);
+  uint64_t v = 0;
+  if (db == nullptr || !db->GetAggregatedIntProperty(name, &v)) return 0;
+  return static_cast<double>(v);
+}
+
+double MemoryProbe::CacheUsage() {
+  MutexLock lock(&mu);
+  return cache ? static_cast<double>(cache->GetUsage()) : 0;
+}
+
+void MemoryProbe::Detach() {
+  MutexLock lock(&mu);
+  db = nullptr;
+  cache.reset();
+}
+
 EdgeStoreImpl::~EdgeStoreImpl() {
+  memory_probe_->Detach();
   if (db_ == nullptr) return;
   for (auto* h : handles_) {
     if (h != nullptr) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -160,6 +179,26 @@ class StderrRocksLogger : public rocksdb::Logger {
   }
 };
 }  // namespace
+
+void EdgeStoreImpl::RegisterMemoryGauges(const std::shared_ptr<rocksdb::Cache>& cache) {
+  {
+    MutexLock lock(&memory_probe_->mu);
+    memory_probe_->db = db_;
+    memory_probe_->cache = cache;
+  }
+  MetricsRegistry* m = options_.metrics;
+  if (m == nullptr) return;
+  std::shared_ptr<MemoryProbe> probe = memory_probe_;
+  m->AddGaugeCallback("ew_storage_memtable_bytes",
+                      "RocksDB memtables of all column families (bounded by 128 MiB in all)",
+                      [probe] { return probe->Property("rocksdb.cur-size-all-mem-tables"); });
+  m->AddGaugeCallback("ew_storage_block_cache_bytes",
+                      "RocksDB block cache in use (256 MiB at most)",
+                      [probe] { return probe->CacheUsage(); });
+  m->AddGaugeCallback("ew_storage_table_readers_bytes",
+                      "RocksDB table readers (index and filter blocks outside the cache)",
+                      [probe] { return probe->Property("rocksdb.estimate-table-readers-mem"); });
+}
 
 Status EdgeStoreImpl::OpenDb() {
   auto cache = rocksdb::NewLRUCache(256 << 20);
@@ -249,6 +288,7 @@ Status EdgeStoreImpl::OpenDb() {
           ? rocksdb::DB::OpenForReadOnly(db_opts, options_.dir, cfds, &handles_, &db_)
           : rocksdb::DB::Open(db_opts, options_.dir, cfds, &handles_, &db_);
   if (!s.ok()) return FromRocks(s, "opening storage at " + options_.dir);
+  RegisterMemoryGauges(cache);
   uint64_t version = 0;
   EW_RETURN_IF_ERROR(CheckSchemaVersion(&version));
   if (version == 1) {

@@ -126,6 +126,14 @@ async function PanelChecks(page) {
   Check('edge panel: breakdown by status (busiest first)', JSON.stringify((tables.status || []).map((r) => r.slice(0, 3))) === '[["200","7","0"],["500","3","3"]]', JSON.stringify(tables.status));
   // p99 of the path: the server durations are 10..100 ms.
   Check('edge panel: breakdown p99', /^(99|100|101)(\.\d)? ms$/.test(row('path', '/v1/orders/{id}')[4] || ''), row('path', '/v1/orders/{id}')[4]);
+  // The busiest minute of the range heads the trend (series peak_rate_per_s): the edge's 10
+  // requests give at most 10 in one minute, and at least one minute holds some.
+  const peak = await page.evaluate(() => {
+    const el = document.querySelector('#panel .peak');
+    return el ? { rate: Number(el.dataset.peak), text: el.innerText } : null;
+  });
+  Check('edge panel: the busiest minute of the range', peak !== null && peak.rate > 0 && peak.rate * 60 <= 10 + 1e-9
+    && /busiest minute/.test(peak.text), JSON.stringify(peak));
   await Shot(page, 'edge-breakdown');
   // A long title wraps before the close button (it ran under it).
   const long = (await page.evaluate(() => window.__edgewise.edges())).find((e) => /recommendation-engine-v2/.test(e.source_name));
