@@ -1,5 +1,6 @@
-// Fuzz target: the decoders of stored values (storage/rollup_codec.cc): rollups (FlatBuffers
-// table with two latency sketches), exemplar lists and dictionary nodes, on any bytes, at an
+// Fuzz target: the decoders of stored values (storage/rollup_codec.cc, storage/record_codec.cc):
+// schema-1 rollups (FlatBuffers table with two latency sketches), schema-2 tier records and
+// their merge, exemplar lists of both schemas and dictionary nodes, on any bytes, at an
 // aligned and at a misaligned address (RocksDB values are not aligned; the decoders copy them).
 //
 // Relations checked: a value that decodes re-encodes to a value that decodes to the same thing;
@@ -15,6 +16,7 @@
 
 #include "fuzz/fuzz_check.h"
 #include "storage/latency_sketch.h"
+#include "storage/record_codec.h"
 #include "storage/rollup_codec.h"
 
 namespace ew::storage {
@@ -76,28 +78,80 @@ void CheckExemplars(std::string_view data) {
 }
 
 void CheckDictNode(std::string_view data) {
+  TenantId tenant = 0;
   NodeKind kind{};
   StringId ns_id = 0;
   std::string name;
-  const Status s = DecodeDictNode(data, &kind, &ns_id, &name);
+  const Status s = DecodeDictNode(data, &tenant, &kind, &ns_id, &name);
   if (!s.ok()) {
     FUZZ_CHECK(s.code() == StatusCode::kCorruption, s.ToString());
     return;
   }
   std::string encoded;
-  EncodeDictNode(kind, ns_id, name, &encoded);
+  EncodeDictNode(tenant, kind, ns_id, name, &encoded);
+  TenantId tenant2 = 0;
   NodeKind kind2{};
   StringId ns_id2 = 0;
   std::string name2;
-  FUZZ_CHECK(DecodeDictNode(encoded, &kind2, &ns_id2, &name2).ok() && kind2 == kind &&
-                 ns_id2 == ns_id && name2 == name,
+  FUZZ_CHECK(DecodeDictNode(encoded, &tenant2, &kind2, &ns_id2, &name2).ok() && tenant2 == tenant &&
+                 kind2 == kind && ns_id2 == ns_id && name2 == name,
              "re-encoded dictionary node decodes to another value");
+}
+
+// Schema-2 tier records (storage/record_codec.cc) under each tier's limits: a record that parses
+// re-encodes to one that parses to the same entries and peak, and merging it with itself gives
+// a record that parses (or a Corruption when its sketches do not decode).
+void CheckRecord(std::string_view data) {
+  for (Tier tier : {Tier::kMinute, Tier::kHour, Tier::kDay}) {
+    const RecordLimits limits = LimitsOf(tier);
+    RecordView view;
+    const Status s = ParseRecord(data, limits, &view);
+    if (!s.ok()) {
+      FUZZ_CHECK(s.code() == StatusCode::kCorruption, s.ToString());
+      continue;
+    }
+    std::string encoded;
+    EncodeRecord(view.entries, view.peak_form, view.minute_counts, view.peak, view.peak_offset,
+                 &encoded);
+    RecordView again;
+    const Status a = ParseRecord(encoded, limits, &again);
+    FUZZ_CHECK(a.ok(), "re-encoded record: " + a.ToString());
+    bool same = again.entries.size() == view.entries.size() && again.peak_form == view.peak_form &&
+                again.minute_counts == view.minute_counts && PeakOf(again) == PeakOf(view);
+    for (size_t i = 0; same && i < view.entries.size(); ++i) {
+      const RecordEntry &x = view.entries[i], &y = again.entries[i];
+      same = x.offset == y.offset && x.requests == y.requests && x.errors == y.errors &&
+             x.request_bytes == y.request_bytes && x.response_bytes == y.response_bytes &&
+             x.server == y.server && x.client == y.client;
+    }
+    FUZZ_CHECK(same, "re-encoded record parses to another value");
+    RecordMerger merger;
+    const std::string_view inputs[2] = {data, data};
+    std::string merged;
+    const Status m = merger.Merge(inputs, limits, &merged);
+    if (!m.ok()) {
+      FUZZ_CHECK(m.code() == StatusCode::kCorruption, m.ToString());
+      continue;
+    }
+    RecordView mv;
+    const Status p = ParseRecord(merged, limits, &mv);
+    FUZZ_CHECK(p.ok(), "merged record: " + p.ToString());
+  }
+  std::vector<Exemplar> list;
+  if (DecodeExemplarList(data, 1'000'000, &list).ok()) {
+    std::string encoded;
+    EncodeExemplarList(list, 1'000'000, &encoded);
+    std::vector<Exemplar> again;
+    FUZZ_CHECK(DecodeExemplarList(encoded, 1'000'000, &again).ok() && again == list,
+               "re-encoded exemplar list decodes to other values");
+  }
 }
 
 void CheckAll(std::string_view data) {
   CheckRollup(data);
   CheckExemplars(data);
   CheckDictNode(data);
+  CheckRecord(data);
 }
 
 }  // namespace
