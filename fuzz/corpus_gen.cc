@@ -207,9 +207,9 @@ void StorageSeeds() {
   }
   storage::EncodeExemplars(exemplars, &out);
   Write("stored_value_fuzzer", "exemplars", out);
-  storage::EncodeDictNode(storage::NodeKind::kDatabase, 0, "postgresql/orders", &out);
+  storage::EncodeDictNode(0, storage::NodeKind::kDatabase, 0, "postgresql/orders", &out);
   Write("stored_value_fuzzer", "dict_node_database", out);
-  storage::EncodeDictNode(storage::NodeKind::kService, 70000, "checkout", &out);
+  storage::EncodeDictNode(3, storage::NodeKind::kService, 70000, "checkout", &out);
   Write("stored_value_fuzzer", "dict_node_service", out);
 }
 

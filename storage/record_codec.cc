@@ -337,7 +337,9 @@ void EncodeExemplarList(const std::vector<Exemplar>& list, int64_t base_ms, std:
   coding::PutVarint64(out, list.size());
   for (const Exemplar& e : list) {
     out->append(reinterpret_cast<const char*>(e.trace_id.data()), e.trace_id.size());
-    const int64_t d = e.start_ms - base_ms;
+    // Two's-complement difference (wraps instead of overflowing; the decoder wraps it back).
+    const auto d =
+        static_cast<int64_t>(static_cast<uint64_t>(e.start_ms) - static_cast<uint64_t>(base_ms));
     coding::PutVarint64(out, (static_cast<uint64_t>(d) << 1) ^ static_cast<uint64_t>(d >> 63));
     coding::PutVarint64(out, e.duration_us);
     coding::PutVarint64(out, (uint64_t{e.status} << 1) | (e.error ? 1 : 0));
@@ -361,8 +363,9 @@ Status DecodeExemplarList(std::string_view data, int64_t base_ms, std::vector<Ex
         !coding::GetVarint64(data, &pos, &st) || dur > UINT32_MAX || (st >> 1) > UINT16_MAX) {
       return bad();
     }
-    const auto d = static_cast<int64_t>((zz >> 1) ^ (~(zz & 1) + 1));
-    e.start_ms = base_ms + d;
+    const uint64_t d = (zz >> 1) ^ (~(zz & 1) + 1);
+    // Wrapping addition: any stored bytes decode without overflow (found by the fuzzer).
+    e.start_ms = static_cast<int64_t>(static_cast<uint64_t>(base_ms) + d);
     e.duration_us = static_cast<uint32_t>(dur);
     e.status = static_cast<uint16_t>(st >> 1);
     e.error = (st & 1) != 0;
