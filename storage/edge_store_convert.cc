@@ -63,6 +63,18 @@ RecordEntry EntryOf(Family f, const RollupValue& v, uint16_t offset, std::string
   return {offset, v.requests, v.errors, v.request_bytes, v.response_bytes, *server, *client};
 }
 
+// A column family read from a snapshot of its own, bypassing the block cache.
+struct SnapshotScan {
+  SnapshotScan(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : snapshot(db) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot.snapshot();
+    ro.fill_cache = false;
+    it.reset(db->NewIterator(ro, cf));
+  }
+  rocksdb::ManagedSnapshot snapshot;
+  std::unique_ptr<rocksdb::Iterator> it;
+};
+
 constexpr size_t kV1TimeOffset = 8;  // ns(0..4) node(4..8) time(8..12)
 
 }  // namespace
@@ -70,11 +82,8 @@ constexpr size_t kV1TimeOffset = 8;  // ns(0..4) node(4..8) time(8..12)
 Result<uint64_t> EdgeStoreImpl::ConvertMinuteTierV1(Family f) {
   rocksdb::ColumnFamilyHandle* cf = handles_[TierCf(f, Tier::kMinute)];
   const size_t v1_size = f == Family::kDetail ? keys::kV1DetailKeySize : keys::kV1EdgeKeySize;
-  rocksdb::ManagedSnapshot snapshot(db_);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot.snapshot();
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+  SnapshotScan scan(db_, cf);
+  rocksdb::Iterator* it = scan.it.get();
   Batches out(db_, kCfNames[TierCf(f, Tier::kMinute)]);
   // One leading node and hour at a time: its records are consecutive in schema-1 key order.
   struct Pending {
@@ -153,11 +162,8 @@ bool EdgeStoreImpl::MinuteCountsV1(Family f, Tier tier, std::string_view new_key
 Result<uint64_t> EdgeStoreImpl::ConvertCoarseTierV1(Family f, Tier tier) {
   rocksdb::ColumnFamilyHandle* cf = handles_[TierCf(f, tier)];
   const size_t v1_size = f == Family::kDetail ? keys::kV1DetailKeySize : keys::kV1EdgeKeySize;
-  rocksdb::ManagedSnapshot snapshot(db_);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot.snapshot();
-  ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+  SnapshotScan scan(db_, cf);
+  rocksdb::Iterator* it = scan.it.get();
   Batches out(db_, kCfNames[TierCf(f, tier)]);
   uint64_t converted = 0;
   RollupValue v;

@@ -15,7 +15,9 @@
 #include <rocksdb/listener.h>
 #include <rocksdb/write_batch.h>
 
+#include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -83,6 +85,10 @@ class EdgeStoreImpl final : public EdgeStore {
  public:
   explicit EdgeStoreImpl(const StoreOptions& options);
   ~EdgeStoreImpl() override;
+  rocksdb::ColumnFamilyOptions CfOptions(size_t i, const std::shared_ptr<rocksdb::Cache>& cache);
+  Status AddUnknownFamilies(const rocksdb::DBOptions& db_opts,
+                            std::vector<rocksdb::ColumnFamilyDescriptor>* cfds);
+  Status CheckVersionAndPosition();
   Status OpenDb();
 
   using EdgeStore::FindNode;
@@ -171,6 +177,11 @@ class EdgeStoreImpl final : public EdgeStore {
                             int64_t max_minute,
                             const std::function<bool(int64_t, const Exemplar&)>& visit,
                             bool* stopped) const;
+  using FamilyAggregates = std::array<std::unordered_map<std::string, RollupValue>, 3>;
+  Status AggregateRollups(const FlushBatch& batch, FamilyAggregates* minute,
+                          std::map<std::string, RollupValue>* exemplars) REQUIRES(flush_mu_);
+  void WriteExemplars(const std::map<std::string, RollupValue>& exemplars, rocksdb::WriteBatch* wb)
+      REQUIRES(flush_mu_);
   Status BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
   void WriteFamilyTiers(Family f, const std::unordered_map<std::string, RollupValue>& minute,
                         rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);

@@ -200,6 +200,84 @@ void EdgeStoreImpl::RegisterMemoryGauges(const std::shared_ptr<rocksdb::Cache>& 
                       [probe] { return probe->Property("rocksdb.estimate-table-readers-mem"); });
 }
 
+// Column family i's options: block cache, memtable size, retention filter, merge operator.
+rocksdb::ColumnFamilyOptions EdgeStoreImpl::CfOptions(
+    size_t i, const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf = BaseCfOptions(cache, i < 9 ? 64 << 10 : 4 << 10);
+  // Tier memtables of 4 MiB: a flush's cost is mostly skip-list inserts of merge operands,
+  // which grow with the memtable (measured: 76 k rollups per CPU-second against 60 k at 16 MiB).
+  if (i < 9) cf.write_buffer_size = 4 << 20;
+  if (i < 9) {
+    auto tier = static_cast<Tier>(i % 3);
+    const RecordLimits limits = LimitsOf(tier);
+    // The minute tier's keys are per hour: a minute goes with its hour. Day records past the
+    // minute retention keep their busiest minute only.
+    const int64_t unit = tier == Tier::kMinute ? 60 : TierUnitMinutes(tier);
+    filters_.push_back(std::make_unique<RetentionFilter>(
+        kCfNames[i], keys::TierKeySize(static_cast<Family>(i / 3)), keys::kTimeOffset,
+        unit * kMsPerMinute, options_.retention_ms[i % 3], options_.fixed_now_ms,
+        tier == Tier::kDay ? options_.retention_ms[0] : 0, limits));
+    cf.compaction_filter = filters_.back().get();
+    const bool detail = static_cast<Family>(i / 3) == Family::kDetail;
+    cf.merge_operator =
+        NewRecordMergeOperator(limits, detail ? keys::kV1DetailKeySize : keys::kV1EdgeKeySize);
+  } else if (i == kCfPending) {
+    // Ingest's pending state: one WriteBatch per flush can carry tens of MiB of chunks (after a
+    // burst of unpaired halves), and its records are mostly random ids. No compression (it
+    // buys little here and slows the memtable flush), and room for more immutable memtables,
+    // so that such a write does not stall behind the flush of the previous one.
+    cf.compression = rocksdb::kNoCompression;
+    cf.bottommost_compression = rocksdb::kNoCompression;
+    cf.bottommost_compression_opts.enabled = false;
+    cf.max_write_buffer_number = 4;
+  } else if (i == kCfExemplars || i == kCfExemplarsHour) {
+    // Exemplars per minute for --exemplar-minutes-retention, per hour as long as the minute
+    // tier.
+    const bool hour = i == kCfExemplarsHour;
+    const int64_t unit_ms = hour ? kMsPerHour : kMsPerMinute;
+    filters_.push_back(std::make_unique<RetentionFilter>(
+        kCfNames[i], keys::kExemplarKeySize, keys::kExemplarTimeOffset, unit_ms,
+        hour ? options_.retention_ms[0] : options_.exemplar_minutes_retention_ms,
+        options_.fixed_now_ms));
+    cf.compaction_filter = filters_.back().get();
+    cf.merge_operator = NewExemplarMergeOperator(keys::kExemplarTimeOffset, unit_ms,
+                                                 hour ? 0 : keys::kV1ExemplarKeySize);
+  } else if (i == kCfExpiry) {
+    // Expiry diagnostics live as long as the minute tier.
+    filters_.push_back(std::make_unique<RetentionFilter>(
+        kCfNames[i], keys::kExpiryKeySize, keys::kExpiryTimeOffset, kMsPerMinute,
+        options_.retention_ms[0], options_.fixed_now_ms));
+    cf.compaction_filter = filters_.back().get();
+    cf.merge_operator = NewCounterAddOperator();
+  }
+  return cf;
+}
+
+// Column families this build does not know (a newer schema) are opened plainly so that the
+// schema check can refuse the directory with a clear message; a read-only open refuses a
+// directory that lacks one of ours.
+Status EdgeStoreImpl::AddUnknownFamilies(const rocksdb::DBOptions& db_opts,
+                                         std::vector<rocksdb::ColumnFamilyDescriptor>* cfds) {
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_opts, options_.dir, &existing).ok()) {
+    for (const auto& name : existing) {
+      bool known = name == rocksdb::kDefaultColumnFamilyName;
+      for (const char* n : kCfNames) known = known || name == n;
+      if (!known) cfds->emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    if (options_.read_only) {
+      for (const char* n : kCfNames) {
+        if (std::find(existing.begin(), existing.end(), n) == existing.end()) {
+          return Status::FailedPrecondition("storage: " + options_.dir +
+                                            " is not a complete Edgewise store (no column family " +
+                                            n + ")");
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Status EdgeStoreImpl::OpenDb() {
   auto cache = rocksdb::NewLRUCache(256 << 20);
   rocksdb::DBOptions db_opts;
@@ -214,74 +292,9 @@ Status EdgeStoreImpl::OpenDb() {
 
   std::vector<rocksdb::ColumnFamilyDescriptor> cfds;
   for (size_t i = 0; i < kCfCount; ++i) {
-    rocksdb::ColumnFamilyOptions cf = BaseCfOptions(cache, i < 9 ? 64 << 10 : 4 << 10);
-    // Tier memtables of 4 MiB: a flush's cost is mostly skip-list inserts of merge operands,
-    // which grow with the memtable (measured: 76 k rollups per CPU-second against 60 k at 16 MiB).
-    if (i < 9) cf.write_buffer_size = 4 << 20;
-    if (i < 9) {
-      auto tier = static_cast<Tier>(i % 3);
-      const RecordLimits limits = LimitsOf(tier);
-      // The minute tier's keys are per hour: a minute goes with its hour. Day records past the
-      // minute retention keep their busiest minute only.
-      const int64_t unit = tier == Tier::kMinute ? 60 : TierUnitMinutes(tier);
-      filters_.push_back(std::make_unique<RetentionFilter>(
-          kCfNames[i], keys::TierKeySize(static_cast<Family>(i / 3)), keys::kTimeOffset,
-          unit * kMsPerMinute, options_.retention_ms[i % 3], options_.fixed_now_ms,
-          tier == Tier::kDay ? options_.retention_ms[0] : 0, limits));
-      cf.compaction_filter = filters_.back().get();
-      const bool detail = static_cast<Family>(i / 3) == Family::kDetail;
-      cf.merge_operator =
-          NewRecordMergeOperator(limits, detail ? keys::kV1DetailKeySize : keys::kV1EdgeKeySize);
-    } else if (i == kCfPending) {
-      // Ingest's pending state: one WriteBatch per flush can carry tens of MiB of chunks (after a
-      // burst of unpaired halves), and its records are mostly random ids. No compression (it
-      // buys little here and slows the memtable flush), and room for more immutable memtables,
-      // so that such a write does not stall behind the flush of the previous one.
-      cf.compression = rocksdb::kNoCompression;
-      cf.bottommost_compression = rocksdb::kNoCompression;
-      cf.bottommost_compression_opts.enabled = false;
-      cf.max_write_buffer_number = 4;
-    } else if (i == kCfExemplars || i == kCfExemplarsHour) {
-      // Exemplars per minute for --exemplar-minutes-retention, per hour as long as the minute
-      // tier.
-      const bool hour = i == kCfExemplarsHour;
-      const int64_t unit_ms = hour ? kMsPerHour : kMsPerMinute;
-      filters_.push_back(std::make_unique<RetentionFilter>(
-          kCfNames[i], keys::kExemplarKeySize, keys::kExemplarTimeOffset, unit_ms,
-          hour ? options_.retention_ms[0] : options_.exemplar_minutes_retention_ms,
-          options_.fixed_now_ms));
-      cf.compaction_filter = filters_.back().get();
-      cf.merge_operator = NewExemplarMergeOperator(keys::kExemplarTimeOffset, unit_ms,
-                                                   hour ? 0 : keys::kV1ExemplarKeySize);
-    } else if (i == kCfExpiry) {
-      // Expiry diagnostics live as long as the minute tier.
-      filters_.push_back(std::make_unique<RetentionFilter>(
-          kCfNames[i], keys::kExpiryKeySize, keys::kExpiryTimeOffset, kMsPerMinute,
-          options_.retention_ms[0], options_.fixed_now_ms));
-      cf.compaction_filter = filters_.back().get();
-      cf.merge_operator = NewCounterAddOperator();
-    }
-    cfds.emplace_back(kCfNames[i], cf);
+    cfds.emplace_back(kCfNames[i], CfOptions(i, cache));
   }
-  // Column families this build does not know (a newer schema) are opened plainly so that the
-  // schema check below can refuse the directory with a clear message.
-  std::vector<std::string> existing;
-  if (rocksdb::DB::ListColumnFamilies(db_opts, options_.dir, &existing).ok()) {
-    for (const auto& name : existing) {
-      bool known = name == rocksdb::kDefaultColumnFamilyName;
-      for (const char* n : kCfNames) known = known || name == n;
-      if (!known) cfds.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    if (options_.read_only) {
-      for (const char* n : kCfNames) {
-        if (std::find(existing.begin(), existing.end(), n) == existing.end()) {
-          return Status::FailedPrecondition("storage: " + options_.dir +
-                                            " is not a complete Edgewise store (no column family " +
-                                            n + ")");
-        }
-      }
-    }
-  }
+  EW_RETURN_IF_ERROR(AddUnknownFamilies(db_opts, &cfds));
   cfds.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   rocksdb::Status s =
       options_.read_only
@@ -289,6 +302,11 @@ Status EdgeStoreImpl::OpenDb() {
           : rocksdb::DB::Open(db_opts, options_.dir, cfds, &handles_, &db_);
   if (!s.ok()) return FromRocks(s, "opening storage at " + options_.dir);
   RegisterMemoryGauges(cache);
+  return CheckVersionAndPosition();
+}
+
+// The schema version (a schema-1 store is upgraded here) and the flushed ingest-log position.
+Status EdgeStoreImpl::CheckVersionAndPosition() {
   uint64_t version = 0;
   EW_RETURN_IF_ERROR(CheckSchemaVersion(&version));
   if (version == 1) {
@@ -304,7 +322,7 @@ Status EdgeStoreImpl::OpenDb() {
     EW_RETURN_IF_ERROR(WriteSchemaVersion());
   }
   std::string pos;
-  s = db_->Get(rocksdb::ReadOptions(), handles_[kCfMeta], kMetaLogPosition, &pos);
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kCfMeta], kMetaLogPosition, &pos);
   if (s.ok() && pos.size() == 8) {
     flushed_position_.store(coding::GetFixed64LE(pos.data()), std::memory_order_release);
   } else if (!s.ok() && !s.IsNotFound()) {

@@ -307,11 +307,9 @@ void MergeCounts(RollupValue* into, const RollupValue& v, Family f) {
 
 }  // namespace
 
-Status EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) {
-  // Pre-aggregate identical keys within the batch: one merge operand per key and column family.
-  std::unordered_map<std::string, RollupValue> minute[3];
-  std::map<std::string, RollupValue> exemplars;  // ordered: see WriteFamilyTiers
-  std::map<std::string, uint64_t> expiries;
+// The rollups' tier keys (one aggregate per key and family) and exemplar lists per minute.
+Status EdgeStoreImpl::AggregateRollups(const FlushBatch& batch, FamilyAggregates* minute,
+                                       std::map<std::string, RollupValue>* exemplars) {
   std::string key;
   for (const MinuteRollup& r : batch.rollups) {
     const auto server = TenantNsOfNode(r.dims.server);
@@ -350,26 +348,20 @@ Status EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBat
       }
       key.clear();
       keys::EncodeTierKey(f, fk, &key);
-      MergeCounts(&minute[static_cast<size_t>(f)][key], r.value, f);
+      MergeCounts(&(*minute)[static_cast<size_t>(f)][key], r.value, f);
     }
     if (!r.value.exemplars.empty()) {
-      auto& acc = exemplars[keys::ExemplarKey(tenant, r.dims.client, r.dims.server,
-                                              keys::ClampTime(r.minute))];
+      auto& acc = (*exemplars)[keys::ExemplarKey(tenant, r.dims.client, r.dims.server,
+                                                 keys::ClampTime(r.minute))];
       for (const auto& e : r.value.exemplars) acc.AddExemplar(e);
     }
   }
-  for (const ExpiryCount& e : batch.expiries) {
-    if (e.count == 0) continue;
-    const auto node = TenantNsOfNode(e.node);
-    if (!node) {
-      return Status::InvalidArgument("flush: expiry count of unknown node " +
-                                     std::to_string(e.node));
-    }
-    expiries[keys::ExpiryKey(node->first, e.node, keys::ClampTime(e.minute), e.kind)] += e.count;
-  }
-  for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
-    WriteFamilyTiers(f, minute[static_cast<size_t>(f)], wb);
-  }
+  return Status::Ok();
+}
+
+// Exemplar lists of each minute, and of each hour (the same role holders, merged by hour).
+void EdgeStoreImpl::WriteExemplars(const std::map<std::string, RollupValue>& exemplars,
+                                   rocksdb::WriteBatch* wb) {
   std::string value;
   std::map<std::string, RollupValue> hour_exemplars;
   for (const auto& [k, v] : exemplars) {
@@ -386,6 +378,28 @@ Status EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBat
     EncodeExemplarList(v.exemplars, int64_t{hour} * 60 * kMsPerMinute, &value);
     wb->Merge(handles_[kCfExemplarsHour], k, value).PermitUncheckedError();
   }
+}
+
+Status EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) {
+  // Pre-aggregate identical keys within the batch: one merge operand per key and column family.
+  FamilyAggregates minute;
+  std::map<std::string, RollupValue> exemplars;  // ordered: see WriteFamilyTiers
+  EW_RETURN_IF_ERROR(AggregateRollups(batch, &minute, &exemplars));
+  std::map<std::string, uint64_t> expiries;
+  for (const ExpiryCount& e : batch.expiries) {
+    if (e.count == 0) continue;
+    const auto node = TenantNsOfNode(e.node);
+    if (!node) {
+      return Status::InvalidArgument("flush: expiry count of unknown node " +
+                                     std::to_string(e.node));
+    }
+    expiries[keys::ExpiryKey(node->first, e.node, keys::ClampTime(e.minute), e.kind)] += e.count;
+  }
+  for (Family f : {Family::kEdge, Family::kEdgeByClient, Family::kDetail}) {
+    WriteFamilyTiers(f, minute[static_cast<size_t>(f)], wb);
+  }
+  WriteExemplars(exemplars, wb);
+  std::string value;
   for (const auto& [k, n] : expiries) {
     value.clear();
     coding::PutFixed64LE(&value, n);
