@@ -166,8 +166,9 @@ export function Near(text, label, expected, tolerance) {
 // playwright-core exist, starts the server on a new data directory under --work (or the
 // artifacts), calls body(server, base, launch) (launch() starts Chromium; it is closed at the end),
 // turns an exception into a failed check with the tail of the server's stderr, stops the server,
-// removes the data directory and exits with the checks' result.
-export async function RunWithServer(body) {
+// removes the data directory and exits with the checks' result. server_args: more flags for the
+// server.
+export async function RunWithServer(body, server_args = []) {
   if (!args.server || !existsSync(args.server)) {
     console.log(`FAIL server binary not found: ${args.server}`);
     Finish(1);
@@ -185,7 +186,7 @@ export async function RunWithServer(body) {
     return launched;
   };
   try {
-    server = await StartServer(args.server, work);
+    server = await StartServer(args.server, work, server_args);
     await body(server, `http://${server.http}`, launch);
   } catch (e) {
     Check('test ran to the end', false, e.stack || String(e));

@@ -5,11 +5,11 @@
 // in the same minutes; the token is kept for the browser session (a
 // reload asks nothing), and the page sent `Authorization: Bearer TOKEN` on its API calls.
 // Usage: node token_test.mjs --server BIN --web-dir DIR --artifacts DIR
-import { mkdirSync, mkdtempSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KnownTraffic, LargeTraffic } from './otlp_traffic.mjs';
 import {
-  args, artifacts, Check, Finish, Label, Launch, PostOtlp, Shot, StartServer, WaitForMap, WaitRender, web_dist,
+  artifacts, Check, Label, PostOtlp, RunWithServer, Shot, WaitForMap, WaitRender,
 } from './harness.mjs';
 
 const kIngest = 'tok-ingest-browser-4e1a';
@@ -47,19 +47,10 @@ async function PromptChecks(page, base) {
 }
 
 async function Main() {
-  if (!existsSync(join(web_dist, 'index.html'))) {
-    console.log(`FAIL ${web_dist}/index.html missing: run tools/dev deps`);
-    Finish(1);
-  }
   mkdirSync(artifacts, { recursive: true });
-  const work = mkdtempSync(join(args.work || artifacts, 'data-'));
-  const tokens = join(work, 'tokens');
+  const tokens = join(artifacts, 'browser-tokens');
   writeFileSync(tokens, `${kIngest} shop ingest\n${kQuery} shop query\n${kOther} bank ingest,query\n`);
-  let server = null;
-  let launched = null;
-  try {
-    server = await StartServer(args.server, join(work, 'data'), ['--tokens-file', tokens]);
-    const base = `http://${server.http}`;
+  await RunWithServer(async (server, base, launch) => {
     const traffic = KnownTraffic(Date.now());
     for (const body of traffic.bodies) await PostOtlp(server.otlp, body, kIngest);
     await WaitForMap(server.http, { start: 'now-1h', end: 'now' }, (m) => (m.edges || []).length >= 5
@@ -68,24 +59,9 @@ async function Main() {
     for (const body of LargeTraffic(Date.now(), 40, 60, 3)) await PostOtlp(server.otlp, body, kOther);
     await WaitForMap(server.http, { start: 'now-1h', end: 'now' }, (m) => (m.edges || []).length >= 60,
       'the other tenant\'s traffic', kOther);
-    launched = await Launch();
+    const launched = await launch();
     await PromptChecks(await launched.context.newPage(), base);
-  } catch (e) {
-    Check('test ran to the end', false, e.stack || String(e));
-    if (server) console.log(`server stderr (tail):\n${server.stderr().slice(-3000)}`);
-  } finally {
-    if (launched) {
-      await launched.context.close().catch(() => {});
-      rmSync(launched.profile, { recursive: true, force: true });
-    }
-    if (server) {
-      server.child.removeAllListeners('exit');
-      server.child.kill('SIGTERM');
-      await new Promise((r) => { server.child.once('exit', r); setTimeout(r, 10000); });
-    }
-    rmSync(work, { recursive: true, force: true });
-  }
-  Finish();
+  }, ['--tokens-file', tokens]);
 }
 
 Main();
