@@ -278,6 +278,24 @@ void IngestServiceImpl::ReportShardCounters(Shard& s) {
   if (now != before) {
     metrics_.pending->Add(static_cast<double>(now) - static_cast<double>(before));
   }
+  if (s.state.tenant_refusals_total() != s.reported_refusals_total) ReportTenantRefusals(s);
+}
+
+void IngestServiceImpl::ReportTenantRefusals(Shard& s) {
+  const std::vector<TenantRefusals>& now = s.state.tenant_refusals();
+  s.reported_refusals.resize(now.size());
+  for (storage::TenantId t = 0; t < now.size(); ++t) {
+    TenantRefusals& before = s.reported_refusals[t];
+    std::string name;
+    for (size_t r = 0; r < static_cast<size_t>(TenantRefusal::kCount); ++r) {
+      if (now[t].n[r] == before.n[r]) continue;
+      if (name.empty()) name = tenants_->NameOf(t);
+      limiter_->CountRefusal(name, TenantRefusalReason(static_cast<TenantRefusal>(r)),
+                             now[t].n[r] - before.n[r]);
+    }
+    before = now[t];
+  }
+  s.reported_refusals_total = s.state.tenant_refusals_total();
 }
 
 // ---------------------------------------------------------------------------------------------

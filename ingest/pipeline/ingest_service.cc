@@ -217,6 +217,14 @@ Status IngestServiceImpl::Init() {
     return tenants->IdsOfNode(node);
   };
   so.path_cap = path_cap_.get();
+  if (config_.tenant_max_pending != 0) {
+    so.tenant_max_pending =
+        (config_.tenant_max_pending + config_.ingest_shards - 1) / config_.ingest_shards;
+  }
+  if (config_.tenant_max_edges != 0) {
+    edge_cap_ = std::make_unique<EdgeCap>(config_.tenant_max_edges);
+    so.edge_cap = edge_cap_.get();
+  }
   for (uint32_t i = 0; i < config_.ingest_shards; ++i) {
     shards_.push_back(std::make_unique<Shard>(so));
   }
@@ -227,6 +235,8 @@ Status IngestServiceImpl::Start() {
   if (started_.exchange(true)) return Status::FailedPrecondition("IngestService: started twice");
   const int64_t now = WallNowMs();
   for (auto& s : shards_) s->state.SetNow(now);
+  // 0. The edges each tenant has (for --tenant-max-edges), before anything adds to them.
+  EW_RETURN_IF_ERROR(SeedEdgeCap());
   // 1. Pending halves as of the last flush.
   const int64_t load_start_ns = MonoNowNs();
   EW_RETURN_IF_ERROR(LoadPendingState(now));

@@ -98,6 +98,9 @@ class IngestServiceImpl final : public IngestService {
     std::atomic<uint64_t> pending{0};
     ShardCounters reported;       // what was already added to the metric counters
     uint64_t reported_grows = 0;  // the same for the pending table's growth steps
+    // The same for the per-tenant refusals (ew_ingest_refused_total).
+    std::vector<TenantRefusals> reported_refusals;
+    uint64_t reported_refusals_total = 0;
   };
   struct FlushInProgress {
     uint64_t position = 0;
@@ -138,6 +141,7 @@ class IngestServiceImpl final : public IngestService {
   void ShardLoop(size_t index);
   void ProcessShardItem(size_t index, ShardItem* item) EXCLUDES(flush_mu_);
   void ReportShardCounters(Shard& shard);
+  void ReportTenantRefusals(Shard& shard);
 
   // Flusher thread.
   void FlusherLoop() EXCLUDES(flush_mu_);
@@ -154,6 +158,9 @@ class IngestServiceImpl final : public IngestService {
   // one-record-per-key form), notes it for the next snapshot and counts its adds and drops per
   // shard; LoadPendingItemInto applies the records of one shard.
   Status LoadPendingState(int64_t now_ms);
+  // With --tenant-max-edges: counts every tenant's stored edges (the day tier holds every edge
+  // within retention) into edge_cap_.
+  Status SeedEdgeCap();
   Status ScanPendingItem(std::string_view key, std::string_view value, std::vector<int64_t>* adds,
                          std::vector<int64_t>* drops);
   Status LoadPendingItemInto(size_t shard, std::string_view key, std::string_view value,
@@ -173,6 +180,7 @@ class IngestServiceImpl final : public IngestService {
   WellKnownIds ids_;         // tenant 0's
   std::unique_ptr<TenantRegistry> tenants_;  // every tenant's id and well-known ids
   std::unique_ptr<PathCap> path_cap_;
+  std::unique_ptr<EdgeCap> edge_cap_;  // with --tenant-max-edges
   std::unique_ptr<TenantLimiter> limiter_;
   std::vector<std::unique_ptr<Shard>> shards_;
 
