@@ -94,6 +94,11 @@ class IngestService {
   virtual bool Healthy() const = 0;
   // Forces a flush now and waits for it (tests, admin).
   virtual Status FlushNow() = 0;
+  // Deletes a tenant's data (admin): its waiting halves are dropped, everything acknowledged
+  // before the call is flushed, then the store deletes the tenant's records, and its edge and
+  // path counts start over. Requests of the tenant that arrive meanwhile may or may not be
+  // deleted; later ones start a new map. NotFound for a tenant the store does not know.
+  virtual Status DeleteTenant(const std::string& name) = 0;
 };
 
 }  // namespace ew::ingest

@@ -451,4 +451,34 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
   return Status::Ok();
 }
 
+Status EdgeStoreImpl::DeleteTenant(TenantId tenant) {
+  if (options_.read_only) return Status::FailedPrecondition("store opened read-only");
+  // [tenant, tenant + 1) as 4-byte big-endian prefixes: every key of the tenant, whatever its
+  // length; the last tenant id's range ends past every 4-byte prefix.
+  const std::string begin = keys::TenantPrefix(tenant);
+  const std::string end =
+      tenant == UINT32_MAX ? std::string(5, '\xff') : keys::TenantPrefix(tenant + 1);
+  rocksdb::WriteBatch wb;
+  std::vector<size_t> cfs;
+  for (size_t cf = 0; cf < kCfDict; ++cf) cfs.push_back(cf);  // the tier families
+  for (size_t cf : {size_t{kCfExemplars}, size_t{kCfExemplarsHour}, size_t{kCfExpiry}}) {
+    cfs.push_back(cf);
+  }
+  for (size_t cf : cfs) {
+    rocksdb::Status s = wb.DeleteRange(handles_[cf], rocksdb::Slice(begin), rocksdb::Slice(end));
+    if (!s.ok()) return FromRocks(s, "deleting tenant " + std::to_string(tenant));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) return FromRocks(s, "deleting tenant " + std::to_string(tenant));
+  if (options_.totals != nullptr) {
+    options_.totals->RemoveIf([&](NodeId server) {
+      auto node = GetNode(server);
+      return node && node->tenant == tenant;
+    });
+  }
+  return Status::Ok();
+}
+
 }  // namespace ew::storage

@@ -249,6 +249,15 @@ void IngestServiceImpl::ProcessShardItem(size_t index, ShardItem* raw) {
     }
     return;
   }
+  if (item->kind == ShardItem::Kind::kDropTenant) {
+    const size_t dropped = s.state.DropTenant(item->tenant);
+    if (dropped > 0) {
+      EW_LOG(kInfo) << "ingest: shard " << index << " dropped " << dropped
+                    << " waiting halves of a deleted tenant";
+    }
+    ReportShardCounters(s);
+    return;
+  }
   ShardFlush part;
   s.state.TakeFlush(&part, item->full);
   // The metrics cover everything before the marker by the time its flush completes (a FlushNow

@@ -469,6 +469,35 @@ Status IngestServiceImpl::FlushNow() {
   return last_flush_status_;
 }
 
+Status IngestServiceImpl::DeleteTenant(const std::string& name) {
+  if (!started_.load() || stopped_.load()) {
+    return Status::FailedPrecondition("IngestService: not running");
+  }
+  const auto tenant = store_->FindTenant(name);
+  if (!tenant) return Status::NotFound("no tenant '" + name + "' in the store");
+  {
+    // After every request dispatched so far, before the flush's marker.
+    MutexLock lock(&log_mu_);
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      auto* item = new ShardItem;
+      item->kind = ShardItem::Kind::kDropTenant;
+      item->tenant = *tenant;
+      PushToShard(s, item);
+    }
+  }
+  // The drops of its persisted halves and every rollup acknowledged so far reach the store ...
+  EW_RETURN_IF_ERROR(FlushNow().WithContext("deleting tenant '" + name + "'"));
+  // ... and go with the tenant's range.
+  EW_RETURN_IF_ERROR(store_->DeleteTenant(*tenant).WithContext("deleting tenant '" + name + "'"));
+  if (edge_cap_ != nullptr) edge_cap_->Forget(*tenant);
+  path_cap_->Forget([this, t = *tenant](storage::NodeId server) {
+    auto node = store_->GetNode(server);
+    return node && node->tenant == t;
+  });
+  EW_LOG(kInfo) << "ingest: tenant '" << name << "' deleted";
+  return Status::Ok();
+}
+
 void IngestServiceImpl::Shutdown() {
   if (shut_down_.exchange(true)) return;
   accepting_.store(false);

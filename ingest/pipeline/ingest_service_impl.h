@@ -56,6 +56,7 @@ class IngestServiceImpl final : public IngestService {
   void Shutdown() override;
   bool Healthy() const override;
   Status FlushNow() override EXCLUDES(flush_mu_);
+  Status DeleteTenant(const std::string& name) override EXCLUDES(log_mu_, flush_mu_);
 
   // Requests waiting in the writer queue at most (beyond: kOverloaded).
   static constexpr size_t kWriterQueueRequests = 4096;
@@ -82,7 +83,9 @@ class IngestServiceImpl final : public IngestService {
   std::vector<std::vector<std::string_view>> commit_bodies_ GUARDED_BY(log_mu_);
   // Work for one shard: records of one request in log order, or a flush marker, or stop.
   struct ShardItem {
-    enum class Kind { kRecords, kMarker } kind = Kind::kRecords;
+    // kDropTenant: forget the waiting halves and caches of `tenant` (DeleteTenant).
+    enum class Kind { kRecords, kMarker, kDropTenant } kind = Kind::kRecords;
+    storage::TenantId tenant = 0;
     int64_t arrival_ms = 0;
     std::vector<HalfRecord> records;
     uint64_t marker_id = 0;

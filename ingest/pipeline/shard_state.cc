@@ -66,6 +66,16 @@ bool PathCap::Admit(NodeId client, NodeId server, StringId path) {
   return true;
 }
 
+void PathCap::Forget(const std::function<bool(NodeId server)>& drop) {
+  MutexLock lock(&mu_);
+  std::erase_if(paths_, [&](const auto& kv) { return drop(static_cast<NodeId>(kv.first)); });
+}
+
+void EdgeCap::Forget(storage::TenantId tenant) {
+  MutexLock lock(&mu_);
+  edges_.erase(tenant);
+}
+
 std::string_view TenantRefusalReason(TenantRefusal r) {
   switch (r) {
     case TenantRefusal::kPending:
@@ -589,6 +599,30 @@ void ShardState::TakeFlush(ShardFlush* out, bool full) {
     e.set_persisted(true);
   }
   if (chunk != nullptr) chunk->shrink_to_fit();
+}
+
+size_t ShardState::DropTenant(storage::TenantId tenant) {
+  size_t dropped = 0;
+  // A pass re-examines a slot after an erase (a later entry may move back into it); an entry
+  // that wraps from the table's start to its end can move behind the pass: pass again until
+  // one drops nothing.
+  for (size_t before = SIZE_MAX; before != dropped;) {
+    before = dropped;
+    for (size_t i = 0; i < table_.capacity(); ++i) {
+      while (table_.Occupied(i) && TenantOf(table_.Slot(i).node) == tenant) {
+        held_.Paired(table_.Slot(i));  // gives up its exemplar roles
+        EraseSlot(i);
+        ++dropped;
+      }
+    }
+  }
+  if (tenant < tenant_pending_.size()) tenant_pending_[tenant] = TenantPending{};
+  std::erase_if(admitted_edges_,
+                [&](uint64_t edge) { return TenantOf(static_cast<NodeId>(edge)) == tenant; });
+  std::erase_if(path_cache_, [&](const auto& kv) { return TenantOf(kv.first.server) == tenant; });
+  last_admitted_edge_ = 0;
+  last_path_valid_ = false;
+  return dropped;
 }
 
 void ShardState::DropPending(std::string_view key) {

@@ -39,6 +39,8 @@ class PathCap {
  public:
   explicit PathCap(uint32_t max_paths) : max_paths_(max_paths) {}
   bool Admit(storage::NodeId client, storage::NodeId server, storage::StringId path) EXCLUDES(mu_);
+  // Forgets the paths of the edges whose server node `drop` names (a deleted tenant's).
+  void Forget(const std::function<bool(storage::NodeId server)>& drop) EXCLUDES(mu_);
 
  private:
   uint32_t max_paths_;
@@ -59,6 +61,7 @@ class EdgeCap {
   bool Admit(storage::TenantId tenant, storage::NodeId client, storage::NodeId server)
       EXCLUDES(mu_);
   uint64_t EdgesOf(storage::TenantId tenant) const EXCLUDES(mu_);
+  void Forget(storage::TenantId tenant) EXCLUDES(mu_);  // a deleted tenant starts at 0
 
  private:
   const uint64_t max_edges_;
@@ -140,6 +143,9 @@ class ShardState {
   void FinishLoad();
   // Forgets a restored half again (a later chunk of the persisted state dropped it).
   void DropPending(std::string_view key);
+  // A deleted tenant: forgets its waiting halves (dropped from the persisted state at the next
+  // flush, never expired or counted) and its cached edges and paths. Returns the halves dropped.
+  size_t DropTenant(storage::TenantId tenant);
   // Moves out the aggregation tables and the pending delta since the last call; marks the
   // remaining pending halves as persisted (they are in out->pending_adds or were already).
   // full: every pending half goes into out->pending_adds, no drops (a snapshot that replaces

@@ -4,6 +4,9 @@
 // over --max-paths-per-edge, and "beta" stays under every limit. Beta's map (GET /api/v1/map)
 // must equal its ledger exactly and /metrics must never count a refusal for it; each limited
 // tenant's map plus its ew_ingest_refused_total{tenant,reason} must add up to what it sent.
+// And the deletion of one tenant (edgewise-ctl tenant-delete, DELETE /api/v1/admin/tenant): its
+// map answers empty, also after a restart (its waiting halves are gone too), the other tenant's
+// map is unchanged, and the tenant starts over when it sends again.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,6 +21,7 @@
 #include "tests/common/server_process.h"
 #include "tests/common/temp_dir.h"
 #include "tests/server/server_test_util.h"
+#include "tests/tools/tool_process.h"
 #include "tools/otlp_encoder.h"
 
 namespace ew::testing {
@@ -52,20 +56,22 @@ tools::OtlpSpan Half(uint64_t seed, const Call& c, bool server, int64_t now_ms) 
   return s;
 }
 
-class TenantLimitsServer : public ::testing::Test {
+class TenantServer : public ::testing::Test {
  protected:
-  void SetUp() override {
+  // Starts the server with tokens for alpha, beta, gamma, delta (ingest, query) and ops
+  // (admin), and these flags.
+  void Start(const std::vector<std::string>& limits) {
     const std::string file = dir_.Sub("tokens");
     std::ofstream out(file);
     for (const char* t : {"alpha", "beta", "gamma", "delta"}) {
-      out << "tok-" << t << "-7f3a9c " << t << " ingest,query\n";
+      out << Token(t) << " " << t << " ingest,query\n";
     }
+    out << Token("ops") << " ops admin\n";
     out.close();
     ServerOptions options;
-    options.extra_args = {"--tokens-file",        file,    "--pair-wait",        "10m",
-                          "--flush-interval",     "200ms", "--ingest-shards",    "2",
-                          "--tenant-max-pending", "100",   "--tenant-max-edges", "4",
-                          "--max-paths-per-edge", "3"};
+    options.extra_args = {"--tokens-file",    file,    "--pair-wait",     "10m",
+                          "--flush-interval", "200ms", "--ingest-shards", "2"};
+    options.extra_args.insert(options.extra_args.end(), limits.begin(), limits.end());
     server_ = std::make_unique<ServerProcess>(options);
     ASSERT_TRUE(server_->Start().ok()) << server_->Stderr();
     now_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -163,7 +169,10 @@ std::string Describe(const Ledger& l) {
   return out;
 }
 
+using TenantLimitsServer = TenantServer;
+
 TEST_F(TenantLimitsServer, EachLimitTakesOnlyFromItsTenantAndEveryRequestIsAccountedFor) {
+  Start({"--tenant-max-pending", "100", "--tenant-max-edges", "4", "--max-paths-per-edge", "3"});
   // alpha: 300 client halves wait (150 of "a-old", then 150 of "a-new"); its bound is 100, 50 in
   // each of the two shards, so in each shard all but its newest 50 expire early into
   // a-X -> Unknown External Service. Then the server halves of the a-new calls come: those whose
@@ -278,6 +287,101 @@ TEST_F(TenantLimitsServer, EachLimitTakesOnlyFromItsTenantAndEveryRequestIsAccou
       }
     }
   }
+  EXPECT_EQ(server_->Stop(), 0) << server_->Stderr();
+}
+
+uint64_t Gauge(const std::string& metrics, const std::string& name) {
+  const size_t at = metrics.find("\n" + name + " ");
+  return at == std::string::npos ? UINT64_MAX : std::stoull(metrics.substr(at + name.size() + 2));
+}
+
+using TenantDelete = TenantServer;
+
+TEST_F(TenantDelete, RemovesOneTenantsDataOnlyAndItStaysGoneAcrossARestart) {
+  Start({});
+  // Both tenants send the same trace and span ids: pairs on two edges, and client halves that
+  // wait for a partner (alpha 40, beta 30).
+  auto traffic = [](const std::string& p, uint64_t pairs, uint64_t waiting, Ledger* sent,
+                    std::vector<Call>* clients, std::vector<Call>* partners) {
+    for (uint64_t i = 0; i < pairs; ++i) {
+      const std::string server = i % 3 == 0 ? p + "-db" : p + "-api";
+      clients->push_back({i, p + "-web", server, "/x", true, true});
+      ++(*sent)[{p + "-web", server}];
+    }
+    for (uint64_t i = pairs; i < pairs + waiting; ++i) {
+      clients->push_back({i, p + "-web", p + "-api", "/x", true, false});
+      partners->push_back({i, p + "-web", p + "-api", "/x", false, true});
+    }
+  };
+  Ledger alpha_sent, beta_sent;
+  std::vector<Call> alpha, alpha_partners, beta, beta_partners;
+  traffic("a", 60, 40, &alpha_sent, &alpha, &alpha_partners);
+  traffic("b", 50, 30, &beta_sent, &beta, &beta_partners);
+  Send("alpha", 1, alpha);
+  Send("beta", 1, beta);
+  Ledger got;
+  std::map<std::string, std::string> a_ids, b_ids;
+  WaitUntil([&] { return Sum(got = Map("alpha", &a_ids)) >= Sum(alpha_sent); });
+  ASSERT_EQ(got, alpha_sent);
+  WaitUntil([&] { return Sum(got = Map("beta", &b_ids)) >= Sum(beta_sent); });
+  ASSERT_EQ(got, beta_sent);
+  // The exemplars of an edge (their own column families).
+  auto traces = [&](const std::string& tenant, const std::map<std::string, std::string>& ids,
+                    const std::string& p) {
+    return Get(tenant, "/api/v1/edge/traces?source=" + ids.at(p + "-web") +
+                           "&target=" + ids.at(p + "-api") + "&start=now-3h&end=now%2B1h")["traces"]
+        .Elements()
+        .size();
+  };
+  ASSERT_GT(traces("alpha", a_ids, "a"), 0u);
+  const size_t beta_traces = traces("beta", b_ids, "b");
+  ASSERT_GT(beta_traces, 0u);
+
+  // Refusals: no admin scope, tenant default, an unknown tenant, the wrong method.
+  HttpConnection c(server_->host(), server_->http_port());
+  auto call = [&](const std::string& method, const std::string& target, const std::string& who) {
+    auto r = c.Request(method, target, {{"Authorization", "Bearer " + Token(who)}}, "");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->status : 0;
+  };
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/tenant?name=alpha", "alpha"), 403);
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/tenant?name=default", "ops"), 400);
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/tenant?name=nosuch", "ops"), 404);
+  EXPECT_EQ(call("DELETE", "/api/v1/admin/tenant", "ops"), 400);
+  EXPECT_EQ(call("POST", "/api/v1/admin/tenant?name=alpha", "ops"), 405);
+  EXPECT_EQ(Map("alpha"), alpha_sent);
+
+  const std::string url = "http://" + server_->host() + ":" + std::to_string(server_->http_port());
+  ToolResult r =
+      RunTool("edgewise-ctl", {"tenant-delete", "--server", url, "--token", Token("ops"), "alpha"});
+  ASSERT_EQ(r.exit_code, 0) << r.command << "\n" << r.out << r.err;
+  EXPECT_NE(r.out.find("tenant 'alpha' deleted"), std::string::npos) << r.out;
+  EXPECT_EQ(Map("alpha"), Ledger{});
+  EXPECT_EQ(traces("alpha", a_ids, "a"), 0u);
+  EXPECT_EQ(Map("beta"), beta_sent);
+  EXPECT_EQ(traces("beta", b_ids, "b"), beta_traces);
+  EXPECT_EQ(Gauge(Metrics(), "ew_pending_halves"), beta_partners.size());  // alpha's 40 gone
+
+  // The partners of alpha's dropped halves find nothing (they wait themselves), beta's pair.
+  Send("alpha", 1, alpha_partners);
+  Send("beta", 1, beta_partners);
+  beta_sent[{"b-web", "b-api"}] += beta_partners.size();
+  WaitUntil([&] { return Sum(got = Map("beta")) >= Sum(beta_sent); });
+  EXPECT_EQ(got, beta_sent);
+  EXPECT_EQ(Map("alpha"), Ledger{});
+
+  // Across a restart: nothing of alpha's comes back (no record, no waiting half to pair with the
+  // partners now waiting); alpha starts over with what it sends now.
+  ASSERT_TRUE(server_->Restart().ok()) << server_->Stderr();
+  EXPECT_EQ(Map("beta"), beta_sent);
+  EXPECT_EQ(Map("alpha"), Ledger{});
+  EXPECT_EQ(Gauge(Metrics(), "ew_pending_halves"), alpha_partners.size());
+  std::vector<Call> again = {{500, "a-new", "a-api", "/x", true, true},
+                             {501, "a-new", "a-api", "/x", true, true}};
+  Send("alpha", 1, again);
+  WaitUntil([&] { return Sum(got = Map("alpha")) >= 2; });
+  EXPECT_EQ(got, (Ledger{{{"a-new", "a-api"}, 2}}));
+  EXPECT_EQ(Map("beta"), beta_sent);
   EXPECT_EQ(server_->Stop(), 0) << server_->Stderr();
 }
 
