@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/time.h"
 #include "storage/coding.h"
@@ -473,10 +474,9 @@ Status EdgeStoreImpl::DeleteTenant(TenantId tenant) {
   rocksdb::Status s = db_->Write(wo, &wb);
   if (!s.ok()) return FromRocks(s, "deleting tenant " + std::to_string(tenant));
   if (options_.totals != nullptr) {
-    options_.totals->RemoveIf([&](NodeId server) {
-      auto node = GetNode(server);
-      return node && node->tenant == tenant;
-    });
+    std::unordered_set<NodeId> nodes;  // looked up first: no dictionary lock under the totals'
+    for (const auto& [id, info] : ListNodes(tenant)) nodes.insert(id);
+    options_.totals->RemoveIf([&](NodeId server) { return nodes.count(server) != 0; });
   }
   return Status::Ok();
 }

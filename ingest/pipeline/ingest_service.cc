@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+#include <unordered_set>
 
 #include "base/hash.h"
 #include "base/log.h"
@@ -490,10 +491,9 @@ Status IngestServiceImpl::DeleteTenant(const std::string& name) {
   // ... and go with the tenant's range.
   EW_RETURN_IF_ERROR(store_->DeleteTenant(*tenant).WithContext("deleting tenant '" + name + "'"));
   if (edge_cap_ != nullptr) edge_cap_->Forget(*tenant);
-  path_cap_->Forget([this, t = *tenant](storage::NodeId server) {
-    auto node = store_->GetNode(server);
-    return node && node->tenant == t;
-  });
+  std::unordered_set<storage::NodeId> nodes;  // looked up first: no store lock under the cap's
+  for (const auto& [id, info] : store_->ListNodes(*tenant)) nodes.insert(id);
+  path_cap_->Forget([&](storage::NodeId server) { return nodes.count(server) != 0; });
   EW_LOG(kInfo) << "ingest: tenant '" << name << "' deleted";
   return Status::Ok();
 }
