@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "ingest/pipeline/shard_state.h"
 #include "tests/ingest/service_env.h"
 
 namespace ew::ingest::testing {
@@ -281,6 +282,103 @@ TEST(TenantLimits, PathsFoldedIntoOtherAreCountedPerTenant) {
   EXPECT_EQ(kept + Refused(env, "alpha", "paths"), total);
   EXPECT_EQ(env.Paths("beta", "web", "api"), beta_sent);
   EXPECT_TRUE(NeverRefused(env, "beta"));
+}
+
+}  // namespace
+}  // namespace ew::ingest::testing
+
+namespace ew::ingest::testing {
+namespace {
+
+// ShardState alone: tenant 1's nodes are 1..99, tenant 2's 100 and up.
+struct TwoTenantShard {
+  TwoTenantShard() {
+    a.tenant = 1;
+    a.other_path = 1;
+    b.tenant = 2;
+    b.other_path = 2;
+    ShardOptions o;
+    o.pair_wait_ms = 600'000;
+    o.path_cap = &cap;
+    o.tenant_max_pending = 50;
+    o.ids_of_node = [this](storage::NodeId n) { return n < 100 ? &a : &b; };
+    shard = std::make_unique<ShardState>(o);
+    shard->SetNow(kNow);
+  }
+  static HalfRecord Half(uint64_t key, storage::NodeId node, storage::NodeId peer, bool server) {
+    HalfRecord r;
+    r.trace_id[13] = static_cast<uint8_t>(key >> 16);
+    r.trace_id[14] = static_cast<uint8_t>(key >> 8);
+    r.trace_id[15] = static_cast<uint8_t>(key);
+    r.span_key = key + 1;
+    r.start_ms = kNow;
+    r.node = node;
+    r.peer = peer;
+    r.duration_us = 1000;
+    r.role = server ? HalfRole::kServerPending : HalfRole::kClientPending;
+    r.protocol = storage::Protocol::kHttp;
+    return r;
+  }
+  // Requests per (client, server) in the aggregation since the last call.
+  std::map<std::pair<storage::NodeId, storage::NodeId>, uint64_t> Take() {
+    ShardFlush f;
+    shard->TakeFlush(&f);
+    std::map<std::pair<storage::NodeId, storage::NodeId>, uint64_t> out;
+    for (const auto& r : f.rollups) out[{r.dims.client, r.dims.server}] += r.value.requests;
+    return out;
+  }
+  static constexpr int64_t kNow = 60'000LL * 29'000'000;
+  WellKnownIds a, b;
+  PathCap cap{100};
+  std::unique_ptr<ShardState> shard;
+};
+
+TEST(TenantLimitsShard, OldestOfTheTenantGoThroughThousandsOfStaleReferences) {
+  TwoTenantShard t;
+  // 3,000 of tenant 1's halves wait and pair at once: their references go stale, and the
+  // tenant's order is compacted on the way (past 2 x count + 1024).
+  for (uint64_t k = 0; k < 3000; ++k) {
+    t.shard->Apply(TwoTenantShard::Half(k, 1, 9, false), TwoTenantShard::kNow);
+    t.shard->Apply(TwoTenantShard::Half(k, 2, 9, true), TwoTenantShard::kNow);
+  }
+  EXPECT_EQ(t.shard->pending(), 0u);
+  // Then 40 waiting halves of node 3, 40 of node 4, and 45 of tenant 2 between them.
+  for (uint64_t k = 10'000; k < 10'040; ++k) {
+    t.shard->Apply(TwoTenantShard::Half(k, 3, 9, false), TwoTenantShard::kNow);
+  }
+  for (uint64_t k = 20'000; k < 20'045; ++k) {
+    t.shard->Apply(TwoTenantShard::Half(k, 100, 109, false), TwoTenantShard::kNow);
+  }
+  for (uint64_t k = 30'000; k < 30'040; ++k) {
+    t.shard->Apply(TwoTenantShard::Half(k, 4, 9, false), TwoTenantShard::kNow);
+  }
+  EXPECT_EQ(t.shard->tenant_pending(1), 50u);
+  EXPECT_EQ(t.shard->tenant_pending(2), 45u);
+  EXPECT_EQ(t.shard->pending(), 95u);
+  auto edges = t.Take();
+  EXPECT_EQ(edges[std::make_pair(1u, 2u)], 3000u);
+  EXPECT_EQ(edges[std::make_pair(3u, 9u)],
+            30u);  // the 30 oldest of the tenant expired early: node 3's first 30
+  EXPECT_EQ(edges.count({4, 9}), 0u);
+  EXPECT_EQ(edges.count({100, 109}), 0u);
+  EXPECT_EQ(t.shard->counters().expired[static_cast<size_t>(storage::ExpiryKind::kEvicted)], 30u);
+  const auto& refused = t.shard->tenant_refusals();
+  ASSERT_GT(refused.size(), 1u);
+  EXPECT_EQ(refused[1].n[static_cast<size_t>(TenantRefusal::kPending)], 30u);
+  EXPECT_TRUE(refused.size() <= 2 ||
+              refused[2].n[static_cast<size_t>(TenantRefusal::kPending)] == 0);
+  // The 10 youngest of node 3 still wait: their partners pair.
+  for (uint64_t k = 10'030; k < 10'040; ++k) {
+    t.shard->Apply(TwoTenantShard::Half(k, 5, 9, true), TwoTenantShard::kNow);
+  }
+  EXPECT_EQ(t.Take()[std::make_pair(3u, 5u)], 10u);
+
+  // Dropping tenant 2 (a deleted tenant) forgets its halves without expiring or counting them.
+  EXPECT_EQ(t.shard->DropTenant(2), 45u);
+  EXPECT_EQ(t.shard->pending(), 40u);
+  EXPECT_EQ(t.shard->tenant_pending(1), 40u);
+  EXPECT_TRUE(t.Take().empty());
+  EXPECT_EQ(t.shard->counters().expired[static_cast<size_t>(storage::ExpiryKind::kEvicted)], 30u);
 }
 
 }  // namespace
