@@ -91,6 +91,10 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
        "per tenant: spans per second accepted (token bucket, 2 s burst; 429 above); 0: no limit"},
       {"tenant-bytes-per-second", "0",
        "per tenant: request bytes per second accepted (as received; 429 above); 0: no limit"},
+      {"tenant-max-pending", "0",
+       "per tenant: waiting halves held; beyond, the tenant's oldest expire early; 0: no limit"},
+      {"tenant-max-edges", "0",
+       "per tenant: distinct edges stored; a request making one more is refused; 0: no limit"},
       {"memory-budget", "auto",
        "resident memory at which ingest answers 503 instead of growing (bytes such as 8GiB; "
        "auto: 75% of the machine or cgroup limit; 0: none)"},
@@ -182,6 +186,10 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
     cfg->max_decompressed_bytes = *v;
   } else if (key == "tenant-spans-per-second") {
     EW_ASSIGN_OR_RETURN(cfg->tenant_spans_per_second, ParseUint(value, what));
+  } else if (key == "tenant-max-pending") {
+    EW_ASSIGN_OR_RETURN(cfg->tenant_max_pending, ParseUint(value, what));
+  } else if (key == "tenant-max-edges") {
+    EW_ASSIGN_OR_RETURN(cfg->tenant_max_edges, ParseUint(value, what));
   } else if (key == "tenant-bytes-per-second") {
     auto n = ParseByteSize(value);
     if (!n.ok()) return Status::InvalidArgument(what + ": " + n.status().message());

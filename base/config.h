@@ -35,6 +35,8 @@ struct Config {
   uint32_t max_paths_per_edge = 200;
   uint64_t tenant_spans_per_second = 0;  // 0: no limit
   uint64_t tenant_bytes_per_second = 0;  // 0: no limit
+  uint64_t tenant_max_pending = 0;       // waiting halves per tenant; 0: no limit
+  uint64_t tenant_max_edges = 0;         // distinct edges per tenant; 0: no limit
   bool memory_budget_auto = true;        // 75% of the machine (MemoryGuard::DefaultBudget)
   uint64_t memory_budget_bytes = 0;      // when not auto; 0: no budget
   std::string auth_token;                // empty: no auth

@@ -38,6 +38,12 @@ struct IngestOptions {
   int64_t fsync_interval_ms = 1'000;
   uint64_t max_decompressed_bytes = 64ULL << 20;
   uint32_t max_paths_per_edge = 200;
+  // Per tenant: the most waiting halves (a share of it per shard: ceil(n / ingest_shards));
+  // past it the tenant's own oldest halves expire early. 0: no limit.
+  uint64_t tenant_max_pending = 0;
+  // Per tenant: the most distinct edges (client, server); a request that would add one more is
+  // not stored (counted). 0: no limit.
+  uint64_t tenant_max_edges = 0;
   // Per-tenant spans and bytes per second (429 with Retry-After above them; 0: no limit).
   TenantRateLimits tenant_rates;
   // The global memory budget (must outlive the service; nullptr: none): while the process is
@@ -88,6 +94,11 @@ class IngestService {
   virtual bool Healthy() const = 0;
   // Forces a flush now and waits for it (tests, admin).
   virtual Status FlushNow() = 0;
+  // Deletes a tenant's data (admin): its waiting halves are dropped, everything acknowledged
+  // before the call is flushed, then the store deletes the tenant's records, and its edge and
+  // path counts start over. Requests of the tenant that arrive meanwhile may or may not be
+  // deleted; later ones start a new map. NotFound for a tenant the store does not know.
+  virtual Status DeleteTenant(const std::string& name) = 0;
 };
 
 }  // namespace ew::ingest

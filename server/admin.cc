@@ -160,6 +160,20 @@ struct Admin::State {
                 route);
   }
 
+  Response DeleteTenant(const std::string& name) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string route = "/api/v1/admin/tenant";
+    Status st = ingest->DeleteTenant(name);
+    if (st.code() == StatusCode::kNotFound) return ErrorResponse(404, st.message(), route);
+    if (!st.ok()) return ErrorResponse(503, "delete tenant: " + st.ToString(), route);
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.3f", SecondsSince(t0));
+    EW_LOG(kInfo) << "admin: tenant '" << name << "' deleted";
+    return Json(
+        "{\"tenant\":\"" + JsonEscape(name) + "\",\"deleted\":true,\"seconds\":" + secs + "}",
+        route);
+  }
+
   Response Compact() {
     const auto t0 = std::chrono::steady_clock::now();
     const uint64_t before = LiveBytes(store->Stats());
@@ -196,10 +210,12 @@ Admin::~Admin() {
 void Admin::Handle(const Request& req, std::function<void(Response)> done) {
   const std::string op = req.path.substr(sizeof(kPrefix) - 1);
   const std::string route =
-      "/api/v1/admin/" +
-      (op == "backup" || op == "compact" || op == "stats" ? op : std::string("other"));
+      "/api/v1/admin/" + (op == "backup" || op == "compact" || op == "stats" || op == "tenant"
+                              ? op
+                              : std::string("other"));
   auto params = ParseQueryString(req.query);
   if (!params) return done(ErrorResponse(400, "malformed %-escape in the query string", route));
+  if (op == "tenant") return HandleTenant(req, *params, std::move(done));
   if (op == "stats") {
     if (req.method != "GET" && req.method != "HEAD") {
       Response r = ErrorResponse(405, "method not allowed (allowed: GET, HEAD)", route);
@@ -210,8 +226,8 @@ void Admin::Handle(const Request& req, std::function<void(Response)> done) {
         Json(StoreStatsJson(state_->store->Stats(), DirectoryBytes(state_->store_dir)), route));
   }
   if (op != "backup" && op != "compact") {
-    return done(
-        ErrorResponse(404, "unknown admin operation '" + op + "' (backup, compact, stats)", route));
+    return done(ErrorResponse(
+        404, "unknown admin operation '" + op + "' (backup, compact, stats, tenant)", route));
   }
   if (req.method != "POST") {
     Response r = ErrorResponse(405, "method not allowed (allowed: POST)", route);
@@ -235,6 +251,33 @@ void Admin::Handle(const Request& req, std::function<void(Response)> done) {
   };
   if (!s->Offer(std::move(run), done)) {
     done(ErrorResponse(409, "another admin operation (backup or compact) is running", route));
+  }
+}
+
+void Admin::HandleTenant(const Request& req, const std::map<std::string, std::string>& params,
+                         std::function<void(Response)> done) {
+  const std::string route = "/api/v1/admin/tenant";
+  if (req.method != "DELETE") {
+    Response r = ErrorResponse(405, "method not allowed (allowed: DELETE)", route);
+    r.headers.emplace_back("Allow", "DELETE");
+    return done(std::move(r));
+  }
+  for (const auto& [k, v] : params) {
+    if (k != "name") {
+      return done(ErrorResponse(400, "unknown parameter '" + k + "'; parameters: name", route));
+    }
+  }
+  const std::string name = params.count("name") ? params.at("name") : "";
+  if (name.empty()) return done(ErrorResponse(400, "delete tenant needs name=TENANT", route));
+  if (name == storage::kDefaultTenantName) {
+    return done(ErrorResponse(
+        400, "tenant 'default' cannot be deleted (it holds every request sent without a tenant)",
+        route));
+  }
+  State* s = state_.get();
+  if (!s->Offer([s, name] { return s->DeleteTenant(name); }, done)) {
+    done(ErrorResponse(409, "another admin operation (backup, compact or delete) is running",
+                       route));
   }
 }
 

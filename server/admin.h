@@ -8,6 +8,8 @@
 //        the restored server has no ingest log, so nothing is replayed twice.
 //   POST /api/v1/admin/compact                   a full compaction (retention applied).
 //   GET  /api/v1/admin/stats                     column families, log position, nodes, bytes.
+//   DELETE /api/v1/admin/tenant?name=TENANT      deletes the tenant's data (IngestService::
+//        DeleteTenant): 404 for an unknown tenant, 400 for `default`.
 //
 // Backup and compaction run one at a time on the admin thread (409 while one runs); they are not
 // subject to the query deadline. Stats answers on the calling thread.
@@ -16,6 +18,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -38,6 +41,8 @@ class Admin {
 
  private:
   struct State;
+  void HandleTenant(const Request& req, const std::map<std::string, std::string>& params,
+                    std::function<void(Response)> done);
   std::unique_ptr<State> state_;
 };
 

@@ -63,6 +63,8 @@ ingest::IngestOptions IngestOptionsOf(const Config& c) {
   o.max_paths_per_edge = c.max_paths_per_edge;
   o.tenant_rates.spans_per_s = static_cast<double>(c.tenant_spans_per_second);
   o.tenant_rates.bytes_per_s = static_cast<double>(c.tenant_bytes_per_second);
+  o.tenant_max_pending = c.tenant_max_pending;
+  o.tenant_max_edges = c.tenant_max_edges;
   return o;
 }
 

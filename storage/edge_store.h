@@ -281,6 +281,15 @@ class EdgeStore {
   // that names an unknown node, is refused (InvalidArgument) and nothing is written. On error
   // nothing of it is applied and the caller keeps the batch to retry.
   virtual Status ApplyFlush(const FlushBatch& batch) = 0;
+  // Deletes every record of the tenant — the rollups of every tier and family, its exemplars and
+  // expiry counts: one range deletion of the tenant's 4-byte key prefix in each of those column
+  // families, in one (synced) write — and forgets its edges' totals. The dictionary keeps its
+  // names (ids are forever) and the pending state is ingest's (it drops the tenant's halves
+  // itself). Refused (Unimplemented-like FailedPrecondition) by stores that cannot.
+  virtual Status DeleteTenant(TenantId tenant) {
+    (void)tenant;
+    return Status::FailedPrecondition("this store cannot delete a tenant");
+  }
   // The log_position of the last applied flush (0 for a new store).
   virtual uint64_t FlushedLogPosition() const = 0;
   // Writes the pending state's memtables out and waits, so that the memory of a large pending

@@ -115,6 +115,7 @@ class EdgeStoreImpl final : public EdgeStore {
                                                             StringKind kind) const override;
 
   Status ApplyFlush(const FlushBatch& batch) override;
+  Status DeleteTenant(TenantId tenant) override;
   uint64_t FlushedLogPosition() const override {
     return flushed_position_.load(std::memory_order_acquire);
   }

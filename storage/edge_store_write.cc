@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "base/time.h"
 #include "storage/coding.h"
@@ -461,6 +462,35 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
     flush_rollups_total_->Add(batch.rollups.size());
     flush_micros_total_->Add(static_cast<uint64_t>(micros));
     last_flush_seconds_->Set(static_cast<double>(micros) / 1e6);
+  }
+  return Status::Ok();
+}
+
+Status EdgeStoreImpl::DeleteTenant(TenantId tenant) {
+  if (options_.read_only) return Status::FailedPrecondition("store opened read-only");
+  // [tenant, tenant + 1) as 4-byte big-endian prefixes: every key of the tenant, whatever its
+  // length; the last tenant id's range ends past every 4-byte prefix.
+  const std::string begin = keys::TenantPrefix(tenant);
+  const std::string end =
+      tenant == UINT32_MAX ? std::string(5, '\xff') : keys::TenantPrefix(tenant + 1);
+  rocksdb::WriteBatch wb;
+  std::vector<size_t> cfs;
+  for (size_t cf = 0; cf < kCfDict; ++cf) cfs.push_back(cf);  // the tier families
+  for (size_t cf : {size_t{kCfExemplars}, size_t{kCfExemplarsHour}, size_t{kCfExpiry}}) {
+    cfs.push_back(cf);
+  }
+  for (size_t cf : cfs) {
+    rocksdb::Status s = wb.DeleteRange(handles_[cf], rocksdb::Slice(begin), rocksdb::Slice(end));
+    if (!s.ok()) return FromRocks(s, "deleting tenant " + std::to_string(tenant));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Write(wo, &wb);
+  if (!s.ok()) return FromRocks(s, "deleting tenant " + std::to_string(tenant));
+  if (options_.totals != nullptr) {
+    std::unordered_set<NodeId> nodes;  // looked up first: no dictionary lock under the totals'
+    for (const auto& [id, info] : ListNodes(tenant)) nodes.insert(id);
+    options_.totals->RemoveIf([&](NodeId server) { return nodes.count(server) != 0; });
   }
   return Status::Ok();
 }

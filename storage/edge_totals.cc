@@ -75,6 +75,11 @@ void EdgeTotals::Add(const std::vector<MinuteRollup>& rollups) {
   }
 }
 
+void EdgeTotals::RemoveIf(const std::function<bool(NodeId server)>& drop) {
+  MutexLock lock(&mu_);
+  std::erase_if(entries_, [&](const auto& kv) { return drop(kv.first.server); });
+}
+
 std::vector<EdgeTotals::Entry> EdgeTotals::Snapshot() const {
   MutexLock lock(&mu_);
   std::vector<Entry> out;

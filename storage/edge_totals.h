@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -49,6 +50,8 @@ class EdgeTotals {
 
   // Adds the rollups of one applied flush (their requests, errors and both sketches).
   void Add(const std::vector<MinuteRollup>& rollups) EXCLUDES(mu_);
+  // Forgets the entries whose server node `drop` names (a deleted tenant's edges).
+  void RemoveIf(const std::function<bool(NodeId server)>& drop) EXCLUDES(mu_);
   // A copy of every entry, in no particular order.
   std::vector<Entry> Snapshot() const EXCLUDES(mu_);
   size_t size() const EXCLUDES(mu_);

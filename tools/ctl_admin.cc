@@ -296,8 +296,9 @@ int AdminCall(const AdminTarget& t, const std::string& method, const std::string
   if (!t.token.empty()) headers.emplace_back("Authorization", "Bearer " + t.token);
   // Backups and compactions of large stores take minutes.
   HttpConnection http(t.server, 6 * 3600 * 1000);
-  auto r = method == "POST" ? http.Post(target, "", "application/octet-stream", headers)
-                            : http.Get(target, headers);
+  auto r = method == "POST"     ? http.Post(target, "", "application/octet-stream", headers)
+           : method == "DELETE" ? http.Request("DELETE", target, headers, "")
+                                : http.Get(target, headers);
   if (!r.ok()) {
     std::fprintf(stderr, "edgewise-ctl: server unreachable: %s\n", r.status().message().c_str());
     return 3;
@@ -381,6 +382,20 @@ int CtlOnlineCompact(const AdminTarget& t, bool json) {
   }
   std::printf("compacted the running server's store: %s -> %s live\n", Bytes(before).c_str(),
               Bytes(after).c_str());
+  return 0;
+}
+
+int CtlTenantDelete(const AdminTarget& t, const std::string& tenant, bool json) {
+  std::string body;
+  Progress p("tenant-delete", [] { return std::string("server deleting"); });
+  int rc = AdminCall(t, "DELETE", "/api/v1/admin/tenant?name=" + UrlEscape(tenant), &body);
+  p.Finish(rc == 0);
+  if (rc != 0) return rc;
+  if (json) {
+    std::printf("%s\n", body.c_str());
+    return 0;
+  }
+  std::printf("tenant '%s' deleted from the running server's store\n", tenant.c_str());
   return 0;
 }
 

@@ -35,6 +35,8 @@ struct AdminTarget {
 int CtlOnlineBackup(const AdminTarget& t, const std::string& dir, bool json = false);
 // POST /api/v1/admin/compact.
 int CtlOnlineCompact(const AdminTarget& t, bool json = false);
+// DELETE /api/v1/admin/tenant?name=<tenant>: the tenant's data goes (docs/operations.md).
+int CtlTenantDelete(const AdminTarget& t, const std::string& tenant, bool json = false);
 // GET /api/v1/admin/stats, as a column-family table.
 int CtlOnlineStoreStats(const AdminTarget& t);
 int CtlRestore(const std::string& from, const std::string& data_dir, bool json = false);

@@ -35,6 +35,7 @@ administration (of a running server with --server, or of a stopped server's --da
   compact  --server URL | --data-dir DIR
   backup   --server URL BACKUP_DIR | --data-dir DIR --to BACKUP_DIR
   restore  --from BACKUP_DIR --data-dir DIR   (refuses a directory a running server holds)
+  tenant-delete --server URL TENANT   deletes a tenant's data on a running server (admin scope)
   upgrade  --data-dir DIR   upgrades a stopped server's store written by an older Edgewise
 
 options of every query command:
@@ -126,6 +127,13 @@ constexpr const char* kBackupUsage =
   log position it covers); POST /api/v1/admin/backup. Offline: a checkpoint of a stopped
   server's store. Restore either with `edgewise-ctl restore` (--json: the outcome as JSON)
 )";
+constexpr const char* kTenantDeleteUsage =
+    R"(usage: edgewise-ctl tenant-delete --server URL [--token T] TENANT [--json]
+  deletes every record of TENANT on a running server (DELETE /api/v1/admin/tenant?name=TENANT,
+  a token with the admin scope): its rollups, exemplars, expiry counts and waiting halves; the
+  other tenants are untouched. Tenant `default` cannot be deleted. Stop the tenant's senders
+  first (requests it sends meanwhile may or may not be deleted)
+)";
 constexpr const char* kRestoreUsage =
     R"(usage: edgewise-ctl restore --from BACKUP_DIR --data-dir DIR [--json]
   restores a backup into an empty data directory (refused while a server holds it; --json: the
@@ -165,6 +173,7 @@ const std::vector<Command>& Commands() {
       {"backup", "", {"data-dir", "to", "server", "token"}, {}, kBackupUsage},
       {"restore", "", {"from", "data-dir"}, {}, kRestoreUsage},
       {"upgrade", "", {"data-dir"}, {}, kUpgradeUsage},
+      {"tenant-delete", "", {"server", "token"}, {}, kTenantDeleteUsage},
   };
   return kCommands;
 }
@@ -271,6 +280,7 @@ std::string Missing(const ew::tools::Flags& f, const std::string& cmd) {
   }
   if (cmd == "backup") return need({"data-dir", "to"});
   if (cmd == "restore") return need({"data-dir", "from"});
+  if (cmd == "tenant-delete" && f.positional().size() != 1) return "tenant-delete needs one TENANT";
   return "";
 }
 
@@ -318,13 +328,19 @@ int Run(const Command& c, int argc, char** argv) {
   }
   if (!st.ok()) return UsageError(st.message(), c.usage);
   const bool online_backup = c.name == "backup" && f.Has("server");
-  if (!f.positional().empty() && !(online_backup && f.positional().size() == 1)) {
+  const bool one_positional = online_backup || c.name == "tenant-delete";
+  if (!f.positional().empty() && !(one_positional && f.positional().size() == 1)) {
     return UsageError("unexpected argument '" + f.positional()[0] + "'", c.usage);
   }
   if (std::string m = Missing(f, c.name); !m.empty()) return UsageError(m, c.usage);
   if (!c.path.empty()) return Query(f, c, Target(f, c));
   if (c.name == "stats") return Stats(f, c);
   const bool json = f.Has("json");
+  if (c.name == "tenant-delete") {
+    auto t = AdminTargetOf(f);
+    if (!t.ok()) return UsageError(t.status().message(), c.usage);
+    return ew::tools::CtlTenantDelete(*t, f.positional()[0], json);
+  }
   if ((c.name == "compact" || c.name == "backup") && f.Has("server")) {
     auto t = AdminTargetOf(f);
     if (!t.ok()) return UsageError(t.status().message(), c.usage);

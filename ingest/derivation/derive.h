@@ -25,8 +25,9 @@ inline constexpr std::string_view kUnknownServiceName = "unknown_service";
 inline constexpr std::string_view kOtherPath = "{other}";
 inline constexpr size_t kMaxPathBytes = 256;
 
-// Ids interned once at start-up.
+// Ids interned once at start-up (per tenant: TenantRegistry).
 struct WellKnownIds {
+  storage::TenantId tenant = storage::kDefaultTenant;  // whose ids these are
   storage::NodeId external_client = 0;
   storage::NodeId unknown_external = 0;
   storage::StringId other_path = 0;

@@ -249,6 +249,15 @@ void IngestServiceImpl::ProcessShardItem(size_t index, ShardItem* raw) {
     }
     return;
   }
+  if (item->kind == ShardItem::Kind::kDropTenant) {
+    const size_t dropped = s.state.DropTenant(item->tenant);
+    if (dropped > 0) {
+      EW_LOG(kInfo) << "ingest: shard " << index << " dropped " << dropped
+                    << " waiting halves of a deleted tenant";
+    }
+    ReportShardCounters(s);
+    return;
+  }
   ShardFlush part;
   s.state.TakeFlush(&part, item->full);
   // The metrics cover everything before the marker by the time its flush completes (a FlushNow
@@ -278,6 +287,24 @@ void IngestServiceImpl::ReportShardCounters(Shard& s) {
   if (now != before) {
     metrics_.pending->Add(static_cast<double>(now) - static_cast<double>(before));
   }
+  if (s.state.tenant_refusals_total() != s.reported_refusals_total) ReportTenantRefusals(s);
+}
+
+void IngestServiceImpl::ReportTenantRefusals(Shard& s) {
+  const std::vector<TenantRefusals>& now = s.state.tenant_refusals();
+  s.reported_refusals.resize(now.size());
+  for (storage::TenantId t = 0; t < now.size(); ++t) {
+    TenantRefusals& before = s.reported_refusals[t];
+    std::string name;
+    for (size_t r = 0; r < static_cast<size_t>(TenantRefusal::kCount); ++r) {
+      if (now[t].n[r] == before.n[r]) continue;
+      if (name.empty()) name = tenants_->NameOf(t);
+      limiter_->CountRefusal(name, TenantRefusalReason(static_cast<TenantRefusal>(r)),
+                             now[t].n[r] - before.n[r]);
+    }
+    before = now[t];
+  }
+  s.reported_refusals_total = s.state.tenant_refusals_total();
 }
 
 // ---------------------------------------------------------------------------------------------

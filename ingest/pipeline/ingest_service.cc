@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+#include <unordered_set>
 
 #include "base/hash.h"
 #include "base/log.h"
@@ -217,6 +218,14 @@ Status IngestServiceImpl::Init() {
     return tenants->IdsOfNode(node);
   };
   so.path_cap = path_cap_.get();
+  if (config_.tenant_max_pending != 0) {
+    so.tenant_max_pending =
+        (config_.tenant_max_pending + config_.ingest_shards - 1) / config_.ingest_shards;
+  }
+  if (config_.tenant_max_edges != 0) {
+    edge_cap_ = std::make_unique<EdgeCap>(config_.tenant_max_edges);
+    so.edge_cap = edge_cap_.get();
+  }
   for (uint32_t i = 0; i < config_.ingest_shards; ++i) {
     shards_.push_back(std::make_unique<Shard>(so));
   }
@@ -227,6 +236,8 @@ Status IngestServiceImpl::Start() {
   if (started_.exchange(true)) return Status::FailedPrecondition("IngestService: started twice");
   const int64_t now = WallNowMs();
   for (auto& s : shards_) s->state.SetNow(now);
+  // 0. The edges each tenant has (for --tenant-max-edges), before anything adds to them.
+  EW_RETURN_IF_ERROR(SeedEdgeCap());
   // 1. Pending halves as of the last flush.
   const int64_t load_start_ns = MonoNowNs();
   EW_RETURN_IF_ERROR(LoadPendingState(now));
@@ -457,6 +468,34 @@ Status IngestServiceImpl::FlushNow() {
   while (flushes_done_ < want && !stop_flusher_) flush_cv_.Wait(flush_mu_);
   if (flushes_done_ < want) return Status::Unavailable("IngestService: stopped before the flush");
   return last_flush_status_;
+}
+
+Status IngestServiceImpl::DeleteTenant(const std::string& name) {
+  if (!started_.load() || stopped_.load()) {
+    return Status::FailedPrecondition("IngestService: not running");
+  }
+  const auto tenant = store_->FindTenant(name);
+  if (!tenant) return Status::NotFound("no tenant '" + name + "' in the store");
+  {
+    // After every request dispatched so far, before the flush's marker.
+    MutexLock lock(&log_mu_);
+    for (size_t s = 0; s < shards_.size(); ++s) {
+      auto* item = new ShardItem;
+      item->kind = ShardItem::Kind::kDropTenant;
+      item->tenant = *tenant;
+      PushToShard(s, item);
+    }
+  }
+  // The drops of its persisted halves and every rollup acknowledged so far reach the store ...
+  EW_RETURN_IF_ERROR(FlushNow().WithContext("deleting tenant '" + name + "'"));
+  // ... and go with the tenant's range.
+  EW_RETURN_IF_ERROR(store_->DeleteTenant(*tenant).WithContext("deleting tenant '" + name + "'"));
+  if (edge_cap_ != nullptr) edge_cap_->Forget(*tenant);
+  std::unordered_set<storage::NodeId> nodes;  // looked up first: no store lock under the cap's
+  for (const auto& [id, info] : store_->ListNodes(*tenant)) nodes.insert(id);
+  path_cap_->Forget([&](storage::NodeId server) { return nodes.count(server) != 0; });
+  EW_LOG(kInfo) << "ingest: tenant '" << name << "' deleted";
+  return Status::Ok();
 }
 
 void IngestServiceImpl::Shutdown() {

@@ -56,6 +56,7 @@ class IngestServiceImpl final : public IngestService {
   void Shutdown() override;
   bool Healthy() const override;
   Status FlushNow() override EXCLUDES(flush_mu_);
+  Status DeleteTenant(const std::string& name) override EXCLUDES(log_mu_, flush_mu_);
 
   // Requests waiting in the writer queue at most (beyond: kOverloaded).
   static constexpr size_t kWriterQueueRequests = 4096;
@@ -82,7 +83,9 @@ class IngestServiceImpl final : public IngestService {
   std::vector<std::vector<std::string_view>> commit_bodies_ GUARDED_BY(log_mu_);
   // Work for one shard: records of one request in log order, or a flush marker, or stop.
   struct ShardItem {
-    enum class Kind { kRecords, kMarker } kind = Kind::kRecords;
+    // kDropTenant: forget the waiting halves and caches of `tenant` (DeleteTenant).
+    enum class Kind { kRecords, kMarker, kDropTenant } kind = Kind::kRecords;
+    storage::TenantId tenant = 0;
     int64_t arrival_ms = 0;
     std::vector<HalfRecord> records;
     uint64_t marker_id = 0;
@@ -98,6 +101,9 @@ class IngestServiceImpl final : public IngestService {
     std::atomic<uint64_t> pending{0};
     ShardCounters reported;       // what was already added to the metric counters
     uint64_t reported_grows = 0;  // the same for the pending table's growth steps
+    // The same for the per-tenant refusals (ew_ingest_refused_total).
+    std::vector<TenantRefusals> reported_refusals;
+    uint64_t reported_refusals_total = 0;
   };
   struct FlushInProgress {
     uint64_t position = 0;
@@ -138,6 +144,7 @@ class IngestServiceImpl final : public IngestService {
   void ShardLoop(size_t index);
   void ProcessShardItem(size_t index, ShardItem* item) EXCLUDES(flush_mu_);
   void ReportShardCounters(Shard& shard);
+  void ReportTenantRefusals(Shard& shard);
 
   // Flusher thread.
   void FlusherLoop() EXCLUDES(flush_mu_);
@@ -154,6 +161,9 @@ class IngestServiceImpl final : public IngestService {
   // one-record-per-key form), notes it for the next snapshot and counts its adds and drops per
   // shard; LoadPendingItemInto applies the records of one shard.
   Status LoadPendingState(int64_t now_ms);
+  // With --tenant-max-edges: counts every tenant's stored edges (the day tier holds every edge
+  // within retention) into edge_cap_.
+  Status SeedEdgeCap();
   Status ScanPendingItem(std::string_view key, std::string_view value, std::vector<int64_t>* adds,
                          std::vector<int64_t>* drops);
   Status LoadPendingItemInto(size_t shard, std::string_view key, std::string_view value,
@@ -173,6 +183,7 @@ class IngestServiceImpl final : public IngestService {
   WellKnownIds ids_;         // tenant 0's
   std::unique_ptr<TenantRegistry> tenants_;  // every tenant's id and well-known ids
   std::unique_ptr<PathCap> path_cap_;
+  std::unique_ptr<EdgeCap> edge_cap_;  // with --tenant-max-edges
   std::unique_ptr<TenantLimiter> limiter_;
   std::vector<std::unique_ptr<Shard>> shards_;
 

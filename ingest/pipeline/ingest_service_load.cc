@@ -108,6 +108,28 @@ Status IngestServiceImpl::LoadPendingState(int64_t now_ms) {
   return Status::Ok();
 }
 
+Status IngestServiceImpl::SeedEdgeCap() {
+  if (edge_cap_ == nullptr) return Status::Ok();
+  for (const auto& [id, name] : store_->ListTenants()) {  // "default" (0) included
+    const storage::TenantId tenant = id;
+    storage::ScanSpec spec;
+    spec.tenant = tenant;
+    spec.family = storage::Family::kEdge;
+    spec.tier = storage::Tier::kDay;
+    spec.start = 0;
+    spec.end = int64_t{UINT32_MAX};
+    spec.need_sketches = false;
+    Status st =
+        store_->Scan(spec, [&](int64_t, const storage::EdgeDims& d, const storage::RollupValue&) {
+          edge_cap_->Seed(tenant, d.client, d.server);
+          return true;
+        });
+    EW_RETURN_IF_ERROR(
+        st.WithContext("counting the stored edges of tenant '" + name + "' (--tenant-max-edges)"));
+  }
+  return Status::Ok();
+}
+
 Status IngestServiceImpl::ScanPendingItem(std::string_view key, std::string_view value,
                                           std::vector<int64_t>* adds, std::vector<int64_t>* drops) {
   pending_keys_.emplace_back(key);  // a snapshot deletes it, whatever it is

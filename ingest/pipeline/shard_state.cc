@@ -66,6 +66,53 @@ bool PathCap::Admit(NodeId client, NodeId server, StringId path) {
   return true;
 }
 
+void PathCap::Forget(const std::function<bool(NodeId server)>& drop) {
+  MutexLock lock(&mu_);
+  std::erase_if(paths_, [&](const auto& kv) { return drop(static_cast<NodeId>(kv.first)); });
+}
+
+void EdgeCap::Forget(storage::TenantId tenant) {
+  MutexLock lock(&mu_);
+  edges_.erase(tenant);
+}
+
+std::string_view TenantRefusalReason(TenantRefusal r) {
+  switch (r) {
+    case TenantRefusal::kPending:
+      return "pending";
+    case TenantRefusal::kMaxPending:
+      return "max_pending";
+    case TenantRefusal::kEdges:
+      return "edges";
+    case TenantRefusal::kPaths:
+      return "paths";
+    case TenantRefusal::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+void EdgeCap::Seed(storage::TenantId tenant, NodeId client, NodeId server) {
+  MutexLock lock(&mu_);
+  edges_[tenant].insert(uint64_t{client} << 32 | server);
+}
+
+bool EdgeCap::Admit(storage::TenantId tenant, NodeId client, NodeId server) {
+  const uint64_t edge = uint64_t{client} << 32 | server;
+  MutexLock lock(&mu_);
+  auto& set = edges_[tenant];
+  if (set.count(edge)) return true;
+  if (set.size() >= max_edges_) return false;
+  set.insert(edge);
+  return true;
+}
+
+uint64_t EdgeCap::EdgesOf(storage::TenantId tenant) const {
+  MutexLock lock(&mu_);
+  auto it = edges_.find(tenant);
+  return it == edges_.end() ? 0 : it->second.size();
+}
+
 size_t ShardState::AggKeyHash::operator()(const AggKey& k) const {
   uint64_t h =
       MixHash(static_cast<uint64_t>(k.minute) ^ (uint64_t{k.dims.client} << 32 | k.dims.server));
@@ -148,21 +195,45 @@ void ShardState::RefuseAcrossTenants(const HalfRecord& r, const PendingEntry& e)
   ++counters_.expired[static_cast<size_t>(kind)];
 }
 
-StringId ShardState::CapPath(NodeId client, NodeId server, StringId path, StringId other_path) {
+StringId ShardState::CapPath(NodeId client, NodeId server, StringId path, const WellKnownIds& ids) {
   if (path == 0) return 0;
   PathKey key{client, server, path};
-  if (last_path_valid_ && key == last_path_key_) return last_path_out_;
   StringId out;
-  if (auto it = path_cache_.find(key); it != path_cache_.end()) {
-    out = it->second;
+  if (last_path_valid_ && key == last_path_key_) {
+    out = last_path_out_;
   } else {
-    out = options_.path_cap->Admit(client, server, path) ? path : other_path;
-    path_cache_.emplace(key, out);
+    if (auto it = path_cache_.find(key); it != path_cache_.end()) {
+      out = it->second;
+    } else {
+      out = options_.path_cap->Admit(client, server, path) ? path : ids.other_path;
+      path_cache_.emplace(key, out);
+    }
+    last_path_valid_ = true;
+    last_path_key_ = key;
+    last_path_out_ = out;
   }
-  last_path_valid_ = true;
-  last_path_key_ = key;
-  last_path_out_ = out;
+  if (out != path) CountRefusal(ids.tenant, TenantRefusal::kPaths);
   return out;
+}
+
+bool ShardState::AdmitEdge(storage::TenantId tenant, NodeId client, NodeId server) {
+  const uint64_t edge = uint64_t{client} << 32 | server;
+  if (edge == last_admitted_edge_) return true;
+  if (admitted_edges_.count(edge) == 0) {
+    if (!options_.edge_cap->Admit(tenant, client, server)) {
+      CountRefusal(tenant, TenantRefusal::kEdges);  // the request is not stored, but counted
+      return false;
+    }
+    admitted_edges_.insert(edge);
+  }
+  last_admitted_edge_ = edge;
+  return true;
+}
+
+void ShardState::CountRefusal(storage::TenantId tenant, TenantRefusal reason) {
+  if (tenant >= refusals_.size()) refusals_.resize(tenant + 1);
+  ++refusals_[tenant].n[static_cast<size_t>(reason)];
+  ++refusals_total_;
 }
 
 void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, const PendingEntry* s,
@@ -182,8 +253,8 @@ void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, co
   dims.protocol = proto;
   // The strings are the tenant's own (both nodes are of one tenant).
   const WellKnownIds& ids = *IdsOf(server);
-  dims.path =
-      CapPath(client, server, pick([](const PendingEntry& e) { return e.path; }), ids.other_path);
+  if (options_.edge_cap != nullptr && !AdmitEdge(ids.tenant, client, server)) return;
+  dims.path = CapPath(client, server, pick([](const PendingEntry& e) { return e.path; }), ids);
   uint8_t method = pick([](const PendingEntry& e) { return e.method(); });
   dims.method = ids.methods[method < static_cast<uint8_t>(MethodCode::kCount) ? method : 0];
   dims.status = pick([](const PendingEntry& e) { return e.status(); });
@@ -214,12 +285,10 @@ void ShardState::AddEdge(NodeId client, NodeId server, const PendingEntry* c, co
     // side's duration where there is one: the arriving half's own when it is that side (or the
     // only one), else the waiting server half's, from its bucket (docs/ingest.md "Exemplars").
     ex.start_ms = arriving->start_ms;
-    if (!s || !IsClientRole(arriving->role)) {
-      ex.duration_us = arriving->duration_us;
-    } else {
-      ex.duration_us =
-          static_cast<uint32_t>(storage::LatencySketch::BucketValue(s->duration_bucket));
-    }
+    ex.duration_us =
+        !s || !IsClientRole(arriving->role)
+            ? arriving->duration_us
+            : static_cast<uint32_t>(storage::LatencySketch::BucketValue(s->duration_bucket));
     ex.status = dims.status;
     ex.error = error;
     agg.value.AddExemplar(ex);
@@ -276,9 +345,21 @@ void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same,
     // next flush (then the new add covers it). Without the drop, a replaced half that pairs
     // before that flush came back at the next start (and later expired: counted twice).
     if (same->persisted()) AppendPendingKey(same->trace_key, same->span_key, &pending_drops_);
+    const bool moved = same->arrival_tick != e.arrival_tick;
     *same = e;
     ++tick_counts_[e.arrival_tick];
+    // Same tenant (Apply checked): the count stays, the order takes the new arrival.
+    if (options_.tenant_max_pending != 0 && moved) {
+      PendingOf(TenantOf(e.node)).order.push_back({e.trace_key, e.span_key, e.arrival_tick});
+    }
     return;
+  }
+  if (options_.tenant_max_pending != 0) {
+    const storage::TenantId tenant = TenantOf(e.node);
+    if (PendingOf(tenant).count >= options_.tenant_max_pending) {
+      EvictTenantOldest(tenant);
+      miss = nullptr;  // evictions moved entries: probe again
+    }
   }
   if (table_.size() >= table_.max_entries()) {
     EvictOldest(last_now_ms_);
@@ -290,10 +371,59 @@ void ShardState::Hold(const PendingEntry& e, int64_t now_ms, PendingEntry* same,
     table_.Insert(e);
   }
   ++tick_counts_[e.arrival_tick];
+  if (options_.tenant_max_pending != 0) NoteHeld(e);
+}
+
+ShardState::TenantPending& ShardState::PendingOf(storage::TenantId tenant) {
+  if (tenant >= tenant_pending_.size()) tenant_pending_.resize(tenant + 1);
+  return tenant_pending_[tenant];
+}
+
+void ShardState::NoteHeld(const PendingEntry& e) {
+  const storage::TenantId tenant = TenantOf(e.node);
+  TenantPending& t = PendingOf(tenant);
+  ++t.count;
+  t.order.push_back({e.trace_key, e.span_key, e.arrival_tick});
+  // Stale references (halves paired or expired since) go once they outnumber the live ones:
+  // each compaction visits at most twice the references pushed since the last one.
+  if (t.order.size() > 2 * t.count + 1024) CompactOrder(tenant);
+}
+
+void ShardState::NoteGone(const PendingEntry& e) {
+  TenantPending& t = PendingOf(TenantOf(e.node));
+  if (t.count > 0) --t.count;
+}
+
+void ShardState::CompactOrder(storage::TenantId tenant) {
+  std::deque<PendingRef>& order = tenant_pending_[tenant].order;
+  std::deque<PendingRef> kept;
+  std::unordered_set<size_t> seen;  // one reference per live half (the oldest that matches)
+  for (const PendingRef& ref : order) {
+    const PendingEntry* e = table_.Find(ref.trace_key, ref.span_key);
+    if (e == nullptr || e->arrival_tick != ref.tick || TenantOf(e->node) != tenant) continue;
+    if (seen.insert(static_cast<size_t>(e - &table_.Slot(0))).second) kept.push_back(ref);
+  }
+  order.swap(kept);
+}
+
+void ShardState::EvictTenantOldest(storage::TenantId tenant) {
+  // A batch at once, as EvictOldest, so the work is amortized over many inserts.
+  const uint64_t target = std::max<uint64_t>(1, options_.tenant_max_pending / 256);
+  uint64_t freed = 0;
+  while (freed < target && !tenant_pending_[tenant].order.empty()) {
+    const PendingRef ref = tenant_pending_[tenant].order.front();
+    tenant_pending_[tenant].order.pop_front();
+    PendingEntry* e = table_.Find(ref.trace_key, ref.span_key);
+    if (e == nullptr || e->arrival_tick != ref.tick || TenantOf(e->node) != tenant) continue;
+    CountRefusal(tenant, TenantRefusal::kPending);
+    ExpireSlot(static_cast<size_t>(e - &table_.Slot(0)), ExpiryKind::kEvicted);
+    ++freed;
+  }
 }
 
 void ShardState::EraseSlot(size_t i) {
   PendingEntry& e = table_.Slot(i);
+  if (options_.tenant_max_pending != 0) NoteGone(e);
   --tick_counts_[e.arrival_tick];
   if (e.persisted()) AppendPendingKey(e.trace_key, e.span_key, &pending_drops_);
   table_.EraseSlot(i);
@@ -344,6 +474,7 @@ void ShardState::EvictOldest(int64_t now_ms) {
       if (evict_cursor_ >= table_.capacity()) evict_cursor_ = 0;
       size_t i = evict_cursor_;
       if (table_.Occupied(i) && table_.Slot(i).arrival_tick == tick) {
+        CountRefusal(TenantOf(table_.Slot(i).node), TenantRefusal::kMaxPending);
         ExpireSlot(i, ExpiryKind::kEvicted);
         ++freed;
         continue;  // re-examine slot i
@@ -368,6 +499,7 @@ Status ShardState::LoadPending(std::string_view key, std::string_view value, int
   PendingTable::Miss miss;
   if (PendingEntry* old = table_.Find(e.trace_key, e.span_key, &miss)) {
     --tick_counts_[old->arrival_tick];
+    if (options_.tenant_max_pending != 0) NoteGone(*old);
     *old = e;
   } else if (table_.size() >= table_.max_entries()) {
     // More than reserved (a store whose drops name halves it does not hold): grow as usual.
@@ -377,6 +509,7 @@ Status ShardState::LoadPending(std::string_view key, std::string_view value, int
     table_.InsertAfterMiss(e, miss);
   }
   ++tick_counts_[e.arrival_tick];
+  if (options_.tenant_max_pending != 0) NoteHeld(e);
   return Status::Ok();
 }
 
@@ -388,6 +521,23 @@ void ShardState::FinishLoad() {
     if (table_.size() == before) break;  // nothing evictable (cannot happen: every half has a tick)
   }
   if (table_.max_entries() != bound) table_.SetMaxEntries(bound);
+  if (options_.tenant_max_pending == 0) return;
+  // Loaded halves count toward their tenant: put each tenant's in arrival order (oldest first;
+  // chunks are in flush order, not arrival order), then expire what is over its bound.
+  const uint16_t now_tick = TickOf(last_now_ms_);
+  for (storage::TenantId t = 0; t < tenant_pending_.size(); ++t) {
+    CompactOrder(t);
+    std::deque<PendingRef>& order = tenant_pending_[t].order;
+    std::stable_sort(order.begin(), order.end(),
+                     [now_tick](const PendingRef& a, const PendingRef& b) {
+                       return static_cast<uint16_t>(now_tick - a.tick) >
+                              static_cast<uint16_t>(now_tick - b.tick);
+                     });
+    while (tenant_pending_[t].count > options_.tenant_max_pending &&
+           !tenant_pending_[t].order.empty()) {
+      EvictTenantOldest(t);
+    }
+  }
 }
 
 void ShardState::TakeFlush(ShardFlush* out, bool full) {
@@ -451,6 +601,30 @@ void ShardState::TakeFlush(ShardFlush* out, bool full) {
   if (chunk != nullptr) chunk->shrink_to_fit();
 }
 
+size_t ShardState::DropTenant(storage::TenantId tenant) {
+  size_t dropped = 0;
+  // A pass re-examines a slot after an erase (a later entry may move back into it); an entry
+  // that wraps from the table's start to its end can move behind the pass: pass again until
+  // one drops nothing.
+  for (size_t before = SIZE_MAX; before != dropped;) {
+    before = dropped;
+    for (size_t i = 0; i < table_.capacity(); ++i) {
+      while (table_.Occupied(i) && TenantOf(table_.Slot(i).node) == tenant) {
+        held_.Paired(table_.Slot(i));  // gives up its exemplar roles
+        EraseSlot(i);
+        ++dropped;
+      }
+    }
+  }
+  if (tenant < tenant_pending_.size()) tenant_pending_[tenant] = TenantPending{};
+  std::erase_if(admitted_edges_,
+                [&](uint64_t edge) { return TenantOf(static_cast<NodeId>(edge)) == tenant; });
+  std::erase_if(path_cache_, [&](const auto& kv) { return TenantOf(kv.first.server) == tenant; });
+  last_admitted_edge_ = 0;
+  last_path_valid_ = false;
+  return dropped;
+}
+
 void ShardState::DropPending(std::string_view key) {
   uint32_t trace_key = 0;
   uint64_t span = 0;
@@ -458,6 +632,7 @@ void ShardState::DropPending(std::string_view key) {
   PendingEntry* e = table_.Find(trace_key, span);
   if (e == nullptr) return;
   --tick_counts_[e->arrival_tick];
+  if (options_.tenant_max_pending != 0) NoteGone(*e);
   table_.Erase(e);
 }
 

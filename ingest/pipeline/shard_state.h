@@ -13,9 +13,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -37,6 +39,8 @@ class PathCap {
  public:
   explicit PathCap(uint32_t max_paths) : max_paths_(max_paths) {}
   bool Admit(storage::NodeId client, storage::NodeId server, storage::StringId path) EXCLUDES(mu_);
+  // Forgets the paths of the edges whose server node `drop` names (a deleted tenant's).
+  void Forget(const std::function<bool(storage::NodeId server)>& drop) EXCLUDES(mu_);
 
  private:
   uint32_t max_paths_;
@@ -44,8 +48,33 @@ class PathCap {
   std::unordered_map<uint64_t, std::unordered_set<storage::StringId>> paths_ GUARDED_BY(mu_);
 };
 
+// The per-tenant cap on distinct edges (client, server) shared by all shards
+// (--tenant-max-edges, docs/ingest.md "Per-tenant limits"): a tenant's first max_edges distinct
+// edges are admitted, a request that would add one more is refused. The edges already in the
+// store are seeded at start-up, so the count survives restarts. Shards cache admitted edges, so
+// this mutex is taken once per (shard, edge), and per refused request.
+class EdgeCap {
+ public:
+  explicit EdgeCap(uint64_t max_edges) : max_edges_(max_edges) {}
+  // An edge already stored (start-up): counted, whatever the limit.
+  void Seed(storage::TenantId tenant, storage::NodeId client, storage::NodeId server) EXCLUDES(mu_);
+  bool Admit(storage::TenantId tenant, storage::NodeId client, storage::NodeId server)
+      EXCLUDES(mu_);
+  uint64_t EdgesOf(storage::TenantId tenant) const EXCLUDES(mu_);
+  void Forget(storage::TenantId tenant) EXCLUDES(mu_);  // a deleted tenant starts at 0
+
+ private:
+  const uint64_t max_edges_;
+  mutable Mutex mu_;
+  std::unordered_map<storage::TenantId, std::unordered_set<uint64_t>> edges_ GUARDED_BY(mu_);
+};
+
 struct ShardOptions {
   uint64_t max_pending = 4'000'000;  // this shard's share
+  // This shard's share of --tenant-max-pending: the most waiting halves of one tenant it holds;
+  // past it that tenant's own oldest halves expire early (kEvicted). 0: no per-tenant bound.
+  uint64_t tenant_max_pending = 0;
+  EdgeCap* edge_cap = nullptr;  // --tenant-max-edges; nullptr: none
   int64_t pair_wait_ms = 10'000;
   WellKnownIds ids;  // tenant 0's
   // The well-known ids of a node's tenant (a half's tenant is its node's); unset: `ids` for
@@ -57,6 +86,19 @@ struct ShardOptions {
 struct ShardCounters {
   uint64_t pairs_completed = 0;
   uint64_t expired[3] = {0, 0, 0};  // by storage::ExpiryKind
+};
+
+// What the limits took from one tenant in one shard (ew_ingest_refused_total{tenant,reason}).
+enum class TenantRefusal : uint8_t {
+  kPending = 0,     // halves expired early by --tenant-max-pending
+  kMaxPending = 1,  // halves expired early by the global --max-pending
+  kEdges = 2,       // requests not stored: a new edge over --tenant-max-edges
+  kPaths = 3,       // requests whose path was folded into {other} (--max-paths-per-edge)
+  kCount = 4
+};
+std::string_view TenantRefusalReason(TenantRefusal r);  // "pending", "max_pending", ...
+struct TenantRefusals {
+  uint64_t n[static_cast<size_t>(TenantRefusal::kCount)] = {};
 };
 
 // What one shard contributes to a flush.
@@ -101,6 +143,9 @@ class ShardState {
   void FinishLoad();
   // Forgets a restored half again (a later chunk of the persisted state dropped it).
   void DropPending(std::string_view key);
+  // A deleted tenant: forgets its waiting halves (dropped from the persisted state at the next
+  // flush, never expired or counted) and its cached edges and paths. Returns the halves dropped.
+  size_t DropTenant(storage::TenantId tenant);
   // Moves out the aggregation tables and the pending delta since the last call; marks the
   // remaining pending halves as persisted (they are in out->pending_adds or were already).
   // full: every pending half goes into out->pending_adds, no drops (a snapshot that replaces
@@ -110,6 +155,13 @@ class ShardState {
   size_t pending() const { return table_.size(); }
   const PendingTable& table() const { return table_; }
   const ShardCounters& counters() const { return counters_; }
+  // Refusals by tenant id (index), and their sum (changes whenever one of them does).
+  const std::vector<TenantRefusals>& tenant_refusals() const { return refusals_; }
+  uint64_t tenant_refusals_total() const { return refusals_total_; }
+  // Waiting halves of the tenant in this shard (counted only with a tenant_max_pending).
+  uint64_t tenant_pending(storage::TenantId tenant) const {
+    return tenant < tenant_pending_.size() ? tenant_pending_[tenant].count : 0;
+  }
   // Slots the background sweep visits per call so the table is covered every pair_wait / 2.
   size_t SweepSlotsPerTick(int64_t tick_ms) const;
   // The longest a full sweep of the table takes (SweepSlotsPerTick).
@@ -175,7 +227,31 @@ class ShardState {
             const PendingTable::Miss* miss = nullptr);
   void EvictOldest(int64_t now_ms);
   storage::StringId CapPath(storage::NodeId client, storage::NodeId server, storage::StringId path,
-                            storage::StringId other_path);
+                            const WellKnownIds& ids);
+  // The per-tenant edge cap (options_.edge_cap): true when the edge may be stored; a refusal is
+  // counted.
+  bool AdmitEdge(storage::TenantId tenant, storage::NodeId client, storage::NodeId server);
+  void CountRefusal(storage::TenantId tenant, TenantRefusal reason);
+  // Per-tenant waiting halves (tenant_max_pending): the count, and the halves in arrival order
+  // (with stale references to halves gone since; compacted as it grows, see Compact).
+  struct __attribute__((packed)) PendingRef {
+    uint32_t trace_key;
+    uint64_t span_key;
+    uint16_t tick;
+  };
+  struct TenantPending {
+    uint64_t count = 0;
+    std::deque<PendingRef> order;
+  };
+  storage::TenantId TenantOf(storage::NodeId node) { return IdsOf(node)->tenant; }
+  TenantPending& PendingOf(storage::TenantId tenant);
+  // A half of e's tenant now waits (Hold, LoadPending), or one left the table (EraseSlot,
+  // DropPending): the tenant's count, and its order for a new arrival.
+  void NoteHeld(const PendingEntry& e);
+  void NoteGone(const PendingEntry& e);
+  // Expires the tenant's oldest waiting halves (a batch) to make room for one more.
+  void EvictTenantOldest(storage::TenantId tenant);
+  void CompactOrder(storage::TenantId tenant);
   // The well-known ids of the node's tenant (options_.ids_of_node, cached per node id): the same
   // pointer for two nodes exactly when they are of one tenant.
   const WellKnownIds* IdsOf(storage::NodeId node);
@@ -205,6 +281,12 @@ class ShardState {
   std::vector<const WellKnownIds*> ids_of_node_;  // IdsOf's cache, by node id (null: unknown)
   std::string pending_drops_;  // 12-byte keys of persisted halves gone since the last flush
   ShardCounters counters_;
+  std::vector<TenantRefusals> refusals_;  // by tenant id
+  uint64_t refusals_total_ = 0;
+  std::vector<TenantPending> tenant_pending_;  // by tenant id (only with tenant_max_pending)
+  // Edges this shard found admitted (edge_cap), and the last one.
+  std::unordered_set<uint64_t> admitted_edges_;
+  uint64_t last_admitted_edge_ = 0;
 };
 
 }  // namespace ew::ingest

@@ -71,8 +71,8 @@ TenantLimiter::Decision TenantLimiter::AdmitSpans(std::string_view tenant, uint6
   return Admit(tenant, static_cast<double>(spans), true, now_ns);
 }
 
-void TenantLimiter::CountRefusal(std::string_view tenant, std::string_view reason) {
-  if (metrics_ == nullptr) return;
+void TenantLimiter::CountRefusal(std::string_view tenant, std::string_view reason, uint64_t n) {
+  if (metrics_ == nullptr || n == 0) return;
   std::string key = std::string(tenant) + '\0' + std::string(reason);
   Counter* c;
   {
@@ -80,12 +80,14 @@ void TenantLimiter::CountRefusal(std::string_view tenant, std::string_view reaso
     auto& slot = refusals_[key];
     if (slot == nullptr) {
       slot = metrics_->GetCounter(
-          "ew_ingest_refused_total", "Ingest requests refused by a per-tenant limit",
+          "ew_ingest_refused_total",
+          "Ingest refused or cut by a per-tenant limit or the memory budget (requests; halves for "
+          "pending and max_pending)",
           {{"tenant", std::string(tenant)}, {"reason", std::string(reason)}});
     }
     c = slot;
   }
-  c->Add();
+  c->Add(n);
 }
 
 }  // namespace ew::ingest

@@ -56,8 +56,9 @@ class TenantLimiter {
   Decision AdmitBytes(std::string_view tenant, uint64_t bytes, int64_t now_ns) EXCLUDES(mu_);
   // A decoded request of `spans`. Refusals are counted.
   Decision AdmitSpans(std::string_view tenant, uint64_t spans, int64_t now_ns) EXCLUDES(mu_);
-  // Counts a refusal decided elsewhere (waiting halves, edges, memory) under the same metric.
-  void CountRefusal(std::string_view tenant, std::string_view reason) EXCLUDES(mu_);
+  // Counts n refusals decided elsewhere (waiting halves, edges, paths, memory) under the same
+  // metric.
+  void CountRefusal(std::string_view tenant, std::string_view reason, uint64_t n = 1) EXCLUDES(mu_);
 
   const TenantRateLimits& limits() const { return limits_; }
 

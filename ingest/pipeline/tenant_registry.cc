@@ -17,6 +17,7 @@ Result<const WellKnownIds*> TenantRegistry::IdsOf(storage::TenantId tenant) {
   if (it != ids_.end()) return it->second.get();
   StoreInterner interner = interner_.ForTenant(tenant);
   EW_ASSIGN_OR_RETURN(WellKnownIds ids, InternWellKnown(&interner));
+  ids.tenant = tenant;
   auto owned = std::make_unique<WellKnownIds>(ids);
   const WellKnownIds* out = owned.get();
   ids_.emplace(tenant, std::move(owned));
@@ -34,6 +35,17 @@ Result<TenantRegistry::Tenant> TenantRegistry::ByName(const std::string& name) {
   }
   EW_ASSIGN_OR_RETURN(const WellKnownIds* ids, IdsOf(id));
   return Tenant{id, ids};
+}
+
+std::string TenantRegistry::NameOf(storage::TenantId tenant) {
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [name, id] : by_name_) {
+      if (id == tenant) return name;
+    }
+  }
+  auto name = store_->GetTenantName(tenant);
+  return name ? *name : "tenant-" + std::to_string(tenant);
 }
 
 const WellKnownIds* TenantRegistry::IdsOfNode(storage::NodeId node) {

@@ -33,6 +33,8 @@ class TenantRegistry {
 
   // The tenant of this name ("default" is 0), interned with its well-known ids on first use.
   Result<Tenant> ByName(const std::string& name) EXCLUDES(mu_);
+  // The tenant's name (for metrics labels); "tenant-N" for an id the store does not know.
+  std::string NameOf(storage::TenantId tenant) EXCLUDES(mu_);
   // The well-known ids of the node's tenant; tenant 0's for a node the store does not know or
   // when interning the tenant's ids fails (logged).
   const WellKnownIds* IdsOfNode(storage::NodeId node) EXCLUDES(mu_);

@@ -84,6 +84,15 @@ TEST(Config, TenantLimitsAndMemoryBudget) {
   ASSERT_FALSE(tiny.ok());
   EXPECT_NE(tiny.status().message().find("memory-budget"), std::string::npos);
   EXPECT_FALSE(Parse({"--tenant-spans-per-second", "-5"}, &help).ok());
+  EXPECT_EQ(d->tenant_max_pending, 0u);
+  EXPECT_EQ(d->tenant_max_edges, 0u);
+  auto l = Parse({"--tenant-max-pending", "100000", "--tenant-max-edges=5000"}, &help);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(l->tenant_max_pending, 100'000u);
+  EXPECT_EQ(l->tenant_max_edges, 5'000u);
+  auto bad = Parse({"--tenant-max-edges", "many"}, &help);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("tenant-max-edges"), std::string::npos);
 }
 
 TEST(Config, ErrorsNameTheKey) {

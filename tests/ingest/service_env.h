@@ -75,12 +75,18 @@ class ServiceEnv {
 
   ExportResponse Export(const std::vector<tools::OtlpSpan>& spans,
                         tools::Encoding enc = tools::Encoding::kProtobuf) {
+    return ExportAs("default", spans, enc);
+  }
+  // The same, stored under `tenant`.
+  ExportResponse ExportAs(const std::string& tenant, const std::vector<tools::OtlpSpan>& spans,
+                          tools::Encoding enc = tools::Encoding::kProtobuf) {
     std::vector<const tools::OtlpSpan*> ptrs;
     for (const auto& s : spans) ptrs.push_back(&s);
     ExportRequest req;
     req.body = tools::EncodeTraces(ptrs, resources, enc);
     req.decoder = tools::IsJson(enc) ? &OtlpJsonDecoder() : &OtlpProtobufDecoder();
     req.gzip = tools::IsGzip(enc);
+    req.tenant = tenant;
     return ExportRaw(std::move(req));
   }
 
@@ -91,10 +97,15 @@ class ServiceEnv {
     return f.get();
   }
 
-  // Requests per (client name -> server name) over the minute tier around now.
-  std::map<std::pair<std::string, std::string>, uint64_t> Edges() {
+  // Requests per (client name -> server name) over the minute tier around now, of one tenant
+  // (empty when the store does not know it).
+  std::map<std::pair<std::string, std::string>, uint64_t> Edges(
+      const std::string& tenant = "default") {
     std::map<std::pair<std::string, std::string>, uint64_t> out;
     storage::ScanSpec spec;
+    auto id = store_->FindTenant(tenant);
+    if (!id) return out;
+    spec.tenant = *id;
     spec.family = storage::Family::kEdge;
     spec.tier = storage::Tier::kMinute;
     int64_t minute = WallNowMs() / kMsPerMinute;
@@ -103,6 +114,31 @@ class ServiceEnv {
     Status st =
         store_->Scan(spec, [&](int64_t, const storage::EdgeDims& d, const storage::RollupValue& v) {
           out[{Name(d.client), Name(d.server)}] += v.requests;
+          return true;
+        });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+
+  // Requests per path name of one tenant's edges (client -> server), over the minute tier.
+  std::map<std::string, uint64_t> Paths(const std::string& tenant, const std::string& client,
+                                        const std::string& server) {
+    std::map<std::string, uint64_t> out;
+    storage::ScanSpec spec;
+    auto id = store_->FindTenant(tenant);
+    if (!id) return out;
+    spec.tenant = *id;
+    spec.family = storage::Family::kDetail;
+    spec.tier = storage::Tier::kMinute;
+    spec.need_sketches = false;
+    int64_t minute = WallNowMs() / kMsPerMinute;
+    spec.start = minute - 60 * 25;
+    spec.end = minute + 20;
+    Status st =
+        store_->Scan(spec, [&](int64_t, const storage::EdgeDims& d, const storage::RollupValue& v) {
+          if (Name(d.client) != client || Name(d.server) != server) return true;
+          auto path = store_->GetString(storage::StringKind::kPath, d.path);
+          out[path ? *path : "?"] += v.requests;
           return true;
         });
     EXPECT_TRUE(st.ok()) << st.ToString();
