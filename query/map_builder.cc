@@ -441,8 +441,11 @@ Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& sto
     // detail_1m records, which storage would add per edge and minute. A table only sums, so it
     // reads those detail records as they are (the same counts, the same sketches in total) and
     // merges their encodings straight into its counters. The plan's family is kEdge only when
-    // the predicate names no path, method or status.
-    if (spec.family == storage::Family::kEdge && spec.tier == storage::Tier::kMinute) {
+    // the predicate names no path, method or status. Not with a filter on `error`: the latency of
+    // a selected part is that of the whole edge rollup it came from (docs/query.md), and a detail
+    // record would narrow it to the series that had errors.
+    if (spec.family == storage::Family::kEdge && spec.tier == storage::Tier::kMinute &&
+        !pred->UsesError()) {
       spec.family = storage::Family::kDetail;
     }
   }
