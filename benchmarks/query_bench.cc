@@ -8,9 +8,11 @@
 // The store is generated once into $EW_QUERY_BENCH_DIR (default /tmp/ew-query-bench) and reused
 // while its signature file matches the data-set options (EW_QUERY_BENCH_RECOMPACT=1 rewrites a
 // reused store with the current table options first; EW_QUERY_BENCH_ARCHIVE_DAYS shortens the
-// archive for a quick run, e.g. 90).
+// archive for a quick run, e.g. 90). EW_QUERY_BENCH_DUMP=DIR writes each query's last answer to
+// DIR (to compare two builds' answers byte for byte).
 #include <benchmark/benchmark.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +104,17 @@ void RunQuery(benchmark::State& state, const std::string& path,
     benchmark::DoNotOptimize(r.body.data());
   }
   state.counters["response_bytes"] = static_cast<double>(bytes);
+  // EW_QUERY_BENCH_DUMP=DIR: the last answer into DIR/<path and parameters>.json (to compare
+  // the answers of two builds byte for byte).
+  if (const char* dump = std::getenv("EW_QUERY_BENCH_DUMP")) {
+    std::string name = path;
+    for (const auto& [k, v] : req.params) name += "_" + k + "=" + v;
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '=' && c != '-') c = '_';
+    }
+    auto r = env->service->Handle(req);
+    std::ofstream(std::string(dump) + "/" + name + ".json") << r.body;
+  }
 }
 
 void BM_Map1h(benchmark::State& s) { RunQuery(s, "/api/v1/map", {{"start", "now-1h"}}); }

@@ -34,6 +34,21 @@ uint64_t RankOf(double q, uint64_t count) {
 // (which wander by a few buckets from record to record) rarely grow it again.
 constexpr int32_t kSlack = 32;
 
+// A LEB128 varint of at most 64 bits from [*p, end), as coding::GetVarint64 reads it.
+bool GetVarint(const uint8_t** p, const uint8_t* end, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && *p < end; shift += 7) {
+    const uint64_t byte = *(*p)++;
+    if (shift == 63 && byte > 1) return false;
+    result |= (byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 void LatencyAccumulator::Cover(int32_t lo, int32_t hi) {
@@ -69,17 +84,63 @@ void LatencyAccumulator::Add(const storage::LatencySketch& s) {
 
 Status LatencyAccumulator::AddEncoded(std::string_view encoding) {
   if (encoding.empty()) return Status::Ok();
-  // Decode into a local run first (an encoding has at most kMaxIndex + 1 buckets), so the window
-  // is sized once per record, then add.
+  if (dense_.empty()) return AddEncodedSized(encoding);
+  // Straight into the window (LatencySketch::ForEachEncodedBucket's format and checks, inlined:
+  // this loop is most of a long map's time). Indexes ascend, so only the first bucket can fall
+  // below the window; a bucket past it grows the window by half its size at least.
+  const auto* p = reinterpret_cast<const uint8_t*>(encoding.data());
+  const uint8_t* const end = p + encoding.size();
+  const int32_t max_index = storage::LatencySketch::kMaxIndex;
+  int64_t index = -1;
+  int32_t first = -1;
+  uint64_t added = 0;
+  int32_t top = base_ + static_cast<int32_t>(dense_.size()) - 1;
+  uint64_t* d = dense_.data() - base_;  // d[i]: count of bucket i inside the window
+  while (p < end) {
+    uint64_t head = 0, count = 1;
+    if (*p < 0x80) {
+      head = *p++;
+    } else if (!GetVarint(&p, end, &head)) {
+      return Status::Corruption("latency sketch: truncated bucket");
+    }
+    if ((head & 1) != 0) {
+      if (p < end && *p < 0x80) {
+        count = *p++;
+      } else if (!GetVarint(&p, end, &count) || count > UINT64_MAX - 2) {
+        return Status::Corruption("latency sketch: bad count");
+      }
+      count += 2;
+    }
+    const uint64_t gap = head >> 1;
+    if (gap > static_cast<uint64_t>(max_index) ||
+        index + 1 + static_cast<int64_t>(gap) > max_index) {
+      return Status::Corruption("latency sketch: bucket index or count out of range");
+    }
+    index += 1 + static_cast<int64_t>(gap);
+    const auto i = static_cast<int32_t>(index);
+    if (i < base_ || i > top) {
+      Cover(i, i);
+      top = base_ + static_cast<int32_t>(dense_.size()) - 1;
+      d = dense_.data() - base_;
+    }
+    if (first < 0) first = i;
+    d[i] += count;
+    added += count;
+  }
+  NoteUsed(first, static_cast<int32_t>(index));
+  count_ += added;
+  return Status::Ok();
+}
+
+Status LatencyAccumulator::AddEncodedSized(std::string_view encoding) {
+  // An empty window: decode into a local run first (an encoding has at most kMaxIndex + 1
+  // buckets), so the window is sized once, then add.
   thread_local std::vector<std::pair<int32_t, uint64_t>> run;
   run.clear();
   EW_RETURN_IF_ERROR(storage::LatencySketch::ForEachEncodedBucket(
       encoding, [](int32_t index, uint64_t count) { run.emplace_back(index, count); }));
   if (run.empty()) return Status::Ok();
-  if (dense_.empty() || run.front().first < base_ ||
-      static_cast<size_t>(run.back().first - base_) >= dense_.size()) {
-    Cover(run.front().first, run.back().first);
-  }
+  Cover(run.front().first, run.back().first);
   uint64_t* d = dense_.data();
   uint64_t added = 0;
   for (const auto& [index, count] : run) {
@@ -374,7 +435,20 @@ Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& sto
   // Scans directly (no RecordSink indirection per record), merging the sketches' stored
   // encodings straight into the edges' counters.
   std::vector<storage::ScanSpec> specs = plan.Specs();
-  for (auto& spec : specs) spec.encoded_sketches = true;
+  for (auto& spec : specs) {
+    spec.encoded_sketches = true;
+    // The edge family's minute tier keeps counts only: its sketches are the sum of the edge's
+    // detail_1m records, which storage would add per edge and minute. A table only sums, so it
+    // reads those detail records as they are (the same counts, the same sketches in total) and
+    // merges their encodings straight into its counters. The plan's family is kEdge only when
+    // the predicate names no path, method or status. Not with a filter on `error`: the latency of
+    // a selected part is that of the whole edge rollup it came from (docs/query.md), and a detail
+    // record would narrow it to the series that had errors.
+    if (spec.family == storage::Family::kEdge && spec.tier == storage::Tier::kMinute &&
+        !pred->UsesError()) {
+      spec.family = storage::Family::kDetail;
+    }
+  }
   // Predicates cache per-id decisions and are not thread-safe: only a plan that selects every
   // record (the unfiltered map, the biggest reads) is split into parts, by ranges of leading
   // nodes, each part into its own table; the tables merge at the end.

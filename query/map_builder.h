@@ -48,7 +48,8 @@ class LatencyAccumulator {
   LatencyQuantiles Quantiles() const;
 
  private:
-  void Cover(int32_t lo, int32_t hi);  // grows the window to hold [lo, hi]
+  void Cover(int32_t lo, int32_t hi);                 // grows the window to hold [lo, hi]
+  Status AddEncodedSized(std::string_view encoding);  // AddEncoded into an empty window
   void NoteUsed(int32_t lo, int32_t hi) {
     if (count_ == 0) {
       used_lo_ = lo;

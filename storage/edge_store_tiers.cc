@@ -217,8 +217,15 @@ Status EdgeHourSums::Add(const RecordView& detail) {
     m.response_bytes += e.response_bytes;
     for (auto [enc, sketch] :
          {std::pair{e.server, &m.server_latency}, std::pair{e.client, &m.client_latency}}) {
-      EW_RETURN_IF_ERROR(LatencySketch::ForEachEncodedBucket(
-          enc, [sketch](int32_t index, uint64_t count) { sketch->AddToBucket(index, count); }));
+      // The first series of a minute decodes in place; the others decode apart and merge in one
+      // linear pass (adding bucket by bucket inserted into the middle of the sorted buckets).
+      if (enc.empty()) continue;
+      if (sketch->Empty()) {
+        EW_RETURN_IF_ERROR(LatencySketch::DecodeInto(enc, sketch));
+      } else {
+        EW_RETURN_IF_ERROR(LatencySketch::DecodeInto(enc, &scratch_));
+        sketch->Merge(scratch_);
+      }
     }
   }
   return Status::Ok();

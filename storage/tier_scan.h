@@ -36,6 +36,7 @@ class EdgeHourSums {
  private:
   uint64_t used_ = 0;  // bit i: offset i has data
   std::array<RollupValue, 60> minutes_;
+  LatencySketch scratch_;  // a decoded series before it is merged
 };
 
 }  // namespace ew::storage

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <limits>
 #include <random>
 #include <string>
@@ -84,6 +85,48 @@ TEST(LatencyAccumulatorTest, MalformedEncodingIsCorruption) {
   LatencyAccumulator acc;
   EXPECT_FALSE(acc.AddEncoded(std::string("\x81", 1)).ok());
   EXPECT_FALSE(acc.AddEncoded(std::string("\xfe\xff\x03", 3)).ok());
+}
+
+// Encodings added into an existing window (the path that decodes straight into it): buckets
+// below and far above the window grow it, multi-byte varints (wide gaps, counts past 127) and
+// the last bucket index decode as LatencySketch does.
+TEST(LatencyAccumulatorTest, EncodingsGrowAnExistingWindowExactly) {
+  std::mt19937_64 rng(11);
+  storage::LatencySketch merged;
+  LatencyAccumulator acc;
+  const int32_t max_index = storage::LatencySketch::kMaxIndex;
+  for (int record = 0; record < 300; ++record) {
+    storage::LatencySketch s;
+    const int32_t centre = static_cast<int32_t>(rng() % static_cast<uint64_t>(max_index + 1));
+    const int buckets = 1 + static_cast<int>(rng() % 40);
+    for (int b = 0; b < buckets; ++b) {
+      const int32_t spread = static_cast<int32_t>(rng() % 400) - 200;
+      const int32_t index = std::clamp(centre + spread, 0, max_index);
+      s.AddToBucket(index, 1 + rng() % (record % 3 == 0 ? 100000 : 3));
+    }
+    if (record % 50 == 7) s.AddToBucket(max_index, 5);
+    if (record % 50 == 9) s.AddToBucket(0, 300);
+    merged.Merge(s);
+    std::string enc;
+    s.EncodeTo(&enc);
+    ASSERT_TRUE(acc.AddEncoded(enc).ok());
+    if (record % 37 == 0) {
+      const LatencyQuantiles q = acc.Quantiles();
+      ASSERT_EQ(q.p50, merged.Quantile(0.50)) << record;
+      ASSERT_EQ(q.p90, merged.Quantile(0.90)) << record;
+      ASSERT_EQ(q.p95, merged.Quantile(0.95)) << record;
+      ASSERT_EQ(q.p99, merged.Quantile(0.99)) << record;
+    }
+  }
+  const LatencyQuantiles q = acc.Quantiles();
+  EXPECT_EQ(q.p50, merged.Quantile(0.50));
+  EXPECT_EQ(q.p99, merged.Quantile(0.99));
+  // Damage after the window exists is still Corruption: a truncated varint, a truncated count,
+  // an index past the maximum.
+  for (const std::string& bad :
+       {std::string("\x81", 1), std::string("\x03\x80", 2), std::string("\xfe\xff\x03", 3)}) {
+    EXPECT_FALSE(acc.AddEncoded(bad).ok());
+  }
 }
 
 TEST(EdgeStatsTest, ClientLatencyOnlyWhereNoServerSideExists) {
