@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/log.h"
+#include "base/thread_priority.h"
 #include "base/time.h"
 
 namespace ew {
@@ -118,6 +119,9 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
        "edges one query may hold per scan table; a larger map is answered 422"},
       {"query-nice", "19",
        "nice increment (0..19) of the query threads, so ingest gets the CPU first"},
+      {"query-sched", "idle",
+       "scheduling policy of the query threads: idle (SCHED_IDLE: only CPU time nothing else "
+       "wants) or normal"},
       {"web-dir", "", "directory of the web UI bundle (default: found next to the binary)"},
       {"trace-url", "",
        "link for exemplar trace ids, {trace_id} replaced (e.g. "
@@ -250,6 +254,10 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
     EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
     if (n > 19) return Status::InvalidArgument(what + ": must be 0..19");
     cfg->query_nice = static_cast<uint32_t>(n);
+  } else if (key == "query-sched") {
+    Result<CpuPolicy> policy = ParseCpuPolicy(value);
+    if (!policy.ok()) return Status::InvalidArgument(what + ": " + policy.status().message());
+    cfg->query_sched_idle = *policy == CpuPolicy::kIdle;
   } else if (key == "web-dir") {
     cfg->web_dir = value;
   } else if (key == "trace-url") {

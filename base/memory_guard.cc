@@ -2,6 +2,9 @@
 #include "base/memory_guard.h"
 
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cstdio>
 #include <fstream>
@@ -18,6 +21,18 @@ MemoryGuard::MemoryGuard(uint64_t budget_bytes, MetricsRegistry* metrics) : budg
         ->GetGauge("ew_memory_budget_bytes",
                    "Resident memory at which ingest answers 503 (--memory-budget; 0: none)")
         ->Set(static_cast<double>(budget_bytes));
+#if defined(__GLIBC__)
+    // glibc's heap (one arena, base/malloc_policy.h): what the server's own code holds, and the
+    // freed memory malloc keeps for reuse until a trim. Read at scrape time (walks the bins).
+    metrics->AddGaugeCallback("ew_memory_heap_in_use_bytes",
+                              "glibc heap bytes allocated and not freed (mallinfo2)", [] {
+                                const struct mallinfo2 mi = mallinfo2();
+                                return static_cast<double>(mi.uordblks + mi.hblkhd);
+                              });
+    metrics->AddGaugeCallback("ew_memory_heap_free_bytes",
+                              "glibc heap bytes freed but kept by malloc (mallinfo2)",
+                              [] { return static_cast<double>(mallinfo2().fordblks); });
+#endif
   }
 }
 

@@ -283,10 +283,11 @@ class QueryServiceImpl final : public QueryService {
         options_(std::move(options)) {
     if (metrics) RegisterMetrics(metrics);
     if (scan_threads_ > 1) {
-      scan_helpers_ = std::make_unique<TaskPool>("ew-scan", scan_threads_ - 1, 0, options_.nice);
+      scan_helpers_ = std::make_unique<TaskPool>("ew-scan", scan_threads_ - 1, 0, options_.nice,
+                                                 options_.policy);
     }
     pool_ = std::make_unique<TaskPool>("ew-query", std::max(1, options_.workers), options_.queue,
-                                       options_.nice);
+                                       options_.nice, options_.policy);
   }
 
   ApiResponse Handle(const ApiRequest& req) override {

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "base/metrics.h"
+#include "base/thread_priority.h"
 #include "storage/edge_store.h"
 #include "storage/edge_totals.h"
 
@@ -55,6 +56,7 @@ struct QueryServiceOptions {
   std::chrono::milliseconds timeout{30'000};  // per query, from Submit (queueing included)
   uint64_t max_edges = 1'000'000;             // edges one scan table may hold (0: no cap)
   int nice = 0;                               // nice increment of the worker and scan threads
+  CpuPolicy policy = CpuPolicy::kNormal;      // their scheduling policy (kIdle: SCHED_IDLE)
   // The store's cumulative edge counters that GET /metrics/servicegraph renders (must outlive
   // the service); null: that path answers 404.
   const storage::EdgeTotals* totals = nullptr;

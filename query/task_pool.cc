@@ -1,9 +1,5 @@
 #include "query/task_pool.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <utility>
 
 #include "base/log.h"
@@ -11,11 +7,15 @@
 
 namespace ew::query {
 
-TaskPool::TaskPool(std::string name, int threads, size_t queue_limit, int nice)
+TaskPool::TaskPool(std::string name, int threads, size_t queue_limit, int nice, CpuPolicy policy)
     : name_(std::move(name)), queue_limit_(queue_limit) {
   if (threads < 1) threads = 1;
   threads_.reserve(static_cast<size_t>(threads));
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i, nice] { Run(i, nice); });
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this, i, nice, policy] { Run(i, nice, policy); });
+  }
+  MutexLock lock(&mu_);
+  while (started_ < threads_.size()) started_cv_.Wait(mu_);
 }
 
 TaskPool::~TaskPool() {
@@ -42,15 +42,17 @@ size_t TaskPool::Queued() const {
   return queue_.size();
 }
 
-void TaskPool::Run(int index, int nice) {
+void TaskPool::Run(int index, int nice, CpuPolicy policy) {
   SetThreadName(name_ + "-" + std::to_string(index));
-  if (nice > 0) {
-    // Linux applies PRIO_PROCESS with a thread id to that thread alone.
-    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
-    if (setpriority(PRIO_PROCESS, tid, getpriority(PRIO_PROCESS, tid) + nice) != 0) {
-      EW_LOG(kWarn) << "query: cannot lower the priority of " << name_ << " threads";
-    }
+  if (Status st = LowerThreadPriority(nice, policy); !st.ok()) {
+    EW_LOG(kWarn) << "query: cannot lower the priority of " << name_
+                  << " threads: " << st.ToString();
   }
+  {
+    MutexLock lock(&mu_);
+    ++started_;
+  }
+  started_cv_.NotifyAll();
   for (;;) {
     std::function<void()> task;
     {

@@ -4,6 +4,7 @@
 //
 // Thread-safety: TrySubmit and the accessors may be called from any thread, tasks included. The
 // destructor runs the tasks still queued, then joins the threads; no TrySubmit may race with it.
+// The constructor returns once every thread has its name and priority.
 #pragma once
 
 #include <cstddef>
@@ -15,15 +16,17 @@
 
 #include "base/mutex.h"
 #include "base/thread_annotations.h"
+#include "base/thread_priority.h"
 
 namespace ew::query {
 
 class TaskPool {
  public:
   // threads >= 1 named "<name>-<i>"; queue_limit: tasks that may wait for a thread (0: no
-  // limit); nice: the threads' nice increment (0: as the process), so that they yield the CPU to
-  // the I/O and ingest threads.
-  TaskPool(std::string name, int threads, size_t queue_limit, int nice = 0);
+  // limit); nice: the threads' nice increment (0: as the process) and policy (kIdle:
+  // SCHED_IDLE), so that they yield the CPU to the I/O and ingest threads.
+  TaskPool(std::string name, int threads, size_t queue_limit, int nice = 0,
+           CpuPolicy policy = CpuPolicy::kNormal);
   ~TaskPool();
   TaskPool(const TaskPool&) = delete;
   TaskPool& operator=(const TaskPool&) = delete;
@@ -35,12 +38,14 @@ class TaskPool {
   int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
-  void Run(int index, int nice) EXCLUDES(mu_);
+  void Run(int index, int nice, CpuPolicy policy) EXCLUDES(mu_);
 
   const std::string name_;
   const size_t queue_limit_;
   mutable Mutex mu_;
   CondVar wake_;
+  CondVar started_cv_;
+  size_t started_ GUARDED_BY(mu_) = 0;  // threads named and at their priority
   std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

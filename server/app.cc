@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/memory_guard.h"
 #include "base/metrics.h"
+#include "base/thread_priority.h"
 #include "ingest/ingest_service.h"
 #include "query/query_service.h"
 #include "server/admin.h"
@@ -105,6 +106,7 @@ Status OpenServices(const Config& config, Running* r) {
   q.timeout = std::chrono::milliseconds(config.query_timeout_ms);
   q.max_edges = config.query_max_edges;
   q.nice = static_cast<int>(config.query_nice);
+  q.policy = config.query_sched_idle ? CpuPolicy::kIdle : CpuPolicy::kNormal;
   q.totals = &r->totals;
   r->query = query::QueryService::Create(r->store.get(), &r->metrics, std::move(q));
   if (r->query == nullptr) return Status::Internal("creating the query service failed");

@@ -28,7 +28,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import Server  # noqa: E402
+from common import Server, load_average  # noqa: E402
 
 
 def probe_body(i):
@@ -154,6 +154,7 @@ def main():
     args.edgewise = os.path.join(args.build, "server", "edgewise")
     args.loadgen = os.path.join(args.build, "tools", "edgewise-loadgen")
     tmp = tempfile.mkdtemp(prefix="ew-qi-")
+    load_before = load_average()
     try:
         data = os.path.join(tmp, "data")
         if args.dataset_cache and os.path.isdir(args.dataset_cache):
@@ -185,13 +186,25 @@ def main():
                     rounds.append(r)
         finally:
             server.stop()
-        result = {"capacity_spans_per_s": capacity, "rate": rate, "rounds": rounds}
+        result = {"capacity_spans_per_s": capacity, "rate": rate, "server_args": args.server_args,
+                  "load_average_before": load_before, "load_average_after": load_average(),
+                  "rounds": rounds}
         for q, name in ((False, "alone"), (True, "with_queries")):
             rs = [r for r in rounds if r["queries"] == q]
             result[name] = {k: statistics.median(r[k] for r in rs)
                             for k in ("spans_per_s", "probe_p50_ms", "probe_p99_ms")}
-        print(json.dumps({k: result[k] for k in ("capacity_spans_per_s", "alone",
-                                                 "with_queries")}, indent=1))
+            result[name]["probe_p99_ms_per_round"] = [round(r["probe_p99_ms"], 1) for r in rs]
+            if q:
+                outcomes = {}
+                for r in rs:
+                    for st, n in r["query_outcomes"].items():
+                        outcomes[st] = outcomes.get(st, 0) + n
+                result[name]["query_outcomes"] = outcomes
+                result[name]["query_200_median_ms"] = statistics.median(
+                    r["query_200_median_ms"] for r in rs)
+        print(json.dumps({k: result[k] for k in ("capacity_spans_per_s", "server_args", "alone",
+                                                 "with_queries", "load_average_before",
+                                                 "load_average_after")}, indent=1))
         if args.out:
             with open(args.out, "w") as f:
                 json.dump(result, f, indent=1)

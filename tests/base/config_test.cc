@@ -61,6 +61,28 @@ TEST(Config, OtlpGrpcAddr) {
   EXPECT_FALSE(Parse({"--otlp-grpc-addr", "host:99999"}, &help).ok());
 }
 
+TEST(Config, QueryPriority) {
+  bool help;
+  auto d = Parse({}, &help);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->query_nice, 19u);
+  EXPECT_TRUE(d->query_sched_idle);
+  auto c = Parse({"--query-sched", "normal", "--query-nice=7"}, &help);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->query_sched_idle);
+  EXPECT_EQ(c->query_nice, 7u);
+  c = Parse({"--query-sched=normal", "--query-sched", "idle"}, &help);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->query_sched_idle);
+  auto bad = Parse({"--query-sched", "batch"}, &help);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("query-sched"), std::string::npos)
+      << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("idle or normal"), std::string::npos);
+  EXPECT_FALSE(Parse({"--query-sched", ""}, &help).ok());
+  EXPECT_FALSE(Parse({"--query-nice", "20"}, &help).ok());
+}
+
 TEST(Config, TenantLimitsAndMemoryBudget) {
   bool help;
   auto d = Parse({}, &help);

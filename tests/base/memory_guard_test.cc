@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <memory>
+#include <string>
 #include <thread>
 
 namespace ew {
@@ -54,6 +55,30 @@ TEST(MemoryGuardTest, TheSamplerNoticesGrowthPastTheBudget) {
   guard.Stop();
   guard.Stop();  // idempotent
 }
+
+#if defined(__GLIBC__)
+// The heap gauges follow malloc: a 64 MiB block counts as in use while held, as free or
+// returned (not in use) once freed.
+TEST(MemoryGuardTest, HeapGaugesFollowAllocations) {
+  MetricsRegistry metrics;
+  MemoryGuard guard(0, &metrics);
+  auto gauge = [&](const std::string& name) {
+    const std::string text = metrics.RenderPrometheus();
+    const size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  const double before = gauge("ew_memory_heap_in_use_bytes");
+  ASSERT_GT(before, 0);
+  ASSERT_GE(gauge("ew_memory_heap_free_bytes"), 0);
+  constexpr size_t kBytes = 64u << 20;
+  auto block = std::make_unique<char[]>(kBytes);
+  std::memset(block.get(), 1, kBytes);
+  const double held = gauge("ew_memory_heap_in_use_bytes");
+  EXPECT_GE(held, before + kBytes) << before << " -> " << held;
+  block.reset();
+  EXPECT_LT(gauge("ew_memory_heap_in_use_bytes"), held - kBytes / 2);
+}
+#endif
 
 TEST(MemoryGuardTest, DefaultBudgetIsBelowTheMachine) {
   const uint64_t b = MemoryGuard::DefaultBudget();
