@@ -16,6 +16,20 @@ namespace {
 using testing::OtlpHalf;
 using testing::ServiceEnv;
 
+// Joins the sending threads while another thread flushes every 20 ms until they are done.
+void JoinFlushing(ServiceEnv& env, std::vector<std::thread>* threads) {
+  std::atomic<bool> done{false};
+  std::thread flusher([&] {
+    while (!done.load()) {
+      EXPECT_TRUE(env.service().FlushNow().ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  for (auto& t : *threads) t.join();
+  done.store(true);
+  flusher.join();
+}
+
 TEST(IngestConcurrency, ParallelExportsGiveExactTotals) {
   constexpr int kThreads = 4;
   constexpr int kRequestsPerThread = 60;
@@ -26,7 +40,6 @@ TEST(IngestConcurrency, ParallelExportsGiveExactTotals) {
   const int64_t now = WallNowMs();
   // Thread t sends the client halves of block t and the server halves of block (t + 1) % n.
   std::atomic<uint64_t> acked{0};
-  std::atomic<bool> done{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -48,15 +61,7 @@ TEST(IngestConcurrency, ParallelExportsGiveExactTotals) {
       }
     });
   }
-  std::thread flusher([&] {
-    while (!done.load()) {
-      EXPECT_TRUE(env.service().FlushNow().ok());
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
-  for (auto& t : threads) t.join();
-  done.store(true);
-  flusher.join();
+  JoinFlushing(env, &threads);
   ASSERT_TRUE(env.service().FlushNow().ok());
   const uint64_t expected = static_cast<uint64_t>(kThreads) * kRequestsPerThread * kPairsPerRequest;
   EXPECT_EQ(acked.load(), expected);
@@ -130,7 +135,6 @@ TEST(IngestConcurrency, ParallelTenantsUnderLimitsKeepTheirLedgers) {
     ASSERT_EQ(resp.outcome, ExportOutcome::kOk) << resp.body;
   };
   constexpr int kRounds = 40;
-  std::atomic<bool> done{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t) {  // alpha: request r of thread t on edge c((r + t) % 12) -> api
     threads.emplace_back([&, t] {
@@ -159,15 +163,7 @@ TEST(IngestConcurrency, ParallelTenantsUnderLimitsKeepTheirLedgers) {
                           OtlpHalf(2, trace, 200, 100, now, 1)});
     }
   });
-  std::thread flusher([&] {
-    while (!done.load()) {
-      EXPECT_TRUE(env.service().FlushNow().ok());
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  });
-  for (auto& t : threads) t.join();
-  done.store(true);
-  flusher.join();
+  JoinFlushing(env, &threads);
   ASSERT_TRUE(env.service().FlushNow().ok());
   const std::string metrics = env.metrics.RenderPrometheus();
   auto refused = [&](const std::string& tenant, const std::string& reason) -> uint64_t {
