@@ -19,10 +19,9 @@ std::string CheckResult::Report() const {
     << load.otlp_requests << " over OTLP in " << load.otlp_spans << " spans"
     << (load.killed ? ", killed -9 and restarted" : "") << "), load " << load.seconds
     << " s, total " << seconds << " s, " << failures.size() << " failures\n";
-  if (!error.empty()) s << "  RUN FAILED: " << error << "\n";
+  if (!error.empty()) s << "  RUN FAILED (" << reproduce << "): " << error << "\n";
   for (const Failure& f : failures) {
-    s << "  DIFFERENCE (reproduce: edgewise-model-check --seed " << seed << ")\n    GET "
-      << f.question << "\n";
+    s << "  DIFFERENCE (reproduce: " << reproduce << ")\n    GET " << f.question << "\n";
     for (const auto& d : f.diffs) s << "    " << d << "\n";
   }
   return s.str();
@@ -31,6 +30,10 @@ std::string CheckResult::Report() const {
 CheckResult RunSeed(const CheckOptions& options) {
   CheckResult result;
   result.seed = options.gen.seed;
+  result.reproduce = "edgewise-model-check --seed " + std::to_string(options.gen.seed) +
+                     " --questions " + std::to_string(options.questions) + " --services " +
+                     std::to_string(options.gen.services) +
+                     (options.gen.short_retention ? " --short-retention" : "");
   const int64_t t0 = MonoNowNs();
   const Dataset d = Generate(options.gen, WallNowMs());
   result.requests = d.requests.size();

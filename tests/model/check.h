@@ -49,7 +49,8 @@ struct CheckResult {
   LoadStats load;
   double seconds = 0;
   std::vector<Failure> failures;
-  std::string error;  // set when the run itself failed (load, HTTP)
+  std::string error;      // set when the run itself failed (load, HTTP)
+  std::string reproduce;  // the command line that runs this seed again
   // A reproducer block for every failure (seed, question, differences).
   std::string Report() const;
 };
