@@ -331,13 +331,41 @@ Status LoadedServer::WaitSettled(uint64_t spans_sent) {
     server_->Kill();
     EW_RETURN_IF_ERROR(server_->Start());
     Reconnect();
-    std::this_thread::sleep_for(std::chrono::seconds(2));  // twice the pair-wait
-    EW_RETURN_IF_ERROR(WaitPending(-1));
+    EW_RETURN_IF_ERROR(WaitLoadedHalvesFlushed());
   }
-  // A clean stop flushes everything; the restarted server answers from the store alone.
+  // A clean stop flushes everything; the restarted server answers from the store alone. Except
+  // halves still waiting at the stop: ew_spans_received_total counts a span when it is decoded,
+  // before its shard applies it, so under load the gauge above can read 0 while the last
+  // request's halves are still queued. The stop stores them as waiting, the restarted server
+  // loads them and they expire about a pair-wait later: asking before that found their edges
+  // short (a seed of the random run, session 10; tests/model/KNOWN.md).
   EW_RETURN_IF_ERROR(server_->Restart());
   Reconnect();
-  return Status::Ok();
+  return WaitLoadedHalvesFlushed();
+}
+
+Status LoadedServer::WaitLoadedHalvesFlushed() {
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // twice the pair-wait
+  EW_RETURN_IF_ERROR(WaitPending(-1));
+  return WaitFlushes(2);
+}
+
+Status LoadedServer::WaitFlushes(int n) {
+  const int64_t t0 = MonoNowNs();
+  double first = -1;
+  for (;;) {
+    auto m = http_->Get("/metrics");
+    if (m.ok() && m->status == 200) {
+      const double flushes = MetricValue(m->body, "ew_storage_flushes_total");
+      if (first < 0) first = flushes;
+      if (flushes >= first + n) return Status::Ok();
+    }
+    if (SecondsSince(t0) > 10) {
+      return Status::Internal("fewer than " + std::to_string(n) +
+                              " flushes in 10 s: " + server_->Stderr());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 void LoadedServer::Reconnect() {

@@ -47,6 +47,11 @@ class LoadedServer {
   Status WaitSettled(uint64_t spans_sent);
   // Until no half is pending (and, when >= 0, that many spans were received).
   Status WaitPending(int64_t spans_received);
+  // Waits until `n` more flushes were applied (one per --flush-interval), at most 10 s.
+  Status WaitFlushes(int n);
+  // After a start: the halves loaded from the pending state expire (their pair-wait is over),
+  // and their edges are flushed.
+  Status WaitLoadedHalvesFlushed();
   void Reconnect();
 
   std::unique_ptr<testing::TempDir> dir_;
