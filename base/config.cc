@@ -119,7 +119,7 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
        "edges one query may hold per scan table; a larger map is answered 422"},
       {"query-nice", "19",
        "nice increment (0..19) of the query threads, so ingest gets the CPU first"},
-      {"query-sched", "idle",
+      {"query-sched", "normal",
        "scheduling policy of the query threads: idle (SCHED_IDLE: only CPU time nothing else "
        "wants) or normal"},
       {"web-dir", "", "directory of the web UI bundle (default: found next to the binary)"},

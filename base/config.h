@@ -56,7 +56,7 @@ struct Config {
   int64_t query_timeout_ms = 30'000;
   uint64_t query_max_edges = 1'000'000;  // edges one scan table may hold (422 above)
   uint32_t query_nice = 19;              // nice increment of the query and scan threads
-  bool query_sched_idle = true;          // --query-sched idle: SCHED_IDLE query and scan threads
+  bool query_sched_idle = false;         // --query-sched idle: SCHED_IDLE query and scan threads
   std::string web_dir;                   // empty: next to the binary / source tree (see server)
   std::string trace_url;                 // empty: none; else an http(s) URL containing {trace_id}
   std::string cors_origin;  // empty: no CORS headers; else "*" or one origin (scheme://host[:port])

@@ -66,14 +66,14 @@ TEST(Config, QueryPriority) {
   auto d = Parse({}, &help);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->query_nice, 19u);
-  EXPECT_TRUE(d->query_sched_idle);
-  auto c = Parse({"--query-sched", "normal", "--query-nice=7"}, &help);
-  ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_FALSE(c->query_sched_idle);
-  EXPECT_EQ(c->query_nice, 7u);
-  c = Parse({"--query-sched=normal", "--query-sched", "idle"}, &help);
+  EXPECT_FALSE(d->query_sched_idle);
+  auto c = Parse({"--query-sched", "idle", "--query-nice=7"}, &help);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_TRUE(c->query_sched_idle);
+  EXPECT_EQ(c->query_nice, 7u);
+  c = Parse({"--query-sched=idle", "--query-sched", "normal"}, &help);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->query_sched_idle);
   auto bad = Parse({"--query-sched", "batch"}, &help);
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("query-sched"), std::string::npos)

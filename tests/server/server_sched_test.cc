@@ -1,6 +1,6 @@
 // --query-sched and --query-nice reach the real server's threads: the query workers (ew-query-*)
-// and scan helpers (ew-scan-*) run SCHED_IDLE at the nice increment by default, SCHED_OTHER with
-// --query-sched normal, and the I/O, shard and flusher threads keep the process's priority.
+// and scan helpers (ew-scan-*) run SCHED_OTHER at the nice increment by default, SCHED_IDLE with
+// --query-sched idle, and the I/O, shard and flusher threads keep the process's priority.
 // Read from /proc/PID/task/TID/stat (the TaskPool constructor returns once every thread has its
 // priority, so the ready line comes after it).
 #include <gtest/gtest.h>
@@ -76,8 +76,9 @@ int CheckThreads(const ServerProcess& server, int query_policy, int nice_increme
   return query_threads;
 }
 
-TEST(ServerSchedTest, QueryThreadsRunSchedIdleByDefault) {
-  auto server = StartServer({"--query-workers", "3", "--query-threads", "2"});
+TEST(ServerSchedTest, QuerySchedIdleMakesQueryThreadsSchedIdle) {
+  auto server =
+      StartServer({"--query-sched", "idle", "--query-workers", "3", "--query-threads", "2"});
   ASSERT_TRUE(server);
   // 3 workers and 1 scan helper (a 2-thread scan: the worker and one helper).
   EXPECT_EQ(CheckThreads(*server, SCHED_IDLE, 19), 4);
@@ -89,9 +90,8 @@ TEST(ServerSchedTest, QueryThreadsRunSchedIdleByDefault) {
   EXPECT_EQ(server->Stop(), 0) << server->Stderr();
 }
 
-TEST(ServerSchedTest, QuerySchedNormalKeepsTheDefaultPolicy) {
-  auto server = StartServer({"--query-sched", "normal", "--query-nice", "6", "--query-workers", "2",
-                             "--query-threads", "1"});
+TEST(ServerSchedTest, QueryThreadsKeepTheDefaultPolicyByDefault) {
+  auto server = StartServer({"--query-nice", "6", "--query-workers", "2", "--query-threads", "1"});
   ASSERT_TRUE(server);
   EXPECT_EQ(CheckThreads(*server, SCHED_OTHER, 6), 2);  // no scan helper with one scan thread
   EXPECT_EQ(server->Stop(), 0) << server->Stderr();
