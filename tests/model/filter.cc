@@ -208,8 +208,13 @@ std::string FilterGen::SomeRegex(FField f) {
   const Request& r = d_.requests[U(d_.requests.size())];
   std::string v = FieldValue(d_, r, f);
   if (v.size() > 3) {
-    const size_t a = U(v.size() / 2), n = 1 + U(v.size() - a);
-    v = v.substr(a, n);
+    // A piece of the name cut at characters, not bytes: a regex of invalid UTF-8 is a 400
+    // (found by a random seed cutting a UTF-8 name inside a character, KNOWN.md).
+    auto inside = [&](size_t i) { return i < v.size() && (v[i] & 0xC0) == 0x80; };
+    size_t a = U(v.size() / 2), e = a + 1 + U(v.size() - a);
+    while (a > 0 && inside(a)) --a;
+    while (inside(e)) ++e;
+    v = v.substr(a, e - a);
   }
   std::string re = RE2::QuoteMeta(v);
   if (Chance(0.3)) re = "^" + re;
