@@ -1,6 +1,7 @@
 // Unit tests of the Beast-free parts of server/: URL decoding, query strings, addresses, media
 // types, bearer auth, OTLP error bodies and static file resolution.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -131,8 +132,8 @@ class StaticFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = std::filesystem::temp_directory_path() /
-            ("ew-static-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-             "-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
+            ("ew-static-" + std::to_string(::getpid()) + "-" +
+             std::to_string(reinterpret_cast<uintptr_t>(this)));  // ctest -j runs tests at once
     std::filesystem::create_directories(root_ / "web" / "sub");
     std::ofstream(root_ / "web" / "index.html") << "<html>";
     std::ofstream(root_ / "web" / "sub" / "a.js") << "js";
