@@ -34,6 +34,23 @@ Result<int64_t> ParsePositiveDuration(const std::string& v, const std::string& w
   return *d;
 }
 
+// --query-slice: "0" (the kernel's default), or N followed by "us" or "ms", 100us..100ms.
+Result<uint32_t> ParseSliceUs(const std::string& v, const std::string& what) {
+  if (v == "0") return 0u;
+  const bool us = v.size() > 2 && v.compare(v.size() - 2, 2, "us") == 0;
+  const bool ms = v.size() > 2 && v.compare(v.size() - 2, 2, "ms") == 0;
+  auto n = (us || ms) ? ParseUint(v.substr(0, v.size() - 2), what)
+                      : Result<uint64_t>(Status::InvalidArgument(""));
+  if (!n.ok() || *n > 100'000) {
+    return Status::InvalidArgument(what + ": expected 0 or 100us..100ms, got '" + v + "'");
+  }
+  const uint64_t micros = ms ? *n * 1000 : *n;
+  if (micros < 100 || micros > 100'000) {
+    return Status::InvalidArgument(what + ": must be 0 or 100us..100ms, got '" + v + "'");
+  }
+  return static_cast<uint32_t>(micros);
+}
+
 Status CheckHostPort(const std::string& v, const std::string& what) {
   size_t colon = v.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == v.size()) {
@@ -122,6 +139,9 @@ const std::vector<ConfigKeyInfo>& ConfigKeys() {
       {"query-sched", "normal",
        "scheduling policy of the query threads: idle (SCHED_IDLE: only CPU time nothing else "
        "wants) or normal"},
+      {"query-slice", "100us",
+       "scheduler time slice of the query threads (Linux >= 6.12; 100us..100ms, or 0 for the "
+       "kernel's default): a short slice lets a waking ingest thread have the core sooner"},
       {"web-dir", "", "directory of the web UI bundle (default: found next to the binary)"},
       {"trace-url", "",
        "link for exemplar trace ids, {trace_id} replaced (e.g. "
@@ -254,6 +274,8 @@ Status ApplyConfigValue(Config* cfg, const std::string& given_key, const std::st
     EW_ASSIGN_OR_RETURN(uint64_t n, ParseUint(value, what));
     if (n > 19) return Status::InvalidArgument(what + ": must be 0..19");
     cfg->query_nice = static_cast<uint32_t>(n);
+  } else if (key == "query-slice") {
+    EW_ASSIGN_OR_RETURN(cfg->query_slice_us, ParseSliceUs(value, what));
   } else if (key == "query-sched") {
     Result<CpuPolicy> policy = ParseCpuPolicy(value);
     if (!policy.ok()) return Status::InvalidArgument(what + ": " + policy.status().message());

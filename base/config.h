@@ -57,6 +57,7 @@ struct Config {
   uint64_t query_max_edges = 1'000'000;  // edges one scan table may hold (422 above)
   uint32_t query_nice = 19;              // nice increment of the query and scan threads
   bool query_sched_idle = false;         // --query-sched idle: SCHED_IDLE query and scan threads
+  uint32_t query_slice_us = 100;         // --query-slice: their scheduler time slice (0: default)
   std::string web_dir;                   // empty: next to the binary / source tree (see server)
   std::string trace_url;                 // empty: none; else an http(s) URL containing {trace_id}
   std::string cors_origin;  // empty: no CORS headers; else "*" or one origin (scheme://host[:port])

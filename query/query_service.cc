@@ -283,11 +283,14 @@ class QueryServiceImpl final : public QueryService {
         options_(std::move(options)) {
     if (metrics) RegisterMetrics(metrics);
     if (scan_threads_ > 1) {
-      scan_helpers_ = std::make_unique<TaskPool>("ew-scan", scan_threads_ - 1, 0, options_.nice,
-                                                 options_.policy);
+      scan_helpers_ = std::make_unique<TaskPool>("ew-scan", scan_threads_ - 1, 0, Priority());
     }
     pool_ = std::make_unique<TaskPool>("ew-query", std::max(1, options_.workers), options_.queue,
-                                       options_.nice, options_.policy);
+                                       Priority());
+  }
+
+  ThreadPriority Priority() const {
+    return {.nice = options_.nice, .policy = options_.policy, .slice_us = options_.slice_us};
   }
 
   ApiResponse Handle(const ApiRequest& req) override {

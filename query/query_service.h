@@ -57,6 +57,7 @@ struct QueryServiceOptions {
   uint64_t max_edges = 1'000'000;             // edges one scan table may hold (0: no cap)
   int nice = 0;                               // nice increment of the worker and scan threads
   CpuPolicy policy = CpuPolicy::kNormal;      // their scheduling policy (kIdle: SCHED_IDLE)
+  uint32_t slice_us = 0;                      // their time slice (0: the kernel's default)
   // The store's cumulative edge counters that GET /metrics/servicegraph renders (must outlive
   // the service); null: that path answers 404.
   const storage::EdgeTotals* totals = nullptr;

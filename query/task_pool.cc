@@ -7,12 +7,12 @@
 
 namespace ew::query {
 
-TaskPool::TaskPool(std::string name, int threads, size_t queue_limit, int nice, CpuPolicy policy)
+TaskPool::TaskPool(std::string name, int threads, size_t queue_limit, ThreadPriority priority)
     : name_(std::move(name)), queue_limit_(queue_limit) {
   if (threads < 1) threads = 1;
   threads_.reserve(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this, i, nice, policy] { Run(i, nice, policy); });
+    threads_.emplace_back([this, i, priority] { Run(i, priority); });
   }
   MutexLock lock(&mu_);
   while (started_ < threads_.size()) started_cv_.Wait(mu_);
@@ -42,9 +42,9 @@ size_t TaskPool::Queued() const {
   return queue_.size();
 }
 
-void TaskPool::Run(int index, int nice, CpuPolicy policy) {
+void TaskPool::Run(int index, ThreadPriority priority) {
   SetThreadName(name_ + "-" + std::to_string(index));
-  if (Status st = LowerThreadPriority(nice, policy); !st.ok()) {
+  if (Status st = LowerThreadPriority(priority); !st.ok()) {
     EW_LOG(kWarn) << "query: cannot lower the priority of " << name_
                   << " threads: " << st.ToString();
   }

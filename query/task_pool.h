@@ -23,10 +23,9 @@ namespace ew::query {
 class TaskPool {
  public:
   // threads >= 1 named "<name>-<i>"; queue_limit: tasks that may wait for a thread (0: no
-  // limit); nice: the threads' nice increment (0: as the process) and policy (kIdle:
-  // SCHED_IDLE), so that they yield the CPU to the I/O and ingest threads.
-  TaskPool(std::string name, int threads, size_t queue_limit, int nice = 0,
-           CpuPolicy policy = CpuPolicy::kNormal);
+  // limit); priority: the threads' nice increment (0: as the process), policy (kIdle:
+  // SCHED_IDLE) and time slice, so that they yield the CPU to the I/O and ingest threads.
+  TaskPool(std::string name, int threads, size_t queue_limit, ThreadPriority priority = {});
   ~TaskPool();
   TaskPool(const TaskPool&) = delete;
   TaskPool& operator=(const TaskPool&) = delete;
@@ -38,7 +37,7 @@ class TaskPool {
   int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
-  void Run(int index, int nice, CpuPolicy policy) EXCLUDES(mu_);
+  void Run(int index, ThreadPriority priority) EXCLUDES(mu_);
 
   const std::string name_;
   const size_t queue_limit_;

@@ -107,6 +107,7 @@ Status OpenServices(const Config& config, Running* r) {
   q.max_edges = config.query_max_edges;
   q.nice = static_cast<int>(config.query_nice);
   q.policy = config.query_sched_idle ? CpuPolicy::kIdle : CpuPolicy::kNormal;
+  q.slice_us = config.query_slice_us;
   q.totals = &r->totals;
   r->query = query::QueryService::Create(r->store.get(), &r->metrics, std::move(q));
   if (r->query == nullptr) return Status::Internal("creating the query service failed");

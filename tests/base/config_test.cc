@@ -83,6 +83,24 @@ TEST(Config, QueryPriority) {
   EXPECT_FALSE(Parse({"--query-nice", "20"}, &help).ok());
 }
 
+TEST(Config, QuerySlice) {
+  bool help;
+  auto d = Parse({}, &help);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->query_slice_us, 100u);
+  for (auto [text, us] : std::vector<std::pair<const char*, uint32_t>>{
+           {"0", 0}, {"100us", 100}, {"750us", 750}, {"3ms", 3000}, {"100ms", 100000}}) {
+    auto c = Parse({"--query-slice", text}, &help);
+    ASSERT_TRUE(c.ok()) << text << ": " << c.status().ToString();
+    EXPECT_EQ(c->query_slice_us, us) << text;
+  }
+  for (const char* bad : {"", "99us", "101ms", "100", "1s", "-5us", "ms", "1.5ms"}) {
+    auto c = Parse({"--query-slice", bad}, &help);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("query-slice"), std::string::npos) << bad;
+  }
+}
+
 TEST(Config, TenantLimitsAndMemoryBudget) {
   bool help;
   auto d = Parse({}, &help);
