@@ -25,6 +25,10 @@ constexpr char kMetaDayBlocks[] = "day_blocks";
 // there too): late data after that still arrives, as merge operands into the closed blocks.
 constexpr int64_t kCloseAfterDays = 2;
 constexpr size_t kBuildBatchBytes = 4 << 20;
+// A scan uses blocks only when at least this many of its days are closed: over fewer, a few day
+// records per edge cost less than the extra seeks and table blocks of edge_blk (a 7-day map was
+// ~1.4x slower with blocks, benchmarks/RESULTS.md).
+constexpr int64_t kMinBlockScanDays = 16;
 
 rocksdb::Slice ToSlice(const std::string& s) { return {s.data(), s.size()}; }
 
@@ -267,7 +271,7 @@ Status EdgeStoreImpl::ScanCoarseDays(const ScanSpec& spec, const ScanVisitor& vi
       days.emplace_back(a, b);
     }
   };
-  if (lo < hi) {
+  if (hi - lo >= kMinBlockScanDays) {
     add_days(spec.start, lo);
     for (int64_t d = lo; d < hi;) {
       int level = keys::kMaxBlockLevel;
