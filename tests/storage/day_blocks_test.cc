@@ -154,10 +154,14 @@ std::vector<std::pair<int64_t, int64_t>> Ranges(std::mt19937& rng, int64_t lo, i
   return out;
 }
 
+// Ranges that start before min_start are skipped: a background compaction may drop days past
+// the retention between the two scans (scans of them are not defined further).
 void ExpectCoarseEqualsDays(const EdgeStore& store, TenantId tenant,
-                            const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+                            const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                            int64_t min_start = INT64_MIN) {
   for (size_t i = 0; i < ranges.size(); ++i) {
     const auto [a, b] = ranges[i];
+    if (a < min_start) continue;
     const Answer days = ReadDays(store, tenant, a, b, false);
     ASSERT_EQ(ReadDays(store, tenant, a, b, true, i % 2 == 0), days)
         << "[" << a << ", " << b << ")";
@@ -179,6 +183,9 @@ TEST(DayBlocksTest, CoarseScansEqualDayScansAndTheLedger) {
   ASSERT_GT(w.nodes().back(), 65'535u);
   WriteDays(&w, kFirstDay, last, 200);
   auto ranges = Ranges(w.rng(), kFirstDay, last, 100);
+  ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges, horizon);
+  // Settled (the days before the horizon dropped): ranges across the horizon too.
+  ASSERT_TRUE(store->CompactAll().ok());
   ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges);
   // Inside the retention the answers are the ledger's.
   for (int i = 0; i < 20; ++i) {
@@ -200,7 +207,7 @@ TEST(DayBlocksTest, CoarseScansEqualDayScansAndTheLedger) {
     batch.rollups.push_back(w.Rollup(kFirstDay + static_cast<int64_t>(w.rng()() % (kDays - 3))));
   }
   ASSERT_TRUE(w.Flush(&batch).ok());
-  ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges);
+  ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges, horizon);
   ASSERT_EQ(ReadDays(*store, kDefaultTenant, horizon, last + 1, true), w.Ledger(horizon, last + 1));
   ASSERT_TRUE(store->CompactAll().ok());
   ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges);
@@ -315,7 +322,7 @@ TEST(DayBlocksTest, RetentionDropsBlocksWhoseDaysAreGoneAndScansStayEqual) {
     auto store = Open(later);
     ASSERT_TRUE(store);
     w.set_store(store.get());
-    ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges);  // before the compaction
+    ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges, horizon);  // before the compaction
     FlushBatch batch;  // late data on both sides of the horizon
     for (int i = 0; i < 300; ++i) batch.rollups.push_back(w.Rollup(horizon - 20 + i % 60));
     ASSERT_TRUE(w.Flush(&batch).ok());
