@@ -52,6 +52,7 @@ Env* OpenEnv() {
     ew::storage::StoreOptions so;
     so.dir = dir + "/store";
     so.fixed_now_ms = opts.now_minute * 60'000;
+    so.close_days = false;  // the generator builds the day blocks once, at the end
     auto store = ew::storage::EdgeStore::Open(so);
     if (!store.ok()) {
       std::cerr << "open: " << store.status().ToString() << "\n";

@@ -448,6 +448,8 @@ Result<EdgeTable> AggregateEdges(const Plan& plan, const storage::EdgeStore& sto
         !pred->UsesError()) {
       spec.family = storage::Family::kDetail;
     }
+    // A table only sums: long day ranges may come as closed blocks of days (docs/query.md).
+    spec.coarse_days = true;
   }
   // Predicates cache per-id decisions and are not thread-safe: only a plan that selects every
   // record (the unfiltered map, the biggest reads) is split into parts, by ranges of leading

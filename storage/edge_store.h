@@ -191,6 +191,11 @@ struct ScanSpec {
   uint64_t lead_begin = 0;
   uint64_t lead_end = UINT64_MAX;
   bool need_minute_counts = false;
+  // For callers that only sum records over the range (the map): a kEdge day-tier scan may then
+  // yield one record per closed aligned block of days (time = the block's first day) instead
+  // of one per day (docs/format/storage.md "Day blocks"). Ignored with need_minute_counts and
+  // by the other families and tiers.
+  bool coarse_days = false;
 };
 
 // One record of a scan. For kEdge and kEdgeByClient, path/method/status in dims are 0.
@@ -213,6 +218,9 @@ struct StoreOptions {
   EdgeTotals* totals = nullptr;
   // For tests of retention: the clock the compaction filter compares against (0: wall clock).
   int64_t fixed_now_ms = 0;
+  // Day blocks are built as flushes reach new days (docs/format/storage.md "Day blocks"). False:
+  // only by CloseDays (bulk loaders that write history out of time order call it at the end).
+  bool close_days = true;
 };
 
 struct StoreStats {
@@ -289,6 +297,13 @@ class EdgeStore {
   virtual Status DeleteTenant(TenantId tenant) {
     (void)tenant;
     return Status::FailedPrecondition("this store cannot delete a tenant");
+  }
+  // Closes every day up to through_day (days since the epoch): builds the day blocks that end
+  // by then (docs/format/storage.md "Day blocks"). Serialized with ApplyFlush. Stores without
+  // blocks do nothing.
+  virtual Status CloseDays(int64_t through_day) {
+    (void)through_day;
+    return Status::Ok();
   }
   // The log_position of the last applied flush (0 for a new store).
   virtual uint64_t FlushedLogPosition() const = 0;

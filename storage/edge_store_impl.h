@@ -25,13 +25,14 @@
 
 #include "base/mutex.h"
 #include "storage/edge_store.h"
+#include "storage/record_codec.h"
 #include "storage/rocks_ops.h"
 
 namespace ew::storage {
 
 // 1: before tenants; 2: tenant-prefixed keys and dictionary entries (upgrade:
-// edge_store_upgrade.cc).
-constexpr uint64_t kSchemaVersion = 2;
+// edge_store_upgrade.cc); 3: day blocks (edge_blk, edge_store_blocks.cc).
+constexpr uint64_t kSchemaVersion = 3;
 constexpr size_t kMaxDictStringBytes = 65535;
 
 // Column families in handle order: the 9 tier families (family * 3 + tier), then the rest.
@@ -42,7 +43,8 @@ enum CfIndex : size_t {
   kCfExpiry = 12,
   kCfMeta = 13,
   kCfExemplarsHour = 14,  // schema 2
-  kCfCount = 15,
+  kCfEdgeBlocks = 15,     // schema 3
+  kCfCount = 16,
 };
 constexpr size_t TierCf(Family f, Tier t) {
   return static_cast<size_t>(f) * 3 + static_cast<size_t>(t);
@@ -115,6 +117,7 @@ class EdgeStoreImpl final : public EdgeStore {
                                                             StringKind kind) const override;
 
   Status ApplyFlush(const FlushBatch& batch) override;
+  Status CloseDays(int64_t through_day) override EXCLUDES(flush_mu_);
   Status DeleteTenant(TenantId tenant) override;
   uint64_t FlushedLogPosition() const override {
     return flushed_position_.load(std::memory_order_acquire);
@@ -187,6 +190,27 @@ class EdgeStoreImpl final : public EdgeStore {
   void WriteFamilyTiers(Family f, const std::unordered_map<std::string, RollupValue>& minute,
                         rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
 
+  // Day blocks (edge_store_blocks.cc).
+  int64_t NowMs() const;
+  int64_t DayHorizon() const;  // the first day the day tier keeps
+  Status LoadBlocksClosed();
+  // meta/day_blocks: the last closed day (-1: none) and the first day blocks may start on.
+  Status ReadDayBlocks(const rocksdb::ReadOptions& ro, int64_t* closed, int64_t* first) const;
+  // Builds the blocks of the days after blocks_closed_ through `through` (synced meta at the end).
+  Status CloseDaysLocked(int64_t through) REQUIRES(flush_mu_);
+  Status BuildBlockLevel(int level, int64_t first_start, int64_t last_start) REQUIRES(flush_mu_);
+  // After a write: closes the days the flushes have passed (options_.close_days).
+  void MaybeCloseDays(int64_t max_day) REQUIRES(flush_mu_);
+  // A flush's day record of a closed day also goes into every closed block that holds it.
+  void AddLateBlockOperands(const std::string& day_key, const RecordEntry& entry,
+                            rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
+  Status UpgradeToV3();
+  Status ScanTier(const ScanSpec& spec, const rocksdb::Snapshot* snapshot,
+                  const ScanVisitor& visit) const;
+  Status ScanCoarseDays(const ScanSpec& spec, const ScanVisitor& visit) const;
+  Status ScanBlocks(const ScanSpec& spec, const std::vector<uint32_t>& times,
+                    const rocksdb::Snapshot* snapshot, const ScanVisitor& visit) const;
+
   StoreOptions options_;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // kCfCount, then extra ones
@@ -203,7 +227,13 @@ class EdgeStoreImpl final : public EdgeStore {
   std::vector<std::string> tenants_ GUARDED_BY(dict_mu_){std::string(kDefaultTenantName)};
   std::unordered_map<std::string, TenantId> tenant_index_ GUARDED_BY(dict_mu_);
 
-  Mutex flush_mu_;  // serializes ApplyFlush
+  Mutex flush_mu_;  // serializes ApplyFlush and CloseDays
+  // Every block that starts on blocks_first_ or later and ends by the day after
+  // blocks_closed_ is built (-1: none); meta/day_blocks.
+  int64_t blocks_closed_ GUARDED_BY(flush_mu_) = -1;
+  int64_t blocks_first_ GUARDED_BY(flush_mu_) = 0;
+  int64_t max_flush_day_ GUARDED_BY(flush_mu_) = -1;  // the latest day any flush carried
+  int64_t late_horizon_ GUARDED_BY(flush_mu_) = 0;    // DayHorizon() of the flush being built
   std::atomic<uint64_t> flushed_position_{0};
   mutable Mutex resume_mu_;
   mutable int64_t last_resume_ms_ GUARDED_BY(resume_mu_) = 0;

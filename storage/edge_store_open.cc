@@ -20,10 +20,10 @@
 
 namespace ew::storage {
 
-const char* const kCfNames[kCfCount] = {"edge_1m",   "edge_1h",   "edge_1d",     "client_1m",
-                                        "client_1h", "client_1d", "detail_1m",   "detail_1h",
-                                        "detail_1d", "dict",      "exemplars",   "pending",
-                                        "expiry",    "meta",      "exemplars_1h"};
+const char* const kCfNames[kCfCount] = {"edge_1m",   "edge_1h",   "edge_1d",      "client_1m",
+                                        "client_1h", "client_1d", "detail_1m",    "detail_1h",
+                                        "detail_1d", "dict",      "exemplars",    "pending",
+                                        "expiry",    "meta",      "exemplars_1h", "edge_blk"};
 
 namespace {
 
@@ -242,6 +242,16 @@ rocksdb::ColumnFamilyOptions EdgeStoreImpl::CfOptions(
     cf.compaction_filter = filters_.back().get();
     cf.merge_operator = NewExemplarMergeOperator(keys::kExemplarTimeOffset, unit_ms,
                                                  hour ? 0 : keys::kV1ExemplarKeySize);
+  } else if (i == kCfEdgeBlocks) {
+    // Day blocks (edge_store_blocks.cc): tier-like records, kept while their last day is in
+    // the day tier.
+    cf = BaseCfOptions(cache, 64 << 10);
+    cf.write_buffer_size = 4 << 20;
+    filters_.push_back(std::make_unique<RetentionFilter>(
+        kCfNames[i], keys::kEdgeKeySize, keys::kTimeOffset, kMsPerDay, options_.retention_ms[2],
+        options_.fixed_now_ms, 0, LimitsOf(Tier::kDay), /*block_time=*/true));
+    cf.compaction_filter = filters_.back().get();
+    cf.merge_operator = NewRecordMergeOperator(LimitsOf(Tier::kDay), 0);
   } else if (i == kCfExpiry) {
     // Expiry diagnostics live as long as the minute tier.
     filters_.push_back(std::make_unique<RetentionFilter>(
@@ -266,6 +276,14 @@ Status EdgeStoreImpl::AddUnknownFamilies(const rocksdb::DBOptions& db_opts,
       if (!known) cfds->emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     if (options_.read_only) {
+      if (std::find(existing.begin(), existing.end(), kCfNames[kCfEdgeBlocks]) == existing.end() &&
+          std::find(existing.begin(), existing.end(), kCfNames[kCfMeta]) != existing.end()) {
+        return Status::FailedPrecondition(
+            "storage: " + options_.dir +
+            " was written by an older Edgewise (storage schema before 3, no day blocks); start "
+            "edgewise on it once, or run `edgewise-ctl upgrade --data-dir " +
+            options_.dir + "` (with the server stopped), to upgrade it");
+      }
       for (const char* n : kCfNames) {
         if (std::find(existing.begin(), existing.end(), n) == existing.end()) {
           return Status::FailedPrecondition("storage: " + options_.dir +
@@ -321,6 +339,8 @@ Status EdgeStoreImpl::CheckVersionAndPosition() {
   } else if (version == 0 && !options_.read_only) {
     EW_RETURN_IF_ERROR(WriteSchemaVersion());
   }
+  EW_RETURN_IF_ERROR(LoadBlocksClosed());
+  if (version != 0 && version < 3 && !options_.read_only) EW_RETURN_IF_ERROR(UpgradeToV3());
   std::string pos;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[kCfMeta], kMetaLogPosition, &pos);
   if (s.ok() && pos.size() == 8) {

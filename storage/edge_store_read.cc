@@ -197,6 +197,17 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
     return Status::InvalidArgument("scan: unknown family or tier");
   }
   if (spec.start >= spec.end || spec.end <= 0) return Status::Ok();
+  if (spec.coarse_days && spec.family == Family::kEdge && spec.tier == Tier::kDay &&
+      !spec.need_minute_counts) {
+    return ScanCoarseDays(spec, visit);
+  }
+  rocksdb::ManagedSnapshot snapshot(db_);
+  return ScanTier(spec, snapshot.snapshot(), visit);
+}
+
+Status EdgeStoreImpl::ScanTier(const ScanSpec& spec, const rocksdb::Snapshot* snapshot,
+                               const ScanVisitor& visit) const {
+  if (spec.start >= spec.end || spec.end <= 0) return Status::Ok();
   const uint32_t start = keys::ClampTime(spec.start);
   const uint32_t end_incl = keys::ClampTime(spec.end - 1);
   const bool minute_tier = spec.tier == Tier::kMinute;
@@ -205,9 +216,8 @@ Status EdgeStoreImpl::Scan(const ScanSpec& spec, const ScanVisitor& visit) const
   const uint32_t key_end = minute_tier ? end_incl / 60 : end_incl;
   std::string prefix, upper, lead_lower;
   ScanBounds(spec, &prefix, &upper, &lead_lower);
-  rocksdb::ManagedSnapshot snapshot(db_);
   rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot.snapshot();
+  ro.snapshot = snapshot;
   // No fixed readahead: a scan seeks once per leading node (and again past its time range),
   // and reads only a block or two there in the hour and day tiers, so a fixed 1 MiB readahead
   // copied ~1 MiB per seek from the page cache (most of a 7-day map's kernel time). RocksDB's

@@ -155,6 +155,9 @@ void EdgeStoreImpl::WriteFamilyTiers(Family f,
           tier != Tier::kMinute && KeepsMinuteCounts(f) ? PeakForm::kCounts : PeakForm::kNone;
       EncodeRecord(entries, form, counts, 0, 0, &value);
       wb->Merge(cf, items[i].key, value).PermitUncheckedError();
+      if (f == Family::kEdge && tier == Tier::kDay) {
+        AddLateBlockOperands(items[i].key, entries[0], wb);
+      }
       i = j;
     }
   }

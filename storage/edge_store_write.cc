@@ -432,7 +432,9 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
   // Per rollup at most 9 tier records (key, framing, counts) of which 6 carry sketches (a
   // varint or two per bucket), plus exemplars; an overestimate only costs address space.
   size_t reserve = 64;
+  int64_t max_day = -1;
   for (const MinuteRollup& r : batch.rollups) {
+    max_day = std::max(max_day, FloorDiv(r.minute, 1440));
     reserve +=
         9 * 96 + 200 +
         12 * (r.value.server_latency.Buckets().size() + r.value.client_latency.Buckets().size());
@@ -440,6 +442,7 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
   for (const auto& [k, v] : batch.pending_puts) reserve += k.size() + v.size() + 16;
   for (const auto& k : batch.pending_deletes) reserve += k.size() + 8;
   rocksdb::WriteBatch wb(reserve);
+  late_horizon_ = DayHorizon();
   if (Status st = BuildFlushBatch(batch, &wb); !st.ok()) {
     if (flush_failures_total_ != nullptr) flush_failures_total_->Add();
     return st;
@@ -463,6 +466,8 @@ Status EdgeStoreImpl::ApplyFlush(const FlushBatch& batch) {
     flush_micros_total_->Add(static_cast<uint64_t>(micros));
     last_flush_seconds_->Set(static_cast<double>(micros) / 1e6);
   }
+  // Between this flush and the next (flush_mu_ is held): blocks of the days now closed.
+  MaybeCloseDays(max_day);
   return Status::Ok();
 }
 
@@ -474,9 +479,13 @@ Status EdgeStoreImpl::DeleteTenant(TenantId tenant) {
   const std::string end =
       tenant == UINT32_MAX ? std::string(5, '\xff') : keys::TenantPrefix(tenant + 1);
   rocksdb::WriteBatch wb;
+  // Serialized with flushes and the building of day blocks, which must not put blocks read
+  // from the tenant's records before the deletion after it.
+  MutexLock flush_lock(&flush_mu_);
   std::vector<size_t> cfs;
   for (size_t cf = 0; cf < kCfDict; ++cf) cfs.push_back(cf);  // the tier families
-  for (size_t cf : {size_t{kCfExemplars}, size_t{kCfExemplarsHour}, size_t{kCfExpiry}}) {
+  for (size_t cf :
+       {size_t{kCfExemplars}, size_t{kCfExemplarsHour}, size_t{kCfExpiry}, size_t{kCfEdgeBlocks}}) {
     cfs.push_back(cf);
   }
   for (size_t cf : cfs) {

@@ -53,6 +53,20 @@ std::string NsPrefix(TenantId tenant, StringId ns);
 std::string NodePrefix(TenantId tenant, StringId ns, NodeId node);
 std::string NodeTimePrefix(TenantId tenant, StringId ns, NodeId node, uint32_t time);
 
+// Day blocks (edge_blk): the edge tier key with time = level << 24 | start day; level k in
+// 1..kMaxBlockLevel covers the days [start, start + 2^k), start a multiple of 2^k. Per leading
+// node the records sort by level, then start. Days past kMaxBlockDay get no blocks.
+constexpr int kMaxBlockLevel = 11;
+constexpr int kBlockLevelShift = 24;
+constexpr int64_t kMaxBlockDay = (int64_t{1} << kBlockLevelShift) - 2;
+constexpr uint32_t BlockTime(int level, uint32_t start_day) {
+  return static_cast<uint32_t>(level) << kBlockLevelShift | start_day;
+}
+constexpr uint32_t BlockStartOf(uint32_t time) {
+  return time & ((uint32_t{1} << kBlockLevelShift) - 1);
+}
+constexpr int BlockLevelOf(uint32_t time) { return static_cast<int>(time >> kBlockLevelShift); }
+
 // Exemplars: tenant(0..4) client(4..8) server(8..12) minute(12..16).
 constexpr size_t kExemplarKeySize = 16;
 constexpr size_t kExemplarTimeOffset = 12;

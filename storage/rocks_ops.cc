@@ -9,6 +9,7 @@
 
 #include "base/time.h"
 #include "storage/coding.h"
+#include "storage/keys.h"
 #include "storage/record_codec.h"
 #include "storage/rollup_codec.h"
 
@@ -189,7 +190,11 @@ rocksdb::CompactionFilter::Decision RetentionFilter::FilterV2(int /*level*/,
                                                               std::string* /*skip_until*/) const {
   if (value_type == ValueType::kBlobIndex || key.size() != key_size_) return Decision::kKeep;
   const int64_t now_ms = fixed_now_ms_ != 0 ? fixed_now_ms_ : WallNowMs();
-  const int64_t time = coding::GetBE32(key.data() + time_offset_);
+  int64_t time = coding::GetBE32(key.data() + time_offset_);
+  if (block_time_) {
+    time = keys::BlockStartOf(static_cast<uint32_t>(time)) +
+           (int64_t{1} << keys::BlockLevelOf(static_cast<uint32_t>(time))) - 1;
+  }
   const int64_t unit_end_ms = (time + 1) * unit_ms_;
   if (unit_end_ms <= now_ms - retention_ms_) return Decision::kRemove;
   // Day records past the exactness window keep their busiest minute only. Operands are left

@@ -30,16 +30,16 @@ std::shared_ptr<rocksdb::MergeOperator> NewExemplarMergeOperator(size_t time_off
 std::shared_ptr<rocksdb::MergeOperator> NewCounterAddOperator();
 
 // Drops every record (value or merge operand) whose time unit ended before now - retention.
-// The time is a big-endian uint32 at time_offset in the key, in units of unit_ms. With
-// collapse_after_ms > 0 (the day tier), a fully merged record whose unit ended before
-// now - collapse_after_ms keeps its busiest minute only (RecordMerger::Collapse).
+// The time is a big-endian uint32 at time_offset in the key, in units of unit_ms (a day
+// block's: its last day). With collapse_after_ms > 0 (the day tier), a fully merged record whose
+// unit ended before now - collapse_after_ms keeps its busiest minute only (RecordMerger::Collapse).
 class RetentionFilter : public rocksdb::CompactionFilter {
  public:
   // Keys of exactly key_size bytes carry their time (big-endian u32) at time_offset; keys of
   // any other size (a schema-1 key waiting for the upgrade) are kept.
   RetentionFilter(const char* name, size_t key_size, size_t time_offset, int64_t unit_ms,
                   int64_t retention_ms, int64_t fixed_now_ms, int64_t collapse_after_ms = 0,
-                  RecordLimits limits = {})
+                  RecordLimits limits = {}, bool block_time = false)
       : name_(name),
         key_size_(key_size),
         time_offset_(time_offset),
@@ -47,7 +47,8 @@ class RetentionFilter : public rocksdb::CompactionFilter {
         retention_ms_(retention_ms),
         fixed_now_ms_(fixed_now_ms),
         collapse_after_ms_(collapse_after_ms),
-        limits_(limits) {}
+        limits_(limits),
+        block_time_(block_time) {}
 
   Decision FilterV2(int level, const rocksdb::Slice& key, ValueType value_type,
                     const rocksdb::Slice& existing_value, std::string* new_value,
@@ -63,6 +64,9 @@ class RetentionFilter : public rocksdb::CompactionFilter {
   int64_t fixed_now_ms_;
   int64_t collapse_after_ms_;
   RecordLimits limits_;
+  // Day blocks (edge_blk): the key time is level << 24 | first day; the unit is the block's last
+  // day, so a block goes once none of its days is left in the day tier.
+  bool block_time_;
 };
 
 }  // namespace ew::storage

@@ -142,6 +142,7 @@ int QueryDataset(int argc, const char* const* argv) {
   ew::storage::StoreOptions so;
   so.dir = f.Str("data-dir") + "/db";
   so.fixed_now_ms = o.now_minute * 60'000;  // retention measured from the data set's end
+  so.close_days = false;                    // the generator builds the day blocks once, at the end
   auto store = ew::storage::EdgeStore::Open(so);
   if (!store.ok()) {
     std::fprintf(stderr, "query-dataset: %s\n", store.status().ToString().c_str());

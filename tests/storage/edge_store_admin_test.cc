@@ -226,8 +226,9 @@ TEST(EdgeStoreAdminTest, StatsAndHealth) {
   ASSERT_TRUE(store->ApplyFlush(batch).ok());
   ASSERT_TRUE(store->CompactAll().ok());
   StoreStats stats = store->Stats();
-  ASSERT_EQ(stats.families.size(), 15u);
+  ASSERT_EQ(stats.families.size(), 16u);
   EXPECT_EQ(stats.families[0].name, "edge_1m");
+  EXPECT_EQ(stats.families[15].name, "edge_blk");
   EXPECT_GT(stats.families[0].live_bytes, 0u);
   EXPECT_EQ(stats.families[0].keys_estimate, 2u);  // 100 minutes: one record per hour
   EXPECT_EQ(stats.node_count, 1u);

@@ -228,6 +228,10 @@ void DowngradeToV1(const std::string& dir, int keep_every) {
   int counter = 0;
   for (size_t i = 0; i < names.size(); ++i) {
     const std::string& n = names[i];
+    if (n == "edge_blk") {  // schema 3's day blocks: schema 1 had none
+      ASSERT_TRUE(db->DropColumnFamily(handles[i]).ok());
+      continue;
+    }
     const bool tier =
         n.starts_with("edge_") || n.starts_with("client_") || n.starts_with("detail_");
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
@@ -266,6 +270,8 @@ void DowngradeToV1(const std::string& dir, int keep_every) {
         }
       } else if (n == "dict" && k[0] == 'S' && keep_every == 0) {
         ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], k, v.substr(4)).ok());
+      } else if (n == "meta" && k == "day_blocks") {
+        ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[i], k).ok());
       } else if (n == "meta" && k == "schema_version") {
         std::string one;
         coding::PutFixed64LE(&one, 1);
