@@ -84,6 +84,7 @@ void LatencyAccumulator::Add(const storage::LatencySketch& s) {
 
 Status LatencyAccumulator::AddEncoded(std::string_view encoding) {
   if (encoding.empty()) return Status::Ok();
+  if (storage::LatencySketch::IsDense(encoding)) return AddEncodedDense(encoding);
   if (dense_.empty()) return AddEncodedSized(encoding);
   // Straight into the window (LatencySketch::ForEachEncodedBucket's format and checks, inlined:
   // this loop is most of a long map's time). Indexes ascend, so only the first bucket can fall
@@ -128,6 +129,30 @@ Status LatencyAccumulator::AddEncoded(std::string_view encoding) {
     added += count;
   }
   NoteUsed(first, static_cast<int32_t>(index));
+  count_ += added;
+  return Status::Ok();
+}
+
+// The dense form (hour and day sketches): its header gives the range, so the window is covered
+// once, then the storage decoder (which validates everything) adds straight into it.
+Status LatencyAccumulator::AddEncodedDense(std::string_view encoding) {
+  const auto* p = reinterpret_cast<const uint8_t*>(encoding.data()) + 2;
+  const uint8_t* const end = reinterpret_cast<const uint8_t*>(encoding.data()) + encoding.size();
+  uint64_t first = 0, span = 0;
+  const auto max_index = static_cast<uint64_t>(storage::LatencySketch::kMaxIndex);
+  if (!GetVarint(&p, end, &first) || !GetVarint(&p, end, &span) || first > max_index ||
+      span > max_index - first) {
+    return Status::Corruption("latency sketch: bad dense range");
+  }
+  Cover(static_cast<int32_t>(first), static_cast<int32_t>(first + span));
+  uint64_t* d = dense_.data() - base_;
+  uint64_t added = 0;
+  EW_RETURN_IF_ERROR(storage::sketch_internal::ForEachDenseBucket(
+      encoding, 2, storage::LatencySketch::kMaxIndex, [d, &added](int32_t index, uint64_t count) {
+        d[index] += count;
+        added += count;
+      }));
+  NoteUsed(static_cast<int32_t>(first), static_cast<int32_t>(first + span));
   count_ += added;
   return Status::Ok();
 }

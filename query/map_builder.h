@@ -50,6 +50,7 @@ class LatencyAccumulator {
  private:
   void Cover(int32_t lo, int32_t hi);                 // grows the window to hold [lo, hi]
   Status AddEncodedSized(std::string_view encoding);  // AddEncoded into an empty window
+  Status AddEncodedDense(std::string_view encoding);  // AddEncoded of a dense-form sketch
   void NoteUsed(int32_t lo, int32_t hi) {
     if (count_ == 0) {
       used_lo_ = lo;

@@ -1,8 +1,10 @@
 // LatencySketch implementation. Bucket i holds values in (gamma^(i-1), gamma^i] with
 // gamma = (1 + a) / (1 - a); it reports 2 gamma^i / (gamma + 1), which is within a (relative) of
-// every value in the bucket. Encoding (docs/format/storage.md): for each bucket in ascending
-// order, varint((gap << 1) | (count > 1)) where gap = index - previous index - 1 (previous = -1
-// at the start), then varint(count - 2) when the flag is set. Empty sketch: empty string.
+// every value in the bucket. Encoding (docs/format/storage.md): the sparse form, for each bucket
+// in ascending order, varint((gap << 1) | (count > 1)) where gap = index - previous index - 1
+// (previous = -1 at the start), then varint(count - 2) when the flag is set; or the dense form,
+// varint kDenseMarker, varint first index, varint span - 1, then every count of the span as
+// varint zigzag(count - previous count). Empty sketch: empty string.
 #include "storage/latency_sketch.h"
 
 #include <algorithm>
@@ -186,13 +188,75 @@ void LatencySketch::Clear() {
   count_ = 0;
 }
 
+namespace {
+
+size_t VarintLength(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// The zigzag code of to - from, modulo 2^64.
+uint64_t ZigZag(uint64_t from, uint64_t to) {
+  const uint64_t d = to - from;
+  return (d << 1) ^ (0 - (d >> 63));
+}
+
+}  // namespace
+
+// The dense form when it is at most 85 % of the sparse form's length: hour and day sketches
+// fill most buckets of their span with counts close to their neighbours'. Minute sketches are
+// sparse; the margin keeps the sparse form where the two are close in length, whose bytes
+// compress better (measured, benchmarks/RESULTS.md).
 void LatencySketch::EncodeTo(std::string* out) const {
+  if (buckets_.empty()) return;
+  const auto first = static_cast<uint64_t>(buckets_.front().first);
+  const auto span = static_cast<uint64_t>(buckets_.back().first) - first;
+  size_t sparse = 0, dense = 2 + VarintLength(first) + VarintLength(span) + (span + 1);
   int64_t previous = -1;
+  uint64_t previous_count = 0;
+  for (const auto& [index, count] : buckets_) {
+    const auto gap = static_cast<uint64_t>(index - previous - 1);
+    sparse += VarintLength((gap << 1) | 1) + (count > 1 ? VarintLength(count - 2) : 0);
+    // Empty buckets inside the span cost one byte each (counted above); a filled one its delta
+    // from the previous filled one's count when it follows directly, else from 0 (an empty
+    // bucket before it).
+    dense += VarintLength(ZigZag(gap == 0 ? previous_count : 0, count)) - 1;
+    if (gap != 0 && previous >= 0) dense += VarintLength(ZigZag(previous_count, 0)) - 1;
+    previous = index;
+    previous_count = count;
+  }
+  if (dense * 20 <= sparse * 17) {
+    EncodeDenseTo(out);
+    return;
+  }
+  previous = -1;
   for (const auto& [index, count] : buckets_) {
     uint64_t gap = static_cast<uint64_t>(index - previous - 1);
     coding::PutVarint64(out, (gap << 1) | (count > 1 ? 1 : 0));
     if (count > 1) coding::PutVarint64(out, count - 2);
     previous = index;
+  }
+}
+
+void LatencySketch::EncodeDenseTo(std::string* out) const {
+  const int32_t first = buckets_.front().first;
+  coding::PutVarint64(out, kDenseMarker);
+  coding::PutVarint64(out, static_cast<uint64_t>(first));
+  coding::PutVarint64(out, static_cast<uint64_t>(buckets_.back().first - first));
+  uint64_t previous = 0;
+  int32_t next = first;
+  for (const auto& [index, count] : buckets_) {
+    for (; next < index; ++next) {
+      coding::PutVarint64(out, ZigZag(previous, 0));
+      previous = 0;
+    }
+    coding::PutVarint64(out, ZigZag(previous, count));
+    previous = count;
+    next = index + 1;
   }
 }
 

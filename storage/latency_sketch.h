@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -28,8 +29,17 @@ class LatencySketch {
   bool Empty() const { return count_ == 0; }
   void Clear();
 
-  // Sparse encoding: varint bucket-index deltas and counts (see docs/format/storage.md).
+  // Encoding (docs/format/storage.md): the sparse form (varint bucket-index gaps and counts) or,
+  // when it is shorter, the dense form (a marker, the first index and the span, then every
+  // count of the span as a zigzag delta from the previous one). Decoders read both.
   void EncodeTo(std::string* out) const;
+  // The first varint of a dense-form encoding; no sparse encoding starts with it (its gap would
+  // be past kMaxIndex). Encoded as the two bytes 0xFF 0x7F.
+  static constexpr uint64_t kDenseMarker = 0x3FFF;
+  static bool IsDense(std::string_view data) {
+    return data.size() >= 2 && static_cast<uint8_t>(data[0]) == 0xFF &&
+           static_cast<uint8_t>(data[1]) == 0x7F;
+  }
   static Result<LatencySketch> Decode(std::string_view data);
   // Decodes into *out, reusing its memory (no allocation once out has grown). On error *out is
   // left empty.
@@ -62,12 +72,45 @@ class LatencySketch {
   bool operator==(const LatencySketch& o) const { return buckets_ == o.buckets_; }
 
  private:
+  void EncodeDenseTo(std::string* out) const;  // REQUIRES: not empty
+
   std::vector<std::pair<int32_t, uint64_t>> buckets_;  // sorted by index, counts > 0
   uint64_t count_ = 0;
 };
 
+namespace sketch_internal {
+// The dense form after its marker: varint first index, varint last - first, then a varint
+// zigzag(count - previous count) (modulo 2^64; previous = 0 before the first) for every bucket
+// from the first to the last; the first and last counts are > 0.
+template <typename F>
+Status ForEachDenseBucket(std::string_view data, size_t pos, int32_t max_index, F&& f) {
+  uint64_t first = 0, span = 0;
+  if (!coding::GetVarint64(data, &pos, &first) || !coding::GetVarint64(data, &pos, &span) ||
+      first > static_cast<uint64_t>(max_index) || span > static_cast<uint64_t>(max_index) - first) {
+    return Status::Corruption("latency sketch: bad dense range");
+  }
+  uint64_t count = 0;
+  for (uint64_t k = 0; k <= span; ++k) {
+    uint64_t z = 0;
+    if (!coding::GetVarint64(data, &pos, &z)) {
+      return Status::Corruption("latency sketch: truncated dense count");
+    }
+    count += (z >> 1) ^ (0 - (z & 1));  // modulo 2^64
+    if (count == 0 && (k == 0 || k == span)) {
+      return Status::Corruption("latency sketch: empty dense end bucket");
+    }
+    if (count != 0) f(static_cast<int32_t>(first + k), count);
+  }
+  if (pos != data.size()) return Status::Corruption("latency sketch: trailing dense bytes");
+  return Status::Ok();
+}
+}  // namespace sketch_internal
+
 template <typename F>
 Status LatencySketch::ForEachEncodedBucket(std::string_view data, F&& f) {
+  if (IsDense(data)) {
+    return sketch_internal::ForEachDenseBucket(data, 2, kMaxIndex, std::forward<F>(f));
+  }
   size_t pos = 0;
   int64_t previous = -1;
   while (pos < data.size()) {

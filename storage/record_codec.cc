@@ -16,7 +16,14 @@ enum Column : uint8_t {
   kColClient = 16,
   kColMinuteCounts = 32,
   kColCollapsed = 64,
+  kColDeltas = 128,  // requests and minute counts as zigzag deltas from the previous value
 };
+
+// The zigzag code of to - from, modulo 2^64 (every pair of values has one).
+uint64_t ZigZagDelta(uint64_t from, uint64_t to) {
+  const uint64_t d = to - from;
+  return (d << 1) ^ (0 - (d >> 63));
+}
 
 // Offsets as runs of consecutive values: varint gap from the end of the previous run, varint
 // length - 1.
@@ -57,6 +64,18 @@ bool GetBytes(std::string_view data, size_t* pos, std::string_view* out) {
   *out = data.substr(*pos, len);
   *pos += len;
   return true;
+}
+
+// Replaces zigzag deltas (from the previous value, 0 before the first; modulo 2^64) by the
+// values.
+template <typename At>
+void UndoDeltas(size_t n, At at) {
+  uint64_t previous = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t z = at(i);
+    previous += (z >> 1) ^ (0 - (z & 1));
+    at(i) = previous;
+  }
 }
 
 Status Bad(const char* what) { return Status::Corruption(std::string("tier record: ") + what); }
@@ -114,6 +133,7 @@ void EncodeRecord(std::span<const RecordEntry> entries, PeakForm form, const Min
     if (!e.server.empty()) cols |= kColServer;
     if (!e.client.empty()) cols |= kColClient;
   }
+  cols |= kColDeltas;
   if (form == PeakForm::kCounts) cols |= kColMinuteCounts;
   if (form == PeakForm::kCollapsed) cols |= kColCollapsed;
   out->clear();
@@ -122,7 +142,11 @@ void EncodeRecord(std::span<const RecordEntry> entries, PeakForm form, const Min
   coding::PutVarint64(out, entries.size());
   PutOffsets(
       entries.size(), [&](size_t i) { return uint32_t{entries[i].offset}; }, out);
-  for (const RecordEntry& e : entries) coding::PutVarint64(out, e.requests);
+  uint64_t previous = 0;
+  for (const RecordEntry& e : entries) {
+    coding::PutVarint64(out, ZigZagDelta(previous, e.requests));
+    previous = e.requests;
+  }
   if (cols & kColErrors) {
     for (const RecordEntry& e : entries) coding::PutVarint64(out, e.errors);
   }
@@ -148,7 +172,11 @@ void EncodeRecord(std::span<const RecordEntry> entries, PeakForm form, const Min
     coding::PutVarint64(out, counts.size());
     PutOffsets(
         counts.size(), [&](size_t i) { return uint32_t{counts[i].first}; }, out);
-    for (const auto& c : counts) coding::PutVarint64(out, c.second);
+    previous = 0;
+    for (const auto& c : counts) {
+      coding::PutVarint64(out, ZigZagDelta(previous, c.second));
+      previous = c.second;
+    }
   } else if (form == PeakForm::kCollapsed) {
     coding::PutVarint64(out, peak);
     coding::PutVarint64(out, peak_offset);
@@ -172,6 +200,9 @@ static Status ParsePeak(std::string_view data, uint8_t cols, RecordLimits limits
     for (auto& c : mc) {
       if (!coding::GetVarint64(data, pos, &c.second)) return Bad("truncated minute counts");
     }
+    if (cols & kColDeltas) {
+      UndoDeltas(m, [&](size_t i) -> uint64_t& { return mc[i].second; });
+    }
     out->peak_form = PeakForm::kCounts;
   } else if (cols & kColCollapsed) {
     uint64_t off = 0;
@@ -193,7 +224,7 @@ Status ParseRecord(std::string_view data, RecordLimits limits, RecordView* out) 
   out->peak_offset = 0;
   if (data.size() < 3 || static_cast<uint8_t>(data[0]) != kRecordTag) return Bad("bad tag");
   const auto cols = static_cast<uint8_t>(data[1]);
-  if ((cols & 0x80) != 0 || ((cols & kColMinuteCounts) && (cols & kColCollapsed))) {
+  if ((cols & kColMinuteCounts) && (cols & kColCollapsed)) {
     return Bad("unknown columns");
   }
   if ((cols & (kColMinuteCounts | kColCollapsed)) && limits.count_limit == 0) {
@@ -217,7 +248,11 @@ Status ParseRecord(std::string_view data, RecordLimits limits, RecordView* out) 
     }
     return true;
   };
-  if (!column(0, &RecordEntry::requests) || !column(kColErrors, &RecordEntry::errors) ||
+  if (!column(0, &RecordEntry::requests)) return Bad("truncated counts");
+  if (cols & kColDeltas) {
+    UndoDeltas(es.size(), [&](size_t i) -> uint64_t& { return es[i].requests; });
+  }
+  if (!column(kColErrors, &RecordEntry::errors) ||
       !column(kColRequestBytes, &RecordEntry::request_bytes) ||
       !column(kColResponseBytes, &RecordEntry::response_bytes)) {
     return Bad("truncated counts");

@@ -129,6 +129,42 @@ TEST(LatencyAccumulatorTest, EncodingsGrowAnExistingWindowExactly) {
   }
 }
 
+// Dense-form encodings (hour and day sketches: most buckets of the span filled), mixed with
+// sparse ones, into an empty and an existing window: the same quantiles as the merged sketch;
+// a damaged dense encoding is Corruption.
+TEST(LatencyAccumulatorTest, DenseEncodingsAddExactly) {
+  std::mt19937_64 rng(12);
+  storage::LatencySketch merged;
+  LatencyAccumulator acc;
+  const int32_t max_index = storage::LatencySketch::kMaxIndex;
+  int dense = 0;
+  for (int record = 0; record < 200; ++record) {
+    storage::LatencySketch s;
+    const auto first = static_cast<int32_t>(rng() % static_cast<uint64_t>(max_index - 150));
+    const int32_t span = 1 + static_cast<int32_t>(rng() % 150);
+    const bool sparse = record % 4 == 3;
+    for (int32_t i = first; i <= first + span; ++i) {
+      if (sparse ? rng() % 8 == 0 : rng() % 10 != 0) s.AddToBucket(i, 1 + rng() % 500);
+    }
+    if (s.Empty()) continue;
+    merged.Merge(s);
+    std::string enc;
+    s.EncodeTo(&enc);
+    dense += storage::LatencySketch::IsDense(enc) ? 1 : 0;
+    ASSERT_TRUE(acc.AddEncoded(enc).ok()) << record;
+    const LatencyQuantiles q = acc.Quantiles();
+    ASSERT_EQ(q.p50, merged.Quantile(0.50)) << record;
+    ASSERT_EQ(q.p99, merged.Quantile(0.99)) << record;
+  }
+  EXPECT_GT(dense, 100);
+  for (const std::string& bad : {std::string("\xff\x7f", 2), std::string("\xff\x7f\x05\x01\x02", 5),
+                                 std::string("\xff\x7f\x05\x00\x02\x00", 6)}) {
+    LatencyAccumulator fresh;
+    EXPECT_FALSE(fresh.AddEncoded(bad).ok());
+    EXPECT_FALSE(acc.AddEncoded(bad).ok());
+  }
+}
+
 TEST(EdgeStatsTest, ClientLatencyOnlyWhereNoServerSideExists) {
   storage::RollupValue client_only, paired;
   client_only.client_latency.Add(9000);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <map>
 #include <random>
 #include <vector>
@@ -223,6 +224,90 @@ TEST(LatencySketchTest, DecodeRejectsHostileInput) {
       EXPECT_LE(r->Count(), s.Count());
     }
   }
+}
+
+// The sparse form as every writer before the dense form produced it (stored values keep it).
+std::string SparseEncoding(const LatencySketch& s) {
+  std::string out;
+  int64_t previous = -1;
+  for (const auto& [index, count] : s.Buckets()) {
+    const auto gap = static_cast<uint64_t>(index - previous - 1);
+    coding::PutVarint64(&out, (gap << 1) | (count > 1 ? 1 : 0));
+    if (count > 1) coding::PutVarint64(&out, count - 2);
+    previous = index;
+  }
+  return out;
+}
+
+// Random sketches from sparse (a few draws) to dense (an hour of requests, huge counts): the
+// encoding decodes to the same buckets through both decoders, the old sparse form of the same
+// buckets too, and the dense form is chosen exactly when it is at most 85 % of the sparse one.
+TEST(LatencySketchTest, BothFormsRoundTripAndOldSparseValuesStillDecode) {
+  std::mt19937_64 rng(11);
+  int dense_seen = 0, sparse_seen = 0;
+  for (int round = 0; round < 2000; ++round) {
+    LatencySketch s;
+    const int draws = 1 + static_cast<int>(rng() % (round % 3 == 0 ? 40 : 5000));
+    std::lognormal_distribution<double> dist(5 + static_cast<double>(rng() % 80) / 10,
+                                             0.05 + static_cast<double>(rng() % 100) / 100);
+    for (int i = 0; i < draws; ++i) s.Add(dist(rng), 1 + rng() % (round % 5 == 0 ? 1000 : 3));
+    if (round % 7 == 0) s.AddToBucket(LatencySketch::kMaxIndex, UINT64_MAX / 4);
+    if (round % 11 == 0) s.AddToBucket(0, 1);
+    std::string enc;
+    s.EncodeTo(&enc);
+    const std::string sparse = SparseEncoding(s);
+    const bool dense = LatencySketch::IsDense(enc);
+    (dense ? dense_seen : sparse_seen)++;
+    if (dense) {
+      EXPECT_LE(enc.size() * 20, sparse.size() * 17) << round;
+    } else {
+      EXPECT_EQ(enc, sparse) << round;
+    }
+    for (const std::string& e : {enc, sparse}) {
+      auto d = LatencySketch::Decode(e);
+      ASSERT_TRUE(d.ok()) << round << " " << d.status().ToString();
+      EXPECT_EQ(*d, s) << round;
+      EXPECT_EQ(d->Count(), s.Count());
+      std::vector<std::pair<int32_t, uint64_t>> seen;
+      ASSERT_TRUE(LatencySketch::ForEachEncodedBucket(e, [&](int32_t i, uint64_t c) {
+                    seen.emplace_back(i, c);
+                  }).ok());
+      EXPECT_EQ(seen, s.Buckets()) << round;
+    }
+  }
+  EXPECT_GT(dense_seen, 100);
+  EXPECT_GT(sparse_seen, 100);
+}
+
+TEST(LatencySketchTest, DenseFormRejectsHostileInput) {
+  const auto dense = [](std::initializer_list<uint64_t> v) {
+    std::string out;
+    for (uint64_t x : v) coding::PutVarint64(&out, x);
+    return out;
+  };
+  const uint64_t m = LatencySketch::kDenseMarker;
+  const auto max = static_cast<uint64_t>(LatencySketch::kMaxIndex);
+  // First 10, last 13 (span 3): counts 2, 2, 0, 1 (zigzag deltas 4, 0, 3, 2).
+  auto ok = LatencySketch::Decode(dense({m, 10, 3, 4, 0, 3, 2}));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->Buckets(), (std::vector<std::pair<int32_t, uint64_t>>{{10, 2}, {11, 2}, {13, 1}}));
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, 10, 3, 4, 0, 3})).ok());        // truncated
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, 10, 3, 4, 0, 3, 2, 0})).ok());  // trailing
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, 10, 1, 4, 3})).ok());           // last count 0
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, 10, 1, 0, 2})).ok());           // first count 0
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, max, 1, 2, 0})).ok());          // past kMaxIndex
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, max + 1, 0, 2})).ok());
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, 0, UINT64_MAX, 2})).ok());
+  EXPECT_FALSE(LatencySketch::Decode(dense({m})).ok());
+  EXPECT_TRUE(LatencySketch::Decode(dense({m, max, 0, 2}))->Buckets().back().first ==
+              LatencySketch::kMaxIndex);
+  // Counts past 2^64: one bucket's (2^63 - 1, then 2^64 - 2, then more), and a total.
+  const uint64_t up = UINT64_MAX - 1;  // zigzag of +(2^63 - 1)
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, 0, 2, up, up, up})).ok());
+  bool scanned =
+      LatencySketch::ForEachEncodedBucket(dense({m, 0, 1, up, up}), [](int32_t, uint64_t) {}).ok();
+  EXPECT_TRUE(scanned);
+  EXPECT_FALSE(LatencySketch::Decode(dense({m, 0, 1, up, up})).ok());
 }
 
 }  // namespace

@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <map>
 #include <random>
+
+#include "storage/coding.h"
 
 namespace ew::storage {
 namespace {
@@ -185,6 +188,36 @@ TEST(RecordCodecTest, DamagedRecordsAreCorruptionNeverACrash) {
   std::string past = Encode({{0, a}}, PeakForm::kNone, {});
   past[3] = 60;  // the first run starts at offset 60
   EXPECT_FALSE(ParseRecord(past, limits, &v).ok());
+}
+
+// Records written before the deltas (bit 7 clear: plain varint requests and minute counts) still
+// parse; new ones carry bit 7 and round-trip values that fall, rise and reach 2^64 - 1 (deltas
+// are modulo 2^64).
+TEST(RecordCodecTest, DeltaCodedCountsRoundTripAndOldRecordsStillParse) {
+  std::string old;  // an hour record as written before: requests 300, minute counts 7@3, 2@59
+  old.push_back(static_cast<char>(kRecordTag));
+  old.push_back(static_cast<char>(32));  // minute counts only
+  for (uint64_t v : {1, 0, 0, 300, 2, 3, 0, 55, 0, 7, 2}) coding::PutVarint64(&old, v);
+  RecordView v;
+  ASSERT_TRUE(ParseRecord(old, LimitsOf(Tier::kHour), &v).ok());
+  EXPECT_EQ(v.entries[0].requests, 300u);
+  EXPECT_EQ(v.minute_counts, (MinuteCounts{{3, 7}, {59, 2}}));
+
+  std::map<uint16_t, Minute> entries;
+  const uint64_t values[] = {5, 3, 0, UINT64_MAX, 1, UINT64_MAX - 1, 200, 200, 17};
+  for (uint16_t i = 0; i < std::size(values); ++i) entries[i * 6].requests = values[i];
+  const std::string rec = Encode(entries, PeakForm::kNone, {});
+  EXPECT_NE(static_cast<uint8_t>(rec[1]) & 0x80, 0);
+  const auto back = Decode(rec, LimitsOf(Tier::kMinute), &v);
+  ASSERT_EQ(back.size(), entries.size());
+  for (const auto& [offset, m] : entries) EXPECT_EQ(back.at(offset).requests, m.requests);
+
+  Minute one;
+  one.requests = 9;
+  const MinuteCounts counts{{0, 9}, {1, 2}, {2, UINT64_MAX}, {30, 1}, {59, 4000}};
+  const std::string hour = Encode({{0, one}}, PeakForm::kCounts, counts);
+  ASSERT_TRUE(ParseRecord(hour, LimitsOf(Tier::kHour), &v).ok());
+  EXPECT_EQ(v.minute_counts, counts);
 }
 
 TEST(RecordCodecTest, ExemplarListsRoundTripRelativeToTheirUnit) {
