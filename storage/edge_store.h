@@ -40,6 +40,9 @@ enum class Tier : uint8_t { kMinute = 0, kHour = 1, kDay = 2 };
 constexpr int64_t TierUnitMinutes(Tier t) {
   return t == Tier::kMinute ? 1 : t == Tier::kHour ? 60 : 1440;
 }
+// Sets of tiers (EdgeStore::WriteTiers): one bit per tier.
+constexpr uint8_t TierBit(Tier t) { return static_cast<uint8_t>(1u << static_cast<unsigned>(t)); }
+constexpr uint8_t kAllTiers = 7;
 
 // Dense ids from the dictionary. 0 is reserved: for NodeId "no node", for StringId "".
 using NodeId = uint32_t;
@@ -304,6 +307,19 @@ class EdgeStore {
   virtual Status CloseDays(int64_t through_day) {
     (void)through_day;
     return Status::Ok();
+  }
+  // Bulk loading of history (tools and benchmarks that build a store; docs/format/storage.md
+  // "Bulk loading"): merges the rollups into the tiers of `tiers` (a set of TierBit, 1..7) of
+  // all three families — exactly the records ApplyFlush of the same rollups writes into those
+  // tiers — and writes nothing else: no other tier, no exemplars, expiry counts or pending
+  // state, no totals, and the log position stays as it is (the rollups are not in the ingest
+  // log: a crash replays nothing of them and skips nothing of it). One atomic write,
+  // serialized with ApplyFlush; refused like ApplyFlush (unknown node, two tenants, read-only,
+  // unhealthy) with nothing written. Stores that cannot refuse it (FailedPrecondition).
+  virtual Status WriteTiers(const std::vector<MinuteRollup>& rollups, uint8_t tiers) {
+    (void)rollups;
+    (void)tiers;
+    return Status::FailedPrecondition("this store cannot bulk-load tiers");
   }
   // The log_position of the last applied flush (0 for a new store).
   virtual uint64_t FlushedLogPosition() const = 0;

@@ -1,6 +1,7 @@
 // EdgeStoreImpl: the RocksDB implementation of EdgeStore (internal to storage/). Split by verb:
 // edge_store_open.cc (open, options, health, administration), edge_store_write.cc (dictionary
-// interning, ApplyFlush), edge_store_read.cc (scans). Layout: docs/format/storage.md.
+// interning, ApplyFlush), edge_store_bulk.cc (WriteTiers), edge_store_read.cc (scans). Layout:
+// docs/format/storage.md.
 //
 // Thread-safety: as EdgeStore; the lock contracts are annotations (base/mutex.h) checked by the
 // clang build. The dictionary (nodes_, node_index_, strings_) is GUARDED_BY dict_mu_ and
@@ -119,6 +120,7 @@ class EdgeStoreImpl final : public EdgeStore {
   Status ApplyFlush(const FlushBatch& batch) override;
   Status CloseDays(int64_t through_day) override EXCLUDES(flush_mu_);
   Status DeleteTenant(TenantId tenant) override;
+  Status WriteTiers(const std::vector<MinuteRollup>& rollups, uint8_t tiers) override;
   uint64_t FlushedLogPosition() const override {
     return flushed_position_.load(std::memory_order_acquire);
   }
@@ -182,13 +184,15 @@ class EdgeStoreImpl final : public EdgeStore {
                             const std::function<bool(int64_t, const Exemplar&)>& visit,
                             bool* stopped) const;
   using FamilyAggregates = std::array<std::unordered_map<std::string, RollupValue>, 3>;
-  Status AggregateRollups(const FlushBatch& batch, FamilyAggregates* minute,
+  // exemplars: nullptr skips them (WriteTiers).
+  Status AggregateRollups(const std::vector<MinuteRollup>& rollups, FamilyAggregates* minute,
                           std::map<std::string, RollupValue>* exemplars) REQUIRES(flush_mu_);
   void WriteExemplars(const std::map<std::string, RollupValue>& exemplars, rocksdb::WriteBatch* wb)
       REQUIRES(flush_mu_);
   Status BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
+  // The family's records of the tiers in `tiers` (a set of TierBit).
   void WriteFamilyTiers(Family f, const std::unordered_map<std::string, RollupValue>& minute,
-                        rocksdb::WriteBatch* wb) REQUIRES(flush_mu_);
+                        rocksdb::WriteBatch* wb, uint8_t tiers = kAllTiers) REQUIRES(flush_mu_);
 
   // Day blocks (edge_store_blocks.cc).
   int64_t NowMs() const;

@@ -107,7 +107,7 @@ RecordEntry CoarseEntry(Family f, uint32_t unit, const std::vector<Aggregate>& a
 
 void EdgeStoreImpl::WriteFamilyTiers(Family f,
                                      const std::unordered_map<std::string, RollupValue>& minute,
-                                     rocksdb::WriteBatch* wb) {
+                                     rocksdb::WriteBatch* wb, uint8_t tiers) {
   std::vector<Aggregate> aggs;
   aggs.reserve(minute.size());
   for (const auto& [k, v] : minute) {
@@ -127,6 +127,7 @@ void EdgeStoreImpl::WriteFamilyTiers(Family f,
   std::string value;
   Scratch scratch;
   for (Tier tier : {Tier::kMinute, Tier::kHour, Tier::kDay}) {
+    if ((tiers & TierBit(tier)) == 0) continue;
     const uint32_t unit = tier == Tier::kDay ? 1440 : 60;  // the minute tier's keys are per hour
     for (size_t i = 0; i < aggs.size(); ++i) {
       items[i].key = *aggs[i].key;

@@ -309,10 +309,11 @@ void MergeCounts(RollupValue* into, const RollupValue& v, Family f) {
 }  // namespace
 
 // The rollups' tier keys (one aggregate per key and family) and exemplar lists per minute.
-Status EdgeStoreImpl::AggregateRollups(const FlushBatch& batch, FamilyAggregates* minute,
+Status EdgeStoreImpl::AggregateRollups(const std::vector<MinuteRollup>& rollups,
+                                       FamilyAggregates* minute,
                                        std::map<std::string, RollupValue>* exemplars) {
   std::string key;
-  for (const MinuteRollup& r : batch.rollups) {
+  for (const MinuteRollup& r : rollups) {
     const auto server = TenantNsOfNode(r.dims.server);
     const auto client = TenantNsOfNode(r.dims.client);
     if (!server || !client) {
@@ -351,7 +352,7 @@ Status EdgeStoreImpl::AggregateRollups(const FlushBatch& batch, FamilyAggregates
       keys::EncodeTierKey(f, fk, &key);
       MergeCounts(&(*minute)[static_cast<size_t>(f)][key], r.value, f);
     }
-    if (!r.value.exemplars.empty()) {
+    if (exemplars != nullptr && !r.value.exemplars.empty()) {
       auto& acc = (*exemplars)[keys::ExemplarKey(tenant, r.dims.client, r.dims.server,
                                                  keys::ClampTime(r.minute))];
       for (const auto& e : r.value.exemplars) acc.AddExemplar(e);
@@ -385,7 +386,7 @@ Status EdgeStoreImpl::BuildFlushBatch(const FlushBatch& batch, rocksdb::WriteBat
   // Pre-aggregate identical keys within the batch: one merge operand per key and column family.
   FamilyAggregates minute;
   std::map<std::string, RollupValue> exemplars;  // ordered: see WriteFamilyTiers
-  EW_RETURN_IF_ERROR(AggregateRollups(batch, &minute, &exemplars));
+  EW_RETURN_IF_ERROR(AggregateRollups(batch.rollups, &minute, &exemplars));
   std::map<std::string, uint64_t> expiries;
   for (const ExpiryCount& e : batch.expiries) {
     if (e.count == 0) continue;

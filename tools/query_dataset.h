@@ -1,5 +1,5 @@
 // Query benchmark data set: a synthetic service graph written straight through the storage API
-// (InternNode / InternString / ApplyFlush), not through spans. Header-only; written by
+// (InternNode / InternString / ApplyFlush / WriteTiers), not through spans. Header-only; written by
 // `edgewise-loadgen query-dataset` (tools/README.md) and by benchmarks/query_bench.cc.
 //
 // Shape (defaults): 1,000 services in 20 namespaces; 10,000 distinct edges (each service calls
@@ -11,6 +11,11 @@
 //     `cold_period` (360) minutes, at a per-edge phase;
 //   - days 8..`archive_days` (1,826: 5 years): one rollup per edge per day, holding the edge's
 //     whole day (fills the hour and day tiers for long ranges).
+// What a store of that history holds: days inside the minute tier's retention (14 days) go
+// through ApplyFlush (all tiers, exemplars); older ones through EdgeStore::WriteTiers into the
+// hour and day tiers (younger than the hour retention, 180 days) or the day tier alone
+// (`bulk_history`); days past the day retention (5 years) are not written. Once compacted the
+// store is the one ApplyFlush of everything would leave (tests/tools/query_dataset_test.cc).
 // Realistic figures, as benchmarks/storage_bench.cc: each edge has a request rate drawn
 // lognormal (median `median_rpm` 30 per minute, sigma 1.5, at most 20,000) and a server latency
 // lognormal (median 2-200 ms, sigma 0.4-1.0; the client side adds 1.05x and 0.3-2 ms). A minute
@@ -19,16 +24,18 @@
 // (2,000), beyond that `sampled_requests` draws whose bucket counts are scaled to the requests
 // (the buckets a real sketch of that many requests fills, within a few at the tails). Day
 // rollups reuse one of 4 such sketches per edge, so 5 years stay cheap to generate.
-// Every rollup carries one exemplar.
+// Every rollup carries one exemplar (kept where the store keeps exemplars).
 //
 // Thread-safety: GenerateQueryDataset writes to the store from the calling thread only.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/status.h"
@@ -52,6 +59,10 @@ struct QueryDatasetOptions {
   double median_rpm = 30;
   uint64_t sampled_requests = 2000;
   uint64_t seed = 1;
+  // History older than the minute tier's retention goes in through EdgeStore::WriteTiers into
+  // the tiers a store of that age holds; false: through ApplyFlush into all tiers like the rest
+  // (retention compacts the extra tiers away: the same store once compacted, far slower).
+  bool bulk_history = true;
 
   // What the generated store depends on: the options and the storage layout version ("s2":
   // edge_1m without the client sketch of paired requests; "r1": realistic sketches), so a cached
@@ -132,6 +143,86 @@ inline void FillSketches(const BenchEdge& e, uint64_t requests, uint64_t sampled
   AddScaled(client, draws, requests, &v->client_latency);
 }
 
+// The edges' indexes in the key order of the edge and detail families: (server namespace id,
+// server, client).
+inline std::vector<size_t> ServerOrder(const storage::EdgeStore& store,
+                                       const std::vector<BenchEdge>& edges) {
+  std::vector<std::tuple<storage::StringId, storage::NodeId, storage::NodeId, size_t>> keys;
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const auto node = store.GetNode(edges[i].server);
+    keys.emplace_back(node ? node->ns_id : 0, edges[i].server, edges[i].client, i);
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<size_t> order;
+  for (const auto& k : keys) order.push_back(std::get<3>(k));
+  return order;
+}
+
+// Where each rollup goes. One a store still keeps in its minute tier: into an ApplyFlush batch
+// (every tier, exemplars, a log position per flush). An older one, with `bulk`: into a
+// WriteTiers batch of exactly the tiers whose retention keeps it (what a store holds of a day
+// that old); without `bulk`: ApplyFlush too, and retention drops the rest at compaction (the
+// same store once compacted, far slower to write).
+class Writer {
+ public:
+  Writer(storage::EdgeStore* store, bool bulk)
+      : store_(store), bulk_(bulk), retention_(store->RetentionMs()) {}
+
+  // The tiers whose retention filter keeps the units of `minute` at now_minute
+  // (docs/format/storage.md "Retention"; the minute tier's keys are per hour).
+  uint8_t TiersKept(int64_t minute, int64_t now_minute) const {
+    uint8_t tiers = 0;
+    for (storage::Tier t : {storage::Tier::kMinute, storage::Tier::kHour, storage::Tier::kDay}) {
+      const int64_t unit = t == storage::Tier::kDay ? 1440 : 60;
+      if ((minute / unit + 1) * unit * 60'000 >
+          now_minute * 60'000 - retention_[static_cast<size_t>(t)]) {
+        tiers |= storage::TierBit(t);
+      }
+    }
+    return tiers;
+  }
+
+  Status Add(storage::MinuteRollup m, uint8_t tiers) {
+    if (!bulk_ || (tiers & storage::TierBit(storage::Tier::kMinute)) != 0) {
+      log_batch_.rollups.push_back(std::move(m));
+      return log_batch_.rollups.size() >= 20000 ? FlushLog() : Status::Ok();
+    }
+    auto& b = batches_[tiers];
+    b.push_back(std::move(m));  // day-wide sketches: smaller batches
+    return b.size() >= 4000 ? FlushBulk(tiers) : Status::Ok();
+  }
+
+  Status Flush() {
+    for (uint8_t tiers = 1; tiers <= storage::kAllTiers; ++tiers) {
+      EW_RETURN_IF_ERROR(FlushBulk(tiers));
+    }
+    return FlushLog();
+  }
+
+ private:
+  Status FlushLog() {
+    if (log_batch_.rollups.empty()) return Status::Ok();
+    log_batch_.log_position = ++position_;
+    Status s = store_->ApplyFlush(log_batch_);
+    log_batch_.rollups.clear();
+    return s;
+  }
+  Status FlushBulk(uint8_t tiers) {
+    auto& b = batches_[tiers];
+    if (b.empty()) return Status::Ok();
+    Status s = store_->WriteTiers(b, tiers);
+    b.clear();
+    return s;
+  }
+
+  storage::EdgeStore* store_;
+  bool bulk_;
+  std::array<int64_t, 3> retention_;
+  storage::FlushBatch log_batch_;
+  uint64_t position_ = 0;
+  std::array<std::vector<storage::MinuteRollup>, storage::kAllTiers + 1> batches_;
+};
+
 inline std::string ServiceName(int i) { return "svc-" + std::to_string(i); }
 inline std::string NamespaceName(int i) { return "ns-" + std::to_string(i); }
 
@@ -188,18 +279,12 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
   }
   QueryDatasetInfo info;
   info.edges = edges.size();
-  storage::FlushBatch batch;
-  uint64_t position = 0;
-  auto flush = [&]() -> Status {
-    if (batch.rollups.empty()) return Status::Ok();
-    batch.log_position = ++position;
-    Status s = store->ApplyFlush(batch);
-    batch.rollups.clear();
-    return s;
-  };
+  detail::Writer w(store, o.bulk_history);
   // One rollup of edge e at minute with `requests`; its sketches drawn, or copied from `day`.
   auto emit = [&](const detail::BenchEdge& e, int64_t minute, uint64_t requests,
                   const storage::RollupValue* day) -> Status {
+    const uint8_t tiers = w.TiersKept(minute, o.now_minute);
+    if (tiers == 0 && o.bulk_history) return Status::Ok();  // past every retention: not kept
     uint64_t h = Mix(e.phase ^ static_cast<uint64_t>(minute));
     storage::MinuteRollup m;
     m.minute = minute;
@@ -225,27 +310,36 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
     x.error = m.value.errors > 0;
     m.value.AddExemplar(x);
     info.requests += m.value.requests;
-    batch.rollups.push_back(std::move(m));
     ++info.rollups;
-    if (batch.rollups.size() >= 20000) return flush();
-    return Status::Ok();
+    return w.Add(std::move(m), tiers);
   };
   const int64_t dense_start = o.now_minute - o.dense_minutes;
   const int64_t history_start = o.now_minute - static_cast<int64_t>(o.history_days) * 1440;
   const int64_t archive_start = o.now_minute - static_cast<int64_t>(o.archive_days) * 1440;
-  // Archive days, edge by edge: 4 day sketches per edge, one per day in turn.
-  std::vector<storage::RollupValue> days(4);
-  for (const auto& e : edges) {
-    for (auto& d : days) {
-      d = storage::RollupValue();
-      d.requests =
-          std::max<uint64_t>(1, static_cast<uint64_t>(e.rpm * 1440 * (0.9 + 0.2 * uni(gen))));
-      detail::FillSketches(e, d.requests, 2 * o.sampled_requests, gen, &d);
+  // Archive days: 4 day sketches per edge (drawn edge by edge), one per day in turn; written
+  // server by server, day by day (the key order of the edge and detail families, so RocksDB
+  // gets runs of adjacent keys).
+  std::vector<std::array<storage::RollupValue, 4>> days(archive_start < history_start ? edges.size()
+                                                                                      : 0);
+  for (size_t i = 0; i < days.size(); ++i) {
+    for (auto& d : days[i]) {
+      d.requests = std::max<uint64_t>(
+          1, static_cast<uint64_t>(edges[i].rpm * 1440 * (0.9 + 0.2 * uni(gen))));
+      detail::FillSketches(edges[i], d.requests, 2 * o.sampled_requests, gen, &d);
     }
-    int k = 0;
-    for (int64_t day = archive_start; day < history_start; day += 1440) {
-      EW_RETURN_IF_ERROR(emit(e, day + static_cast<int64_t>(e.phase % 1440), 0, &days[k++ % 4]));
+  }
+  const std::vector<size_t> order = detail::ServerOrder(*store, edges);
+  for (size_t g = 0; g < order.size() && !days.empty();) {
+    size_t end = g + 1;
+    while (end < order.size() && edges[order[end]].server == edges[order[g]].server) ++end;
+    for (int64_t day = archive_start, k = 0; day < history_start; day += 1440, ++k) {
+      for (size_t i = g; i < end; ++i) {
+        const detail::BenchEdge& e = edges[order[i]];
+        EW_RETURN_IF_ERROR(
+            emit(e, day + static_cast<int64_t>(e.phase % 1440), 0, &days[order[i]][k % 4]));
+      }
     }
+    g = end;
   }
   for (int64_t minute = history_start; minute < o.now_minute; ++minute) {
     bool dense = minute >= dense_start;
@@ -257,7 +351,7 @@ inline Result<QueryDatasetInfo> GenerateQueryDataset(storage::EdgeStore* store,
       EW_RETURN_IF_ERROR(emit(e, minute, std::max<uint64_t>(1, static_cast<uint64_t>(n)), nullptr));
     }
   }
-  EW_RETURN_IF_ERROR(flush());
+  EW_RETURN_IF_ERROR(w.Flush());
   // History was written edge by edge, out of time order: the day blocks of every day before
   // the data set's last two are built once, now (docs/format/storage.md "Day blocks").
   EW_RETURN_IF_ERROR(store->CloseDays(o.now_minute / 1440 - 2));
