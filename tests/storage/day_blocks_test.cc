@@ -340,6 +340,35 @@ TEST(DayBlocksTest, RetentionDropsBlocksWhoseDaysAreGoneAndScansStayEqual) {
   }
 }
 
+// Bulk loading (WriteTiers) of day records into closed days adds their late operands to the
+// built blocks, as ApplyFlush does: blocks stay the sums of their days.
+TEST(DayBlocksTest, BulkLoadedDaysOfClosedDaysReachTheBlocks) {
+  TempDir dir;
+  const int64_t last = kFirstDay + 69;
+  const StoreOptions o = Options(dir.Sub("db"), last + 3, 5 * 365);
+  auto store = Open(o);
+  ASSERT_TRUE(store);
+  World w(store.get(), kDefaultTenant, 300, 0, 300, 11);
+  WriteDays(&w, kFirstDay, last, 50);
+  ASSERT_TRUE(store->CloseDays(last).ok());
+  ASSERT_EQ(ReadDays(*store, kDefaultTenant, kFirstDay, last + 1, true),
+            w.Ledger(kFirstDay, last + 1));
+  std::vector<MinuteRollup> late;
+  for (int i = 0; i < 2000; ++i) {
+    late.push_back(w.Rollup(kFirstDay + static_cast<int64_t>(w.rng()() % 70)));
+  }
+  ASSERT_TRUE(store->WriteTiers(late, TierBit(Tier::kDay)).ok());
+  const auto ranges = Ranges(w.rng(), kFirstDay, last, 60);
+  ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges);
+  ASSERT_EQ(ReadDays(*store, kDefaultTenant, kFirstDay, last + 1, true),
+            w.Ledger(kFirstDay, last + 1));
+  uint64_t coarse = 0;
+  ReadDays(*store, kDefaultTenant, kFirstDay, kFirstDay + 64, true, false, &coarse);
+  EXPECT_LE(coarse, w.edges());  // the 64 days are read from blocks
+  ASSERT_TRUE(store->CompactAll().ok());
+  ExpectCoarseEqualsDays(*store, kDefaultTenant, ranges);
+}
+
 TEST(DayBlocksTest, DeletingATenantDeletesItsBlocks) {
   TempDir dir;
   const int64_t last = kFirstDay + 69;
